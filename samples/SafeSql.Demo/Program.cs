@@ -1,0 +1,1 @@
+Console.WriteLine("SafeSql demo: scenarios arrive with the demo issue.");

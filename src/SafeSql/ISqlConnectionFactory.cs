@@ -1,0 +1,61 @@
+using System.Runtime.CompilerServices;
+
+using Microsoft.Data.SqlClient;
+
+namespace SafeSql;
+
+/// <summary>
+/// Opens real, pooled <see cref="SqlConnection"/> instances from one validated, normalized connection string,
+/// and tracks each one with a lease until it is closed or disposed.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The connection handed out is the real <see cref="SqlConnection"/> (not a wrapper), so Dapper, SqlBulkCopy and
+/// existing ADO.NET code keep working. Dispose it (<c>await using</c>) to return it to the connection pool.
+/// </para>
+/// <para>
+/// Resolved from dependency injection, the factory is scoped: connections still open when the DI scope (for example
+/// an ASP.NET Core request) ends are returned to the pool and reported as leaks. Use <see cref="CreateScope"/> to get
+/// the same guarantee outside a DI scope.
+/// </para>
+/// </remarks>
+public interface ISqlConnectionFactory
+{
+    /// <summary>Gets the name of this factory (the options name; <see cref="Microsoft.Extensions.Options.Options.DefaultName"/> for the default instance).</summary>
+    /// <value>The options name; it is also the <c>db.client.connection.pool.name</c> tag of every metric and the pool name in leak reports.</value>
+    string Name { get; }
+
+    /// <summary>Opens a connection synchronously and starts its lease.</summary>
+    /// <param name="callerMemberName">Filled in by the compiler: the calling member, recorded in the lease.</param>
+    /// <param name="callerFilePath">Filled in by the compiler: the calling source file, recorded in the lease.</param>
+    /// <param name="callerLineNumber">Filled in by the compiler: the calling line, recorded in the lease.</param>
+    /// <returns>An open <see cref="SqlConnection"/>. The caller owns it and must dispose it.</returns>
+    /// <exception cref="SqlException">The server could not be reached or refused the login, after the open retry pipeline gave up; the original exception is rethrown untouched.</exception>
+    /// <exception cref="InvalidOperationException">The connection pool timed out (every connection is leased); the message names the call sites holding the leases.</exception>
+    /// <exception cref="ObjectDisposedException">The factory or scope has been disposed.</exception>
+    SqlConnection Open(
+        [CallerMemberName] string callerMemberName = "",
+        [CallerFilePath] string callerFilePath = "",
+        [CallerLineNumber] int callerLineNumber = 0);
+
+    /// <summary>Opens a connection asynchronously and starts its lease.</summary>
+    /// <param name="cancellationToken">Cancels the open, including retry delays.</param>
+    /// <param name="callerMemberName">Filled in by the compiler: the calling member, recorded in the lease.</param>
+    /// <param name="callerFilePath">Filled in by the compiler: the calling source file, recorded in the lease.</param>
+    /// <param name="callerLineNumber">Filled in by the compiler: the calling line, recorded in the lease.</param>
+    /// <returns>An open <see cref="SqlConnection"/>. The caller owns it and must dispose it.</returns>
+    /// <exception cref="SqlException">The server could not be reached or refused the login, after the open retry pipeline gave up; the original exception is rethrown untouched.</exception>
+    /// <exception cref="InvalidOperationException">The connection pool timed out (every connection is leased); the message names the call sites holding the leases.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled.</exception>
+    /// <exception cref="ObjectDisposedException">The factory or scope has been disposed.</exception>
+    ValueTask<SqlConnection> OpenAsync(
+        CancellationToken cancellationToken = default,
+        [CallerMemberName] string callerMemberName = "",
+        [CallerFilePath] string callerFilePath = "",
+        [CallerLineNumber] int callerLineNumber = 0);
+
+    /// <summary>Creates a scope that owns every connection opened through it.</summary>
+    /// <returns>A new scope. When it is disposed, connections opened through it and still open are disposed (returned to the pool) and reported as leaks.</returns>
+    /// <exception cref="ObjectDisposedException">The factory or scope has been disposed.</exception>
+    ISqlConnectionScope CreateScope();
+}
