@@ -1,0 +1,1 @@
+Console.WriteLine("SafeSql.NetworkLab: experiments arrive with the classification issue.");
