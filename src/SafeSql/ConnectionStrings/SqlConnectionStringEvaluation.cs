@@ -98,8 +98,8 @@ internal sealed partial class SqlConnectionStringEvaluation
 
     private void ReadEntries(List<KeyValuePair<string, string>> entries)
     {
-        // After a Password entry, bad entries may be fragments of a password that contains ';' and was not quoted: they are
-        // reported without their name or value.
+        // After an unquoted Password entry, bad entries may be fragments of a password that contains ';': they are reported
+        // without their name or value.
         var afterPassword = false;
         foreach (var (key, value) in entries)
         {
@@ -117,7 +117,7 @@ internal sealed partial class SqlConnectionStringEvaluation
                 continue;
             }
 
-            afterPassword = string.Equals(canonical, PasswordKeyword, StringComparison.OrdinalIgnoreCase);
+            afterPassword = string.Equals(canonical, PasswordKeyword, StringComparison.OrdinalIgnoreCase) && !ValueIsQuoted(key);
             if (_entries.TryGetValue(canonical, out var earlier))
             {
                 AddDuplicate(canonical, earlier.Spelling, spelling, value);
@@ -175,28 +175,55 @@ internal sealed partial class SqlConnectionStringEvaluation
     /// <summary>The keyword as the string wrote it (the tokenizer lowercases keys), found only at a keyword position.</summary>
     private string OriginalSpelling(string key)
     {
+        var canonical = CanonicalKeyword(key);
+        foreach (var at in KeywordPositions(key))
+        {
+            var spelled = _connectionString.Substring(at, key.Length);
+            return string.Equals(spelled, canonical, StringComparison.OrdinalIgnoreCase) ? canonical : spelled;
+        }
+
+        return canonical;
+    }
+
+    /// <summary>Whether every occurrence of the keyword has a quoted value (then no later entry can be part of it).</summary>
+    private bool ValueIsQuoted(string key)
+    {
+        var any = false;
+        foreach (var at in KeywordPositions(key))
+        {
+            var value = _connectionString.AsSpan(at + key.Length).TrimStart()[1..].TrimStart();
+            if (value.Length == 0 || (value[0] != '"' && value[0] != '\''))
+            {
+                return false;
+            }
+
+            any = true;
+        }
+
+        return any;
+    }
+
+    /// <summary>Where <paramref name="key"/> starts an entry: after the start, a ';' or white space, and followed by '='.</summary>
+    private IEnumerable<int> KeywordPositions(string key)
+    {
         var start = 0;
         while (start < _connectionString.Length)
         {
             var at = _connectionString.IndexOf(key, start, StringComparison.OrdinalIgnoreCase);
             if (at < 0)
             {
-                break;
+                yield break;
             }
 
             var before = at == 0 ? ';' : _connectionString[at - 1];
             var rest = _connectionString.AsSpan(at + key.Length).TrimStart();
             if ((before == ';' || char.IsWhiteSpace(before)) && rest.Length > 0 && rest[0] == '=')
             {
-                var spelled = _connectionString.Substring(at, key.Length);
-                var canonical = CanonicalKeyword(key);
-                return string.Equals(spelled, canonical, StringComparison.OrdinalIgnoreCase) ? canonical : spelled;
+                yield return at;
             }
 
             start = at + 1;
         }
-
-        return CanonicalKeyword(key);
     }
 
     // ---- Rules --------------------------------------------------------------------------------------------------------
@@ -234,7 +261,7 @@ internal sealed partial class SqlConnectionStringEvaluation
                 "An unreachable server then hangs every Open, and because SqlClient also waits up to Connect Timeout for a free pooled connection, an exhausted pool (usually a connection leak) hangs every request instead of failing with an error that names the cause.",
                 $"Remove Connect Timeout (SqlClient's default is {SafeSqlDefaults.SqlClientConnectTimeoutSeconds} s) or set it between 1 and {LimitSeconds(_options.ConnectTimeoutLimit)} seconds.");
         }
-        else if (_parsed.ConnectTimeout > _options.ConnectTimeoutLimit.TotalSeconds)
+        else if (_entries.ContainsKey("Connect Timeout") && _parsed.ConnectTimeout > _options.ConnectTimeoutLimit.TotalSeconds)
         {
             var value = _parsed.ConnectTimeout;
             Add(
@@ -246,7 +273,7 @@ internal sealed partial class SqlConnectionStringEvaluation
                 $"Remove Connect Timeout or set it to at most {LimitSeconds(_options.ConnectTimeoutLimit)} (SafeSql retries transient open failures for you). If a longer wait is truly needed, raise SqlConnectionStringPolicyOptions.ConnectTimeoutLimit.");
         }
 
-        if (_parsed.MaxPoolSize > _options.MaxPoolSizeLimit)
+        if (_entries.ContainsKey("Max Pool Size") && _parsed.MaxPoolSize > _options.MaxPoolSizeLimit)
         {
             var value = _parsed.MaxPoolSize;
             Add(
@@ -312,7 +339,7 @@ internal sealed partial class SqlConnectionStringEvaluation
                 current,
                 $"{Shown(Keyword)} makes the pool destroy every connection that is returned more than {value} s after it was opened.",
                 "The pool then keeps reopening TCP connections and logins (each one closed leaves a port in TIME_WAIT): a workaround for leaked or stale connections that costs ports and hides the cause. SqlClient documents it only for clusters, to move load to a server just brought online.",
-                $"Remove Connection Lifetime. Behind a load-balanced cluster that needs it, set SqlConnectionStringPolicyOptions.AllowConnectionLifetime to true and use at least {minimum} s.");
+                $"Remove {_entries[Keyword].Spelling}. Behind a load-balanced cluster that needs it, set SqlConnectionStringPolicyOptions.AllowConnectionLifetime to true and use at least {minimum} s.");
         }
         else if (value < _options.MinConnectionLifetime.TotalSeconds)
         {
@@ -323,14 +350,14 @@ internal sealed partial class SqlConnectionStringEvaluation
                 current,
                 $"{Shown(Keyword)} is below the minimum of {minimum} s (SqlConnectionStringPolicyOptions.MinConnectionLifetime), although AllowConnectionLifetime is set.",
                 $"A lifetime shorter than TIME_WAIT (60 s on Linux) piles up closed ports faster than they expire: with Max Pool Size={_parsed.MaxPoolSize} the pool may reconnect up to {perSecond.ToString("0.#", CultureInfo.InvariantCulture)} times a second, close to running without a pool.",
-                $"Set Connection Lifetime to at least {minimum} (seconds), for example 300, or lower SqlConnectionStringPolicyOptions.MinConnectionLifetime if the cluster really needs faster rebalancing.");
+                $"Set {_entries[Keyword].Spelling} to at least {minimum} (seconds), for example 300, or lower SqlConnectionStringPolicyOptions.MinConnectionLifetime if the cluster really needs faster rebalancing.");
         }
     }
 
     private void AddMalformed(int? index)
     {
         var where = index is { } i
-            ? $" SqlClient cannot parse it from character {i.ToString(CultureInfo.InvariantCulture)} on (of {_connectionString.Length.ToString(CultureInfo.InvariantCulture)})."
+            ? $" SqlClient's parser stops after character {i.ToString(CultureInfo.InvariantCulture)} of {_connectionString.Length.ToString(CultureInfo.InvariantCulture)}."
             : " SqlClient cannot parse it.";
         Add(
             SqlConnectionStringRules.Malformed,
@@ -379,15 +406,15 @@ internal sealed partial class SqlConnectionStringEvaluation
             return;
         }
 
-        var shown = string.Equals(spelling, canonical, StringComparison.Ordinal) ? spelling : $"{spelling} ({canonical})";
+        var synonym = string.Equals(spelling, canonical, StringComparison.Ordinal) ? string.Empty : $" ({canonical})";
         var tooLong = (canonical == ApplicationNameKeyword || canonical == WorkstationIdKeyword) && value.Length > SafeSqlDefaults.ApplicationNameMaxLength;
         Add(
             SqlConnectionStringRules.InvalidValue,
             canonical,
             tooLong ? null : value,
             tooLong
-                ? $"{shown} is {value.Length.ToString(CultureInfo.InvariantCulture)} characters long, above SQL Server's limit of {SafeSqlDefaults.ApplicationNameMaxLength}."
-                : $"{shown}={value} is not a valid value: SqlClient expects {Expected(canonical)}.",
+                ? $"{spelling}{synonym} is {value.Length.ToString(CultureInfo.InvariantCulture)} characters long, above SQL Server's limit of {SafeSqlDefaults.ApplicationNameMaxLength}."
+                : $"{spelling}={value}{synonym} is not a valid value: SqlClient expects {Expected(canonical)}.",
             "SqlClient refuses the whole connection string at the first Open, so the application would fail on its first query instead of at startup.",
             $"Set {canonical} to a valid value, or remove it to use SqlClient's default{DefaultText(canonical)}.");
     }
