@@ -22,7 +22,7 @@ public class SafeSqlOptions
     /// <summary>Gets or sets the SQL Server connection string, as the application was given it.</summary>
     /// <value>Required. It is validated by <see cref="ConnectionStringPolicy"/> at startup and normalized, so every open
     /// shares one connection pool. The default value is <see langword="null"/>, which fails validation.</value>
-    [Required]
+    [Required(ErrorMessage = "{0} is not set. Pass the connection string to AddSafeSql, or bind it from configuration (the key \"ConnectionString\" of the section given to AddSafeSql).")]
     public string? ConnectionString { get; set; }
 
     /// <summary>Gets or sets the rules applied to <see cref="ConnectionString"/> at startup.</summary>
