@@ -162,6 +162,13 @@ internal sealed partial class SqlConnectionFactory : ISqlConnectionFactory, ILea
         return OpenAndTrackAsync(scope, callerMemberName, callerFilePath, callerLineNumber, stack, cancellationToken);
     }
 
+    /// <summary>Empties SqlClient's pool of this factory's connection string (idle connections are closed; leased ones when returned).</summary>
+    internal void ClearPool()
+    {
+        using var connection = new SqlConnection(_connectionString);
+        SqlConnection.ClearPool(connection);
+    }
+
     public void Dispose()
     {
         if (_disposed)

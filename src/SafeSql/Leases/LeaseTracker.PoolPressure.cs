@@ -129,7 +129,7 @@ internal sealed partial class LeaseTracker
                 text.Append(groups[i].Sample.CreateCallSite()?.ToString() ?? LeakMessages.UnknownCallSite);
                 if (groups.Count > 1)
                 {
-                    text.Append(CultureInfo.InvariantCulture, $" {groups[i].Count} times");
+                    text.Append(CultureInfo.InvariantCulture, $" {groups[i].Count} {(groups[i].Count == 1 ? "time" : "times")}");
                 }
             }
 

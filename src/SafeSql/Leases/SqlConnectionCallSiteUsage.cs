@@ -25,5 +25,5 @@ public sealed class SqlConnectionCallSiteUsage
     /// <summary>Describes the usage, e.g. <c>OrderRepository.cs:42 (GetOrders): 97 leases, oldest 31.2 s</c>.</summary>
     /// <returns>Call site, count and oldest age.</returns>
     public override string ToString() =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{CallSite?.ToString() ?? "unknown call site"}: {LeaseCount} leases, oldest {OldestHeldFor.TotalSeconds:0.###} s");
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{CallSite?.ToString() ?? "unknown call site"}: {LeaseCount} {(LeaseCount == 1 ? "lease" : "leases")}, oldest {OldestHeldFor.TotalSeconds:0.###} s");
 }
