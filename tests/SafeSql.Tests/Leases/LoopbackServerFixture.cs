@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 using Microsoft.Data.SqlClient;
 
 using SafeSql.Testing;
@@ -24,11 +22,11 @@ public sealed class LoopbackServerFixture : IAsyncLifetime
     }
 
     /// <summary>A connection string with a pool of its own (SqlClient pools by exact connection string).</summary>
-    public string ConnectionString(int? maxPoolSize = null, int? connectTimeout = null, [CallerMemberName] string test = "")
+    public string ConnectionString(int? maxPoolSize = null, int? connectTimeout = null)
     {
         var builder = new SqlConnectionStringBuilder(Server.ConnectionString)
         {
-            ApplicationName = $"SafeSql.Tests.{test}.{Guid.NewGuid():N}",
+            ApplicationName = $"SafeSql.Tests.{Guid.NewGuid():N}",
         };
         if (maxPoolSize is { } max)
         {
