@@ -19,7 +19,8 @@ namespace SafeSql.Benchmarks;
 /// <remarks>
 /// Run: <c>dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- --filter '*ClassifierBenchmark*'</c>.
 /// The refusal case includes the operating-system evidence, cached per endpoint for 1 s (a burst of failures probes once);
-/// <see cref="OsTcpProbe_Capture"/> is the uncached probe itself (one read of /proc/net/tcp and tcp6).
+/// <see cref="OsTcpProbe_Capture"/> is the full, uncached probe (the kernel walks its connection table for /proc/net/tcp and
+/// tcp6); <see cref="OsTcpProbe_CaptureForClassification"/> is what the classifier runs first (/proc/net/sockstat totals).
 /// </remarks>
 [MemoryDiagnoser]
 public class ClassifierBenchmark
@@ -117,6 +118,9 @@ public class ClassifierBenchmark
 
     [Benchmark]
     public int OsTcpProbe_Capture() => OsTcpProbe.Capture(_endPoint).EphemeralPortCount;
+
+    [Benchmark]
+    public int OsTcpProbe_CaptureForClassification() => OsTcpProbe.CaptureForClassification(_endPoint).EphemeralPortCount;
 
     private static bool IsTransientByNumber(Exception exception)
     {

@@ -207,7 +207,6 @@ public static class SqlFailureClassifier
             case 11002:
             case 11004:
                 return ClassifySocketError((SocketError)number, number, sql, context, out pending);
-            case 20:
             case 64:
             case 121:
             case 233:
@@ -376,7 +375,7 @@ public static class SqlFailureClassifier
     };
 
     /// <summary>Network numbers in <see cref="TransientSqlErrors"/> that are classified as network kinds, not server errors.</summary>
-    private static bool IsNetworkNumber(int number) => number is 20 or 64 or 121 or 233 or 997 or 10053 or 10054 or 10060;
+    private static bool IsNetworkNumber(int number) => number is 64 or 121 or 233 or 997 or 10053 or 10054 or 10060;
 
     /// <summary>
     /// Whether a transient server error may have executed, without reading the stack when the number tells: raised only
