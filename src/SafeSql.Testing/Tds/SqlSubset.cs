@@ -21,6 +21,7 @@ internal sealed class SqlSubset
     private readonly SqlContext _context;
     private int _pos;
     private TdsStatement? _error;
+    private bool _volatile;
 
     private SqlSubset(List<SqlToken> tokens, SqlContext context)
     {
@@ -34,8 +35,13 @@ internal sealed class SqlSubset
 
     /// <summary>Parses a batch into the steps of its reply. A compile error yields a single error step, as SQL Server runs
     /// nothing of a batch that does not compile.</summary>
-    public static List<TdsStatement> Parse(string sql, SqlContext context)
+    public static List<TdsStatement> Parse(string sql, SqlContext context) => Parse(sql, context, out _);
+
+    /// <summary>Parses a batch; <paramref name="repeatable"/> tells whether the same text in the same session and database
+    /// always yields the same reply (false when it reads the clock or NEWID()), so the session may reuse the parse.</summary>
+    public static List<TdsStatement> Parse(string sql, SqlContext context, out bool repeatable)
     {
+        repeatable = true;
         var tokens = SqlLexer.Tokenize(sql, out var unterminated);
         if (tokens is null)
         {
@@ -63,6 +69,7 @@ internal sealed class SqlSubset
             statements.Add(statement);
         }
 
+        repeatable = !parser._volatile;
         return statements;
     }
 
@@ -413,6 +420,7 @@ internal sealed class SqlSubset
         }
 
         _pos++;
+        _volatile = true;
         var now = _context.TimeProvider.GetUtcNow();
         switch (name.Text.ToUpperInvariant())
         {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace SafeSql.Testing.Tds;
@@ -150,6 +151,7 @@ internal sealed class TdsWriter : IDisposable
 
     /// <summary>Closes the current packet and sends everything written so far, then starts a new message if <paramref name="endOfMessage"/>.</summary>
     /// <returns>The number of bytes sent.</returns>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<int> SendAsync(Socket socket, bool endOfMessage, CancellationToken cancellationToken)
     {
         if (!endOfMessage && _position - _packetStart == TdsConstants.HeaderLength)
@@ -189,11 +191,13 @@ internal sealed class TdsWriter : IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         while (!data.IsEmpty)
         {
-            var sent = await socket.SendAsync(data, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            var sent = await socket.SendAsync(data, SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
             data = data[sent..];
         }
     }
