@@ -32,6 +32,7 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
     private Task _acceptLoop = Task.CompletedTask;
     private CancellationTokenSource? _acceptStop;
     private int _nextSessionId;
+    private long _nextTransactionId = 0x0000_0001_0000_0000;
     private int _runningSessions;
     private bool _refusing;
     private bool _stopped;
@@ -217,6 +218,8 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
         // The accept loop ends on its own once its socket is closed; nothing to wait for here.
         _ = acceptLoop;
     }
+
+    internal long NextTransactionId() => Interlocked.Increment(ref _nextTransactionId);
 
     internal int AbortAllSessions()
     {

@@ -34,6 +34,12 @@ internal sealed class TdsWriter : IDisposable
     /// <summary>Gets whether no token byte was written since the last send.</summary>
     public bool IsEmpty => _packetStart == 0 && _position == TdsConstants.HeaderLength;
 
+    /// <summary>Returns a position to <see cref="Rewind"/> to, valid until the next send.</summary>
+    public (int Position, int PacketStart, byte PacketId) Mark() => (_position, _packetStart, _packetId);
+
+    /// <summary>Drops everything written after <paramref name="mark"/>.</summary>
+    public void Rewind((int Position, int PacketStart, byte PacketId) mark) => (_position, _packetStart, _packetId) = mark;
+
     public void Reset()
     {
         _packetStart = 0;
