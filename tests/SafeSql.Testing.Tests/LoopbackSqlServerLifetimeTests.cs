@@ -120,6 +120,7 @@ public sealed class LoopbackSqlServerLifetimeTests
         var ex = await LoopbackSqlServerFaultsTests.OpenFailsAsync(builder.ConnectionString, async: true);
 
         // Assert
+        Assert.Equal(20, ex.Number);
         Assert.Equal(20, ex.Class);
         Assert.Contains("The instance of SQL Server you attempted to connect to does not support encryption.", ex.Message, StringComparison.Ordinal);
     }
