@@ -14,13 +14,17 @@ internal sealed class LoopbackSession : IDisposable
 {
     private const string ProgramName = "Microsoft SQL Server";
 
+    /// <summary>The version reported in PRELOGIN, LOGINACK (<c>SqlConnection.ServerVersion</c> "15.00.2000") and @@VERSION: SQL Server 2019 RTM.</summary>
     private static readonly Version s_serverVersion = new(15, 0, 2000);
+
+    private static readonly string s_versionText = string.Create(
+        CultureInfo.InvariantCulture,
+        $"Microsoft SQL Server 2019 (RTM) - {s_serverVersion.Major}.{s_serverVersion.Minor}.{s_serverVersion.Build}.5 (X64) \n\tSafeSql.Testing loopback TDS server (not a real SQL Server)\n");
 
     private readonly LoopbackSqlServer _server;
     private readonly Socket _socket;
     private readonly CancellationTokenSource _sessionCts = new();
     private CancellationTokenSource _requestCts = new();
-    private TdsWriter? _writer;
     private string _loginDatabase = "master";
     private string _database = "master";
     private int _closed;
@@ -46,10 +50,6 @@ internal sealed class LoopbackSession : IDisposable
     private LoopbackSqlServerCounters Counters => _server.Counters;
 
     private LoopbackSqlServerFaults Faults => _server.Faults;
-
-    private static readonly string s_versionText = string.Create(
-        CultureInfo.InvariantCulture,
-        $"Microsoft SQL Server 2019 (RTM) - {s_serverVersion.Major}.{s_serverVersion.Minor}.{s_serverVersion.Build}.5 (X64) \n\tSafeSql.Testing loopback TDS server (not a real SQL Server)\n");
 
     /// <summary>Resets a socket: SO_LINGER 0 then close sends RST instead of FIN.</summary>
     public static void Reset(Socket socket)
@@ -116,7 +116,6 @@ internal sealed class LoopbackSession : IDisposable
         var token = _sessionCts.Token;
         using var reader = new TdsReader(_socket, Counters.OnReceived);
         using var writer = new TdsWriter(TdsConstants.DefaultPacketSize) { SessionId = (ushort)SessionId };
-        _writer = writer;
         try
         {
             if (await HandshakeAsync(reader, writer, token).ConfigureAwait(false))

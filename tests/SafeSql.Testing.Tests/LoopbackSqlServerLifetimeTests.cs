@@ -29,6 +29,7 @@ public sealed class LoopbackSqlServerLifetimeTests
 
         // Assert
         Assert.Equal(0, server.RunningSessionCount);
+        Assert.Null(server.LastSessionFault);
         Assert.False(server.IsAcceptLoopRunning);
         Assert.Equal(0, server.Counters.OpenConnections);
         await Assert.ThrowsAsync<SqlException>(() => running);
