@@ -1,9 +1,363 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
 namespace SafeSql.Testing;
 
-/// <summary>Skeleton: the loopback server issue fills this in.</summary>
-public sealed class LoopbackSqlServer
+/// <summary>
+/// A SQL Server look-alike on 127.0.0.1 that the real Microsoft.Data.SqlClient (and FreeTDS) talks to over real TCP: it speaks
+/// TDS 7.4 without TLS (PRELOGIN answers "encryption not supported"), checks credentials, answers a small T-SQL subset and
+/// RPCs (<c>sp_executesql</c>), honours attention (cancel / command timeout) and the pool's RESETCONNECTION bit, counts what
+/// it sees and injects faults on demand.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var server = await LoopbackSqlServer.StartAsync();
+/// await using var connection = new SqlConnection(server.ConnectionString);
+/// await connection.OpenAsync();
+/// var one = await new SqlCommand("SELECT 1", connection).ExecuteScalarAsync(); // 1
+/// </code>
+/// </example>
+/// <remarks>One task per connection; sockets are closed and every task has ended when <see cref="DisposeAsync"/> returns.
+/// Protocol sources: MS-TDS and Microsoft.Data.SqlClient v2.1.4 (see docs/loopback-server.md).</remarks>
+public sealed class LoopbackSqlServer : IAsyncDisposable
 {
-    private LoopbackSqlServer()
+    private readonly LoopbackSqlServerOptions _options;
+    private readonly ConcurrentDictionary<int, LoopbackSession> _sessions = new();
+    private readonly ConcurrentQueue<LoopbackLogin> _logins = new();
+    private readonly CancellationTokenSource _disposed = new();
+    private readonly Lock _listenerLock = new();
+    private Socket? _listener;
+    private Task _acceptLoop = Task.CompletedTask;
+    private CancellationTokenSource? _acceptStop;
+    private int _nextSessionId;
+    private int _runningSessions;
+    private bool _refusing;
+    private bool _stopped;
+
+    private LoopbackSqlServer(LoopbackSqlServerOptions options)
     {
+        _options = options;
+        _nextSessionId = options.FirstSessionId - 1;
+        Faults = new LoopbackSqlServerFaults(this);
+        Counters = new LoopbackSqlServerCounters();
+    }
+
+    /// <summary>Gets the TCP port the server listens on (the same after <see cref="StopAsync"/> and <see cref="RestartAsync"/>).</summary>
+    public int Port { get; private set; }
+
+    /// <summary>Gets the endpoint the server listens on: 127.0.0.1 and <see cref="Port"/>.</summary>
+    public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
+
+    /// <summary>Gets a connection string for Microsoft.Data.SqlClient:
+    /// <c>Data Source=tcp:127.0.0.1,PORT;User ID=sa;Password=...;Encrypt=False;Connect Retry Count=0</c>. Pooling is on (the
+    /// SqlClient default). <c>Connect Retry Count=0</c> keeps SqlClient from silently retrying a failed login after 10 s. Add
+    /// keywords with <c>SqlConnectionStringBuilder</c>.</summary>
+    /// <remarks>It contains the configured password (a fixed development credential by default,
+    /// <see cref="LoopbackSqlServerOptions.DefaultPassword"/>); when <see cref="LoopbackSqlServerOptions.Password"/> is
+    /// <see langword="null"/> any password is accepted and the string carries <c>x</c>.</remarks>
+    public string ConnectionString => string.Create(
+        CultureInfo.InvariantCulture,
+        $"Data Source=tcp:127.0.0.1,{Port};User ID={Quote(_options.UserName ?? LoopbackSqlServerOptions.DefaultUserName)};Password={Quote(_options.Password ?? "x")};Encrypt=False;Connect Retry Count=0");
+
+    /// <summary>Gets the counters of connections, logins, requests and bytes.</summary>
+    public LoopbackSqlServerCounters Counters { get; }
+
+    /// <summary>Gets the faults to inject; they can be switched at any time.</summary>
+    public LoopbackSqlServerFaults Faults { get; }
+
+    /// <summary>Gets the most recent LOGIN7 requests (successful and failed), oldest first; at most
+    /// <see cref="LoopbackSqlServerOptions.MaxRecordedLogins"/>.</summary>
+    public IReadOnlyList<LoopbackLogin> Logins => [.. _logins];
+
+    /// <summary>Gets or sets a hook that answers batches and RPCs before the built-in SQL subset: return a
+    /// <see cref="LoopbackResponse"/> to answer, or <see langword="null"/> to let the built-in subset answer. Called on the
+    /// connection's task, one request at a time per connection but concurrently across connections; it must be thread-safe and
+    /// fast. An exception it throws becomes error 50000, class 16, with the exception's message.</summary>
+    /// <value>The default value is <see langword="null"/> (only the built-in subset answers).</value>
+    public Func<LoopbackRequest, LoopbackResponse?>? BatchHandler { get; set; }
+
+    /// <summary>Gets the number of connection tasks still running (0 once <see cref="StopAsync"/> or <see cref="DisposeAsync"/> returned).</summary>
+    internal int RunningSessionCount => Volatile.Read(ref _runningSessions);
+
+    /// <summary>Gets whether the accept loop is running.</summary>
+    internal bool IsAcceptLoopRunning => !_acceptLoop.IsCompleted;
+
+    internal LoopbackSqlServerOptions Options => _options;
+
+    internal bool IsRefusing
+    {
+        get
+        {
+            lock (_listenerLock)
+            {
+                return _refusing;
+            }
+        }
+    }
+
+    internal CancellationToken DisposedToken => _disposed.Token;
+
+    /// <summary>Starts a server listening on 127.0.0.1.</summary>
+    /// <param name="options">The options; <see langword="null"/> uses the defaults (any free port, user <c>sa</c>, password
+    /// <see cref="LoopbackSqlServerOptions.DefaultPassword"/>).</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>The running server; dispose it to stop it.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="LoopbackSqlServerOptions.Port"/> is outside 0..65535,
+    /// <see cref="LoopbackSqlServerOptions.ListenBacklog"/> is less than 1, or <see cref="LoopbackSqlServerOptions.FirstSessionId"/>
+    /// is outside 1..32767.</exception>
+    /// <exception cref="SocketException">The port is in use (<see cref="SocketError.AddressAlreadyInUse"/>).</exception>
+    public static Task<LoopbackSqlServer> StartAsync(LoopbackSqlServerOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new LoopbackSqlServerOptions();
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Port);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.Port, IPEndPoint.MaxPort);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.ListenBacklog, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.FirstSessionId, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.FirstSessionId, short.MaxValue);
+        ArgumentNullException.ThrowIfNull(options.ServerName);
+        ArgumentNullException.ThrowIfNull(options.TimeProvider);
+        cancellationToken.ThrowIfCancellationRequested();
+        var server = new LoopbackSqlServer(options);
+        server.Port = options.Port;
+        lock (server._listenerLock)
+        {
+            server.Listen();
+        }
+
+        return Task.FromResult(server);
+    }
+
+    /// <summary>Stops the server without disposing it: closes the listening socket (new connects are refused) and every open
+    /// connection, and waits until every connection task ended. The port is kept for <see cref="RestartAsync"/>.</summary>
+    /// <returns>A task that completes when everything is closed.</returns>
+    /// <exception cref="ObjectDisposedException">The server was disposed.</exception>
+    public async Task StopAsync()
+    {
+        ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
+        Task acceptLoop;
+        lock (_listenerLock)
+        {
+            _stopped = true;
+            acceptLoop = CloseListener();
+        }
+
+        await acceptLoop.ConfigureAwait(false);
+        await WaitForSessionsAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Listens again on the same port after <see cref="StopAsync"/> (a restarted SQL Server). Clears
+    /// <see cref="LoopbackSqlServerFaults.RefuseConnections"/>. Does nothing if the server is running.</summary>
+    /// <returns>A completed task.</returns>
+    /// <exception cref="ObjectDisposedException">The server was disposed.</exception>
+    /// <exception cref="SocketException">Another socket took the port meanwhile.</exception>
+    public Task RestartAsync()
+    {
+        ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
+        lock (_listenerLock)
+        {
+            _stopped = false;
+            _refusing = false;
+            if (_listener is null)
+            {
+                Listen();
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stops the server: closes the listening socket and every connection and waits for every connection task to end.
+    /// Safe to call more than once.</summary>
+    /// <returns>A task that completes when nothing of the server is left running.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        Task acceptLoop;
+        lock (_listenerLock)
+        {
+            if (_disposed.IsCancellationRequested)
+            {
+                acceptLoop = _acceptLoop;
+            }
+            else
+            {
+                _disposed.Cancel();
+                _stopped = true;
+                acceptLoop = CloseListener();
+            }
+        }
+
+        await acceptLoop.ConfigureAwait(false);
+        await WaitForSessionsAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Returns the endpoint and counters.</summary>
+    /// <returns>For example <c>LoopbackSqlServer 127.0.0.1:41234 (3 open connections)</c>.</returns>
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"LoopbackSqlServer 127.0.0.1:{Port} ({Counters.OpenConnections} open connections)");
+
+    internal void SetRefusing(bool refuse)
+    {
+        Task? acceptLoop = null;
+        lock (_listenerLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
+            _refusing = refuse;
+            if (refuse)
+            {
+                acceptLoop = CloseListener();
+            }
+            else if (!_stopped && _listener is null)
+            {
+                Listen();
+            }
+        }
+
+        // The accept loop ends on its own once its socket is closed; nothing to wait for here.
+        _ = acceptLoop;
+    }
+
+    internal int AbortAllSessions()
+    {
+        var n = 0;
+        foreach (var session in _sessions.Values)
+        {
+            session.Abort();
+            n++;
+        }
+
+        return n;
+    }
+
+    internal void RecordLogin(LoopbackLogin login)
+    {
+        _logins.Enqueue(login);
+        while (_logins.Count > Math.Max(1, _options.MaxRecordedLogins) && _logins.TryDequeue(out _))
+        {
+        }
+    }
+
+    private static string Quote(string value) =>
+        value.AsSpan().IndexOfAny(";='\"") >= 0 || value != value.Trim() ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+
+    /// <summary>Opens the listening socket on <see cref="Port"/>; caller holds <see cref="_listenerLock"/>.</summary>
+    private void Listen()
+    {
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            // SO_REUSEADDR lets a restart bind the port while connections of the previous run sit in TIME_WAIT.
+            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, Port));
+            listener.Listen(_options.ListenBacklog);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+
+        Port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        _listener = listener;
+        _acceptStop = new CancellationTokenSource();
+        _acceptLoop = AcceptLoopAsync(listener, _acceptStop.Token);
+    }
+
+    /// <summary>Closes the listening socket; caller holds <see cref="_listenerLock"/>. Returns the accept loop to await.</summary>
+    private Task CloseListener()
+    {
+        var listener = _listener;
+        _listener = null;
+        _acceptStop?.Cancel();
+        listener?.Dispose();
+        return _acceptLoop;
+    }
+
+    private async Task AcceptLoopAsync(Socket listener, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var acceptDelay = Faults.AcceptDelay;
+                if (acceptDelay > TimeSpan.Zero)
+                {
+                    await Task.Delay(acceptDelay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+                }
+
+                var socket = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                Counters.OnAccepted();
+                if (Faults.ResetOnAccept)
+                {
+                    LoopbackSession.Reset(socket);
+                    Counters.OnClosed();
+                    continue;
+                }
+
+                StartSession(socket);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        catch (SocketException)
+        {
+            // The listening socket was closed (refuse, stop, dispose).
+        }
+    }
+
+    private void StartSession(Socket socket)
+    {
+        var id = Interlocked.Increment(ref _nextSessionId);
+        if (id > short.MaxValue)
+        {
+            Interlocked.Exchange(ref _nextSessionId, _options.FirstSessionId);
+            id = _options.FirstSessionId;
+        }
+
+        var session = new LoopbackSession(this, socket, id);
+        while (!_sessions.TryAdd(id, session))
+        {
+            id = Interlocked.Increment(ref _nextSessionId);
+            session = new LoopbackSession(this, socket, id);
+        }
+
+        Interlocked.Increment(ref _runningSessions);
+        session.Completion = RunSessionAsync(session);
+    }
+
+    private async Task RunSessionAsync(LoopbackSession session)
+    {
+        try
+        {
+            await session.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _sessions.TryRemove(session.SessionId, out _);
+            Counters.OnClosed();
+            Interlocked.Decrement(ref _runningSessions);
+        }
+    }
+
+    /// <summary>Waits for every connection task; called after the accept loop ended, so no new session can appear.</summary>
+    private async Task WaitForSessionsAsync()
+    {
+        while (!_sessions.IsEmpty)
+        {
+            var tasks = new List<Task>(_sessions.Count);
+            foreach (var session in _sessions.Values)
+            {
+                session.Close();
+                tasks.Add(session.Completion);
+            }
+
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
     }
 }

@@ -1,0 +1,508 @@
+using System.Globalization;
+using System.Net.Sockets;
+using SafeSql.Testing.Tds;
+
+namespace SafeSql.Testing;
+
+/// <summary>
+/// One client connection: PRELOGIN, LOGIN7, then requests until the client or the server closes it. A single reader loop
+/// keeps reading the socket while a request runs (so an attention can cancel a running <c>WAITFOR</c>); a request that
+/// completes synchronously costs no extra task.
+/// </summary>
+internal sealed class LoopbackSession : IDisposable
+{
+    private const string ProgramName = "Microsoft SQL Server";
+
+    private static readonly Version s_serverVersion = new(15, 0, 2000);
+
+    private readonly LoopbackSqlServer _server;
+    private readonly Socket _socket;
+    private readonly CancellationTokenSource _sessionCts = new();
+    private CancellationTokenSource _requestCts = new();
+    private TdsWriter? _writer;
+    private string _loginDatabase = "master";
+    private string _database = "master";
+    private int _closed;
+
+    public LoopbackSession(LoopbackSqlServer server, Socket socket, int sessionId)
+    {
+        _server = server;
+        _socket = socket;
+        SessionId = sessionId;
+    }
+
+    public int SessionId { get; }
+
+    /// <summary>Gets or sets the task running this session (set by the server right after it started).</summary>
+    public Task Completion { get; set; } = Task.CompletedTask;
+
+    private LoopbackSqlServerCounters Counters => _server.Counters;
+
+    private LoopbackSqlServerFaults Faults => _server.Faults;
+
+    private static readonly string s_versionText = string.Create(
+        CultureInfo.InvariantCulture,
+        $"Microsoft SQL Server 2019 (RTM) - {s_serverVersion.Major}.{s_serverVersion.Minor}.{s_serverVersion.Build}.5 (X64) \n\tSafeSql.Testing loopback TDS server (not a real SQL Server)\n");
+
+    /// <summary>Resets a socket: SO_LINGER 0 then close sends RST instead of FIN.</summary>
+    public static void Reset(Socket socket)
+    {
+        try
+        {
+            socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        socket.Dispose();
+    }
+
+    /// <summary>Closes the connection gracefully (FIN) and ends the session.</summary>
+    public void Close()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _sessionCts.Cancel();
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        _socket.Dispose();
+    }
+
+    /// <summary>Aborts the connection (RST) and ends the session.</summary>
+    public void Abort()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _sessionCts.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        Reset(_socket);
+    }
+
+    public async Task RunAsync()
+    {
+        await Task.Yield();
+        var token = _sessionCts.Token;
+        using var reader = new TdsReader(_socket, Counters.OnReceived);
+        using var writer = new TdsWriter(TdsConstants.DefaultPacketSize) { SessionId = (ushort)SessionId };
+        _writer = writer;
+        try
+        {
+            if (await HandshakeAsync(reader, writer, token).ConfigureAwait(false))
+            {
+                await RequestLoopAsync(reader, writer, token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or InvalidDataException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The client went away, the server closed the connection, or the client sent something malformed.
+        }
+        finally
+        {
+            Close();
+            Dispose();
+        }
+    }
+
+    /// <summary>Releases the cancellation sources; called once the session task ends.</summary>
+    public void Dispose()
+    {
+        _requestCts.Dispose();
+        _sessionCts.Dispose();
+    }
+
+    private async Task<bool> HandshakeAsync(TdsReader reader, TdsWriter writer, CancellationToken token)
+    {
+        var message = await reader.ReadMessageAsync(token).ConfigureAwait(false);
+        if (message is null)
+        {
+            return false;
+        }
+
+        if (Faults.IgnorePrelogin)
+        {
+            // A hung server: keep the connection, answer nothing, until the client gives up and closes it.
+            while (await reader.ReadMessageAsync(token).ConfigureAwait(false) is not null)
+            {
+            }
+
+            return false;
+        }
+
+        if (message.Value.Type == TdsConstants.PacketPreLogin)
+        {
+            PreLogin.WriteReply(writer, s_serverVersion);
+            await SendAsync(writer, endOfMessage: true, token).ConfigureAwait(false);
+            message = await reader.ReadMessageAsync(token).ConfigureAwait(false);
+            if (message is null)
+            {
+                return false;
+            }
+        }
+
+        if (message.Value.Type != TdsConstants.PacketLogin7)
+        {
+            return false;
+        }
+
+        if (Faults.ResetDuringLogin)
+        {
+            Abort();
+            return false;
+        }
+
+        var login = Login7Parser.Parse(message.Value.Payload.Span);
+        var delay = Faults.LoginDelay;
+        if (delay > TimeSpan.Zero)
+        {
+            await Task.Delay(delay, _server.Options.TimeProvider, token).ConfigureAwait(false);
+        }
+
+        var failure = CheckLogin(login);
+        _server.RecordLogin(new LoopbackLogin(SessionId, login.UserName, login.Password, login.Database, login.ApplicationName, login.HostName, login.PacketSize, failure is null));
+        if (failure is not null)
+        {
+            Counters.OnFailedLogin();
+            WriteError(writer, failure);
+            TdsTokens.WriteDone(writer, TdsConstants.TokenDone, TdsConstants.DoneError, 0, 0);
+            await SendAsync(writer, endOfMessage: true, token).ConfigureAwait(false);
+            Close();
+            return false;
+        }
+
+        _loginDatabase = _database = login.Database.Length > 0 ? login.Database : "master";
+        var packetSize = login.PacketSize == 0 ? TdsConstants.DefaultPacketSize : Math.Clamp(login.PacketSize, TdsConstants.MinPacketSize, TdsConstants.MaxPacketSize);
+        var serverName = _server.Options.ServerName;
+        TdsTokens.WriteEnvChange(writer, TdsConstants.EnvDatabase, _database, "master");
+        TdsTokens.WriteMessage(writer, isError: false, 5701, 2, 0, $"Changed database context to '{_database}'.", serverName, string.Empty, 1);
+        TdsTokens.WriteCollationEnvChange(writer);
+        TdsTokens.WriteEnvChange(writer, TdsConstants.EnvLanguage, "us_english", string.Empty);
+        TdsTokens.WriteMessage(writer, isError: false, 5703, 1, 0, "Changed language setting to us_english.", serverName, string.Empty, 1);
+        TdsTokens.WriteEnvChange(writer, TdsConstants.EnvPacketSize, packetSize.ToString(CultureInfo.InvariantCulture), TdsConstants.DefaultPacketSize.ToString(CultureInfo.InvariantCulture));
+        TdsTokens.WriteLoginAck(writer, ProgramName, s_serverVersion);
+        TdsTokens.WriteDone(writer, TdsConstants.TokenDone, TdsConstants.DoneFinal, 0, 0);
+        await SendAsync(writer, endOfMessage: true, token).ConfigureAwait(false);
+        writer.PacketSize = packetSize;
+        Counters.OnLogin();
+        return true;
+    }
+
+    private TdsStatement? CheckLogin(Login7Data login)
+    {
+        var options = _server.Options;
+        var forced = Faults.FailLoginsWithError;
+        if (forced is not null)
+        {
+            return LoginErrors.Create(forced.Value, login, options.ServerName);
+        }
+
+        var userOk = options.UserName is null || string.Equals(options.UserName, login.UserName, StringComparison.OrdinalIgnoreCase);
+        var passwordOk = options.Password is null || string.Equals(options.Password, login.Password, StringComparison.Ordinal);
+        return userOk && passwordOk && !login.IntegratedSecurity ? null : LoginErrors.Create(18456, login, options.ServerName);
+    }
+
+    private async Task RequestLoopAsync(TdsReader reader, TdsWriter writer, CancellationToken token)
+    {
+        var pending = Task.CompletedTask;
+        try
+        {
+            while (true)
+            {
+                var read = await reader.ReadMessageAsync(token).ConfigureAwait(false);
+                if (read is null)
+                {
+                    return;
+                }
+
+                var message = read.Value;
+                if (message.Type == TdsConstants.PacketAttention)
+                {
+                    Counters.OnAttention();
+                    await _requestCts.CancelAsync().ConfigureAwait(false);
+                    await pending.ConfigureAwait(false);
+                    pending = Task.CompletedTask;
+                    TdsTokens.WriteDone(writer, TdsConstants.TokenDone, TdsConstants.DoneAttention, 0, 0);
+                    await SendAsync(writer, endOfMessage: true, token).ConfigureAwait(false);
+                    continue;
+                }
+
+                // Without MARS a client sends the next request only after the reply; finish the running one first.
+                await pending.ConfigureAwait(false);
+                if (message.Ignored)
+                {
+                    continue;
+                }
+
+                if (message.ResetConnection)
+                {
+                    Counters.OnResetConnection();
+                    _database = _loginDatabase;
+                }
+
+                var statements = Prepare(message, out var isRpc);
+                if (statements is null)
+                {
+                    // Not a request type this server answers (bulk load, transaction manager, SSPI): fail it like a protocol error.
+                    return;
+                }
+
+                if (!_requestCts.TryReset())
+                {
+                    _requestCts.Dispose();
+                    _requestCts = new CancellationTokenSource();
+                }
+
+                pending = ExecuteAsync(writer, statements, isRpc, _requestCts.Token, token);
+                if (pending.IsCompleted)
+                {
+                    await pending.ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            await _requestCts.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await pending.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    private List<TdsStatement>? Prepare(TdsMessage message, out bool isRpc)
+    {
+        isRpc = false;
+        LoopbackRequest request;
+        string? procedure = null;
+        switch (message.Type)
+        {
+            case TdsConstants.PacketSqlBatch:
+            {
+                Counters.OnBatch();
+                var reader = new SpanReader(message.Payload.Span);
+                RpcParser.SkipAllHeaders(ref reader);
+                var sql = System.Text.Encoding.Unicode.GetString(reader.Rest);
+                request = new LoopbackRequest(sql, false, null, [], SessionId, message.ResetConnection);
+                break;
+            }
+
+            case TdsConstants.PacketRpc:
+            {
+                Counters.OnRpc();
+                isRpc = true;
+                RpcCall call;
+                try
+                {
+                    call = RpcParser.Parse(message.Payload.Span);
+                }
+                catch (InvalidDataException ex)
+                {
+                    return [TdsStatement.Error(8009, 16, 1, $"The incoming tabular data stream (TDS) remote procedure call (RPC) protocol stream is incorrect. {ex.Message}")];
+                }
+
+                procedure = call.ProcedureName;
+                var parameters = new List<LoopbackParameter>(call.Parameters.Count);
+                var sql = procedure;
+                var isExecuteSql = string.Equals(procedure, "sp_executesql", StringComparison.OrdinalIgnoreCase);
+                for (var i = 0; i < call.Parameters.Count; i++)
+                {
+                    var (name, value, column, output) = call.Parameters[i];
+                    if (isExecuteSql && i == 0)
+                    {
+                        sql = value as string ?? string.Empty;
+                        continue;
+                    }
+
+                    if (isExecuteSql && i == 1 && name.Length == 0)
+                    {
+                        continue; // the declaration list, e.g. "@id int"
+                    }
+
+                    parameters.Add(new LoopbackParameter(name, value, column, output));
+                }
+
+                request = new LoopbackRequest(sql, true, procedure, parameters, SessionId, message.ResetConnection);
+                break;
+            }
+
+            default:
+                return null;
+        }
+
+        var handler = _server.BatchHandler;
+        if (handler is not null)
+        {
+            LoopbackResponse? response;
+            try
+            {
+                response = handler(request);
+            }
+#pragma warning disable CA1031 // A failing test hook becomes a SQL error the client sees, not a dead connection.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                return [TdsStatement.Error(50000, 16, 1, $"BatchHandler threw {ex.GetType().Name}: {ex.Message}")];
+            }
+
+            if (response is not null)
+            {
+                return [response.Statement];
+            }
+        }
+
+        if (isRpc && !string.Equals(procedure, "sp_executesql", StringComparison.OrdinalIgnoreCase))
+        {
+            return [TdsStatement.Error(2812, 16, 62, $"Could not find stored procedure '{procedure}'.")];
+        }
+
+        var context = new SqlContext
+        {
+            SessionId = SessionId,
+            Database = _database,
+            ServerName = _server.Options.ServerName,
+            VersionText = s_versionText,
+            TimeProvider = _server.Options.TimeProvider,
+            Parameters = request.Parameters,
+        };
+        return SqlSubset.Parse(request.Sql, context);
+    }
+
+    private async Task ExecuteAsync(TdsWriter writer, List<TdsStatement> statements, bool isRpc, CancellationToken requestToken, CancellationToken sessionToken)
+    {
+        var doneToken = isRpc ? TdsConstants.TokenDoneInProc : TdsConstants.TokenDone;
+        var anyError = false;
+        for (var i = 0; i < statements.Count; i++)
+        {
+            if (requestToken.IsCancellationRequested)
+            {
+                return; // an attention arrived: the reader loop sends DONE_ATTN
+            }
+
+            var statement = statements[i];
+            var last = i == statements.Count - 1 || statement.AbortsBatch || (statement.Kind == TdsStatementKind.Error && statement.Severity >= 20);
+            var more = isRpc || !last ? TdsConstants.DoneMore : (ushort)0;
+            switch (statement.Kind)
+            {
+                case TdsStatementKind.Select:
+                    TdsTokens.WriteColMetadata(writer, statement.Columns);
+                    foreach (var row in statement.Rows)
+                    {
+                        TdsTokens.WriteRow(writer, statement.Columns, row);
+                    }
+
+                    TdsTokens.WriteDone(writer, doneToken, (ushort)(more | TdsConstants.DoneCount), TdsConstants.CurCmdSelect, statement.Rows.Count);
+                    break;
+                case TdsStatementKind.Error:
+                    WriteError(writer, statement);
+                    if (statement.Severity > 10)
+                    {
+                        anyError = true;
+                        TdsTokens.WriteDone(writer, doneToken, (ushort)(more | TdsConstants.DoneError), 0, 0);
+                    }
+                    else
+                    {
+                        TdsTokens.WriteDone(writer, doneToken, more, 0, 0);
+                    }
+
+                    if (statement.Severity >= 20)
+                    {
+                        // A fatal error ends the session on the server, as SQL Server does for severity 20-25.
+                        await SendAsync(writer, endOfMessage: true, sessionToken).ConfigureAwait(false);
+                        Close();
+                        return;
+                    }
+
+                    break;
+                case TdsStatementKind.WaitFor:
+                    await SendAsync(writer, endOfMessage: false, sessionToken).ConfigureAwait(false);
+                    using (var linked = CancellationTokenSource.CreateLinkedTokenSource(requestToken, sessionToken))
+                    {
+                        try
+                        {
+                            await Task.Delay(statement.Delay, _server.Options.TimeProvider, linked.Token).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException) when (requestToken.IsCancellationRequested && !sessionToken.IsCancellationRequested)
+                        {
+                            return;
+                        }
+                    }
+
+                    TdsTokens.WriteDone(writer, doneToken, more, 0, 0);
+                    break;
+                case TdsStatementKind.Use:
+                    var old = _database;
+                    _database = statement.Database;
+                    TdsTokens.WriteEnvChange(writer, TdsConstants.EnvDatabase, _database, old);
+                    TdsTokens.WriteMessage(writer, isError: false, 5701, 1, 0, $"Changed database context to '{_database}'.", _server.Options.ServerName, string.Empty, 1);
+                    TdsTokens.WriteDone(writer, doneToken, more, 0, 0);
+                    break;
+                case TdsStatementKind.RowsAffected:
+                    TdsTokens.WriteDone(writer, doneToken, (ushort)(more | TdsConstants.DoneCount), 0xC3, statement.RowCount);
+                    break;
+                case TdsStatementKind.Disconnect:
+                    Abort();
+                    return;
+                default:
+                    TdsTokens.WriteDone(writer, doneToken, more, 0, 0);
+                    break;
+            }
+
+            if (last)
+            {
+                break;
+            }
+        }
+
+        if (statements.Count == 0 && !isRpc)
+        {
+            TdsTokens.WriteDone(writer, TdsConstants.TokenDone, TdsConstants.DoneFinal, 0, 0);
+        }
+
+        if (isRpc)
+        {
+            TdsTokens.WriteReturnStatus(writer, 0);
+            TdsTokens.WriteDone(writer, TdsConstants.TokenDoneProc, anyError ? TdsConstants.DoneError : TdsConstants.DoneFinal, 0, 0);
+        }
+
+        await SendAsync(writer, endOfMessage: true, sessionToken).ConfigureAwait(false);
+    }
+
+    private void WriteError(TdsWriter writer, TdsStatement error)
+    {
+        var procedure = string.Empty;
+        TdsTokens.WriteMessage(writer, error.Severity > 10, error.Number, error.State, error.Severity, error.Message, _server.Options.ServerName, procedure, error.Line);
+    }
+
+    private async ValueTask SendAsync(TdsWriter writer, bool endOfMessage, CancellationToken token)
+    {
+        var sent = await writer.SendAsync(_socket, endOfMessage, token).ConfigureAwait(false);
+        Counters.OnSent(sent);
+    }
+}

@@ -1,0 +1,78 @@
+namespace SafeSql.Testing;
+
+/// <summary>Thread-safe counters of what a <see cref="LoopbackSqlServer"/> received and sent since it started. Every read
+/// is a single atomic 64-bit read; counters are never reset (take the difference of two reads to measure a step).</summary>
+public sealed class LoopbackSqlServerCounters
+{
+    private long _tcpConnectionsAccepted;
+    private long _logins;
+    private long _failedLogins;
+    private long _batches;
+    private long _rpcs;
+    private long _attentions;
+    private long _resetConnections;
+    private long _bytesReceived;
+    private long _bytesSent;
+    private long _openConnections;
+
+    internal LoopbackSqlServerCounters()
+    {
+    }
+
+    /// <summary>Gets the number of TCP connections the server accepted (including those it reset or refused to answer as a fault).</summary>
+    public long TcpConnectionsAccepted => Interlocked.Read(ref _tcpConnectionsAccepted);
+
+    /// <summary>Gets the number of successful logins (LOGIN7 answered with LOGINACK).</summary>
+    public long Logins => Interlocked.Read(ref _logins);
+
+    /// <summary>Gets the number of LOGIN7 requests answered with an error (wrong credentials or
+    /// <see cref="LoopbackSqlServerFaults.FailLoginsWithError"/>).</summary>
+    public long FailedLogins => Interlocked.Read(ref _failedLogins);
+
+    /// <summary>Gets the number of SQL batch messages (TDS packet type 0x01) received, e.g. <c>ExecuteScalar</c> of a command
+    /// without parameters.</summary>
+    public long Batches => Interlocked.Read(ref _batches);
+
+    /// <summary>Gets the number of RPC messages (TDS packet type 0x03) received, e.g. <c>sp_executesql</c> for a command with parameters.</summary>
+    public long Rpcs => Interlocked.Read(ref _rpcs);
+
+    /// <summary>Gets the number of attention messages (TDS packet type 0x06: <c>SqlCommand.Cancel</c> or a command timeout) received.</summary>
+    public long Attentions => Interlocked.Read(ref _attentions);
+
+    /// <summary>Gets the number of requests that carried the RESETCONNECTION status bit: SqlClient sets it on the first request
+    /// after a pooled connection is reused (it never sends <c>sp_reset_connection</c> as text).</summary>
+    public long ResetConnections => Interlocked.Read(ref _resetConnections);
+
+    /// <summary>Gets the number of bytes received from clients, TDS headers included.</summary>
+    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+
+    /// <summary>Gets the number of bytes sent to clients, TDS headers included.</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    /// <summary>Gets the number of TCP connections currently open on the server side.</summary>
+    public long OpenConnections => Interlocked.Read(ref _openConnections);
+
+    internal void OnAccepted()
+    {
+        Interlocked.Increment(ref _tcpConnectionsAccepted);
+        Interlocked.Increment(ref _openConnections);
+    }
+
+    internal void OnClosed() => Interlocked.Decrement(ref _openConnections);
+
+    internal void OnLogin() => Interlocked.Increment(ref _logins);
+
+    internal void OnFailedLogin() => Interlocked.Increment(ref _failedLogins);
+
+    internal void OnBatch() => Interlocked.Increment(ref _batches);
+
+    internal void OnRpc() => Interlocked.Increment(ref _rpcs);
+
+    internal void OnAttention() => Interlocked.Increment(ref _attentions);
+
+    internal void OnResetConnection() => Interlocked.Increment(ref _resetConnections);
+
+    internal void OnReceived(int bytes) => Interlocked.Add(ref _bytesReceived, bytes);
+
+    internal void OnSent(int bytes) => Interlocked.Add(ref _bytesSent, bytes);
+}

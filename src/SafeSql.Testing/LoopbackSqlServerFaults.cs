@@ -1,0 +1,122 @@
+namespace SafeSql.Testing;
+
+/// <summary>
+/// Faults a <see cref="LoopbackSqlServer"/> injects, switchable at run time from any thread. Each one reproduces, on the wire,
+/// what a real SQL Server or its host does in that situation, so the real client reacts as it would in production.
+/// docs/loopback-server.md lists what Microsoft.Data.SqlClient reports for each.
+/// </summary>
+/// <remarks>SqlClient's pool remembers a failed open for 5 s and longer ("blocking period"): in tests that switch a fault off
+/// and expect the next open to succeed, use <c>Pooling=false</c> or a fresh pool (e.g. a unique <c>Application Name</c>).</remarks>
+public sealed class LoopbackSqlServerFaults
+{
+    private readonly LoopbackSqlServer _server;
+    private volatile bool _resetOnAccept;
+    private volatile bool _resetDuringLogin;
+    private volatile bool _ignorePrelogin;
+    private long _loginDelayTicks;
+    private long _acceptDelayTicks;
+    private int _failLoginsWithError;
+
+    internal LoopbackSqlServerFaults(LoopbackSqlServer server)
+    {
+        _server = server;
+    }
+
+    /// <summary>Gets or sets whether the server refuses new connections. <see langword="true"/> closes the listening socket, so
+    /// the kernel answers every connect with RST (ECONNREFUSED), as when SQL Server is not running; open connections stay.
+    /// <see langword="false"/> listens again on the same port.</summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    /// <exception cref="ObjectDisposedException">Set after the server was disposed.</exception>
+    /// <exception cref="System.Net.Sockets.SocketException">Set to <see langword="false"/> while another socket took the port.</exception>
+    public bool RefuseConnections
+    {
+        get => _server.IsRefusing;
+        set => _server.SetRefusing(value);
+    }
+
+    /// <summary>Gets or sets whether every accepted connection is reset (RST, <c>SO_LINGER</c> 0) before the PRELOGIN reply,
+    /// as a crashing listener or a middlebox would.</summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool ResetOnAccept
+    {
+        get => _resetOnAccept;
+        set => _resetOnAccept = value;
+    }
+
+    /// <summary>Gets or sets whether the connection is reset (RST) when the LOGIN7 request arrives, after PRELOGIN succeeded.</summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool ResetDuringLogin
+    {
+        get => _resetDuringLogin;
+        set => _resetDuringLogin = value;
+    }
+
+    /// <summary>Gets or sets whether the server accepts TCP connections but never answers PRELOGIN, as a hung server does; the
+    /// client gives up after its <c>Connect Timeout</c>.</summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool IgnorePrelogin
+    {
+        get => _ignorePrelogin;
+        set => _ignorePrelogin = value;
+    }
+
+    /// <summary>Gets or sets how long the server waits after LOGIN7 before answering it (a slow login: busy server, slow
+    /// authentication). Longer than the client's <c>Connect Timeout</c> produces a connect timeout.</summary>
+    /// <value>The default value is <see cref="TimeSpan.Zero"/>.</value>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative value.</exception>
+    public TimeSpan LoginDelay
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _loginDelayTicks));
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            Interlocked.Exchange(ref _loginDelayTicks, value.Ticks);
+        }
+    }
+
+    /// <summary>Gets or sets a SQL error number every login fails with (for example 18456 login failed, 4060 cannot open database,
+    /// 40613 database not currently available, 40501 service busy); <see langword="null"/> lets logins succeed. Class and message
+    /// follow SQL Server's for the known numbers (see docs/loopback-server.md); other numbers use class 14.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    /// <remarks>SqlClient retries the login itself, after <c>Connect Retry Interval</c> (10 s), for 4060, 10928, 10929, 40197,
+    /// 40501, 40613, 42108 and 42109 unless <c>Connect Retry Count=0</c>, which <see cref="LoopbackSqlServer.ConnectionString"/> sets.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException">Set to zero or a negative number.</exception>
+    public int? FailLoginsWithError
+    {
+        get
+        {
+            var value = Volatile.Read(ref _failLoginsWithError);
+            return value == 0 ? null : value;
+        }
+
+        set
+        {
+            if (value is not null)
+            {
+                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value.Value);
+            }
+
+            Volatile.Write(ref _failLoginsWithError, value ?? 0);
+        }
+    }
+
+    /// <summary>Gets or sets how long the accept loop waits before each <c>accept(2)</c>, making the server slow to take
+    /// connections off the kernel's queue. With a small <see cref="LoopbackSqlServerOptions.ListenBacklog"/> a connect burst
+    /// overflows the queue.</summary>
+    /// <value>The default value is <see cref="TimeSpan.Zero"/>.</value>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative value.</exception>
+    public TimeSpan AcceptDelay
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _acceptDelayTicks));
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            Interlocked.Exchange(ref _acceptDelayTicks, value.Ticks);
+        }
+    }
+
+    /// <summary>Aborts every open connection from the server side (RST), as when the server process dies or a DBA kills the
+    /// sessions. The listener keeps accepting new connections.</summary>
+    /// <returns>The number of connections aborted.</returns>
+    public int KillAllConnections() => _server.AbortAllSessions();
+}

@@ -1,0 +1,57 @@
+namespace SafeSql.Testing;
+
+/// <summary>Options for <see cref="LoopbackSqlServer.StartAsync(LoopbackSqlServerOptions?, CancellationToken)"/>.</summary>
+/// <remarks>The options are read once, when the server starts; later changes have no effect. Faults that can change at
+/// run time live on <see cref="LoopbackSqlServer.Faults"/>.</remarks>
+public sealed class LoopbackSqlServerOptions
+{
+    /// <summary>The user name accepted by default.</summary>
+    public const string DefaultUserName = "sa";
+
+    /// <summary>The password accepted by default. It is a fixed, public development credential of the loopback server,
+    /// not a secret: the server only listens on 127.0.0.1.</summary>
+    public const string DefaultPassword = "SafeSql-Loopback-1";
+
+    /// <summary>Gets or sets the TCP port to listen on, on 127.0.0.1.</summary>
+    /// <value>The default value is 0: the operating system picks a free port (read it from <see cref="LoopbackSqlServer.Port"/>).</value>
+    public int Port { get; set; }
+
+    /// <summary>Gets or sets the listen backlog passed to <c>listen(2)</c>: how many connections the kernel completes and queues
+    /// before the server accepts them.</summary>
+    /// <value>The default value is 512. Linux caps it at <c>net.core.somaxconn</c> (4096 on recent kernels).</value>
+    /// <remarks>With a small backlog and <see cref="LoopbackSqlServerFaults.AcceptDelay"/>, a connect burst overflows the
+    /// accept queue. What the client then sees depends on <c>net.ipv4.tcp_abort_on_overflow</c>: with the Linux default 0 the
+    /// kernel drops the SYN and the client retries it after 1 s, 3 s, ... (slow connects, then a connect timeout); with 1 it
+    /// answers RST and the client is refused at once. See docs/loopback-server.md.</remarks>
+    public int ListenBacklog { get; set; } = 512;
+
+    /// <summary>Gets or sets the only login name accepted (compared ignoring case, like SQL Server logins under a
+    /// case-insensitive server collation); <see langword="null"/> accepts any name.</summary>
+    /// <value>The default value is <c>"sa"</c> (<see cref="DefaultUserName"/>).</value>
+    public string? UserName { get; set; } = DefaultUserName;
+
+    /// <summary>Gets or sets the only password accepted (compared ordinally); <see langword="null"/> accepts any password.</summary>
+    /// <value>The default value is <see cref="DefaultPassword"/>.</value>
+    /// <remarks>A wrong name or password fails the login with error 18456, class 14, state 1, "Login failed for user '...'.",
+    /// as SQL Server reports it to clients.</remarks>
+    public string? Password { get; set; } = DefaultPassword;
+
+    /// <summary>Gets or sets the server name written into error and info messages (the <c>ServerName</c> field of the ERROR
+    /// token) and returned by <c>SELECT @@SERVERNAME</c>. SqlClient's <c>SqlError.Server</c> shows the client's Data Source instead.</summary>
+    /// <value>The default value is <c>"SAFESQL-LOOPBACK"</c>.</value>
+    public string ServerName { get; set; } = "SAFESQL-LOOPBACK";
+
+    /// <summary>Gets or sets the first session id (SPID) handed out; each new connection gets the next one. SQL Server reserves
+    /// the ids below 51 for system sessions.</summary>
+    /// <value>The default value is 51.</value>
+    public int FirstSessionId { get; set; } = 51;
+
+    /// <summary>Gets or sets how many recent logins <see cref="LoopbackSqlServer.Logins"/> keeps.</summary>
+    /// <value>The default value is 256.</value>
+    public int MaxRecordedLogins { get; set; } = 256;
+
+    /// <summary>Gets or sets the time provider used for <c>WAITFOR DELAY</c>, login and accept delays, and
+    /// <c>SYSUTCDATETIME()</c>.</summary>
+    /// <value>The default value is <see cref="TimeProvider.System"/>.</value>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+}

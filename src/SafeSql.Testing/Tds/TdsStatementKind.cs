@@ -1,0 +1,12 @@
+namespace SafeSql.Testing.Tds;
+
+internal enum TdsStatementKind
+{
+    Select,
+    Error,
+    WaitFor,
+    NoOp,
+    Use,
+    RowsAffected,
+    Disconnect,
+}
