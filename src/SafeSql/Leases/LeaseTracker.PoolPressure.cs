@@ -103,7 +103,8 @@ internal sealed partial class LeaseTracker
     /// </remarks>
     private string BuildPoolExhaustedMessage(SqlConnectionPoolSnapshot snapshot, List<LeaseRecord> active, long nowTimestamp)
     {
-        var wait = TimeSpan.FromSeconds(ConnectTimeoutSeconds);
+        // SqlClient times its wait on its own clock; 100 ms of slack keeps a lease opened just before the wait in the count.
+        var wait = TimeSpan.FromSeconds(ConnectTimeoutSeconds) - TimeSpan.FromMilliseconds(100);
         var heldLong = active.FindAll(r => _timeProvider.GetElapsedTime(r.StartTimestamp, nowTimestamp) >= wait);
         var holders = heldLong.Count > 0 ? heldLong : active;
 
