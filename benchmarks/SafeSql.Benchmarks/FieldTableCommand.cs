@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Reflection;
 using System.Text;
 
 using Microsoft.Data.SqlClient;
@@ -72,8 +73,11 @@ internal static class FieldTableCommand
 
         if (!inNamespace && !hostNamespace && PrivateNetworkNamespace.IsSupported)
         {
-            return await RunInPrivateNamespaceAsync(opens, output);
+            return await RunInPrivateNamespaceAsync(args);
         }
+
+        // JIT and first-use costs (SqlClient, the server, SafeSql) are paid here, outside every measured window.
+        WarmUp();
 
         var note = inNamespace
             ? "in a private network namespace (`unshare -n`): the kernel counters saw only this program's traffic"
@@ -108,7 +112,7 @@ internal static class FieldTableCommand
             }),
         };
 
-        var markdown = Render(rows, opens, note, args.Where(a => a != InNamespaceFlag).ToArray());
+        var markdown = Render(rows, opens, note, [Name, .. args.Where(a => a != InNamespaceFlag)]);
         Console.WriteLine(markdown);
         if (output is not null)
         {
@@ -118,9 +122,10 @@ internal static class FieldTableCommand
         return 0;
     }
 
-    private static async Task<int> RunInPrivateNamespaceAsync(int opens, string? output)
+    private static async Task<int> RunInPrivateNamespaceAsync(string[] args)
     {
-        string[] arguments = [Name, InNamespaceFlag, "--opens", opens.ToString(CultureInfo.InvariantCulture), .. output is null ? Array.Empty<string>() : ["--output", output]];
+        // The same arguments, so the table shows the command as typed (the child inherits the working directory), and the marker.
+        string[] arguments = [Name, .. args, InNamespaceFlag];
         var result = await PrivateNetworkNamespace.RunDotNetAsync(
             typeof(FieldTableCommand).Assembly.Location,
             arguments,
@@ -140,6 +145,32 @@ internal static class FieldTableCommand
         }
 
         return result.ExitCode;
+    }
+
+    private static void WarmUp()
+    {
+        using var environment = LoopbackBenchmarkEnvironment.Start("SafeSql.FieldTable.WarmUp");
+        var factory = environment.CreateFactory();
+        for (var i = 0; i < 50; i++)
+        {
+            using (new SqlConnection(environment.Pooled).WithOpen())
+            {
+            }
+
+            using (new SqlConnection(environment.Unpooled).WithOpen())
+            {
+            }
+
+            using (factory.Open())
+            {
+            }
+        }
+    }
+
+    private static SqlConnection WithOpen(this SqlConnection connection)
+    {
+        connection.Open();
+        return connection;
     }
 
     private static FieldTableRow Measure(string name, int opens, Func<LoopbackBenchmarkEnvironment, Action> createOpenClose)
@@ -170,7 +201,7 @@ internal static class FieldTableCommand
         var text = new StringBuilder();
         text.AppendLine(c, $"### {opens:N0} sequential opens + closes (the field's table)");
         text.AppendLine();
-        text.AppendLine(c, $"Measured {TimeProvider.System.GetUtcNow():yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores, .NET {Environment.Version}, Microsoft.Data.SqlClient {typeof(SqlConnection).Assembly.GetName().Version}, against the in-process loopback server, {note}.");
+        text.AppendLine(c, $"Measured {TimeProvider.System.GetUtcNow():yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores, .NET {Environment.Version}, Microsoft.Data.SqlClient {SqlClientVersion()}, against the in-process loopback server, {note}.");
         text.AppendLine(c, $"Command: `dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- {string.Join(' ', args)}`");
         text.AppendLine();
         text.AppendLine("| Run | TCP connections | Logins | TCP segments | Segments / open | Wire bytes (lo) | TDS bytes in / out | TIME_WAIT after | Time | Opens/s |");
@@ -215,6 +246,13 @@ internal static class FieldTableCommand
 
         string Ratio(long? numerator, long? denominator) =>
             numerator is { } n && denominator is { } d && d > 0 ? (n / (double)d).ToString("N0", c) + "x" : "n/a";
+    }
+
+    private static string SqlClientVersion()
+    {
+        var version = typeof(SqlConnection).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+        var plus = version.IndexOf('+', StringComparison.Ordinal);
+        return plus < 0 ? version : version[..plus];
     }
 
     private sealed record FieldTableRow(
