@@ -1,3 +1,7 @@
+using System.ComponentModel.DataAnnotations;
+
+using Microsoft.Extensions.Options;
+
 using SafeSql.Classification;
 using SafeSql.ConnectionStrings;
 using SafeSql.Leases;
@@ -5,25 +9,41 @@ using SafeSql.Leases;
 namespace SafeSql;
 
 /// <summary>
-/// Options of one SafeSql connection factory (one logical database). Bound from configuration or set in code,
-/// validated at startup.
+/// Options of one SafeSql connection factory (one logical database). Bound from configuration or set in code, validated at
+/// startup: the data annotations below, then the connection-string policy (<see cref="SqlConnectionStringPolicy"/>).
 /// </summary>
+/// <remarks>
+/// Several databases are configured as named options (the name given to <c>AddSafeSql</c>); each name is validated on its own.
+/// A failed validation stops the host at startup with an <see cref="OptionsValidationException"/> whose message names each
+/// rule broken and its fix.
+/// </remarks>
 public class SafeSqlOptions
 {
     /// <summary>Gets or sets the SQL Server connection string, as the application was given it.</summary>
     /// <value>Required. It is validated by <see cref="ConnectionStringPolicy"/> at startup and normalized, so every open
     /// shares one connection pool. The default value is <see langword="null"/>, which fails validation.</value>
+    [Required(ErrorMessage = "{0} is not set. Pass the connection string to AddSafeSql, or bind it from configuration (the key \"ConnectionString\" of the section given to AddSafeSql).")]
     public string? ConnectionString { get; set; }
 
     /// <summary>Gets or sets the rules applied to <see cref="ConnectionString"/> at startup.</summary>
     /// <value>The default value is a <see cref="SqlConnectionStringPolicyOptions"/> with every rule at its documented default.</value>
+    [Required]
+    [ValidateObjectMembers]
     public SqlConnectionStringPolicyOptions ConnectionStringPolicy { get; set; } = new();
 
     /// <summary>Gets or sets how leases are tracked and when leaks are reported.</summary>
     /// <value>The default value is a <see cref="SqlConnectionLeakOptions"/> with its documented defaults.</value>
+    // SYSLIB1202 ("no fields or properties to validate") is expected while a nested options type has no validation attributes
+    // yet; [ValidateObjectMembers] stays so its attributes are validated as soon as they are added.
+#pragma warning disable SYSLIB1202
+    [Required]
+    [ValidateObjectMembers]
     public SqlConnectionLeakOptions Leaks { get; set; } = new();
 
     /// <summary>Gets or sets the retry applied to opening a connection (opening is idempotent).</summary>
     /// <value>The default value is a <see cref="SqlOpenRetryOptions"/> with its documented defaults.</value>
+    [Required]
+    [ValidateObjectMembers]
     public SqlOpenRetryOptions OpenRetry { get; set; } = new();
+#pragma warning restore SYSLIB1202
 }

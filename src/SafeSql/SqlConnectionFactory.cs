@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 using Microsoft.Data.SqlClient;
@@ -10,17 +11,54 @@ using Polly;
 
 using SafeSql.ConnectionStrings;
 using SafeSql.Diagnostics;
+using SafeSql.Leases;
 
 namespace SafeSql;
 
 /// <summary>
-/// The root factory of one named SafeSql instance (a singleton). Skeleton: the leases issue owns this file and adds
-/// lease tracking; the classification issue owns <c>SqlConnectionFactory.Resilience.cs</c> (the open pipeline).
+/// The root factory of one named SafeSql instance (a singleton): opens real pooled <see cref="SqlConnection"/>s through
+/// the open retry pipeline (<c>SqlConnectionFactory.Resilience.cs</c>, classification issue) and tracks each one with a
+/// lease (<see cref="LeaseTracker"/>). Connections opened through the root itself are covered by the finalizer sentinel
+/// and the held-too-long watchdog; scopes (<see cref="CreateScope"/>, and the DI scope of a request) add scope-end
+/// enforcement.
 /// </summary>
-internal sealed partial class SqlConnectionFactory : ISqlConnectionFactory
+internal sealed partial class SqlConnectionFactory : ISqlConnectionFactory, ILeaseTrackerOwner, IDisposable, IAsyncDisposable
 {
+    private static readonly Func<string, SqlConnection> s_open = static connectionString =>
+    {
+        var connection = new SqlConnection(connectionString);
+        try
+        {
+            connection.Open();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    };
+
+    private static readonly Func<string, CancellationToken, ValueTask<SqlConnection>> s_openAsync = static async (connectionString, cancellationToken) =>
+    {
+        var connection = new SqlConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    };
+
     private readonly string _connectionString;
     private readonly ResiliencePipeline _openPipeline;
+    private readonly bool _ownsMetrics;
+    private volatile Exception? _lastOpenFailure;
+    private volatile bool _disposed;
 
     public SqlConnectionFactory(string name, SafeSqlOptions options, ILoggerFactory? loggerFactory = null, SafeSqlMetrics? metrics = null, TimeProvider? timeProvider = null)
     {
@@ -29,9 +67,18 @@ internal sealed partial class SqlConnectionFactory : ISqlConnectionFactory
         Name = name;
         Options = options;
         LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        Logger = LoggerFactory.CreateLogger("SafeSql.SqlConnectionFactory");
+        _ownsMetrics = metrics is null;
         Metrics = metrics ?? new SafeSqlMetrics(null);
         TimeProvider = timeProvider ?? TimeProvider.System;
         _connectionString = SqlConnectionStringNormalizer.Normalize(options);
+        Tracker = new LeaseTracker(
+            name,
+            new SqlConnectionStringBuilder(_connectionString),
+            options.Leaks ?? new SqlConnectionLeakOptions(),
+            TimeProvider,
+            Logger,
+            Metrics);
         _openPipeline = CreateOpenPipeline();
     }
 
@@ -41,9 +88,18 @@ internal sealed partial class SqlConnectionFactory : ISqlConnectionFactory
 
     internal ILoggerFactory LoggerFactory { get; }
 
+    /// <summary>Gets the logger of the factory (category "SafeSql.SqlConnectionFactory"), shared by its partials.</summary>
+    internal ILogger Logger { get; }
+
     internal SafeSqlMetrics Metrics { get; }
 
     internal TimeProvider TimeProvider { get; }
+
+    /// <summary>Gets the leases of this pool.</summary>
+    public LeaseTracker Tracker { get; }
+
+    /// <summary>Gets the last open failure if the most recent open attempt failed; <see langword="null"/> once an open succeeds.</summary>
+    internal Exception? LastOpenFailure => _lastOpenFailure;
 
     /// <summary>Creates the root factory of the named instance from DI (options by name, logging, metrics, time).</summary>
     internal static SqlConnectionFactory Create(IServiceProvider services, string name)
@@ -60,45 +116,114 @@ internal sealed partial class SqlConnectionFactory : ISqlConnectionFactory
     public SqlConnection Open(
         [CallerMemberName] string callerMemberName = "",
         [CallerFilePath] string callerFilePath = "",
-        [CallerLineNumber] int callerLineNumber = 0)
-    {
-        return _openPipeline.Execute(static cs =>
-        {
-            var connection = new SqlConnection(cs);
-            try
-            {
-                connection.Open();
-                return connection;
-            }
-            catch
-            {
-                connection.Dispose();
-                throw;
-            }
-        }, _connectionString);
-    }
+        [CallerLineNumber] int callerLineNumber = 0) =>
+        OpenCore(null, callerMemberName, callerFilePath, callerLineNumber);
 
     public ValueTask<SqlConnection> OpenAsync(
         CancellationToken cancellationToken = default,
         [CallerMemberName] string callerMemberName = "",
         [CallerFilePath] string callerFilePath = "",
-        [CallerLineNumber] int callerLineNumber = 0)
+        [CallerLineNumber] int callerLineNumber = 0) =>
+        OpenCoreAsync(null, callerMemberName, callerFilePath, callerLineNumber, cancellationToken);
+
+    public ISqlConnectionScope CreateScope()
     {
-        return _openPipeline.ExecuteAsync(static async (cs, ct) =>
-        {
-            var connection = new SqlConnection(cs);
-            try
-            {
-                await connection.OpenAsync(ct).ConfigureAwait(false);
-                return connection;
-            }
-            catch
-            {
-                await connection.DisposeAsync().ConfigureAwait(false);
-                throw;
-            }
-        }, _connectionString, cancellationToken);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new SqlConnectionScope(this);
     }
 
-    public ISqlConnectionScope CreateScope() => throw new NotSupportedException("Scopes arrive with the leases issue.");
+    /// <summary>Opens through the pipeline, then starts the lease (owned by <paramref name="scope"/> if given).</summary>
+    internal SqlConnection OpenCore(SqlConnectionScope? scope, string callerMemberName, string callerFilePath, int callerLineNumber)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var stack = Tracker.StackCapture == StackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
+        SqlConnection connection;
+        try
+        {
+            connection = _openPipeline.Execute(s_open, _connectionString);
+        }
+        catch (Exception ex) when (RecordOpenFailure(ex) && ex is InvalidOperationException poolTimeout && Tracker.IsPoolTimeout(poolTimeout))
+        {
+            throw Tracker.CreatePoolExhaustedException(poolTimeout);
+        }
+
+        OnOpened();
+        Tracker.Track(connection, scope, callerMemberName, callerFilePath, callerLineNumber, stack);
+        return connection;
+    }
+
+    /// <summary>Opens through the pipeline asynchronously, then starts the lease (owned by <paramref name="scope"/> if given).</summary>
+    internal ValueTask<SqlConnection> OpenCoreAsync(SqlConnectionScope? scope, string callerMemberName, string callerFilePath, int callerLineNumber, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+
+        // Captured before the first await: afterwards the caller's frames are no longer on this thread's stack.
+        var stack = Tracker.StackCapture == StackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
+        return OpenAndTrackAsync(scope, callerMemberName, callerFilePath, callerLineNumber, stack, cancellationToken);
+    }
+
+    /// <summary>Empties SqlClient's pool of this factory's connection string (idle connections are closed; leased ones when returned).</summary>
+    internal void ClearPool()
+    {
+        using var connection = new SqlConnection(_connectionString);
+        SqlConnection.ClearPool(connection);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        Tracker.Dispose();
+        if (_ownsMetrics)
+        {
+            Metrics.Dispose();
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask<SqlConnection> OpenAndTrackAsync(SqlConnectionScope? scope, string callerMemberName, string callerFilePath, int callerLineNumber, StackTrace? stack, CancellationToken cancellationToken)
+    {
+        SqlConnection connection;
+        try
+        {
+            connection = await _openPipeline.ExecuteAsync(s_openAsync, _connectionString, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RecordOpenFailure(ex) && ex is InvalidOperationException poolTimeout && Tracker.IsPoolTimeout(poolTimeout))
+        {
+            throw Tracker.CreatePoolExhaustedException(poolTimeout);
+        }
+
+        OnOpened();
+        Tracker.Track(connection, scope, callerMemberName, callerFilePath, callerLineNumber, stack);
+        return connection;
+    }
+
+    /// <summary>Exception filter: remembers the failure for the health check (not a cancellation); always true.</summary>
+    private bool RecordOpenFailure(Exception exception)
+    {
+        if (exception is not OperationCanceledException)
+        {
+            _lastOpenFailure = exception;
+        }
+
+        return true;
+    }
+
+    private void OnOpened()
+    {
+        // Read before write: no cache-line traffic on the hot path while opens keep succeeding.
+        if (_lastOpenFailure is not null)
+        {
+            _lastOpenFailure = null;
+        }
+    }
 }

@@ -1,18 +1,38 @@
 using System.Diagnostics.Metrics;
 
+using SafeSql.Leases;
+
 namespace SafeSql.Diagnostics;
 
 /// <summary>
-/// The instruments of the "SafeSql" meter. Skeleton: the leases issue owns this file (lease instruments); the
+/// The instruments of the "SafeSql" meter. This file holds the meter and the lease instruments (issue #4); the
 /// classification issue adds <c>SafeSqlMetrics.Failures.cs</c> (failures by kind).
 /// </summary>
+/// <remarks>
+/// Names follow OpenTelemetry's database client semantic conventions where one exists
+/// (<c>db.client.connection.count</c>, <c>.max</c>, <c>.use_time</c>, <c>.timeouts</c>); SafeSql-specific ones live under
+/// <c>db.client.connection.safesql.*</c>. Every measurement is tagged <c>db.client.connection.pool.name</c>.
+/// </remarks>
 internal sealed partial class SafeSqlMetrics : IDisposable
 {
     /// <summary>The meter name: "SafeSql".</summary>
     public const string MeterName = "SafeSql";
 
+    /// <summary>OpenTelemetry attribute naming the pool: the factory's name.</summary>
+    internal const string PoolNameTag = "db.client.connection.pool.name";
+
+    /// <summary>OpenTelemetry attribute of <c>db.client.connection.count</c>: <c>idle</c> or <c>used</c>.</summary>
+    internal const string ConnectionStateTag = "db.client.connection.state";
+
+    /// <summary>SafeSql attribute of the leak counter: the <see cref="ConnectionLeakKind"/> in snake case.</summary>
+    internal const string LeakKindTag = "safesql.leak.kind";
+
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
+    private readonly List<LeaseTracker> _trackers = [];
+    private readonly Histogram<double> _useTime;
+    private readonly Counter<long> _timeouts;
+    private readonly Counter<long> _leaks;
 
     public SafeSqlMetrics(IMeterFactory? meterFactory)
     {
@@ -25,15 +45,112 @@ internal sealed partial class SafeSqlMetrics : IDisposable
         {
             _meter = meterFactory.Create(MeterName);
         }
+
+        _meter.CreateObservableUpDownCounter(
+            "db.client.connection.count",
+            ObserveLeased,
+            unit: "{connection}",
+            description: "The number of connections opened through SafeSql and not yet closed or disposed (state=used).");
+        _meter.CreateObservableUpDownCounter(
+            "db.client.connection.max",
+            ObserveMaxPoolSize,
+            unit: "{connection}",
+            description: "The maximum number of open connections allowed: Max Pool Size of the normalized connection string.");
+        _useTime = _meter.CreateHistogram(
+            "db.client.connection.use_time",
+            unit: "s",
+            description: "The time between opening a connection through SafeSql and closing or disposing it (the lease duration).",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300] });
+        _timeouts = _meter.CreateCounter<long>(
+            "db.client.connection.timeouts",
+            unit: "{timeout}",
+            description: "The number of pool timeouts: opens that waited Connect Timeout for a free pooled connection and failed.");
+        _leaks = _meter.CreateCounter<long>(
+            "db.client.connection.safesql.leaks",
+            unit: "{leak}",
+            description: "The number of connection leaks SafeSql detected, by kind (not_disposed_before_scope_end, collected_without_dispose, held_too_long).");
     }
 
     internal Meter Meter => _meter;
+
+    internal bool IsUseTimeEnabled => _useTime.Enabled;
 
     public void Dispose()
     {
         if (_ownsMeter)
         {
             _meter.Dispose();
+        }
+    }
+
+    /// <summary>Adds a pool to the observable instruments until the returned registration is disposed.</summary>
+    internal IDisposable Register(LeaseTracker tracker)
+    {
+        lock (_trackers)
+        {
+            _trackers.Add(tracker);
+        }
+
+        return new Registration(this, tracker);
+    }
+
+    internal void RecordUseTime(string poolName, double seconds) =>
+        _useTime.Record(seconds, new KeyValuePair<string, object?>(PoolNameTag, poolName));
+
+    internal void RecordPoolTimeout(string poolName) =>
+        _timeouts.Add(1, new KeyValuePair<string, object?>(PoolNameTag, poolName));
+
+    internal void RecordLeak(string poolName, ConnectionLeakKind kind) =>
+        _leaks.Add(
+            1,
+            new KeyValuePair<string, object?>(PoolNameTag, poolName),
+            new KeyValuePair<string, object?>(LeakKindTag, ToTagValue(kind)));
+
+    internal static string ToTagValue(ConnectionLeakKind kind) => kind switch
+    {
+        ConnectionLeakKind.NotDisposedBeforeScopeEnd => "not_disposed_before_scope_end",
+        ConnectionLeakKind.CollectedWithoutDispose => "collected_without_dispose",
+        ConnectionLeakKind.HeldTooLong => "held_too_long",
+        ConnectionLeakKind.ReturnedAfterHeldTooLong => "returned_after_held_too_long",
+        _ => "unknown",
+    };
+
+    private LeaseTracker[] SnapshotTrackers()
+    {
+        lock (_trackers)
+        {
+            return [.. _trackers];
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveLeased()
+    {
+        foreach (var tracker in SnapshotTrackers())
+        {
+            yield return new Measurement<long>(
+                tracker.LeasedCount,
+                new KeyValuePair<string, object?>(PoolNameTag, tracker.PoolName),
+                new KeyValuePair<string, object?>(ConnectionStateTag, "used"));
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveMaxPoolSize()
+    {
+        foreach (var tracker in SnapshotTrackers())
+        {
+            yield return new Measurement<long>(tracker.MaxPoolSize, new KeyValuePair<string, object?>(PoolNameTag, tracker.PoolName));
+        }
+    }
+
+    private sealed class Registration(SafeSqlMetrics owner, LeaseTracker tracker) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (owner._trackers)
+            {
+                owner._trackers.Remove(tracker);
+            }
         }
     }
 }

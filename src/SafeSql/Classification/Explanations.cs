@@ -1,0 +1,159 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+using SafeSql.Diagnostics;
+
+namespace SafeSql.Classification;
+
+/// <summary>The explanation paragraphs of <see cref="SqlFailure"/>: what happened, the evidence, what to do. No connection string, no password.</summary>
+internal static class Explanations
+{
+    internal const string PoolTimeout =
+        "The connection pool timed out: every pooled connection stayed in use for the whole Connect Timeout (SqlClient's " +
+        "InvalidOperationException \"Timeout expired. The timeout period elapsed prior to obtaining a connection from the pool\"). " +
+        "This is almost always a connection leak: connections opened and not disposed (for example when an exception skips Close()), " +
+        "or held across slow work. Dispose every connection (await using) and find the holders in SafeSql's leak reports; raising " +
+        "Max Pool Size only hides the leak. Not retried: the caller already waited the whole Connect Timeout.";
+
+    internal const string NonPooledOpenTimeout =
+        "Timed out waiting to start a non-pooled open: too many simultaneous opens with Pooling=false (SqlClient's " +
+        "TimeoutException \"Timeout attempting to open the connection\"). Every non-pooled open is a new TCP connection, " +
+        "a new login and, after it closes, a port in TIME_WAIT. Enable connection pooling. Not retried.";
+
+    internal const string Canceled = "The operation was canceled by the caller; SafeSql does not retry a cancellation.";
+
+    internal const string NetworkPathNotFound =
+        "The network path to the server was not found (error 53): the host name or instance does not exist, or Named Pipes is " +
+        "used where TCP is expected. Check the Data Source (use tcp:host,port) and that the server is reachable from this host.";
+
+    internal const string TcpConnectTimeout =
+        "The TCP connection to the server timed out (WSAETIMEDOUT 10060): the host does not answer, because it is down, a firewall " +
+        "drops the packets, or its listen backlog is full and SYNs are dropped. Transient: retried with jittered backoff; if it " +
+        "persists, check the host, the port and the firewall.";
+
+    internal const string TooManyOpenSockets =
+        "The process ran out of file descriptors (EMFILE/ENFILE, SocketError.TooManyOpenSockets): this is descriptor exhaustion, " +
+        "not ephemeral port exhaustion. Dispose connections (so the pool can reuse them) and raise the open-files limit " +
+        "(ulimit -n, LimitNOFILE) if the load is legitimate. Not retried.";
+
+    internal const string ConnectTimeout =
+        "Opening the connection timed out (SQL error -2 during the pre-login or login handshake): the server accepted the TCP " +
+        "connection but did not complete the handshake within Connect Timeout, because it is overloaded, paused, not SQL Server, or " +
+        "TLS negotiation stalled. Opening is idempotent, so it is retried with jittered backoff; if it persists, check the server's " +
+        "load and its error log, and keep Connect Timeout near its default of 15 s.";
+
+    internal const string CommandTimeout =
+        "The command ran longer than its CommandTimeout (SQL error -2 \"Execution Timeout Expired\"; the client sent an attention and " +
+        "the server cancelled the batch). It may have executed partly or fully (a write may have committed), so it is retried only " +
+        "when the operation is marked idempotent. Find the slow query or the blocking (sys.dm_exec_requests, lock waits, missing " +
+        "indexes) before raising CommandTimeout (default 30 s).";
+
+    internal const string AmbiguousPrefix =
+        "SqlClient could not open a TCP connection (SqlException Number 0, class 20, \"TCP Provider, error: 40\", no inner " +
+        "exception: SqlClient 2.1.4 on Linux reports a refusal and ephemeral port exhaustion alike, so SafeSql asked the operating system).";
+
+    private const string ExhaustionWhy =
+        "Each connection the client closes keeps its local port in TIME_WAIT for 60 s on Linux (240 s on Windows), so opening and " +
+        "closing connections faster than the range allows (28,232 ports / 60 s, about 470 per second towards one server with " +
+        "Linux defaults) exhausts it.";
+
+    private const string ExhaustionFix =
+        "Enable connection pooling (remove Pooling=false) and dispose connections so they return to the pool; do not retry at once, " +
+        "since ports free up only as TIME_WAIT expires and every retry takes another one.";
+
+    private const string RefusalFix =
+        "Transient: retry with jittered exponential backoff; if it persists, check that SQL Server runs and listens on that port.";
+
+    internal static string TransientServerError(int number, string description, bool mayHaveExecuted) =>
+        string.Create(CultureInfo.InvariantCulture, $"SQL Server reported transient error {number}: {description} Retry after a short, jittered backoff") +
+        (mayHaveExecuted
+            ? "; the request may have executed, so retry the whole unit of work (the transaction) and only when it is idempotent."
+            : "; it was raised during login, so nothing was executed and retrying is safe.");
+
+    internal static string AuthenticationFailure(int number) =>
+        string.Create(CultureInfo.InvariantCulture, $"The login was rejected (SQL error {number}: {AuthenticationMeaning(number)}). ") +
+        "Retrying cannot help: fix the user name, password, default database or permissions (the server's error log gives the " +
+        "reason as the state of error 18456). With pooling, SqlClient rethrows this error without trying again during the pool's " +
+        "blocking period (5 s, doubling to 60 s). Not retried.";
+
+    internal static string ConnectionBrokenDuringLogin(int number) =>
+        string.Create(CultureInfo.InvariantCulture, $"The connection broke while logging in (error {number}: {TransientSqlErrors.GetDescription(number)}) ") +
+        "Nothing was executed. Transient: retried with jittered backoff; if it persists, check the server's load and its connection limit.";
+
+    internal static string Permanent(int number, byte severity) =>
+        string.Create(CultureInfo.InvariantCulture, $"SQL Server rejected the request with error {number} (severity {severity}). ") +
+        "Retrying cannot change the outcome: fix the statement, the data or the schema (SqlException.Message has the server's text). Not retried.";
+
+    internal static string ConnectionBroken(SocketError? error, bool mayHaveExecuted)
+    {
+        var what = error is { } socketError
+            ? string.Create(CultureInfo.InvariantCulture, $"socket error {socketError} ({(int)socketError})")
+            : "a transport-level error";
+        return string.Create(CultureInfo.InvariantCulture, $"The connection was broken by {what}: the server or the network reset or closed it") +
+            (mayHaveExecuted
+                ? " after the request may have been sent, so it may have executed. The pool discards the broken connection; retry only if the operation is idempotent."
+                : " while opening, so nothing was executed. Transient: retried with jittered backoff.");
+    }
+
+    internal static string ConnectionRefused(string target) =>
+        string.Create(CultureInfo.InvariantCulture, $"The server refused the TCP connection to {target} (ECONNREFUSED, 10061): nothing listens on that port ") +
+        "(server stopped or restarting, wrong port), or its listen backlog overflowed under a connect burst. " + RefusalFix;
+
+    internal static string NetworkUnreachable(SocketError error) =>
+        string.Create(CultureInfo.InvariantCulture, $"The server's host cannot be reached ({error}, {(int)error}): the name does not resolve or there is no route to it. ") +
+        "Check the Data Source and DNS; a resolver hiccup (HostNotFound, TryAgain) can be transient.";
+
+    internal static string SocketExhaustion(OsTcpSnapshot snapshot, SocketError? error, bool fromDiagnosticConnect = false)
+    {
+        var who = fromDiagnosticConnect ? "a diagnostic connect to the same endpoint" : "the connect";
+        var evidence = error switch
+        {
+            SocketError.AddressNotAvailable => $"; {who} failed with AddressNotAvailable (EADDRNOTAVAIL, 99 on Linux: no free local port)",
+            SocketError.AddressAlreadyInUse => $"; {who} failed with AddressAlreadyInUse (WSAEADDRINUSE, 10048: no free dynamic port)",
+            SocketError.NoBufferSpaceAvailable => $"; {who} failed with NoBufferSpaceAvailable (WSAENOBUFS, 10055: no free dynamic port or buffer)",
+            _ => string.Empty,
+        };
+        var corroboration = snapshot.HasCounts && !snapshot.IndicatesExhaustion
+            ? " The counts do not show the range full towards this server: other processes or other destinations may hold the ports (Windows shares one range machine-wide)."
+            : snapshot.HasCounts ? string.Empty : " The socket counts could not be read, so this rests on the socket error alone.";
+        return string.Create(CultureInfo.InvariantCulture, $"The client ran out of ephemeral TCP ports: {snapshot}{evidence}.{corroboration} ") + ExhaustionWhy + " " + ExhaustionFix;
+    }
+
+    internal static string AddressNotAvailableWithoutExhaustion(string target, IPEndPoint? endPoint, OsTcpSnapshot snapshot)
+    {
+        var ipv6 = endPoint?.AddressFamily == AddressFamily.InterNetworkV6
+            ? string.Create(CultureInfo.InvariantCulture, $" The server address {endPoint.Address} is IPv6: connect to 127.0.0.1 or an IPv4 address, or enable IPv6 on this host.")
+            : " Check that the Data Source names an address this host can reach.";
+        return string.Create(CultureInfo.InvariantCulture, $"Connecting to {target} failed with AddressNotAvailable (EADDRNOTAVAIL), but the figures rule out port exhaustion: {snapshot}. ") +
+            "EADDRNOTAVAIL also occurs when this host has no usable source address for the destination, typically an IPv6 address " +
+            "such as [::1] in a container or host without IPv6." + ipv6 + " Not retried.";
+    }
+
+    internal static string RefusedByProbe(string target, OsTcpSnapshot snapshot) =>
+        string.Create(CultureInfo.InvariantCulture, $"A diagnostic connect to {target} was refused (ECONNREFUSED) and {snapshot}, so this is a refusal, not port exhaustion: ") +
+        "nothing listens on that port (server stopped or restarting, wrong port) or its listen backlog overflowed. " + RefusalFix;
+
+    internal static string ListenerBack(string target, OsTcpSnapshot snapshot) =>
+        string.Create(CultureInfo.InvariantCulture, $"A diagnostic connect to {target} just after succeeded and {snapshot}, so this was not port exhaustion: ") +
+        "the listener was briefly unavailable (a restart) or its listen backlog overflowed under a connect burst. " + RefusalFix;
+
+    internal static string ProbeTimedOut(string target) =>
+        string.Create(CultureInfo.InvariantCulture, $"A diagnostic connect to {target} got no answer within 500 ms: the host is down, a firewall drops the packets, or its listen backlog is full. ") +
+        "Transient: retried with jittered backoff; if it persists, check the host and the firewall.";
+
+    internal static string RefusedWithoutEndPoint(OsTcpSnapshot snapshot) =>
+        string.Create(CultureInfo.InvariantCulture, $"Without the server's endpoint SafeSql could not probe it (pass the Data Source to the classifier); machine-wide {snapshot}, so port exhaustion is ruled out and this is treated as a refusal. ") +
+        RefusalFix;
+
+    private static string AuthenticationMeaning(int number) => number switch
+    {
+        18456 => "Login failed for user",
+        18452 => "the login is from an untrusted domain",
+        18470 => "the account is disabled",
+        18486 => "the account is locked out",
+        18487 => "the password has expired",
+        18488 => "the password must be changed",
+        _ => "login rejected",
+    };
+}

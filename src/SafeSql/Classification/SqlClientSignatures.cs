@@ -1,0 +1,166 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Resources;
+
+using Microsoft.Data.SqlClient;
+
+namespace SafeSql.Classification;
+
+/// <summary>
+/// What SqlClient's exceptions look like, in ways that survive localization: stack-frame type names, the
+/// "(provider: ..., error: N - ...)" frame, and SqlClient's own resource strings in the current UI culture.
+/// </summary>
+internal static class SqlClientSignatures
+{
+    /// <summary>The resource set SqlClient 2.x-6.x formats its messages from (Microsoft.Data.SqlClient.Resources.Strings).</summary>
+    private const string ResourceBaseName = "Microsoft.Data.SqlClient.Resources.Strings";
+
+    // English text of SqlClient's resources ADP_PooledOpenTimeout and ADP_NonPooledOpenTimeout (Strings.resx).
+    private const string PooledOpenTimeoutText = "obtaining a connection from the pool";
+    private const string NonPooledOpenTimeoutText = "too many simultaneous non-pooled connection attempts";
+
+    private static readonly Assembly s_sqlClientAssembly = typeof(SqlConnection).Assembly;
+    private static readonly ConcurrentDictionary<CultureInfo, (string? Pooled, string? NonPooled)> s_localized = new();
+    private static ResourceManager? s_resources;
+
+    /// <summary>
+    /// Recognizes the pool's timeout: SqlClient's <see cref="InvalidOperationException"/> "Timeout expired. The timeout
+    /// period elapsed prior to obtaining a connection from the pool" (ADP.PooledOpenTimeout), in English or in the current
+    /// UI culture; also the non-pooled variant, a <see cref="TimeoutException"/> "Timeout attempting to open the connection
+    /// ... too many simultaneous non-pooled connection attempts" (ADP.NonPooledOpenTimeout).
+    /// </summary>
+    internal static bool IsPoolTimeout(Exception exception, out bool nonPooled)
+    {
+        var message = exception.Message;
+        if (message.Contains(PooledOpenTimeoutText, StringComparison.Ordinal))
+        {
+            nonPooled = false;
+            return true;
+        }
+
+        if (message.Contains(NonPooledOpenTimeoutText, StringComparison.Ordinal))
+        {
+            nonPooled = true;
+            return true;
+        }
+
+        var (pooled, nonPooledText) = GetLocalizedTexts();
+        nonPooled = nonPooledText is not null && string.Equals(message, nonPooledText, StringComparison.Ordinal);
+        return nonPooled || (pooled is not null && string.Equals(message, pooled, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Reads N from "(provider: TCP Provider, error: N - ...)". TdsParser.ProcessSNIError formats that frame with a fixed,
+    /// unlocalized string. Returns -1 when absent.
+    /// </summary>
+    internal static int GetProviderErrorNumber(string message)
+    {
+        var span = message.AsSpan();
+        var provider = span.IndexOf("(provider: ", StringComparison.Ordinal);
+        if (provider < 0)
+        {
+            return -1;
+        }
+
+        span = span[provider..];
+        var error = span.IndexOf(", error: ", StringComparison.Ordinal);
+        if (error < 0)
+        {
+            return -1;
+        }
+
+        span = span[(error + ", error: ".Length)..];
+        var digits = 0;
+        while (digits < span.Length && char.IsAsciiDigit(span[digits]))
+        {
+            digits++;
+        }
+
+        return digits > 0 && int.TryParse(span[..digits], NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? number : -1;
+    }
+
+    /// <summary>
+    /// Decides from the stack frames whether SqlClient was opening a connection or executing: the innermost SqlClient
+    /// frame that belongs to the login code (<c>SqlInternalConnectionTds</c> constructor or login methods,
+    /// <c>TdsParser.Connect</c>, the pool) means open; one in <c>SqlCommand</c>, <c>SqlDataReader</c>, <c>SqlBulkCopy</c> or
+    /// a transaction means execute. Type names are not localized; asynchronous exceptions keep their original frames.
+    /// </summary>
+    internal static SqlOperationPhase DetectPhase(Exception exception)
+    {
+        var trace = new StackTrace(exception, fNeedFileInfo: false);
+        for (var i = 0; i < trace.FrameCount; i++)
+        {
+            var method = trace.GetFrame(i)?.GetMethod();
+            var type = method?.DeclaringType;
+            if (type is null || type.Assembly != s_sqlClientAssembly)
+            {
+                continue;
+            }
+
+            while (type.DeclaringType is not null)
+            {
+                type = type.DeclaringType;
+            }
+
+            var phase = PhaseOf(type.Name, method!.Name);
+            if (phase != SqlOperationPhase.Unknown)
+            {
+                return phase;
+            }
+        }
+
+        return SqlOperationPhase.Unknown;
+    }
+
+    /// <summary>The last resort for -2 when no frame decides: SqlClient's English connect-timeout texts.</summary>
+    internal static bool LooksLikeConnectTimeout(string message) =>
+        message.Contains("Connection Timeout Expired", StringComparison.Ordinal)
+        || message.Contains("pre-login", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("[Login]", StringComparison.Ordinal);
+
+    private static SqlOperationPhase PhaseOf(string typeName, string methodName)
+    {
+        switch (typeName)
+        {
+            case "SqlInternalConnectionTds":
+                return methodName == ".ctor" || methodName.Contains("Login", StringComparison.Ordinal) ? SqlOperationPhase.Open : SqlOperationPhase.Unknown;
+            case "TdsParser":
+                return methodName is "Connect" or "ConsumePreLoginHandshake" or "SendPreLoginHandshake" or "TdsLogin" ? SqlOperationPhase.Open : SqlOperationPhase.Unknown;
+            case "DbConnectionPool":
+            case "DbConnectionFactory":
+            case "SqlConnectionFactory":
+            case "WaitHandleDbConnectionPool":
+            case "ChannelDbConnectionPool":
+                return SqlOperationPhase.Open;
+            case "SqlCommand":
+            case "SqlDataReader":
+            case "SqlBulkCopy":
+            case "SqlTransaction":
+            case "SqlInternalTransaction":
+                return SqlOperationPhase.Execute;
+            default:
+                return SqlOperationPhase.Unknown;
+        }
+    }
+
+    private static (string? Pooled, string? NonPooled) GetLocalizedTexts()
+    {
+        var culture = CultureInfo.CurrentUICulture;
+        return s_localized.TryGetValue(culture, out var texts) ? texts : s_localized.GetOrAdd(culture, LoadTexts);
+    }
+
+    private static (string? Pooled, string? NonPooled) LoadTexts(CultureInfo culture)
+    {
+        try
+        {
+            var resources = s_resources ??= new ResourceManager(ResourceBaseName, s_sqlClientAssembly);
+            return (resources.GetString("ADP_PooledOpenTimeout", culture), resources.GetString("ADP_NonPooledOpenTimeout", culture));
+        }
+        catch (Exception ex) when (ex is MissingManifestResourceException or MissingSatelliteAssemblyException or InvalidOperationException)
+        {
+            return (null, null);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace SafeSql.Classification;
+
+/// <summary>
+/// The TCP endpoint named by a SqlClient <c>Data Source</c> (<c>tcp:host,port</c>, <c>host\instance</c>, <c>(local)</c>...),
+/// used to point the operating-system probe at the failing server. Internal: the data source never leaves SafeSql.
+/// </summary>
+internal readonly record struct SqlDataSource(string Host, int Port, bool IsTcp)
+{
+    /// <summary>SQL Server's default TCP port.</summary>
+    internal const int DefaultPort = 1433;
+
+    /// <summary>
+    /// Parses a data source. Named pipes (<c>np:</c>) and shared memory (<c>lpc:</c>) are not TCP; a named instance without a
+    /// port (<c>host\instance</c>) gets port 0 ("any port": SQL Browser picks it).
+    /// </summary>
+    internal static bool TryParse(string? dataSource, out SqlDataSource result)
+    {
+        result = default;
+        if (string.IsNullOrWhiteSpace(dataSource))
+        {
+            return false;
+        }
+
+        var text = dataSource.Trim();
+        var isTcp = true;
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        if (colon > 0 && !text.StartsWith('['))
+        {
+            var prefix = text[..colon];
+            if (prefix.Equals("tcp", StringComparison.OrdinalIgnoreCase) || prefix.Equals("admin", StringComparison.OrdinalIgnoreCase))
+            {
+                text = text[(colon + 1)..];
+            }
+            else if (prefix.Equals("np", StringComparison.OrdinalIgnoreCase) || prefix.Equals("lpc", StringComparison.OrdinalIgnoreCase))
+            {
+                text = text[(colon + 1)..];
+                isTcp = false;
+            }
+        }
+
+        var port = DefaultPort;
+        var comma = text.LastIndexOf(',');
+        if (comma >= 0)
+        {
+            if (!int.TryParse(text.AsSpan(comma + 1).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is <= 0 or > 65535)
+            {
+                return false;
+            }
+
+            text = text[..comma];
+        }
+
+        var backslash = text.IndexOf('\\', StringComparison.Ordinal);
+        if (backslash >= 0)
+        {
+            text = text[..backslash];
+            if (comma < 0)
+            {
+                port = 0;
+            }
+        }
+
+        var host = text.Trim();
+        if (host.StartsWith('[') && host.EndsWith(']'))
+        {
+            host = host[1..^1];
+        }
+
+        if (host.Length == 0 || host == "." || host.Equals("(local)", StringComparison.OrdinalIgnoreCase) || host.Equals("(localdb)", StringComparison.OrdinalIgnoreCase))
+        {
+            host = "localhost";
+        }
+
+        result = new SqlDataSource(host, port, isTcp);
+        return true;
+    }
+
+    /// <summary>
+    /// Resolves the endpoint without DNS: an IP literal, or <c>localhost</c> as 127.0.0.1. Other names resolve only when
+    /// <paramref name="resolveTimeout"/> is positive (DNS, bounded); otherwise the address is <see cref="IPAddress.Any"/> ("any address on that port").
+    /// </summary>
+    internal IPEndPoint ToEndPoint(TimeSpan resolveTimeout)
+    {
+        if (IPAddress.TryParse(Host, out var address))
+        {
+            return new IPEndPoint(address, Port);
+        }
+
+        if (Host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            return new IPEndPoint(IPAddress.Loopback, Port);
+        }
+
+        if (resolveTimeout > TimeSpan.Zero)
+        {
+            try
+            {
+                using var cancellation = new CancellationTokenSource(resolveTimeout);
+                var addresses = Dns.GetHostAddressesAsync(Host, cancellation.Token).GetAwaiter().GetResult();
+                var first = Array.Find(addresses, a => a.AddressFamily == AddressFamily.InterNetwork) ?? (addresses.Length > 0 ? addresses[0] : null);
+                if (first is not null)
+                {
+                    return new IPEndPoint(first, Port);
+                }
+            }
+            catch (Exception ex) when (ex is SocketException or OperationCanceledException or ArgumentException)
+            {
+                // Fall through: count every address on the port.
+            }
+        }
+
+        return new IPEndPoint(IPAddress.Any, Port);
+    }
+}

@@ -1,0 +1,403 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+using Microsoft.Data.SqlClient;
+
+using SafeSql.Diagnostics;
+
+namespace SafeSql.Classification;
+
+/// <summary>
+/// Tells SQL Server failures apart: pool timeout, ephemeral port exhaustion, refusal, connect timeout, command timeout,
+/// broken connection, transient server error, authentication failure, permanent error. Each needs a different response;
+/// the result says which, and why.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The classifier walks the exception and its inner exceptions (so an exception that wraps the pool's, or a
+/// <c>SqlException</c> inside an <see cref="AggregateException"/>, is recognized) and handles every SqlClient
+/// generation: 7.0+ reports socket errors in <c>SqlException.Number</c> (10049, 10048, 10055, 10061: dotnet/SqlClient
+/// PR #3461); 6.x and earlier report <c>Number</c> 0 with an inner <see cref="SocketException"/> (SqlClient #1773);
+/// 2.1.4 on Linux reports <c>Number</c> 0, class 20, "TCP Provider, error: 40" and <em>no</em> inner exception for both
+/// a refusal and port exhaustion. There the operating system decides: <see cref="OsTcpProbe"/> counts the sockets
+/// towards the server against the ephemeral port range, and one diagnostic connect to the same endpoint (bounded to
+/// 500 ms, cached for 1 s per endpoint) reports ECONNREFUSED or EADDRNOTAVAIL. Give the endpoint
+/// (<see cref="Classify(Exception, string?)"/>): a <c>SqlException</c> does not carry it.
+/// </para>
+/// <para>
+/// Connect timeout and command timeout share error -2 and a localized message. The classifier decides from what the
+/// caller says (<see cref="ClassifyOpenFailure"/>: an open sends no command), else from the exception's stack frames
+/// (type names are not localized: the login code <c>SqlInternalConnectionTds</c>/<c>TdsParser.Connect</c> versus
+/// <c>SqlCommand</c>/<c>SqlDataReader</c>), and only then from the English message. When nothing decides, it reports a
+/// command timeout, the kind that is not retried unless the operation is idempotent.
+/// </para>
+/// <para>
+/// Cost: a recognized <c>SqlException</c> number costs a few hundred nanoseconds and one small allocation; error -2 and
+/// transient server errors without a phase read the stack frames (microseconds); only a possible exhaustion reads
+/// <c>/proc/net/tcp</c>. Figures per kind are in <c>benchmarks/SafeSql.Benchmarks/ClassifierBenchmark.cs</c>.
+/// </para>
+/// </remarks>
+public static class SqlFailureClassifier
+{
+    private const int MaxDepth = 16;
+
+    /// <summary>Classifies a failure without knowing the server's endpoint.</summary>
+    /// <param name="exception">The exception thrown by SqlClient (or one that wraps it).</param>
+    /// <returns>The classification. Never <see langword="null"/>; <see cref="SqlFailureKind.Unknown"/> when nothing was recognized.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="exception"/> is <see langword="null"/>.</exception>
+    /// <remarks>
+    /// Without the endpoint, a SqlClient 2.1.4 "could not open a connection" on Linux is reported as a refusal unless the
+    /// machine-wide TCP counts reach the ephemeral range. Prefer <see cref="Classify(Exception, string?)"/>.
+    /// </remarks>
+    public static SqlFailure Classify(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return Classify(exception, SqlClassificationContext.Default);
+    }
+
+    /// <summary>Classifies a failure of a connection to <paramref name="dataSource"/>.</summary>
+    /// <param name="exception">The exception thrown by SqlClient (or one that wraps it).</param>
+    /// <param name="dataSource">
+    /// The connection string's <c>Data Source</c> (for example <c>tcp:10.0.0.5,1433</c>), used to count the sockets towards
+    /// that server and to make one diagnostic connect to it when the exception alone cannot tell refusal from port
+    /// exhaustion. Host names are resolved with a 500 ms bound. <see langword="null"/> if unknown.
+    /// </param>
+    /// <returns>The classification. Never <see langword="null"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="exception"/> is <see langword="null"/>.</exception>
+    public static SqlFailure Classify(Exception exception, string? dataSource)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return Classify(exception, SqlClassificationContext.Default with { DataSource = dataSource });
+    }
+
+    /// <summary>Classifies a failure of a connection to <paramref name="endPoint"/>.</summary>
+    /// <param name="exception">The exception thrown by SqlClient (or one that wraps it).</param>
+    /// <param name="endPoint">The server's <see cref="IPEndPoint"/> or <see cref="DnsEndPoint"/>; <see langword="null"/> if unknown.</param>
+    /// <returns>The classification. Never <see langword="null"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="exception"/> is <see langword="null"/>.</exception>
+    public static SqlFailure Classify(Exception exception, EndPoint? endPoint)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return Classify(exception, SqlClassificationContext.Default with { EndPoint = endPoint });
+    }
+
+    /// <summary>
+    /// Classifies an exception thrown by <c>SqlConnection.Open</c> or <c>OpenAsync</c>: nothing was sent to the server, so a
+    /// timeout (-2) is a connect timeout and nothing "may have executed".
+    /// </summary>
+    /// <param name="exception">The exception thrown while opening.</param>
+    /// <param name="dataSource">The connection string's <c>Data Source</c>; <see langword="null"/> if unknown.</param>
+    /// <returns>The classification. Never <see langword="null"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="exception"/> is <see langword="null"/>.</exception>
+    public static SqlFailure ClassifyOpenFailure(Exception exception, string? dataSource)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return Classify(exception, SqlClassificationContext.Default with { Phase = SqlOperationPhase.Open, DataSource = dataSource });
+    }
+
+    internal static SqlFailure Classify(Exception exception, SqlClassificationContext context)
+    {
+        var failure = ClassifyWithoutEvidence(exception, context, out var pending);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        var endPoint = context.ResolveEndPoint();
+        var snapshot = context.Evidence.Capture(endPoint);
+        SocketError? probe = pending.NeedsDiagnosticConnect && IsConcrete(endPoint) ? context.Evidence.Connect(endPoint!) : null;
+        return Corroborate(pending, context, endPoint, snapshot, probe);
+    }
+
+    internal static async ValueTask<SqlFailure> ClassifyAsync(Exception exception, SqlClassificationContext context, CancellationToken cancellationToken)
+    {
+        var failure = ClassifyWithoutEvidence(exception, context, out var pending);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        var endPoint = context.ResolveEndPoint();
+        var snapshot = context.Evidence.Capture(endPoint);
+        SocketError? probe = pending.NeedsDiagnosticConnect && IsConcrete(endPoint)
+            ? await context.Evidence.ConnectAsync(endPoint!, cancellationToken).ConfigureAwait(false)
+            : null;
+        return Corroborate(pending, context, endPoint, snapshot, probe);
+    }
+
+    /// <summary>
+    /// Classifies from the exception alone. Returns <see langword="null"/> (and <paramref name="pending"/>) when the answer
+    /// depends on operating-system evidence: a possible port exhaustion.
+    /// </summary>
+    private static SqlFailure? ClassifyWithoutEvidence(Exception exception, SqlClassificationContext context, out PendingConnectFailure pending)
+    {
+        pending = default;
+        var current = exception;
+        for (var depth = 0; current is not null && depth < MaxDepth; depth++, current = current.InnerException)
+        {
+            switch (current)
+            {
+                case SqlException sql:
+                    return ClassifySqlException(sql, context, out pending);
+                case InvalidOperationException or TimeoutException when SqlClientSignatures.IsPoolTimeout(current, out var nonPooled):
+                    return new SqlFailure(SqlFailureKind.PoolTimeout, false, false, null, null, nonPooled ? Explanations.NonPooledOpenTimeout : Explanations.PoolTimeout, current);
+                case SocketException socket:
+                    return ClassifySocketError(socket.SocketErrorCode, null, socket, context, out pending);
+                case OperationCanceledException canceled:
+                    return new SqlFailure(SqlFailureKind.Unknown, false, true, null, null, Explanations.Canceled, canceled);
+            }
+        }
+
+        return new SqlFailure(
+            SqlFailureKind.Unknown,
+            false,
+            true,
+            null,
+            null,
+            string.Create(CultureInfo.InvariantCulture, $"{exception.GetType().Name} is not a recognized SQL Server failure; SafeSql does not retry it."),
+            exception);
+    }
+
+    private static SqlFailure? ClassifySqlException(SqlException sql, SqlClassificationContext context, out PendingConnectFailure pending)
+    {
+        pending = default;
+        var number = sql.Number;
+        var errors = sql.Errors;
+
+        // A server-side transient or authentication number anywhere in the error list decides (e.g. 4060 followed by 18456).
+        var authenticationNumber = 0;
+        for (var i = 0; i < errors.Count; i++)
+        {
+            var errorNumber = errors[i].Number;
+            if (TransientSqlErrors.GetDescription(errorNumber) is { } description && !IsNetworkNumber(errorNumber))
+            {
+                var mayHaveExecuted = context.Phase != SqlOperationPhase.Open && !IsLoginNumber(errorNumber) && SqlClientSignatures.DetectPhase(sql) != SqlOperationPhase.Open;
+                return new SqlFailure(SqlFailureKind.TransientServerError, true, mayHaveExecuted, errorNumber, null, Explanations.TransientServerError(errorNumber, description, mayHaveExecuted), sql);
+            }
+
+            if (authenticationNumber == 0 && IsAuthenticationNumber(errorNumber))
+            {
+                authenticationNumber = errorNumber;
+            }
+        }
+
+        if (authenticationNumber != 0)
+        {
+            return new SqlFailure(SqlFailureKind.AuthenticationFailure, false, false, authenticationNumber, null, Explanations.AuthenticationFailure(authenticationNumber), sql);
+        }
+
+        switch (number)
+        {
+            case -2:
+                return ClassifyTimeout(sql, context);
+            case 10048:
+            case 10049:
+            case 10055:
+            case 10061:
+            case 10060:
+            case 10053:
+            case 10054:
+            case 10050:
+            case 10051:
+            case 10064:
+            case 10065:
+            case 11001:
+            case 11002:
+            case 11004:
+                return ClassifySocketError((SocketError)number, number, sql, context, out pending);
+            case 20:
+            case 64:
+            case 121:
+            case 233:
+            case 997:
+                return new SqlFailure(SqlFailureKind.ConnectionBroken, true, false, number, null, Explanations.ConnectionBrokenDuringLogin(number), sql);
+            case 53:
+                return new SqlFailure(SqlFailureKind.NetworkUnreachable, false, false, number, null, Explanations.NetworkPathNotFound, sql);
+        }
+
+        if (number == 0 && sql.Class >= 20)
+        {
+            return ClassifyClientNetworkError(sql, context, out pending);
+        }
+
+        return new SqlFailure(SqlFailureKind.Permanent, false, true, number, null, Explanations.Permanent(number, sql.Class), sql);
+    }
+
+    /// <summary>Number 0, class 20: an error SqlClient raised itself (the network layer), not the server.</summary>
+    private static SqlFailure? ClassifyClientNetworkError(SqlException sql, SqlClassificationContext context, out PendingConnectFailure pending)
+    {
+        pending = default;
+
+        // SqlClient 6.x and earlier: the SocketException is inside (sometimes inside an IOException).
+        for (var inner = sql.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SocketException socket)
+            {
+                return ClassifySocketError(socket.SocketErrorCode, 0, sql, context, out pending);
+            }
+
+            if (inner is Win32Exception win32 && win32.NativeErrorCode is >= 10000 and < 12000)
+            {
+                return ClassifySocketError((SocketError)win32.NativeErrorCode, 0, sql, context, out pending);
+            }
+        }
+
+        // SqlClient 2.1.4 on Linux: "(provider: TCP Provider, error: 40 - Could not open a connection to SQL Server)" and no
+        // inner exception, for a refusal and for port exhaustion alike. The "(provider: ..., error: N - ...)" frame is not
+        // localized (TdsParser.ProcessSNIError formats it with a fixed string).
+        var providerError = SqlClientSignatures.GetProviderErrorNumber(sql.Message);
+        var connected = sql.ClientConnectionId != Guid.Empty;
+        if (providerError == 40 || (!connected && providerError < 0))
+        {
+            pending = new PendingConnectFailure(ConnectSignal.Ambiguous, sql, 0, null);
+            return null;
+        }
+
+        var phase = context.Phase == SqlOperationPhase.Open ? SqlOperationPhase.Open : SqlClientSignatures.DetectPhase(sql);
+        var mayHaveExecuted = phase != SqlOperationPhase.Open;
+        return new SqlFailure(SqlFailureKind.ConnectionBroken, true, mayHaveExecuted, 0, null, Explanations.ConnectionBroken(null, mayHaveExecuted), sql);
+    }
+
+    private static SqlFailure? ClassifySocketError(SocketError error, int? sqlNumber, Exception decisive, SqlClassificationContext context, out PendingConnectFailure pending)
+    {
+        pending = default;
+        switch (error)
+        {
+            case SocketError.AddressNotAvailable:
+            case SocketError.AddressAlreadyInUse:
+            case SocketError.NoBufferSpaceAvailable:
+                pending = new PendingConnectFailure(error switch
+                {
+                    SocketError.AddressNotAvailable => ConnectSignal.AddressNotAvailable,
+                    SocketError.AddressAlreadyInUse => ConnectSignal.AddressAlreadyInUse,
+                    _ => ConnectSignal.NoBufferSpace,
+                }, decisive, sqlNumber, error);
+                return null;
+            case SocketError.ConnectionRefused:
+                return new SqlFailure(SqlFailureKind.ConnectionRefused, true, false, sqlNumber, error, Explanations.ConnectionRefused(EndPointText(context)), decisive);
+            case SocketError.TimedOut:
+                return new SqlFailure(SqlFailureKind.ConnectTimeout, true, false, sqlNumber, error, Explanations.TcpConnectTimeout, decisive);
+            case SocketError.HostNotFound:
+            case SocketError.NoData:
+            case SocketError.TryAgain:
+            case SocketError.HostUnreachable:
+            case SocketError.NetworkUnreachable:
+            case SocketError.HostDown:
+            case SocketError.NetworkDown:
+                return new SqlFailure(SqlFailureKind.NetworkUnreachable, true, false, sqlNumber, error, Explanations.NetworkUnreachable(error), decisive);
+            case SocketError.TooManyOpenSockets:
+                return new SqlFailure(SqlFailureKind.Unknown, false, false, sqlNumber, error, Explanations.TooManyOpenSockets, decisive);
+            default:
+                var phase = context.Phase == SqlOperationPhase.Open ? SqlOperationPhase.Open : SqlClientSignatures.DetectPhase(decisive);
+                var mayHaveExecuted = phase != SqlOperationPhase.Open;
+                return new SqlFailure(SqlFailureKind.ConnectionBroken, true, mayHaveExecuted, sqlNumber, error, Explanations.ConnectionBroken(error, mayHaveExecuted), decisive);
+        }
+    }
+
+    private static SqlFailure ClassifyTimeout(SqlException sql, SqlClassificationContext context)
+    {
+        var phase = context.Phase;
+        if (phase == SqlOperationPhase.Unknown)
+        {
+            phase = SqlClientSignatures.DetectPhase(sql);
+        }
+
+        var isConnect = phase == SqlOperationPhase.Open
+            || (phase == SqlOperationPhase.Unknown && SqlClientSignatures.LooksLikeConnectTimeout(sql.Message));
+        return isConnect
+            ? new SqlFailure(SqlFailureKind.ConnectTimeout, true, false, -2, null, Explanations.ConnectTimeout, sql)
+            : new SqlFailure(SqlFailureKind.CommandTimeout, false, true, -2, null, Explanations.CommandTimeout, sql);
+    }
+
+    /// <summary>Decides a possible exhaustion from the operating system's figures and the diagnostic connect.</summary>
+    private static SqlFailure Corroborate(PendingConnectFailure pending, SqlClassificationContext context, IPEndPoint? endPoint, OsTcpSnapshot snapshot, SocketError? probe)
+    {
+        var number = pending.SqlNumber;
+        var exhausted = snapshot.IndicatesExhaustion;
+        var target = endPoint is null ? "the server" : OsTcpSnapshot.Describe(endPoint);
+        switch (pending.Signal)
+        {
+            case ConnectSignal.Ambiguous:
+                switch (probe)
+                {
+                    case SocketError.AddressNotAvailable when exhausted:
+                        return Exhaustion(SocketError.AddressNotAvailable, Explanations.AmbiguousPrefix + " " + Explanations.SocketExhaustion(snapshot, probe, fromDiagnosticConnect: true));
+                    case SocketError.AddressNotAvailable:
+                        return Unreachable(SocketError.AddressNotAvailable, Explanations.AmbiguousPrefix + " " + Explanations.AddressNotAvailableWithoutExhaustion(target, endPoint, snapshot));
+                    case SocketError.ConnectionRefused:
+                        return Refused(SocketError.ConnectionRefused, Explanations.AmbiguousPrefix + " " + Explanations.RefusedByProbe(target, snapshot));
+                    case SocketError.Success:
+                        return Refused(null, Explanations.AmbiguousPrefix + " " + Explanations.ListenerBack(target, snapshot));
+                    case SocketError.TimedOut:
+                        return new SqlFailure(SqlFailureKind.ConnectTimeout, true, false, number, SocketError.TimedOut, Explanations.AmbiguousPrefix + " " + Explanations.ProbeTimedOut(target), pending.Exception, snapshot);
+                    case { } other:
+                        return Unreachable(other, Explanations.AmbiguousPrefix + " " + Explanations.NetworkUnreachable(other));
+                    default:
+                        return exhausted
+                            ? Exhaustion(null, Explanations.AmbiguousPrefix + " " + Explanations.SocketExhaustion(snapshot, null))
+                            : Refused(null, Explanations.AmbiguousPrefix + " " + Explanations.RefusedWithoutEndPoint(snapshot));
+                }
+
+            case ConnectSignal.AddressNotAvailable:
+                if (exhausted || !snapshot.HasCounts)
+                {
+                    return Exhaustion(SocketError.AddressNotAvailable, Explanations.SocketExhaustion(snapshot, SocketError.AddressNotAvailable));
+                }
+
+                return Unreachable(SocketError.AddressNotAvailable, Explanations.AddressNotAvailableWithoutExhaustion(target, endPoint, snapshot));
+
+            default:
+                // WSAEADDRINUSE / WSAENOBUFS on connect (Windows): the documented exhaustion signals.
+                return Exhaustion(pending.SocketError, Explanations.SocketExhaustion(snapshot, pending.SocketError));
+        }
+
+        SqlFailure Exhaustion(SocketError? socketError, string explanation) =>
+            new(SqlFailureKind.SocketExhaustion, true, false, number, socketError, explanation, pending.Exception, snapshot);
+
+        SqlFailure Refused(SocketError? socketError, string explanation) =>
+            new(SqlFailureKind.ConnectionRefused, true, false, number, socketError, explanation, pending.Exception, snapshot);
+
+        SqlFailure Unreachable(SocketError socketError, string explanation) =>
+            new(SqlFailureKind.NetworkUnreachable, socketError != SocketError.AddressNotAvailable, false, number, socketError, explanation, pending.Exception, snapshot);
+    }
+
+    private static bool IsConcrete(IPEndPoint? endPoint) =>
+        endPoint is not null && endPoint.Port != 0 && !endPoint.Address.Equals(IPAddress.Any) && !endPoint.Address.Equals(IPAddress.IPv6Any);
+
+    private static string EndPointText(SqlClassificationContext context) => context.EndPoint switch
+    {
+        IPEndPoint ip => ip.ToString(),
+        DnsEndPoint dns => string.Create(CultureInfo.InvariantCulture, $"{dns.Host}:{dns.Port}"),
+        _ => SqlDataSource.TryParse(context.DataSource, out var source) && source.IsTcp
+            ? string.Create(CultureInfo.InvariantCulture, $"{source.Host}:{source.Port}")
+            : "the server",
+    };
+
+    /// <summary>Network numbers in <see cref="TransientSqlErrors"/> that are classified as network kinds, not server errors.</summary>
+    private static bool IsNetworkNumber(int number) => number is 20 or 64 or 121 or 233 or 997 or 10053 or 10054 or 10060;
+
+    /// <summary>Transient numbers raised only during login: nothing was executed.</summary>
+    private static bool IsLoginNumber(int number) => number is 4060 or 4221 or 17197 or 18401 or 40613 or 42108 or 42109;
+
+    /// <summary>
+    /// Login rejected: 18456 login failed, 18452 untrusted domain, 18470 account disabled, 18486 account locked out,
+    /// 18487 password expired, 18488 password must be changed (SQL Server error messages, learn.microsoft.com
+    /// "MSSQLSERVER_18456").
+    /// </summary>
+    private static bool IsAuthenticationNumber(int number) => number is 18456 or 18452 or 18470 or 18486 or 18487 or 18488;
+
+    private enum ConnectSignal
+    {
+        Ambiguous,
+        AddressNotAvailable,
+        AddressAlreadyInUse,
+        NoBufferSpace,
+    }
+
+    private readonly record struct PendingConnectFailure(ConnectSignal Signal, Exception Exception, int? SqlNumber, SocketError? SocketError)
+    {
+        public bool NeedsDiagnosticConnect => Signal == ConnectSignal.Ambiguous;
+    }
+}

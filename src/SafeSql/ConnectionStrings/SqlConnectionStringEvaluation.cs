@@ -1,0 +1,628 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Globalization;
+using System.Reflection;
+using System.Text.RegularExpressions;
+
+using Microsoft.Data.SqlClient;
+
+namespace SafeSql.ConnectionStrings;
+
+/// <summary>
+/// One run of the connection-string policy over one string: parses it entry by entry (so one bad entry does not hide the
+/// others), applies the rules, and builds the normalized string. Messages are built here and never quote the password.
+/// </summary>
+internal sealed partial class SqlConnectionStringEvaluation
+{
+    private const string PasswordKeyword = "Password";
+    private const string ApplicationNameKeyword = "Application Name";
+    private const string WorkstationIdKeyword = "Workstation ID";
+
+    private static readonly SqlConnectionStringBuilder s_defaults = new();
+    private static readonly ConcurrentDictionary<string, string> s_canonicalKeywords = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly string s_sqlClientVersion = GetSqlClientVersion();
+
+    private readonly string _connectionString;
+    private readonly SqlConnectionStringPolicyOptions _options;
+    private readonly List<SqlConnectionStringFinding> _findings = [];
+    private readonly SqlConnectionStringBuilder _parsed = new();
+
+    // Canonical keyword -> how the string spelled it and the value as written (the last occurrence wins, as in SqlClient).
+    private readonly Dictionary<string, (string Spelling, string Value)> _entries = new(StringComparer.OrdinalIgnoreCase);
+
+    public SqlConnectionStringEvaluation(string connectionString, SqlConnectionStringPolicyOptions options)
+    {
+        _connectionString = connectionString;
+        _options = options;
+    }
+
+    public SqlConnectionStringPolicyResult Run()
+    {
+        if (!TryTokenize(out var entries))
+        {
+            return Result(normalized: null);
+        }
+
+        ReadEntries(entries);
+        ApplyRules();
+        if (_findings.Any(f => f.Severity == SqlConnectionStringFindingSeverity.Error))
+        {
+            return Result(normalized: null);
+        }
+
+        var normalized = Normalize();
+        CheckSqlClientAccepts(normalized);
+        return Result(normalized);
+    }
+
+    private SqlConnectionStringPolicyResult Result(string? normalized)
+    {
+        // Stable sort: by rule id, then in the order found.
+        var ordered = _findings
+            .Select((finding, index) => (finding, index))
+            .OrderBy(x => x.finding.RuleId, StringComparer.Ordinal)
+            .ThenBy(x => x.index)
+            .Select(x => x.finding)
+            .ToArray();
+        return new SqlConnectionStringPolicyResult(ordered, normalized);
+    }
+
+    // ---- Parsing ------------------------------------------------------------------------------------------------------
+
+    private bool TryTokenize(out List<KeyValuePair<string, string>> entries)
+    {
+        entries = [];
+        DbConnectionStringBuilder tokens;
+        try
+        {
+            // The generic builder splits keyword=value pairs with the same syntax as SqlClient but accepts any keyword, so each
+            // entry can be judged on its own.
+            tokens = new DbConnectionStringBuilder { ConnectionString = _connectionString };
+        }
+        catch (ArgumentException ex)
+        {
+            // The parser's message is not passed on (it may quote the string); only the position is kept.
+            var match = IndexPattern().Match(ex.Message);
+            int? index = match.Success && int.TryParse(match.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : null;
+            AddMalformed(index);
+            return false;
+        }
+
+        foreach (string key in tokens.Keys)
+        {
+            entries.Add(new(key, Convert.ToString(tokens[key], CultureInfo.InvariantCulture) ?? string.Empty));
+        }
+
+        return true;
+    }
+
+    private void ReadEntries(List<KeyValuePair<string, string>> entries)
+    {
+        // After an unquoted Password entry, bad entries may be fragments of a password that contains ';': they are reported
+        // without their name or value.
+        var afterPassword = false;
+        foreach (var (key, value) in entries)
+        {
+            if (!_parsed.ContainsKey(key))
+            {
+                AddUnknownKeyword(key, afterPassword);
+                continue;
+            }
+
+            var canonical = CanonicalKeyword(key);
+            var spelling = OriginalSpelling(key);
+            if (!TrySetValue(key, value))
+            {
+                AddInvalidValue(canonical, spelling, value, afterPassword);
+                continue;
+            }
+
+            afterPassword = string.Equals(canonical, PasswordKeyword, StringComparison.OrdinalIgnoreCase) && !ValueIsQuoted(key);
+            if (_entries.TryGetValue(canonical, out var earlier))
+            {
+                AddDuplicate(canonical, earlier.Spelling, spelling, value);
+            }
+
+            _entries[canonical] = (spelling, value);
+        }
+    }
+
+    private bool TrySetValue(string key, string value)
+    {
+        try
+        {
+            _parsed[key] = value;
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException or InvalidCastException or NotSupportedException)
+        {
+            return false;
+        }
+
+        var canonical = CanonicalKeyword(key);
+        if ((canonical == ApplicationNameKeyword || canonical == WorkstationIdKeyword) && value.Length > SafeSqlDefaults.ApplicationNameMaxLength)
+        {
+            // SqlClient's builder accepts it; SqlConnection refuses it ("exceeds it's limit of '128'").
+            _parsed.Remove(key);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Maps any spelling SqlClient accepts (Pwd, Server, Connection Lifetime...) to its canonical keyword.</summary>
+    private static string CanonicalKeyword(string key) => s_canonicalKeywords.GetOrAdd(key, static k =>
+    {
+        try
+        {
+            // Setting a keyword to its own default marks exactly its canonical entry as set.
+            var probe = new SqlConnectionStringBuilder();
+            probe[k] = s_defaults[k];
+            foreach (string candidate in probe.Keys)
+            {
+                if (probe.ShouldSerialize(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException or NotSupportedException)
+        {
+        }
+
+        return k;
+    });
+
+    /// <summary>The keyword as the string wrote it (the tokenizer lowercases keys), found only at a keyword position.</summary>
+    private string OriginalSpelling(string key)
+    {
+        var canonical = CanonicalKeyword(key);
+        foreach (var at in KeywordPositions(key))
+        {
+            var spelled = _connectionString.Substring(at, key.Length);
+            return string.Equals(spelled, canonical, StringComparison.OrdinalIgnoreCase) ? canonical : spelled;
+        }
+
+        return canonical;
+    }
+
+    /// <summary>An unknown keyword as the string wrote it (the tokenizer lowercases keys).</summary>
+    private string RawSpelling(string key)
+    {
+        foreach (var at in KeywordPositions(key))
+        {
+            return _connectionString.Substring(at, key.Length);
+        }
+
+        return key;
+    }
+
+    /// <summary>Whether every occurrence of the keyword has a quoted value (then no later entry can be part of it).</summary>
+    private bool ValueIsQuoted(string key)
+    {
+        var any = false;
+        foreach (var at in KeywordPositions(key))
+        {
+            var value = _connectionString.AsSpan(at + key.Length).TrimStart()[1..].TrimStart();
+            if (value.Length == 0 || (value[0] != '"' && value[0] != '\''))
+            {
+                return false;
+            }
+
+            any = true;
+        }
+
+        return any;
+    }
+
+    /// <summary>Where <paramref name="key"/> starts an entry: after the start, a ';' or white space, and followed by '='.</summary>
+    private IEnumerable<int> KeywordPositions(string key)
+    {
+        var start = 0;
+        while (start < _connectionString.Length)
+        {
+            var at = _connectionString.IndexOf(key, start, StringComparison.OrdinalIgnoreCase);
+            if (at < 0)
+            {
+                yield break;
+            }
+
+            var before = at == 0 ? ';' : _connectionString[at - 1];
+            var rest = _connectionString.AsSpan(at + key.Length).TrimStart();
+            if ((before == ';' || char.IsWhiteSpace(before)) && rest.Length > 0 && rest[0] == '=')
+            {
+                yield return at;
+            }
+
+            start = at + 1;
+        }
+    }
+
+    // ---- Rules --------------------------------------------------------------------------------------------------------
+
+    private void ApplyRules()
+    {
+        if (string.IsNullOrWhiteSpace(_parsed.DataSource))
+        {
+            Add(
+                SqlConnectionStringRules.DataSourceMissing,
+                "Data Source",
+                null,
+                "The connection string has no Data Source (also spelled Server or Address).",
+                "SqlClient cannot know which server to connect to, so the first Open would fail. This usually means a configuration value was not found.",
+                "Set Data Source to the server, for example Data Source=tcp:sql.example.com,1433.");
+        }
+
+        if (!_parsed.Pooling)
+        {
+            AddPoolingDisabled();
+        }
+
+        if (_parsed.LoadBalanceTimeout > 0)
+        {
+            AddConnectionLifetime();
+        }
+
+        if (_parsed.ConnectTimeout == 0)
+        {
+            Add(
+                SqlConnectionStringRules.ConnectTimeoutInfinite,
+                "Connect Timeout",
+                "0",
+                $"{Shown("Connect Timeout")} means wait forever.",
+                "An unreachable server then hangs every Open, and because SqlClient also waits up to Connect Timeout for a free pooled connection, an exhausted pool (usually a connection leak) hangs every request instead of failing with an error that names the cause.",
+                $"Remove Connect Timeout (SqlClient's default is {SafeSqlDefaults.SqlClientConnectTimeoutSeconds} s) or set it between 1 and {LimitSeconds(_options.ConnectTimeoutLimit)} seconds.");
+        }
+        else if (_entries.ContainsKey("Connect Timeout") && _parsed.ConnectTimeout > _options.ConnectTimeoutLimit.TotalSeconds)
+        {
+            var value = _parsed.ConnectTimeout;
+            Add(
+                SqlConnectionStringRules.ConnectTimeoutTooLong,
+                "Connect Timeout",
+                value.ToString(CultureInfo.InvariantCulture),
+                $"{Shown("Connect Timeout")} ({Duration(value)}) is above the limit of {LimitSeconds(_options.ConnectTimeoutLimit)} s (SqlClient's default is {SafeSqlDefaults.SqlClientConnectTimeoutSeconds} s).",
+                $"SqlClient also waits up to Connect Timeout for a free pooled connection, so a connection leak or an unreachable server makes requests hang for up to {Duration(value)} instead of failing with an error that names the cause.",
+                $"Remove Connect Timeout or set it to at most {LimitSeconds(_options.ConnectTimeoutLimit)} (SafeSql retries transient open failures for you). If a longer wait is truly needed, raise SqlConnectionStringPolicyOptions.ConnectTimeoutLimit.");
+        }
+
+        if (_entries.ContainsKey("Max Pool Size") && _parsed.MaxPoolSize > _options.MaxPoolSizeLimit)
+        {
+            var value = _parsed.MaxPoolSize;
+            Add(
+                SqlConnectionStringRules.MaxPoolSizeTooLarge,
+                "Max Pool Size",
+                value.ToString(CultureInfo.InvariantCulture),
+                $"{Shown("Max Pool Size")} is above the limit of {_options.MaxPoolSizeLimit} (SqlClient's default is {SafeSqlDefaults.SqlClientMaxPoolSize}).",
+                $"Raising Max Pool Size does not fix pool timeouts caused by leaked connections, it only delays them until up to {value} sessions pile up on the server, each costing server memory and a worker (SQL Server allows at most 32,767 user connections for all clients together). SafeSql reports leaked connections with the code that opened them instead.",
+                $"Remove Max Pool Size (or set it to at most {_options.MaxPoolSizeLimit}) and dispose every connection. If one process truly needs more concurrent connections, raise SqlConnectionStringPolicyOptions.MaxPoolSizeLimit.");
+        }
+
+        if (_parsed.MinPoolSize > _parsed.MaxPoolSize)
+        {
+            var max = _entries.ContainsKey("Max Pool Size")
+                ? Shown("Max Pool Size")
+                : $"Max Pool Size={_parsed.MaxPoolSize} (SqlClient's default)";
+            Add(
+                SqlConnectionStringRules.MinPoolSizeAboveMax,
+                "Min Pool Size",
+                _parsed.MinPoolSize.ToString(CultureInfo.InvariantCulture),
+                $"{Shown("Min Pool Size")} is greater than {max}.",
+                "SqlClient refuses such a connection string when the first connection is created, so the application would fail on its first query instead of at startup.",
+                $"Lower Min Pool Size to at most {_parsed.MaxPoolSize}, or remove it (SqlClient's default is 0).");
+        }
+    }
+
+    private void AddPoolingDisabled()
+    {
+        const string Reason = "Without pooling every Open makes a new TCP connection and login, and every Close leaves a local port in TIME_WAIT (60 s on Linux, 120 s by default on Windows), so a busy application runs out of ephemeral ports and fails with network errors. Turning pooling off is the usual workaround for pool timeouts, but the connection leak behind them remains: SafeSql reports leaked connections instead.";
+        if (_options.AllowPoolingDisabled)
+        {
+            Add(
+                SqlConnectionStringRules.PoolingDisabled,
+                SqlConnectionStringFindingSeverity.Warning,
+                "Pooling",
+                _entries["Pooling"].Value,
+                $"{Shown("Pooling")} turns connection pooling off (allowed by SqlConnectionStringPolicyOptions.AllowPoolingDisabled, so this is a warning).",
+                Reason,
+                "Remove Pooling=false as soon as this process no longer needs it (pooling is on by default) and dispose every connection.");
+            return;
+        }
+
+        Add(
+            SqlConnectionStringRules.PoolingDisabled,
+            "Pooling",
+            _entries["Pooling"].Value,
+            $"{Shown("Pooling")} turns connection pooling off.",
+            Reason,
+            "Remove Pooling=false (pooling is on by default) and dispose every connection (await using) so it returns to the pool. For a process that really must not pool, set SqlConnectionStringPolicyOptions.AllowPoolingDisabled to true.");
+    }
+
+    private void AddConnectionLifetime()
+    {
+        const string Keyword = "Load Balance Timeout";
+        var value = _parsed.LoadBalanceTimeout;
+        var current = value.ToString(CultureInfo.InvariantCulture);
+        var minimum = LimitSeconds(_options.MinConnectionLifetime);
+        if (!_options.AllowConnectionLifetime)
+        {
+            Add(
+                SqlConnectionStringRules.ConnectionLifetimeSet,
+                Keyword,
+                current,
+                $"{Shown(Keyword)} makes the pool destroy every connection that is returned more than {value} s after it was opened.",
+                "The pool then keeps reopening TCP connections and logins (each one closed leaves a port in TIME_WAIT): a workaround for leaked or stale connections that costs ports and hides the cause. SqlClient documents it only for clusters, to move load to a server just brought online.",
+                $"Remove {_entries[Keyword].Spelling}. Behind a load-balanced cluster that needs it, set SqlConnectionStringPolicyOptions.AllowConnectionLifetime to true and use at least {minimum} s.");
+        }
+        else if (value < _options.MinConnectionLifetime.TotalSeconds)
+        {
+            var perSecond = _parsed.MaxPoolSize / (double)value;
+            Add(
+                SqlConnectionStringRules.ConnectionLifetimeTooShort,
+                Keyword,
+                current,
+                $"{Shown(Keyword)} is below the minimum of {minimum} s (SqlConnectionStringPolicyOptions.MinConnectionLifetime), although AllowConnectionLifetime is set.",
+                $"A lifetime shorter than TIME_WAIT (60 s on Linux) piles up closed ports faster than they expire: with Max Pool Size={_parsed.MaxPoolSize} the pool may reconnect up to {perSecond.ToString("0.#", CultureInfo.InvariantCulture)} times a second, close to running without a pool.",
+                $"Set {_entries[Keyword].Spelling} to at least {minimum} (seconds), for example 300, or lower SqlConnectionStringPolicyOptions.MinConnectionLifetime if the cluster really needs faster rebalancing.");
+        }
+    }
+
+    private void AddMalformed(int? index)
+    {
+        var where = index is { } i
+            ? $" SqlClient's parser stops after character {i.ToString(CultureInfo.InvariantCulture)} of {_connectionString.Length.ToString(CultureInfo.InvariantCulture)}."
+            : " SqlClient cannot parse it.";
+        Add(
+            SqlConnectionStringRules.Malformed,
+            null,
+            null,
+            "The connection string is malformed." + where,
+            "No connection can be opened with it. (SafeSql does not quote the text, because it may contain a password.)",
+            "Write it as keyword=value pairs separated by ';'. Enclose a value that contains ';', a single quote or a double quote in double quotes (Password=\"a;b\"), doubling any double quote inside it.");
+    }
+
+    private void AddUnknownKeyword(string key, bool afterPassword)
+    {
+        if (afterPassword)
+        {
+            Add(
+                SqlConnectionStringRules.UnknownKeyword,
+                null,
+                null,
+                "An entry after Password is not a keyword SqlClient knows (its name is not shown because it may be part of the password).",
+                "A password that contains ';' is split into extra entries unless it is quoted, and SqlClient refuses the whole connection string (\"Keyword not supported\") at the first Open.",
+                "Enclose the password in double quotes (Password=\"...\"), doubling any double quote inside it, or correct the keyword that follows it.");
+            return;
+        }
+
+        var suggestion = Suggest(key);
+        Add(
+            SqlConnectionStringRules.UnknownKeyword,
+            null,
+            null,
+            $"Keyword '{RawSpelling(key)}' is not supported by Microsoft.Data.SqlClient {s_sqlClientVersion}.{(suggestion is null ? "" : $" Did you mean '{suggestion}'?")}",
+            "SqlClient refuses the whole connection string (\"Keyword not supported\") at the first Open, so the application would fail on its first query instead of at startup.",
+            "Correct or remove the keyword. A keyword added in a newer SqlClient needs the application to reference that version.");
+    }
+
+    private void AddInvalidValue(string canonical, string spelling, string value, bool afterPassword)
+    {
+        if (afterPassword)
+        {
+            Add(
+                SqlConnectionStringRules.InvalidValue,
+                null,
+                null,
+                "An entry after Password has a value SqlClient does not accept (its name and value are not shown because they may be part of the password).",
+                "A password that contains ';' is split into extra entries unless it is quoted, and SqlClient refuses the whole connection string at the first Open.",
+                "Enclose the password in double quotes (Password=\"...\"), doubling any double quote inside it, or correct the value that follows it.");
+            return;
+        }
+
+        var synonym = string.Equals(spelling, canonical, StringComparison.Ordinal) ? string.Empty : $" ({canonical})";
+        var tooLong = (canonical == ApplicationNameKeyword || canonical == WorkstationIdKeyword) && value.Length > SafeSqlDefaults.ApplicationNameMaxLength;
+        Add(
+            SqlConnectionStringRules.InvalidValue,
+            canonical,
+            tooLong ? null : value,
+            tooLong
+                ? $"{spelling}{synonym} is {value.Length.ToString(CultureInfo.InvariantCulture)} characters long, above SQL Server's limit of {SafeSqlDefaults.ApplicationNameMaxLength}."
+                : $"{spelling}={value}{synonym} is not a valid value: SqlClient expects {Expected(canonical)}.",
+            "SqlClient refuses the whole connection string at the first Open, so the application would fail on its first query instead of at startup.",
+            $"Set {canonical} to a valid value, or remove it to use SqlClient's default{DefaultText(canonical)}.");
+    }
+
+    private void AddDuplicate(string canonical, string earlierSpelling, string spelling, string value)
+    {
+        var isPassword = string.Equals(canonical, PasswordKeyword, StringComparison.OrdinalIgnoreCase);
+        var twice = string.Equals(earlierSpelling, spelling, StringComparison.OrdinalIgnoreCase)
+            ? $"{canonical} is given twice"
+            : $"{canonical} is given twice, as {earlierSpelling} and as {spelling}";
+        Add(
+            SqlConnectionStringRules.DuplicateKeyword,
+            SqlConnectionStringFindingSeverity.Warning,
+            canonical,
+            isPassword ? null : value,
+            isPassword
+                ? $"{twice}. SqlClient uses the last one."
+                : $"{twice}. SqlClient uses the last one ({value}).",
+            "Two spellings of one setting make the value in effect easy to misread, and an edit to the first one silently does nothing.",
+            "Keep one of them.");
+    }
+
+    private void CheckSqlClientAccepts(string normalized)
+    {
+        // Last line of defence: SqlConnection validates combinations the builder does not (for example Authentication with
+        // Integrated Security). Its message names keywords; it is shown only if it cannot contain the password.
+        try
+        {
+            using var connection = new SqlConnection(normalized);
+        }
+        catch (ArgumentException ex)
+        {
+            var password = _parsed.Password;
+            var detail = string.IsNullOrEmpty(password) || !ex.Message.Contains(password, StringComparison.Ordinal)
+                ? $" SqlClient says: {ex.Message}"
+                : string.Empty;
+            Add(
+                SqlConnectionStringRules.InvalidValue,
+                null,
+                null,
+                $"SqlClient refuses this combination of keywords.{detail}",
+                "No connection can be opened with it.",
+                "Correct the keywords named above (see the SqlClient keyword list at the source).");
+        }
+    }
+
+    // ---- Normalization ------------------------------------------------------------------------------------------------
+
+    private string Normalize()
+    {
+        var canonical = new SqlConnectionStringBuilder();
+        var fillApplicationName = _options.SetApplicationNameWhenMissing && !_parsed.ShouldSerialize(ApplicationNameKeyword);
+
+        // SqlClient's keyword order, one canonical name per setting, values equal to SqlClient's defaults left out: equivalent
+        // strings become the identical string, and so share one pool (SqlClient keys its pools by the exact string).
+        foreach (string keyword in _parsed.Keys)
+        {
+            if (keyword == ApplicationNameKeyword && fillApplicationName)
+            {
+                canonical[keyword] = ApplicationName();
+                continue;
+            }
+
+            if (!_parsed.ShouldSerialize(keyword))
+            {
+                continue;
+            }
+
+            var value = _parsed[keyword];
+            if (keyword != ApplicationNameKeyword && Equals(value, s_defaults[keyword]))
+            {
+                continue;
+            }
+
+            canonical[keyword] = value;
+        }
+
+        return canonical.ConnectionString;
+    }
+
+    private string ApplicationName()
+    {
+        var name = _options.ApplicationName;
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            name = Assembly.GetEntryAssembly()?.GetName().Name;
+        }
+
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            name = SafeSqlDefaults.FallbackApplicationName;
+        }
+
+        return name.Length <= SafeSqlDefaults.ApplicationNameMaxLength ? name : name[..SafeSqlDefaults.ApplicationNameMaxLength];
+    }
+
+    // ---- Text helpers -------------------------------------------------------------------------------------------------
+
+    /// <summary>"Max Pool Size=40000", or "Connection Lifetime=1 (Load Balance Timeout)" for a synonym; never for Password.</summary>
+    private string Shown(string canonical)
+    {
+        var (spelling, value) = _entries[canonical];
+        return string.Equals(spelling, canonical, StringComparison.Ordinal) ? $"{spelling}={value}" : $"{spelling}={value} ({canonical})";
+    }
+
+    private static string LimitSeconds(TimeSpan limit) => ((long)limit.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+
+    private static string Duration(int seconds) => seconds switch
+    {
+        < 120 => $"{seconds.ToString(CultureInfo.InvariantCulture)} s",
+        < 7200 => $"{(seconds / 60d).ToString("0.#", CultureInfo.InvariantCulture)} minutes",
+        _ => $"{(seconds / 3600d).ToString("0.#", CultureInfo.InvariantCulture)} hours",
+    };
+
+    private static string Expected(string canonical) => s_defaults[canonical] switch
+    {
+        bool => "true or false (yes and no also work)",
+        int => "a whole number within the keyword's documented range",
+        Enum => "one of the values listed in SqlClient's keyword documentation",
+        _ => "a value from the keyword's documentation",
+    };
+
+    private static string DefaultText(string canonical) => s_defaults[canonical] switch
+    {
+        string s when s.Length == 0 => string.Empty,
+        bool b => $" ({(b ? "true" : "false")})",
+        var v => $" ({Convert.ToString(v, CultureInfo.InvariantCulture)})",
+    };
+
+    private static string? Suggest(string unknown)
+    {
+        var squeezed = Squeeze(unknown);
+        string? best = null;
+        var bestDistance = squeezed.Length switch
+        {
+            < 6 => 1,
+            < 10 => 2,
+            _ => 3,
+        } + 1;
+        foreach (string keyword in s_defaults.Keys)
+        {
+            var distance = Distance(squeezed, Squeeze(keyword));
+            if (distance < bestDistance)
+            {
+                best = keyword;
+                bestDistance = distance;
+            }
+        }
+
+        return best;
+
+        static string Squeeze(string s) => new(s.Where(char.IsLetterOrDigit).Select(char.ToUpperInvariant).ToArray());
+    }
+
+    private static int Distance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
+    }
+
+    private static string GetSqlClientVersion()
+    {
+        var assembly = typeof(SqlConnection).Assembly;
+        var informational = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+        if (!string.IsNullOrEmpty(informational))
+        {
+            var plus = informational.IndexOf('+', StringComparison.Ordinal);
+            return plus < 0 ? informational : informational[..plus];
+        }
+
+        return assembly.GetName().Version?.ToString() ?? "(unknown version)";
+    }
+
+    private void Add(SqlConnectionStringRule rule, string? keyword, string? currentValue, string description, string reason, string fix)
+        => Add(rule, rule.DefaultSeverity, keyword, currentValue, description, reason, fix);
+
+    private void Add(SqlConnectionStringRule rule, SqlConnectionStringFindingSeverity severity, string? keyword, string? currentValue, string description, string reason, string fix)
+        => _findings.Add(new SqlConnectionStringFinding(rule, severity, keyword, currentValue, description, reason, fix));
+
+    [GeneratedRegex(@"index (\d+)", RegexOptions.CultureInvariant)]
+    private static partial Regex IndexPattern();
+}

@@ -1,0 +1,270 @@
+using System.Globalization;
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+
+namespace SafeSql.Diagnostics;
+
+/// <summary>
+/// Reads TCP facts from the operating system to corroborate (or rule out) ephemeral port exhaustion: the ephemeral
+/// port range, the sockets and TIME_WAIT sockets towards an endpoint, <c>tcp_fin_timeout</c>, <c>somaxconn</c> and
+/// <c>tcp_tw_reuse</c>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Linux: <c>/proc/net/tcp</c>, <c>/proc/net/tcp6</c>, <c>/proc/sys/net/ipv4/ip_local_port_range</c>,
+/// <c>ip_local_reserved_ports</c>, <c>tcp_fin_timeout</c>, <c>tcp_tw_reuse</c> and <c>/proc/sys/net/core/somaxconn</c>
+/// (the figures of the caller's network namespace). Elsewhere: <see cref="IPGlobalProperties.GetActiveTcpConnections"/>
+/// and the IANA dynamic range 49152-65535 (Windows' default; learn.microsoft.com "Troubleshoot port exhaustion issues").
+/// </para>
+/// <para>
+/// Reading <c>/proc/net/tcp</c> costs about a millisecond per 10,000 sockets, so SafeSql probes only on the failure path and
+/// only when a failure may be exhaustion; it never runs on successful opens.
+/// </para>
+/// </remarks>
+public static class OsTcpProbe
+{
+    /// <summary>The ephemeral range assumed where the operating system's cannot be read: the IANA dynamic range, 49152-65535.</summary>
+    private const int AssumedRangeStart = 49152;
+    private const int AssumedRangeEnd = 65535;
+
+    private const string ProcNetTcp = "/proc/net/tcp";
+
+    /// <summary>Reads the TCP facts now, counting the sockets towards <paramref name="remoteEndPoint"/>.</summary>
+    /// <param name="remoteEndPoint">
+    /// The server's endpoint, or <see langword="null"/> to count totals only. Use <see cref="IPAddress.Any"/> as the address
+    /// to count every address on that port, or port 0 to count every port of that address.
+    /// </param>
+    /// <returns>A snapshot of the figures. Never throws for an unreadable source: the missing figures are reported as unknown or zero.</returns>
+    public static OsTcpSnapshot Capture(IPEndPoint? remoteEndPoint = null) =>
+        OperatingSystem.IsLinux() && File.Exists(ProcNetTcp)
+            ? CaptureLinux(remoteEndPoint, "/proc")
+            : CaptureFromIPGlobalProperties(remoteEndPoint);
+
+    /// <summary>Linux: reads the files under <paramref name="procRoot"/> (<c>/proc</c>, or a copy for tests).</summary>
+    internal static OsTcpSnapshot CaptureLinux(IPEndPoint? remoteEndPoint, string procRoot)
+    {
+        var counts = default(ProcNetTcpParser.Counts);
+        var port = remoteEndPoint?.Port ?? -1;
+        var address = remoteEndPoint?.Address ?? IPAddress.Any;
+        var sources = new List<string>(2);
+
+        // An IPv6 endpoint that is not IPv4-mapped can only appear in tcp6: count tcp for totals only.
+        var v4Key = ProcNetTcpParser.EncodeAddress(address, forTcp6: false);
+        var v4Port = address.AddressFamily == AddressFamily.InterNetworkV6 && v4Key.Length == 0 && !address.Equals(IPAddress.IPv6Any) ? -1 : port;
+        if (ProcNetTcpParser.TryCountFile(procRoot + "/net/tcp", v4Key, v4Port, ref counts))
+        {
+            sources.Add(procRoot + "/net/tcp");
+        }
+
+        if (ProcNetTcpParser.TryCountFile(procRoot + "/net/tcp6", ProcNetTcpParser.EncodeAddress(address, forTcp6: true), port, ref counts))
+        {
+            sources.Add(procRoot + "/net/tcp6");
+        }
+
+        var ipv4 = procRoot + "/sys/net/ipv4/";
+        var (start, end, assumed) = ReadPortRange(ipv4 + "ip_local_port_range");
+        var reserved = CountReservedPorts(TryReadText(ipv4 + "ip_local_reserved_ports"), start, end);
+        var finTimeout = TryReadInt(ipv4 + "tcp_fin_timeout");
+        return new OsTcpSnapshot(
+            remoteEndPoint,
+            start,
+            end,
+            Math.Max(0, end - start + 1 - reserved),
+            assumed,
+            remoteEndPoint is null ? null : counts.ConnectionsTowards,
+            remoteEndPoint is null ? null : counts.TimeWaitTowards,
+            counts.ConnectionsTotal,
+            counts.TimeWaitTotal,
+            finTimeout is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+            TryReadInt(procRoot + "/sys/net/core/somaxconn"),
+            TryReadInt(ipv4 + "tcp_tw_reuse"),
+            portsSharedAcrossDestinations: true,
+            sources.Count == 0 ? OsTcpSnapshot.UnavailableSource : string.Join(", ", sources));
+    }
+
+    /// <summary>Windows, macOS and others: counts through <see cref="IPGlobalProperties"/>; the range is assumed.</summary>
+    internal static OsTcpSnapshot CaptureFromIPGlobalProperties(IPEndPoint? remoteEndPoint)
+    {
+        int towards = 0, towardsTimeWait = 0, total = 0, totalTimeWait = 0;
+        try
+        {
+            foreach (var connection in IPGlobalProperties.GetIPGlobalProperties().GetActiveTcpConnections())
+            {
+                if (connection.State == TcpState.Listen)
+                {
+                    continue;
+                }
+
+                total++;
+                var timeWait = connection.State == TcpState.TimeWait;
+                if (timeWait)
+                {
+                    totalTimeWait++;
+                }
+
+                if (remoteEndPoint is not null && Matches(connection.RemoteEndPoint, remoteEndPoint))
+                {
+                    towards++;
+                    if (timeWait)
+                    {
+                        towardsTimeWait++;
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (ex is NetworkInformationException or PlatformNotSupportedException or IOException or UnauthorizedAccessException)
+        {
+            // Leave the counts at zero: the snapshot says where they came from.
+            return new OsTcpSnapshot(remoteEndPoint, AssumedRangeStart, AssumedRangeEnd, AssumedRangeEnd - AssumedRangeStart + 1, true, null, null, 0, 0, null, null, null, false, OsTcpSnapshot.UnavailableSource);
+        }
+
+        return new OsTcpSnapshot(
+            remoteEndPoint,
+            AssumedRangeStart,
+            AssumedRangeEnd,
+            AssumedRangeEnd - AssumedRangeStart + 1,
+            isEphemeralPortRangeAssumed: true,
+            remoteEndPoint is null ? null : towards,
+            remoteEndPoint is null ? null : towardsTimeWait,
+            total,
+            totalTimeWait,
+            tcpFinTimeout: null,
+            listenBacklogLimit: null,
+            tcpTimeWaitReuse: null,
+            portsSharedAcrossDestinations: false,
+            "IPGlobalProperties");
+    }
+
+    /// <summary>
+    /// Opens one raw TCP connection to <paramref name="endPoint"/> and reports how it ended, to tell refusal
+    /// (<see cref="SocketError.ConnectionRefused"/>) from port exhaustion or an unusable address
+    /// (<see cref="SocketError.AddressNotAvailable"/>). A connection that succeeds is reset at once (linger 0), so it leaves
+    /// no TIME_WAIT behind.
+    /// </summary>
+    internal static SocketError DiagnosticConnect(IPEndPoint endPoint, TimeSpan timeout)
+    {
+        try
+        {
+            using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            socket.LingerState = new LingerOption(true, 0);
+            using var cancellation = new CancellationTokenSource(timeout);
+            var connect = socket.ConnectAsync(endPoint, cancellation.Token);
+            if (!connect.IsCompleted)
+            {
+                connect.AsTask().GetAwaiter().GetResult();
+            }
+            else
+            {
+                connect.GetAwaiter().GetResult();
+            }
+
+            return SocketError.Success;
+        }
+        catch (SocketException ex)
+        {
+            return ex.SocketErrorCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return SocketError.TimedOut;
+        }
+    }
+
+    /// <summary>The asynchronous form of <see cref="DiagnosticConnect"/>.</summary>
+    internal static async ValueTask<SocketError> DiagnosticConnectAsync(IPEndPoint endPoint, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            socket.LingerState = new LingerOption(true, 0);
+            using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            cancellation.CancelAfter(timeout);
+            await socket.ConnectAsync(endPoint, cancellation.Token).ConfigureAwait(false);
+            return SocketError.Success;
+        }
+        catch (SocketException ex)
+        {
+            return ex.SocketErrorCode;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return SocketError.TimedOut;
+        }
+    }
+
+    internal static (int Start, int End, bool Assumed) ReadPortRange(string path)
+    {
+        var text = TryReadText(path);
+        if (text is not null)
+        {
+            var parts = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length == 2
+                && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var start)
+                && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var end)
+                && start <= end)
+            {
+                return (start, end, false);
+            }
+        }
+
+        return (AssumedRangeStart, AssumedRangeEnd, true);
+    }
+
+    /// <summary>Counts the ports of <c>ip_local_reserved_ports</c> ("8080,9000-9010") that fall inside the range.</summary>
+    internal static int CountReservedPorts(string? text, int start, int end)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return 0;
+        }
+
+        var count = 0;
+        foreach (var item in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var dash = item.IndexOf('-', StringComparison.Ordinal);
+            var lowText = dash < 0 ? item : item[..dash];
+            var highText = dash < 0 ? item : item[(dash + 1)..];
+            if (int.TryParse(lowText, NumberStyles.None, CultureInfo.InvariantCulture, out var low)
+                && int.TryParse(highText, NumberStyles.None, CultureInfo.InvariantCulture, out var high))
+            {
+                var overlap = Math.Min(high, end) - Math.Max(low, start) + 1;
+                count += Math.Max(0, overlap);
+            }
+        }
+
+        return count;
+    }
+
+    private static bool Matches(IPEndPoint actual, IPEndPoint wanted)
+    {
+        if (wanted.Port != 0 && actual.Port != wanted.Port)
+        {
+            return false;
+        }
+
+        if (wanted.Address.Equals(IPAddress.Any) || wanted.Address.Equals(IPAddress.IPv6Any))
+        {
+            return true;
+        }
+
+        var a = actual.Address.IsIPv4MappedToIPv6 ? actual.Address.MapToIPv4() : actual.Address;
+        var w = wanted.Address.IsIPv4MappedToIPv6 ? wanted.Address.MapToIPv4() : wanted.Address;
+        return a.Equals(w);
+    }
+
+    private static string? TryReadText(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? File.ReadAllText(path) : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static int? TryReadInt(string path) =>
+        int.TryParse(TryReadText(path)?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
+}

@@ -1,0 +1,91 @@
+using System.Diagnostics;
+
+namespace SafeSql.Leases;
+
+/// <summary>
+/// The tracked state of one open connection: call site, optional stack, start timestamp, registry slot and a small
+/// state machine. It never references the connection, so a dropped connection stays collectable (see
+/// <see cref="LeaseSentinel"/>).
+/// </summary>
+/// <remarks>
+/// Allocation-light on purpose (about 72 bytes): caller-info strings are interned literals, the stack is captured only in
+/// <see cref="StackCaptureMode.Full"/>, and the open time is a <see cref="TimeProvider.GetTimestamp"/> value.
+/// </remarks>
+internal sealed class LeaseRecord
+{
+    /// <summary>State bit: the lease has ended (returned, leaked at scope end, or collected). Set exactly once.</summary>
+    private const int EndedBit = 1;
+
+    /// <summary>State bit: the held-too-long watchdog reported this lease.</summary>
+    private const int HeldTooLongBit = 2;
+
+    private int _state;
+
+    internal LeaseRecord(LeaseTracker tracker, string? memberName, string? filePath, int lineNumber, StackTrace? stack, long startTimestamp)
+    {
+        Tracker = tracker;
+        MemberName = memberName;
+        FilePath = filePath;
+        LineNumber = lineNumber;
+        Stack = stack;
+        StartTimestamp = startTimestamp;
+    }
+
+    internal LeaseTracker Tracker { get; }
+
+    /// <summary>Gets the calling member; <see langword="null"/> in <see cref="StackCaptureMode.None"/>.</summary>
+    internal string? MemberName { get; }
+
+    /// <summary>Gets the calling file; <see langword="null"/> in <see cref="StackCaptureMode.None"/>.</summary>
+    internal string? FilePath { get; }
+
+    internal int LineNumber { get; }
+
+    /// <summary>Gets the stack captured at open; <see langword="null"/> unless <see cref="StackCaptureMode.Full"/>.</summary>
+    internal StackTrace? Stack { get; }
+
+    /// <summary>Gets the open time as a <see cref="TimeProvider.GetTimestamp"/> value of the tracker's time provider.</summary>
+    internal long StartTimestamp { get; }
+
+    /// <summary>Gets or sets the registry stripe, owned by <see cref="LeaseRegistry"/>.</summary>
+    internal int Stripe { get; set; }
+
+    /// <summary>Gets or sets the slot in the stripe, owned by <see cref="LeaseRegistry"/>.</summary>
+    internal int Slot { get; set; }
+
+    internal bool IsActive => (Volatile.Read(ref _state) & EndedBit) == 0;
+
+    /// <summary>Gets a value indicating whether the lease is active and the watchdog has not reported it yet.</summary>
+    internal bool IsActiveAndUnreported => Volatile.Read(ref _state) == 0;
+
+    internal bool HasCallSite => FilePath is not null;
+
+    /// <summary>Ends the lease if it is still active; exactly one caller wins.</summary>
+    /// <param name="wasReportedHeldTooLong">Whether the watchdog had reported it (so the return must be reported too).</param>
+    /// <returns><see langword="true"/> for the caller that ended it.</returns>
+    internal bool TryEnd(out bool wasReportedHeldTooLong)
+    {
+        var state = Volatile.Read(ref _state);
+        while ((state & EndedBit) == 0)
+        {
+            var observed = Interlocked.CompareExchange(ref _state, state | EndedBit, state);
+            if (observed == state)
+            {
+                wasReportedHeldTooLong = (state & HeldTooLongBit) != 0;
+                return true;
+            }
+
+            state = observed;
+        }
+
+        wasReportedHeldTooLong = false;
+        return false;
+    }
+
+    /// <summary>Marks the lease as reported by the watchdog if it is still active and not yet reported.</summary>
+    /// <returns><see langword="true"/> for the caller that marked it.</returns>
+    internal bool TryMarkHeldTooLong() => Interlocked.CompareExchange(ref _state, HeldTooLongBit, 0) == 0;
+
+    internal SqlConnectionCallSite? CreateCallSite() =>
+        FilePath is null ? null : new SqlConnectionCallSite(MemberName ?? string.Empty, FilePath, LineNumber);
+}

@@ -1,0 +1,280 @@
+using System.Collections.Concurrent;
+using System.Data;
+using System.Diagnostics;
+
+using Microsoft.Data.SqlClient;
+using Microsoft.Extensions.Logging;
+
+using SafeSql.Diagnostics;
+
+namespace SafeSql.Leases;
+
+/// <summary>
+/// The leases of one pool (one named factory): starts and ends them, keeps the registry the snapshot and the
+/// pool-exhausted message read, runs the held-too-long watchdog and reports leaks (log, metric, callback).
+/// </summary>
+internal sealed partial class LeaseTracker : IDisposable
+{
+    private static readonly Action<LeaseTracker> s_drainCollected = static tracker => tracker.DrainCollected();
+
+    private readonly LeaseRegistry _registry = new();
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly SafeSqlMetrics _metrics;
+    private readonly IDisposable _metricsRegistration;
+    private readonly Action<ConnectionLeakReport>? _onLeakDetected;
+    private readonly ConcurrentQueue<LeaseRecord> _collected = new();
+    private readonly string _poolDisplayName;
+    private int _drainScheduled;
+    private long _leaksDetected;
+    private long _lastLeakTimestamp = long.MinValue;
+    private long _poolTimeouts;
+
+    internal LeaseTracker(
+        string poolName,
+        SqlConnectionStringBuilder connectionString,
+        SqlConnectionLeakOptions options,
+        TimeProvider timeProvider,
+        ILogger logger,
+        SafeSqlMetrics metrics)
+    {
+        PoolName = poolName;
+        MaxPoolSize = connectionString.MaxPoolSize;
+        Pooling = connectionString.Pooling;
+        ConnectTimeoutSeconds = connectionString.ConnectTimeout;
+        StackCapture = options.StackCapture;
+        _onLeakDetected = options.OnLeakDetected;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _metrics = metrics;
+        LeakDetectionThreshold = options.LeakDetectionThreshold is { } threshold && threshold > TimeSpan.Zero && threshold != Timeout.InfiniteTimeSpan
+            ? threshold
+            : null;
+        _thresholdTimestampTicks = LeakDetectionThreshold is { } t
+            ? (long)(t.Ticks * ((double)timeProvider.TimestampFrequency / TimeSpan.TicksPerSecond))
+            : 0;
+        if (_thresholdTimestampTicks > 0)
+        {
+            _watchdogTimer = timeProvider.CreateTimer(static state => ((LeaseTracker)state!).OnWatchdogTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        _metricsRegistration = metrics.Register(this);
+        _poolDisplayName = LeakMessages.DisplayName(poolName);
+        var thresholdText = LeakDetectionThreshold is { } value ? value.ToString("c", System.Globalization.CultureInfo.InvariantCulture) : "off";
+        Log.LeaseTrackingStarted(logger, _poolDisplayName, MaxPoolSize, StackCapture, thresholdText);
+    }
+
+    internal string PoolName { get; }
+
+    internal int MaxPoolSize { get; }
+
+    internal bool Pooling { get; }
+
+    internal int ConnectTimeoutSeconds { get; }
+
+    internal StackCaptureMode StackCapture { get; }
+
+    internal TimeSpan? LeakDetectionThreshold { get; }
+
+    internal TimeProvider TimeProvider => _timeProvider;
+
+    /// <summary>Gets the number of leases registered now (includes collected leases not yet reported).</summary>
+    internal int LeasedCount => _registry.Count;
+
+    /// <summary>Gets when the last leak was detected, as a <see cref="TimeProvider.GetTimestamp"/> value; <see langword="null"/> if none.</summary>
+    internal long? LastLeakTimestamp => Volatile.Read(ref _lastLeakTimestamp) is var value && value != long.MinValue ? value : null;
+
+    /// <summary>
+    /// Starts the lease of a connection that just opened: registers it, attaches the sentinel through the connection's
+    /// <c>StateChange</c> event and hands it to <paramref name="scope"/> if there is one.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException"><paramref name="scope"/> was disposed while the connection opened; the connection is disposed.</exception>
+    internal void Track(SqlConnection connection, SqlConnectionScope? scope, string memberName, string filePath, int lineNumber, StackTrace? stack)
+    {
+        var record = StackCapture == StackCaptureMode.None
+            ? new LeaseRecord(this, null, null, 0, null, _timeProvider.GetTimestamp())
+            : new LeaseRecord(this, memberName, filePath, lineNumber, stack, _timeProvider.GetTimestamp());
+        _registry.Add(record);
+        var sentinel = new LeaseSentinel(record);
+        connection.StateChange += sentinel.OnStateChange;
+        if (scope is not null && !scope.TryAdopt(record, connection))
+        {
+            connection.Dispose();
+            throw new ObjectDisposedException(nameof(ISqlConnectionScope), "The SafeSql scope was disposed while a connection was being opened through it; the connection was disposed. Open connections through a live scope.");
+        }
+
+        if (_thresholdTimestampTicks > 0)
+        {
+            ScheduleWatchdog(record.StartTimestamp + _thresholdTimestampTicks);
+        }
+    }
+
+    /// <summary>The connection closed (any way): ends the lease; reports the return of a lease reported as held too long.</summary>
+    internal void OnClosed(LeaseRecord record)
+    {
+        if (!record.TryEnd(out var wasReportedHeldTooLong))
+        {
+            return;
+        }
+
+        _registry.Remove(record);
+        if (wasReportedHeldTooLong || _metrics.IsUseTimeEnabled)
+        {
+            var heldFor = _timeProvider.GetElapsedTime(record.StartTimestamp);
+            _metrics.RecordUseTime(PoolName, heldFor.TotalSeconds);
+            if (wasReportedHeldTooLong)
+            {
+                Report(ConnectionLeakKind.ReturnedAfterHeldTooLong, record, heldFor);
+            }
+        }
+    }
+
+    /// <summary>Runs on the finalizer thread: never touches the connection, only flips the state and queues the report.</summary>
+    internal void OnCollected(LeaseRecord record)
+    {
+        if (!record.TryEnd(out _))
+        {
+            return;
+        }
+
+        _collected.Enqueue(record);
+        if (Interlocked.Exchange(ref _drainScheduled, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(s_drainCollected, this, preferLocal: false);
+        }
+    }
+
+    /// <summary>
+    /// At scope end: ends the lease of a connection still open. Returns <see langword="false"/> when there is nothing to do
+    /// (already closed; a close whose event SqlClient suppressed, e.g. after a failed reconnect, is ended quietly).
+    /// </summary>
+    internal bool TryEndAtScopeEnd(LeaseRecord record, SqlConnection connection, out TimeSpan heldFor)
+    {
+        heldFor = default;
+        if (!record.IsActive)
+        {
+            return false;
+        }
+
+        if (connection.State == ConnectionState.Closed)
+        {
+            OnClosed(record);
+            return false;
+        }
+
+        if (!record.TryEnd(out _))
+        {
+            return false;
+        }
+
+        _registry.Remove(record);
+        heldFor = _timeProvider.GetElapsedTime(record.StartTimestamp);
+        _metrics.RecordUseTime(PoolName, heldFor.TotalSeconds);
+        return true;
+    }
+
+    /// <summary>Reports a connection that its scope disposed (call after disposing it).</summary>
+    internal void ReportScopeLeak(LeaseRecord record, TimeSpan heldFor) => Report(ConnectionLeakKind.NotDisposedBeforeScopeEnd, record, heldFor);
+
+    internal void LogLeakedConnectionDisposeFailed(Exception exception) =>
+        Log.LeakedConnectionDisposeFailed(_logger, exception, _poolDisplayName);
+
+    /// <summary>Reports every queued collected lease; runs on a thread-pool thread (also callable directly).</summary>
+    internal void DrainCollected()
+    {
+        Volatile.Write(ref _drainScheduled, 0);
+        while (_collected.TryDequeue(out var record))
+        {
+            _registry.Remove(record);
+            var heldFor = _timeProvider.GetElapsedTime(record.StartTimestamp);
+            _metrics.RecordUseTime(PoolName, heldFor.TotalSeconds);
+            Report(ConnectionLeakKind.CollectedWithoutDispose, record, heldFor);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_watchdogGate)
+        {
+            _disposed = true;
+            _watchdogTimer?.Dispose();
+        }
+
+        _metricsRegistration.Dispose();
+    }
+
+    private void Report(ConnectionLeakKind kind, LeaseRecord record, TimeSpan heldFor)
+    {
+        var now = _timeProvider.GetUtcNow();
+        var callSite = record.CreateCallSite();
+        var stackTrace = record.Stack is { } stack ? FormatStack(stack) : null;
+        var lease = new SqlConnectionLease(PoolName, callSite, now - heldFor, heldFor, stackTrace);
+
+        var pool = _poolDisplayName;
+        var site = callSite?.ToString() ?? LeakMessages.UnknownCallSite;
+        var seconds = LeakMessages.Seconds(heldFor);
+        var suffix = LeakMessages.StackSuffix(stackTrace);
+        string message;
+        switch (kind)
+        {
+            case ConnectionLeakKind.NotDisposedBeforeScopeEnd:
+                message = LeakMessages.Format(LeakMessages.NotDisposedBeforeScopeEndTemplate, ("PoolName", pool), ("CallSite", site), ("LeaseAgeSeconds", seconds), ("StackTrace", suffix));
+                Log.LeakNotDisposedBeforeScopeEnd(_logger, pool, site, seconds, suffix);
+                break;
+            case ConnectionLeakKind.CollectedWithoutDispose:
+                message = LeakMessages.Format(LeakMessages.CollectedWithoutDisposeTemplate, ("PoolName", pool), ("CallSite", site), ("LeaseAgeSeconds", seconds), ("StackTrace", suffix));
+                Log.LeakCollectedWithoutDispose(_logger, pool, site, seconds, suffix);
+                break;
+            case ConnectionLeakKind.HeldTooLong:
+                var threshold = LeakMessages.Seconds(LeakDetectionThreshold.GetValueOrDefault());
+                message = LeakMessages.Format(LeakMessages.HeldTooLongTemplate, ("PoolName", pool), ("CallSite", site), ("LeaseAgeSeconds", seconds), ("LeakDetectionThresholdSeconds", threshold), ("StackTrace", suffix));
+                Log.LeaseHeldTooLong(_logger, pool, site, seconds, threshold, suffix);
+                break;
+            default:
+                message = LeakMessages.Format(LeakMessages.ReturnedAfterHeldTooLongTemplate, ("PoolName", pool), ("CallSite", site), ("LeaseAgeSeconds", seconds));
+                Log.LeaseReturnedAfterHeldTooLong(_logger, pool, site, seconds);
+                break;
+        }
+
+        if (kind != ConnectionLeakKind.ReturnedAfterHeldTooLong)
+        {
+            Interlocked.Increment(ref _leaksDetected);
+            Volatile.Write(ref _lastLeakTimestamp, _timeProvider.GetTimestamp());
+            _metrics.RecordLeak(PoolName, kind);
+        }
+
+        if (_onLeakDetected is { } callback)
+        {
+            try
+            {
+                callback(new ConnectionLeakReport(kind, lease, now, message));
+            }
+#pragma warning disable CA1031 // A user callback must not break scope disposal, the watchdog timer or the finalizer drain.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.LeakCallbackFailed(_logger, ex, pool);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Formats the stack captured at open from the caller on: leading frames of SafeSql itself and of the async
+    /// machinery (System.Private.CoreLib) are dropped, so the first line is the code that called Open.
+    /// </summary>
+    private static string FormatStack(StackTrace stack)
+    {
+        var frames = stack.GetFrames();
+        var safeSql = typeof(LeaseTracker).Assembly;
+        var coreLib = typeof(object).Assembly;
+        var first = 0;
+        while (first < frames.Length - 1
+            && frames[first].GetMethod()?.DeclaringType?.Assembly is { } assembly
+            && (assembly == safeSql || assembly == coreLib))
+        {
+            first++;
+        }
+
+        return new StackTrace(frames[first..]).ToString().TrimEnd();
+    }
+}

@@ -1,0 +1,92 @@
+using Microsoft.Data.SqlClient;
+
+namespace SafeSql.Resilience;
+
+/// <summary>
+/// SqlClient's pool blocking period: after a pooled open fails, the pool rethrows (a copy of) that error to every open,
+/// without trying, for 5 s, doubling after each further failure up to 60 s (dotnet/SqlClient v2.1.4
+/// src/Microsoft.Data.SqlClient/netcore/src/Microsoft/Data/ProviderBase/DbConnectionPool.cs: <c>ERROR_WAIT_DEFAULT</c>,
+/// <c>CreateObject</c>, <c>TryCloneCachedException</c>; DbConnectionPool.NetCoreApp.cs: <c>IsBlockingPeriodEnabled</c>).
+/// </summary>
+internal static class SqlPoolBlockingPeriod
+{
+    // ADP.AzureSqlServerEndpoints (SqlClient 2.1.4 Strings.resx AZURESQL_*): PoolBlockingPeriod.Auto does not block for these.
+    private static readonly string[] s_azureEndpointSuffixes =
+    [
+        ".database.windows.net",
+        ".database.cloudapi.de",
+        ".database.usgovcloudapi.net",
+        ".database.chinacloudapi.cn",
+    ];
+
+    /// <summary>
+    /// Determines whether a failed open of this connection string starts a blocking period: pooling on, and
+    /// <c>Pool Blocking Period</c> <c>AlwaysBlock</c>, or <c>Auto</c> (the default) towards a server that is not an Azure SQL endpoint.
+    /// Without a connection string SqlClient's defaults are assumed (pooling on, Auto, not Azure): blocking.
+    /// </summary>
+    internal static bool IsActive(string? connectionString)
+    {
+        if (connectionString is null)
+        {
+            return true;
+        }
+
+        var builder = new SqlConnectionStringBuilder(connectionString);
+        if (!builder.Pooling)
+        {
+            return false;
+        }
+
+        return builder.PoolBlockingPeriod switch
+        {
+            PoolBlockingPeriod.AlwaysBlock => true,
+            PoolBlockingPeriod.NeverBlock => false,
+            _ => !IsAzureSqlEndpoint(builder.DataSource),
+        };
+    }
+
+    /// <summary>The blocking period after the failure of attempt <paramref name="attemptNumber"/> (0-based): 5 s, 10 s, 20 s, 40 s, then 60 s.</summary>
+    internal static TimeSpan After(int attemptNumber)
+    {
+        var seconds = SafeSqlDefaults.PoolBlockingPeriodInitialSeconds;
+        for (var i = 0; i < attemptNumber && seconds < SafeSqlDefaults.PoolBlockingPeriodMaxSeconds; i++)
+        {
+            // SqlClient: "if (30000 < _errorWait) _errorWait = 60000; else _errorWait *= 2;"
+            seconds = seconds > SafeSqlDefaults.PoolBlockingPeriodMaxSeconds / 2 ? SafeSqlDefaults.PoolBlockingPeriodMaxSeconds : seconds * 2;
+        }
+
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    private static bool IsAzureSqlEndpoint(string? dataSource)
+    {
+        if (string.IsNullOrEmpty(dataSource))
+        {
+            return false;
+        }
+
+        var host = dataSource;
+        var comma = host.LastIndexOf(',');
+        if (comma >= 0)
+        {
+            host = host[..comma];
+        }
+
+        var backslash = host.LastIndexOf('\\');
+        if (backslash >= 0)
+        {
+            host = host[..backslash];
+        }
+
+        host = host.Trim();
+        foreach (var suffix in s_azureEndpointSuffixes)
+        {
+            if (host.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+
+using SafeSql.Diagnostics;
+using SafeSql.Leases;
+using SafeSql.Tests.TestUtilities;
+
+namespace SafeSql.Tests.Leases;
+
+/// <summary>
+/// A root <see cref="SqlConnectionFactory"/> on its own pool, with collected logs, leak reports and metrics. Disposing it
+/// disposes the factory and clears its SqlClient pool.
+/// </summary>
+internal sealed class FactoryHarness : IAsyncDisposable
+{
+    private readonly ConcurrentQueue<ConnectionLeakReport> _reports = new();
+    private readonly SemaphoreSlim _reported = new(0);
+
+    public FactoryHarness(string connectionString, Action<SqlConnectionLeakOptions>? configure = null, TimeProvider? timeProvider = null, [CallerMemberName] string name = "")
+    {
+        ConnectionString = connectionString;
+        Name = $"{name}-{Guid.NewGuid():N}";
+        Metrics = new MetricCollector(SafeSqlMetrics.MeterName);
+        var options = new SafeSqlOptions { ConnectionString = connectionString };
+        configure?.Invoke(options.Leaks);
+        var userCallback = options.Leaks.OnLeakDetected;
+        options.Leaks.OnLeakDetected = report =>
+        {
+            _reports.Enqueue(report);
+            _reported.Release();
+            userCallback?.Invoke(report);
+        };
+        Factory = new SqlConnectionFactory(Name, options, Logs, metrics: null, timeProvider);
+    }
+
+    public string ConnectionString { get; }
+
+    public string Name { get; }
+
+    public SqlConnectionFactory Factory { get; }
+
+    public CollectingLoggerProvider Logs { get; } = new();
+
+    public MetricCollector Metrics { get; }
+
+    public IReadOnlyList<ConnectionLeakReport> Reports => [.. _reports];
+
+    /// <summary>The measurements of one instrument for this harness's pool only (other tests share the meter name).</summary>
+    public IReadOnlyList<CollectedMeasurement> MeasurementsOf(string instrument) =>
+        [.. Metrics.For(instrument).Where(m => m.Tags.TryGetValue("db.client.connection.pool.name", out var pool) && Equals(pool, Name))];
+
+    /// <summary>Waits (generously: the box is loaded) until at least <paramref name="count"/> reports arrived.</summary>
+    public async Task<IReadOnlyList<ConnectionLeakReport>> WaitForReportsAsync(int count, TimeSpan? timeout = null)
+    {
+        var deadline = TimeSpan.FromSeconds(30);
+        using var cts = new CancellationTokenSource(timeout ?? deadline);
+        while (_reports.Count < count)
+        {
+            await _reported.WaitAsync(cts.Token);
+        }
+
+        return Reports;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Factory.ClearPool();
+        await Factory.DisposeAsync();
+        Metrics.Dispose();
+        _reported.Dispose();
+    }
+}

@@ -1,0 +1,140 @@
+#pragma warning disable CA1859 // Tests call through ISqlConnectionFactory, as applications do.
+
+using System.Runtime.CompilerServices;
+
+using Microsoft.Data.SqlClient;
+using Microsoft.Extensions.Logging;
+
+using SafeSql.Diagnostics;
+using SafeSql.Leases;
+
+namespace SafeSql.Tests.Leases;
+
+public sealed class LeaseSentinelTests(LoopbackServerFixture fixture) : IClassFixture<LoopbackServerFixture>
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Finalizer_ConnectionDroppedWithoutDispose_ReportsCollectedWithItsCallSite(bool async)
+    {
+        // Arrange: Max Pool Size=1, so the next open also shows that SqlClient got the dropped connection back.
+        await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 1, connectTimeout: 10));
+        var line = async ? await OpenAndDropAsync(harness.Factory) : OpenAndDrop(harness.Factory);
+
+        // Act
+        CollectGarbage();
+        var reports = await harness.WaitForReportsAsync(1);
+
+        // Assert
+        var report = Assert.Single(reports);
+        Assert.Equal(ConnectionLeakKind.CollectedWithoutDispose, report.Kind);
+        var member = async ? nameof(OpenAndDropAsync) : nameof(OpenAndDrop);
+        Assert.Equal(member, report.Lease.CallSite!.MemberName);
+        Assert.Equal(line, report.Lease.CallSite.LineNumber);
+        Assert.Equal(ThisFilePath(), report.Lease.CallSite.FilePath);
+        Assert.StartsWith(
+            $"Connection leak in SafeSql pool '{harness.Name}': the connection opened at LeaseSentinelTests.cs:{line} ({member}) was garbage-collected without being closed or disposed, ",
+            report.Message,
+            StringComparison.Ordinal);
+        Assert.EndsWith(
+            " s after it was opened; its pooled connection could not be reused until then. Dispose every connection: 'await using var connection = await factory.OpenAsync();'.",
+            report.Message,
+            StringComparison.Ordinal);
+        var log = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.LeakCollectedWithoutDispose);
+        Assert.Equal(LogLevel.Warning, log.Level);
+        Assert.Equal(report.Message, log.Message);
+        Assert.Equal(0, harness.Factory.GetPoolSnapshot().LeasedCount);
+        await using var reused = await harness.Factory.OpenAsync();
+        Assert.Equal(System.Data.ConnectionState.Open, reused.State);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Finalizer_ConnectionDisposedThenDropped_ReportsNothing(bool async)
+    {
+        // Arrange
+        await using var harness = new FactoryHarness(fixture.ConnectionString());
+        if (async)
+        {
+            await OpenDisposeAndDropAsync(harness.Factory);
+        }
+        else
+        {
+            OpenDisposeAndDrop(harness.Factory);
+        }
+
+        // Act
+        CollectGarbage();
+        harness.Factory.Tracker.DrainCollected();
+
+        // Assert
+        Assert.Empty(harness.Reports);
+        Assert.Equal(0, harness.Factory.GetPoolSnapshot().LeasedCount);
+    }
+
+    [Fact]
+    public async Task Finalizer_ScopeAndItsConnectionDroppedWithoutDispose_ReportsCollected()
+    {
+        // Arrange
+        await using var harness = new FactoryHarness(fixture.ConnectionString());
+        var line = OpenInScopeAndDropBoth(harness.Factory);
+
+        // Act
+        CollectGarbage();
+        var reports = await harness.WaitForReportsAsync(1);
+
+        // Assert
+        var report = Assert.Single(reports);
+        Assert.Equal(ConnectionLeakKind.CollectedWithoutDispose, report.Kind);
+        Assert.Equal(line, report.Lease.CallSite!.LineNumber);
+    }
+
+    private static void CollectGarbage()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int OpenAndDrop(ISqlConnectionFactory factory)
+    {
+        var (connection, line) = (factory.Open(), CurrentLine());
+        GC.KeepAlive(connection);
+        return line;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<int> OpenAndDropAsync(ISqlConnectionFactory factory)
+    {
+        var (connection, line) = (await factory.OpenAsync(), CurrentLine());
+        GC.KeepAlive(connection);
+        return line;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void OpenDisposeAndDrop(ISqlConnectionFactory factory)
+    {
+        using var connection = factory.Open();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task OpenDisposeAndDropAsync(ISqlConnectionFactory factory)
+    {
+        await using var connection = await factory.OpenAsync();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int OpenInScopeAndDropBoth(ISqlConnectionFactory factory)
+    {
+        var scope = factory.CreateScope();
+        var (connection, line) = (scope.Open(), CurrentLine());
+        GC.KeepAlive(connection);
+        return line;
+    }
+
+    private static int CurrentLine([CallerLineNumber] int line = 0) => line;
+
+    private static string ThisFilePath([CallerFilePath] string path = "") => path;
+}

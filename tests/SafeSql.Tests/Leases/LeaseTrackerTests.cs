@@ -1,0 +1,210 @@
+using System.Runtime.CompilerServices;
+
+using Microsoft.Extensions.Logging;
+
+using SafeSql.Diagnostics;
+using SafeSql.Leases;
+using SafeSql.Tests.TestUtilities;
+
+namespace SafeSql.Tests.Leases;
+
+/// <summary>The held-too-long watchdog, driven by a manual clock: no test sleeps.</summary>
+public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFixture<LoopbackServerFixture>
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Watchdog_LeaseHeldPastThreshold_ReportsOnceAtThresholdAndAgainOnReturn(bool async)
+    {
+        // Arrange
+        var time = new ManualTimeProvider();
+        await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.LeakDetectionThreshold = TimeSpan.FromSeconds(5), time);
+        var (connection, line) = (async ? await harness.Factory.OpenAsync() : harness.Factory.Open(), CurrentLine());
+        var site = $"LeaseTrackerTests.cs:{line} (Watchdog_LeaseHeldPastThreshold_ReportsOnceAtThresholdAndAgainOnReturn)";
+
+        // Act / Assert: nothing before the threshold.
+        time.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromTicks(1));
+        Assert.Empty(harness.Reports);
+
+        // Act / Assert: exactly at the threshold, once.
+        time.Advance(TimeSpan.FromTicks(1));
+        var heldTooLong = Assert.Single(harness.Reports);
+        Assert.Equal(ConnectionLeakKind.HeldTooLong, heldTooLong.Kind);
+        Assert.Equal(TimeSpan.FromSeconds(5), heldTooLong.Lease.HeldFor);
+        Assert.Equal(line, heldTooLong.Lease.CallSite!.LineNumber);
+        Assert.Equal(
+            $"""Possible connection leak in SafeSql pool '{harness.Name}': the connection opened at {site} has been held for 5 s, longer than LeakDetectionThreshold=5 s. Dispose connections as soon as the work is done, or raise SafeSqlOptions.Leaks.LeakDetectionThreshold for long-running work.""",
+            heldTooLong.Message);
+        var warning = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.LeaseHeldTooLong);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Equal(heldTooLong.Message, warning.Message);
+
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Single(harness.Reports);
+
+        // Act / Assert: reported again when finally returned, with the total time held.
+        if (async)
+        {
+            await connection.DisposeAsync();
+        }
+        else
+        {
+            connection.Dispose();
+        }
+
+        Assert.Equal(2, harness.Reports.Count);
+        var returned = harness.Reports[1];
+        Assert.Equal(ConnectionLeakKind.ReturnedAfterHeldTooLong, returned.Kind);
+        Assert.Equal(TimeSpan.FromSeconds(65), returned.Lease.HeldFor);
+        Assert.Equal(
+            $"""The connection of SafeSql pool '{harness.Name}' opened at {site}, reported as held too long, was returned after 65 s.""",
+            returned.Message);
+        var information = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.LeaseReturnedAfterHeldTooLong);
+        Assert.Equal(LogLevel.Information, information.Level);
+        Assert.Equal(returned.Message, information.Message);
+        var leak = Assert.Single(harness.MeasurementsOf("db.client.connection.safesql.leaks"));
+        Assert.Equal("held_too_long", leak.Tags["safesql.leak.kind"]);
+    }
+
+    [Fact]
+    public async Task Watchdog_LeaseReturnedBeforeThreshold_ReportsNothing()
+    {
+        // Arrange
+        var time = new ManualTimeProvider();
+        await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.LeakDetectionThreshold = TimeSpan.FromSeconds(5), time);
+        var connection = harness.Factory.Open();
+        time.Advance(TimeSpan.FromSeconds(4));
+
+        // Act
+        connection.Dispose();
+        time.Advance(TimeSpan.FromMinutes(10));
+
+        // Assert
+        Assert.Empty(harness.Reports);
+        Assert.Equal(0, time.ActiveTimerCount);
+    }
+
+    [Fact]
+    public async Task Watchdog_LeasesOpenedAtDifferentTimes_ReportsEachAtItsOwnThreshold()
+    {
+        // Arrange
+        var time = new ManualTimeProvider();
+        await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.LeakDetectionThreshold = TimeSpan.FromSeconds(5), time);
+        await using var first = harness.Factory.Open();
+        time.Advance(TimeSpan.FromSeconds(3));
+        await using var second = await harness.Factory.OpenAsync();
+
+        // Act / Assert
+        time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal([TimeSpan.FromSeconds(5)], harness.Reports.Select(r => r.Lease.HeldFor));
+        time.Advance(TimeSpan.FromSeconds(3) - TimeSpan.FromTicks(1));
+        Assert.Single(harness.Reports);
+        time.Advance(TimeSpan.FromTicks(1));
+        Assert.Equal([TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)], harness.Reports.Select(r => r.Lease.HeldFor));
+        Assert.All(harness.Reports, r => Assert.Equal(ConnectionLeakKind.HeldTooLong, r.Kind));
+    }
+
+    [Fact]
+    public async Task Watchdog_ThresholdNull_CreatesNoTimerAndReportsNothing()
+    {
+        // Arrange
+        var time = new ManualTimeProvider();
+        await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.LeakDetectionThreshold = null, time);
+        await using var connection = harness.Factory.Open();
+
+        // Act
+        time.Advance(TimeSpan.FromDays(2));
+
+        // Assert
+        Assert.Equal(0, time.ActiveTimerCount);
+        Assert.Empty(harness.Reports);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Watchdog_FullStackCapture_ReportCarriesTheCallersStack(bool async)
+    {
+        // Arrange
+        var time = new ManualTimeProvider();
+        await using var harness = new FactoryHarness(
+            fixture.ConnectionString(),
+            o =>
+            {
+                o.LeakDetectionThreshold = TimeSpan.FromSeconds(2);
+                o.StackCapture = StackCaptureMode.Full;
+            },
+            time);
+        await using var connection = async ? await harness.Factory.OpenAsync() : harness.Factory.Open();
+
+        // Act
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        // Assert
+        var report = Assert.Single(harness.Reports);
+        var stack = report.Lease.StackTrace;
+        Assert.NotNull(stack);
+        var firstFrame = stack.Split(Environment.NewLine)[0];
+        Assert.Contains(nameof(Watchdog_FullStackCapture_ReportCarriesTheCallersStack), firstFrame, StringComparison.Ordinal);
+        Assert.Contains("LeaseTrackerTests.cs:line ", firstFrame, StringComparison.Ordinal);
+        Assert.EndsWith(Environment.NewLine + stack, report.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("SafeSql.Leases", stack, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Watchdog_StackCaptureNone_ReportsAnUnknownCallSite()
+    {
+        // Arrange
+        var time = new ManualTimeProvider();
+        await using var harness = new FactoryHarness(
+            fixture.ConnectionString(),
+            o =>
+            {
+                o.LeakDetectionThreshold = TimeSpan.FromSeconds(2);
+                o.StackCapture = StackCaptureMode.None;
+            },
+            time);
+        await using var connection = harness.Factory.Open();
+
+        // Act
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        // Assert
+        var report = Assert.Single(harness.Reports);
+        Assert.Null(report.Lease.CallSite);
+        Assert.Null(report.Lease.StackTrace);
+        Assert.Contains("the connection opened at an unknown call site (StackCapture=None) has been held for 2 s", report.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Watchdog_CallbackThrows_LogsAndKeepsReporting()
+    {
+        // Arrange
+        var time = new ManualTimeProvider();
+        await using var harness = new FactoryHarness(
+            fixture.ConnectionString(),
+            o =>
+            {
+                o.LeakDetectionThreshold = TimeSpan.FromSeconds(2);
+                o.OnLeakDetected = _ => throw new InvalidOperationException("callback bug");
+            },
+            time);
+        await using var first = harness.Factory.Open();
+        time.Advance(TimeSpan.FromSeconds(1));
+        await using var second = harness.Factory.Open();
+
+        // Act
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        // Assert
+        Assert.Equal(2, harness.Reports.Count);
+        var failures = harness.Logs.Records.Where(r => r.EventId.Id == SafeSqlEventId.LeakCallbackFailed).ToList();
+        Assert.Equal(2, failures.Count);
+        Assert.All(failures, f => Assert.Equal("callback bug", f.Exception?.Message));
+        Assert.Equal(
+            $"The OnLeakDetected callback of SafeSql pool '{harness.Name}' threw; the leak report was still logged and counted. Make the callback catch its own exceptions.",
+            failures[0].Message);
+    }
+
+    private static int CurrentLine([CallerLineNumber] int line = 0) => line;
+}

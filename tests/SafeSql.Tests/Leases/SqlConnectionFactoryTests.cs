@@ -1,0 +1,302 @@
+#pragma warning disable CA1859 // Tests call through ISqlConnectionFactory, as applications do.
+
+using System.Data;
+using System.Runtime.CompilerServices;
+
+using Microsoft.Data.SqlClient;
+using Microsoft.Extensions.Logging;
+
+using SafeSql.Diagnostics;
+using SafeSql.Leases;
+using SafeSql.Tests.TestUtilities;
+
+namespace SafeSql.Tests.Leases;
+
+public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : IClassFixture<LoopbackServerFixture>
+{
+    public static TheoryData<string, bool> CloseWays => new()
+    {
+        { "Dispose", false },
+        { "Dispose", true },
+        { "DisposeAsync", false },
+        { "DisposeAsync", true },
+        { "Close", false },
+        { "Close", true },
+        { "CloseAsync", false },
+        { "CloseAsync", true },
+        { "using", false },
+        { "using", true },
+    };
+
+    [Theory]
+    [MemberData(nameof(CloseWays))]
+    public async Task Open_ThenClosedAnyWay_EndsLeaseWithoutReport(string closeWay, bool async)
+    {
+        // Arrange
+        await using var harness = new FactoryHarness(fixture.ConnectionString());
+        var factory = harness.Factory;
+
+        // Act
+        var leasedWhileOpen = -1;
+        switch (closeWay)
+        {
+            case "using":
+                using (var connection = async ? await factory.OpenAsync() : factory.Open())
+                {
+                    leasedWhileOpen = factory.GetPoolSnapshot().LeasedCount;
+                }
+
+                break;
+            default:
+                var opened = async ? await factory.OpenAsync() : factory.Open();
+                leasedWhileOpen = factory.GetPoolSnapshot().LeasedCount;
+                switch (closeWay)
+                {
+                    case "Dispose":
+                        opened.Dispose();
+                        break;
+                    case "DisposeAsync":
+                        await opened.DisposeAsync();
+                        break;
+                    case "Close":
+                        opened.Close();
+                        break;
+                    default:
+                        await opened.CloseAsync();
+                        break;
+                }
+
+                break;
+        }
+
+        // Assert
+        Assert.Equal(1, leasedWhileOpen);
+        var snapshot = factory.GetPoolSnapshot();
+        Assert.Equal(0, snapshot.LeasedCount);
+        Assert.Null(snapshot.OldestLease);
+        Assert.Empty(harness.Reports);
+        Assert.Single(harness.MeasurementsOf("db.client.connection.use_time"));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Open_RecordsCallSite_InPoolSnapshot(bool async)
+    {
+        // Arrange
+        await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 7));
+
+        // Act
+        var (connection, line) = (async ? await harness.Factory.OpenAsync() : harness.Factory.Open(), CurrentLine());
+        var snapshot = harness.Factory.GetPoolSnapshot();
+        await connection.DisposeAsync();
+
+        // Assert
+        Assert.Equal(harness.Name, snapshot.PoolName);
+        Assert.Equal(1, snapshot.LeasedCount);
+        Assert.Equal(7, snapshot.MaxPoolSize);
+        Assert.True(snapshot.Pooling);
+        var callSite = snapshot.OldestLease?.CallSite;
+        Assert.NotNull(callSite);
+        Assert.Equal(ThisFilePath(), callSite.FilePath);
+        Assert.Equal("SqlConnectionFactoryTests.cs", callSite.FileName);
+        Assert.Equal(line, callSite.LineNumber);
+        Assert.Equal(nameof(Open_RecordsCallSite_InPoolSnapshot), callSite.MemberName);
+        Assert.Equal($"SqlConnectionFactoryTests.cs:{line} (Open_RecordsCallSite_InPoolSnapshot)", callSite.ToString());
+        Assert.Null(snapshot.OldestLease!.StackTrace);
+    }
+
+    [Fact]
+    public async Task GetPoolSnapshot_LeasesFromTwoCallSites_RanksThemByCountAndByAge()
+    {
+        // Arrange
+        var time = new ManualTimeProvider();
+        await using var harness = new FactoryHarness(fixture.ConnectionString(), timeProvider: time);
+        var (old, siteA) = OpenAtSiteA(harness.Factory);
+        time.Advance(TimeSpan.FromSeconds(5));
+        var (young, siteB) = OpenThreeAtSiteB(harness.Factory);
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        // Act
+        var snapshot = harness.Factory.GetPoolSnapshot();
+
+        // Assert
+        Assert.Equal(4, snapshot.LeasedCount);
+        Assert.Equal(TimeSpan.FromSeconds(6), snapshot.OldestLease!.HeldFor);
+        Assert.Equal(time.GetUtcNow() - TimeSpan.FromSeconds(6), snapshot.OldestLease.OpenedAt);
+        Assert.Equal(nameof(OpenAtSiteA), snapshot.OldestLease.CallSite!.MemberName);
+        Assert.Equal(
+            [$"SqlConnectionFactoryTests.cs:{siteB} (OpenThreeAtSiteB): 3 leases, oldest 1 s", $"SqlConnectionFactoryTests.cs:{siteA} (OpenAtSiteA): 1 lease, oldest 6 s"],
+            snapshot.TopCallSitesByCount.Select(u => u.ToString()));
+        Assert.Equal(
+            [$"SqlConnectionFactoryTests.cs:{siteA} (OpenAtSiteA): 1 lease, oldest 6 s", $"SqlConnectionFactoryTests.cs:{siteB} (OpenThreeAtSiteB): 3 leases, oldest 1 s"],
+            snapshot.TopCallSitesByAge.Select(u => u.ToString()));
+        old.Dispose();
+        foreach (var connection in young)
+        {
+            connection.Dispose();
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Open_FatalServerError_EndsLeaseWhenSqlClientClosesTheConnection(bool async)
+    {
+        // Arrange
+        await using var harness = new FactoryHarness(fixture.ConnectionString());
+        var connection = async ? await harness.Factory.OpenAsync() : harness.Factory.Open();
+        using var command = new SqlCommand("RAISERROR('fatal', 20, 1) WITH LOG", connection);
+
+        // Act
+        var error = async
+            ? await Assert.ThrowsAsync<SqlException>(() => command.ExecuteNonQueryAsync())
+            : Assert.Throws<SqlException>(() => command.ExecuteNonQuery());
+
+        // Assert
+        Assert.Equal(20, error.Class);
+        Assert.Equal(ConnectionState.Closed, connection.State);
+        Assert.Equal(0, harness.Factory.GetPoolSnapshot().LeasedCount);
+        Assert.Empty(harness.Reports);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Open_PoolExhausted_ThrowsInvalidOperationExceptionNamingTheHolders(bool async)
+    {
+        // Arrange: Max Pool Size=3, every connection leased deliberately from one call site.
+        await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 3, connectTimeout: 3));
+        var held = new List<SqlConnection>();
+        var holdLine = 0;
+        for (var i = 0; i < 3; i++)
+        {
+            (var connection, holdLine) = HoldLease(harness.Factory);
+            held.Add(connection);
+        }
+
+        // Act
+        var exception = async
+            ? await Assert.ThrowsAnyAsync<InvalidOperationException>(async () => await harness.Factory.OpenAsync())
+            : Assert.ThrowsAny<InvalidOperationException>(() => harness.Factory.Open());
+
+        // Assert
+        var exhausted = Assert.IsType<SqlConnectionPoolExhaustedException>(exception);
+        Assert.Equal(
+            $"""Connection pool exhausted: 3 of Max Pool Size=3 leased; 3 held > 3 s, opened at SqlConnectionFactoryTests.cs:{holdLine} (HoldLease). Dispose connections; raising Max Pool Size only hides the leak. (SqlClient waited Connect Timeout=3 s for a free pooled connection; see InnerException.)""",
+            exhausted.Message);
+        var original = Assert.IsType<InvalidOperationException>(exhausted.InnerException);
+        Assert.StartsWith("Timeout expired.  The timeout period elapsed prior to obtaining a connection from the pool.", original.Message, StringComparison.Ordinal);
+        Assert.Equal(3, exhausted.Snapshot!.LeasedCount);
+        Assert.Equal(1, exhausted.Snapshot.PoolTimeouts);
+        var log = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.PoolExhausted);
+        Assert.Equal(LogLevel.Error, log.Level);
+        Assert.Equal($"SafeSql pool '{harness.Name}': {exhausted.Message}", log.Message);
+        var timeout = Assert.Single(harness.MeasurementsOf("db.client.connection.timeouts"));
+        Assert.Equal(1, timeout.Value);
+        foreach (var connection in held)
+        {
+            await connection.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Open_PoolExhaustedByTwoCallSites_NamesBothWithCounts()
+    {
+        // Arrange
+        await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 4, connectTimeout: 3));
+        var (first, siteA) = OpenAtSiteA(harness.Factory);
+        var (others, siteB) = OpenThreeAtSiteB(harness.Factory);
+        var held = new List<SqlConnection>(others) { first };
+
+        // Act
+        var exception = Assert.Throws<SqlConnectionPoolExhaustedException>(() => harness.Factory.Open());
+
+        // Assert
+        Assert.Equal(
+            $"""Connection pool exhausted: 4 of Max Pool Size=4 leased; 4 held > 3 s, opened at SqlConnectionFactoryTests.cs:{siteB} (OpenThreeAtSiteB) 3 times, SqlConnectionFactoryTests.cs:{siteA} (OpenAtSiteA) 1 time. Dispose connections; raising Max Pool Size only hides the leak. (SqlClient waited Connect Timeout=3 s for a free pooled connection; see InnerException.)""",
+            exception.Message);
+        foreach (var connection in held)
+        {
+            connection.Dispose();
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Open_FactoryDisposed_ThrowsObjectDisposedException(bool async)
+    {
+        // Arrange
+        var harness = new FactoryHarness(fixture.ConnectionString());
+        await harness.DisposeAsync();
+
+        // Act
+        var exception = async
+            ? await Assert.ThrowsAsync<ObjectDisposedException>(async () => await harness.Factory.OpenAsync())
+            : Assert.Throws<ObjectDisposedException>(() => harness.Factory.Open());
+
+        // Assert
+        Assert.Equal("SafeSql.SqlConnectionFactory", exception.ObjectName);
+    }
+
+    [Fact]
+    public void GetPoolSnapshot_NotASafeSqlFactory_ThrowsNotSupportedException()
+    {
+        // Arrange
+        ISqlConnectionFactory factory = new ForeignFactory();
+
+        // Act
+        var exception = Assert.Throws<NotSupportedException>(() => factory.GetPoolSnapshot());
+
+        // Assert
+        Assert.Equal(
+            """GetPoolSnapshot needs a factory created by SafeSql (AddSafeSql or SqlConnectionFactory); got SafeSql.Tests.Leases.SqlConnectionFactoryTests+ForeignFactory. Resolve ISqlConnectionFactory from dependency injection.""",
+            exception.Message);
+    }
+
+    [Fact]
+    public void GetPoolSnapshot_NullFactory_ThrowsArgumentNullException()
+    {
+        // Act
+        var exception = Assert.Throws<ArgumentNullException>(() => SqlConnectionFactoryExtensions.GetPoolSnapshot(null!));
+
+        // Assert
+        Assert.Equal("factory", exception.ParamName);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (SqlConnection Connection, int Line) HoldLease(ISqlConnectionFactory factory) => (factory.Open(), CurrentLine());
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (SqlConnection Connection, int Line) OpenAtSiteA(ISqlConnectionFactory factory) => (factory.Open(), CurrentLine());
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (List<SqlConnection> Connections, int Line) OpenThreeAtSiteB(ISqlConnectionFactory factory)
+    {
+        var list = new List<SqlConnection>();
+        var line = 0;
+        for (var i = 0; i < 3; i++)
+        {
+            (var connection, line) = (factory.Open(), CurrentLine());
+            list.Add(connection);
+        }
+
+        return (list, line);
+    }
+
+    private static int CurrentLine([CallerLineNumber] int line = 0) => line;
+
+    private static string ThisFilePath([CallerFilePath] string path = "") => path;
+
+    private sealed class ForeignFactory : ISqlConnectionFactory
+    {
+        public string Name => "foreign";
+
+        public SqlConnection Open(string callerMemberName = "", string callerFilePath = "", int callerLineNumber = 0) => throw new NotImplementedException();
+
+        public ValueTask<SqlConnection> OpenAsync(CancellationToken cancellationToken = default, string callerMemberName = "", string callerFilePath = "", int callerLineNumber = 0) => throw new NotImplementedException();
+
+        public ISqlConnectionScope CreateScope() => throw new NotImplementedException();
+    }
+}
