@@ -247,8 +247,7 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
         var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            // SO_REUSEADDR lets a restart bind the port while connections of the previous run sit in TIME_WAIT.
-            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            AllowRebindDuringTimeWait(listener);
             listener.Bind(new IPEndPoint(IPAddress.Loopback, Port));
             listener.Listen(_options.ListenBacklog);
         }
@@ -262,6 +261,23 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
         _listener = listener;
         _acceptStop = new CancellationTokenSource();
         _acceptLoop = AcceptLoopAsync(listener, _acceptStop.Token);
+    }
+
+    /// <summary>
+    /// Sets SO_REUSEADDR alone, so a restart can bind the port while connections of the previous run sit in TIME_WAIT.
+    /// .NET's <see cref="SocketOptionName.ReuseAddress"/> also sets SO_REUSEPORT on Unix, which would let a second server
+    /// share the port silently; Windows needs neither (TIME_WAIT does not block a listener there).
+    /// </summary>
+    private static void AllowRebindDuringTimeWait(Socket socket)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            socket.SetRawSocketOption(1, 2, BitConverter.GetBytes(1)); // SOL_SOCKET, SO_REUSEADDR
+        }
+        else if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
+        {
+            socket.SetRawSocketOption(0xFFFF, 4, BitConverter.GetBytes(1)); // SOL_SOCKET, SO_REUSEADDR
+        }
     }
 
     /// <summary>Closes the listening socket; caller holds <see cref="_listenerLock"/>. Returns the accept loop to await.</summary>

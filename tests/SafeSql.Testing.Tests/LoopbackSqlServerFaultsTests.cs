@@ -263,6 +263,81 @@ public sealed class LoopbackSqlServerFaultsTests
         Assert.Equal(1, await LoopbackSqlServerTests.ScalarAsync(after, "SELECT 1", async));
     }
 
+    [SkippableFact]
+    public async Task AcceptDelay_BurstOverSmallBacklog_KernelOverflowsAndOpensFail()
+    {
+        // Linux default net.ipv4.tcp_abort_on_overflow=0: a full accept queue makes the kernel drop the client's handshake
+        // ACK (the client believes it is connected, sends PRELOGIN and waits); with 1 it answers RST instead (refused).
+        Skip.IfNot(OperatingSystem.IsLinux(), "Reads Linux /proc/net/netstat.");
+        Skip.If(ReadSysctl("net/ipv4/tcp_abort_on_overflow") == "1", "tcp_abort_on_overflow=1 here: the burst is refused (RST) instead.");
+
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync(new LoopbackSqlServerOptions { ListenBacklog = 1 });
+        server.Faults.AcceptDelay = TimeSpan.FromSeconds(30);
+        var connectionString = Unpooled(server, connectTimeoutSeconds: 2);
+        var overflowsBefore = ReadListenOverflows();
+
+        // Act: 8 simultaneous opens (sync, each on its own thread: SqlClient serializes async unpooled opens).
+        var burst = Enumerable.Range(0, 8)
+            .Select(_ => Task.Factory.StartNew(() => Record.Exception(() => new SqlConnection(connectionString).Open()), TaskCreationOptions.LongRunning))
+            .ToArray();
+        var errors = await Task.WhenAll(burst);
+
+        // Assert: the accept already pending when the delay was set may take one connection; every other open times out.
+        var succeeded = errors.Count(e => e is null);
+        Assert.InRange(succeeded, 0, 1);
+        // A connection whose SYN the kernel dropped never connects: error 40 (Number 0, Class 20, like a refusal); one whose
+        // final ACK was dropped looks connected to the client, which then times out waiting for the PRELOGIN reply (-2).
+        var kinds = errors.Where(e => e is not null).Select(e =>
+        {
+            var ex = Assert.IsType<SqlException>(e);
+            if (ex.Number == -2)
+            {
+                Assert.Equal(11, ex.Class);
+                Assert.StartsWith(
+                    "Connection Timeout Expired.  The timeout period elapsed while attempting to consume the pre-login handshake acknowledgement.",
+                    ex.Message,
+                    StringComparison.Ordinal);
+                return "pre-login timeout";
+            }
+
+            Assert.Equal(0, ex.Number);
+            Assert.Equal(20, ex.Class);
+            Assert.EndsWith("(provider: TCP Provider, error: 40 - Could not open a connection to SQL Server: Could not open a connection to SQL Server)", ex.Message, StringComparison.Ordinal);
+            return "connect failed";
+        }).ToList();
+        Assert.Equal(errors.Length - succeeded, kinds.Count);
+        Assert.True(ReadListenOverflows() > overflowsBefore, "The kernel's TcpExt ListenOverflows counter did not grow.");
+        Assert.Equal(succeeded, server.Counters.TcpConnectionsAccepted);
+
+        // The server recovers once it accepts at normal speed (fresh pool: the failed opens above were unpooled).
+        server.Faults.AcceptDelay = TimeSpan.Zero;
+        server.Faults.RefuseConnections = true;
+        server.Faults.RefuseConnections = false;
+        await using var connection = new SqlConnection(Unpooled(server));
+        await connection.OpenAsync();
+        Assert.Equal(ConnectionState.Open, connection.State);
+    }
+
+    internal static string ReadSysctl(string name) => File.ReadAllText("/proc/sys/" + name).Trim();
+
+    /// <summary>Reads TcpExt ListenOverflows from /proc/net/netstat: how often a listen queue was full (this network namespace).</summary>
+    internal static long ReadListenOverflows()
+    {
+        var lines = File.ReadAllLines("/proc/net/netstat");
+        for (var i = 0; i + 1 < lines.Length; i++)
+        {
+            if (lines[i].StartsWith("TcpExt:", StringComparison.Ordinal))
+            {
+                var names = lines[i].Split(' ');
+                var values = lines[i + 1].Split(' ');
+                return long.Parse(values[Array.IndexOf(names, "ListenOverflows")], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException("TcpExt ListenOverflows not found in /proc/net/netstat.");
+    }
+
     internal static string Unpooled(LoopbackSqlServer server, int connectTimeoutSeconds = 15) =>
         new SqlConnectionStringBuilder(server.ConnectionString) { Pooling = false, ConnectTimeout = connectTimeoutSeconds }.ConnectionString;
 
