@@ -1,64 +1,116 @@
+// The SafeSql demo: the connection failures met in production, played for real against a loopback SQL Server (real TCP,
+// the real Microsoft.Data.SqlClient), first with raw SqlClient, then with SafeSql. docs/demo.md explains each scenario.
+//
+//   dotnet run --project samples/SafeSql.Demo -c Release                                 the four scenarios, as tables
+//   dotnet run --project samples/SafeSql.Demo -c Release -- --json                       the same figures as JSON
+//   dotnet run --project samples/SafeSql.Demo -c Release -- --scenario leak-loop         one scenario
+//   dotnet run --project samples/SafeSql.Demo -c Release -- check "Server=db;Pooling=false"
+//                                                       the policy's verdict: exit 0 accepted, 2 refused (never the password)
+//   dotnet run --project samples/SafeSql.Demo -c Release -- serve --port 14330            only the loopback server
+//   dotnet run --project samples/SafeSql.Demo -c Release -- --connection-string "..."     the safe scenarios, real server
+using System.Diagnostics;
 using System.Globalization;
-using SafeSql.Testing;
+using System.Text.Json;
 
-// `serve`: run the SafeSql loopback TDS server standalone until Ctrl+C, e.g.
-//   dotnet run --project samples/SafeSql.Demo -- serve --port 14330 [--user sa] [--password SafeSql-Loopback-1]
-if (args.Length > 0 && args[0] == "serve")
+using SafeSql.ConnectionStrings;
+using SafeSql.Demo;
+using SafeSql.Demo.Commands;
+using SafeSql.Demo.Reporting;
+using SafeSql.Demo.Scenarios;
+
+// 0. Process settings. Figures print the same everywhere. SqlClient 2.1.4 blocks a thread-pool thread while it opens a
+// connection, and sleeps on it between connect attempts until Connect Timeout when the server refuses; the loopback server
+// shares this process, so give the thread pool the headroom a busy service would have.
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+ThreadPool.SetMinThreads(workerThreads: 200, completionPortThreads: 200);
+
+// 1. The commands.
+return args switch
 {
-    return await ServeAsync(args[1..]);
-}
+    ["check", var connectionString] => CheckCommand.Run(connectionString, Console.Out),
+    ["serve", .. var serveArgs] => await ServeCommand.RunAsync(serveArgs, Console.Out),
+    [LunchBurst.NamespaceCommand, var side] => await LunchBurst.RunNamespaceCommandAsync(side), // hidden: see LunchBurst
+    _ when TryParseRun(args) is { } options => await RunScenariosAsync(options),
+    _ => Usage(),
+};
 
-Console.WriteLine("SafeSql demo: scenarios arrive with the demo issue.");
-return 0;
-
-static async Task<int> ServeAsync(string[] args)
+// 2. The scenarios, one after the other; each runs raw SqlClient, then SafeSql, against fresh servers.
+static async Task<int> RunScenariosAsync(DemoOptions options)
 {
-    var options = new LoopbackSqlServerOptions();
-    for (var i = 0; i < args.Length; i++)
+    if (options.ConnectionString is { } real && !SqlConnectionStringPolicy.Validate(real).IsAccepted)
     {
-        var value = i + 1 < args.Length ? args[i + 1] : null;
-        switch (args[i])
+        Console.Error.WriteLine("The connection string given with --connection-string is refused by SafeSql's policy:");
+        return CheckCommand.Run(real, Console.Error);
+    }
+
+    (string Id, Func<DemoOptions, Task<ScenarioResult>> Run)[] scenarios =
+    [
+        (LeakLoop.Id, LeakLoop.RunAsync),     // 1. an exception skips Close(), in a loop
+        (LunchBurst.Id, LunchBurst.RunAsync), // 2. 1,000 users x 4 records with Pooling=false
+        (Hacks.Id, Hacks.RunAsync),           // 3. the connection-string hacks from the field
+        (Restart.Id, Restart.RunAsync),       // 4. a server restart and a refused-connection burst under load
+    ];
+
+    var clock = Stopwatch.StartNew();
+    if (!options.Json)
+    {
+        ConsoleReport.WriteHeader(Console.Out, options.ConnectionString is null ? "a loopback SQL Server on 127.0.0.1 (SafeSql.Testing), fresh for each run" : "the real SQL Server given with --connection-string");
+    }
+
+    var results = new List<ScenarioResult>();
+    foreach (var (id, run) in scenarios.Where(s => options.Scenario is null || s.Id == options.Scenario))
+    {
+        var result = await run(options);
+        results.Add(result);
+        if (!options.Json)
         {
-            case "--port" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535:
-                options.Port = port;
-                i++;
-                break;
-            case "--user" when value is not null:
-                options.UserName = value;
-                i++;
-                break;
-            case "--password" when value is not null:
-                options.Password = value;
-                i++;
-                break;
-            default:
-                Console.Error.WriteLine($"serve: unknown or incomplete option '{args[i]}'. Usage: serve [--port N] [--user NAME] [--password PASSWORD]");
-                return 2;
+            ConsoleReport.Write(Console.Out, result);
         }
     }
 
-    await using var server = await LoopbackSqlServer.StartAsync(options);
-    using var stop = new CancellationTokenSource();
-    Console.CancelKeyPress += (_, e) =>
+    // 3. The report: tables as each scenario ends (above), or one JSON array for scripts.
+    if (options.Json)
     {
-        e.Cancel = true;
-        stop.Cancel();
-    };
-
-    // The password printed is the loopback server's own development credential (configurable with --password);
-    // the server listens on 127.0.0.1 only.
-    Console.WriteLine($"SafeSql loopback TDS server listening on {server.EndPoint}. Press Ctrl+C to stop.");
-    Console.WriteLine($"Connection string: {server.ConnectionString}");
-    Console.WriteLine($"FreeTDS: TDSVER=7.4 tsql -H 127.0.0.1 -p {server.Port} -U {options.UserName} -P '<password>'");
-    try
-    {
-        await Task.Delay(Timeout.Infinite, stop.Token);
+        Console.WriteLine(JsonSerializer.Serialize(results, DemoJson.Options));
     }
-    catch (OperationCanceledException)
+    else
     {
+        Console.WriteLine($"{results.Count} scenarios in {Text.Seconds(clock.ElapsedMilliseconds)}.");
     }
 
-    var c = server.Counters;
-    Console.WriteLine($"Stopped. {c.TcpConnectionsAccepted} connections, {c.Logins} logins, {c.Batches} batches, {c.Rpcs} RPCs, {c.Attentions} attentions.");
     return 0;
+}
+
+static DemoOptions? TryParseRun(string[] args)
+{
+    var options = new DemoOptions();
+    for (var i = 0; i < args.Length; i++)
+    {
+        switch (args[i])
+        {
+            case "--json":
+                options = options with { Json = true };
+                break;
+            case "--connection-string" when i + 1 < args.Length:
+                options = options with { ConnectionString = args[++i] };
+                break;
+            case "--scenario" when i + 1 < args.Length && args[i + 1] is LeakLoop.Id or LunchBurst.Id or Hacks.Id or Restart.Id:
+                options = options with { Scenario = args[++i] };
+                break;
+            default:
+                return null;
+        }
+    }
+
+    return options;
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        Usage: SafeSql.Demo [--json] [--scenario leak-loop|lunch-burst|hacks|restart] [--connection-string "<connection string>"]
+               SafeSql.Demo check "<connection string>"    exit code 0 when accepted, 2 when refused
+               SafeSql.Demo serve [--port N] [--user NAME] [--password PASSWORD]    only the loopback server, until Ctrl+C
+        """);
+    return 1;
 }
