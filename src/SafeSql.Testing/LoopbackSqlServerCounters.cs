@@ -42,7 +42,8 @@ public sealed class LoopbackSqlServerCounters
 
     /// <summary>Gets the number of transaction-manager requests (TDS packet type 0x0E: <c>SqlConnection.BeginTransaction</c>,
     /// <c>SqlTransaction.Commit</c>, <c>Rollback</c>, <c>Save</c>) received.</summary>
-    public long TransactionRequests => Interlocked.Read(ref _transactionRequests);
+    /// <remarks>Internal until the public API snapshot (tests/SafeSql.Tests/PublicApi/SafeSql.Testing.api.txt) takes it.</remarks>
+    internal long TransactionRequests => Interlocked.Read(ref _transactionRequests);
 
     /// <summary>Gets the number of requests that carried the RESETCONNECTION status bit: SqlClient sets it on the first request
     /// after a pooled connection is reused (it never sends <c>sp_reset_connection</c> as text).</summary>
