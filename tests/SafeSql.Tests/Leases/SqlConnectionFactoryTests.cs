@@ -166,7 +166,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
     public async Task Open_PoolExhausted_ThrowsInvalidOperationExceptionNamingTheHolders(bool async)
     {
         // Arrange: Max Pool Size=3, every connection leased deliberately from one call site.
-        await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 3, connectTimeout: 1));
+        await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 3, connectTimeout: 3));
         var held = new List<SqlConnection>();
         var holdLine = 0;
         for (var i = 0; i < 3; i++)
@@ -183,7 +183,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
         // Assert
         var exhausted = Assert.IsType<SqlConnectionPoolExhaustedException>(exception);
         Assert.Equal(
-            $"""Connection pool exhausted: 3 of Max Pool Size=3 leased; 3 held > 1 s, opened at SqlConnectionFactoryTests.cs:{holdLine} (HoldLease). Dispose connections; raising Max Pool Size only hides the leak. (SqlClient waited Connect Timeout=1 s for a free pooled connection; see InnerException.)""",
+            $"""Connection pool exhausted: 3 of Max Pool Size=3 leased; 3 held > 3 s, opened at SqlConnectionFactoryTests.cs:{holdLine} (HoldLease). Dispose connections; raising Max Pool Size only hides the leak. (SqlClient waited Connect Timeout=3 s for a free pooled connection; see InnerException.)""",
             exhausted.Message);
         var original = Assert.IsType<InvalidOperationException>(exhausted.InnerException);
         Assert.StartsWith("Timeout expired.  The timeout period elapsed prior to obtaining a connection from the pool.", original.Message, StringComparison.Ordinal);
@@ -204,7 +204,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
     public async Task Open_PoolExhaustedByTwoCallSites_NamesBothWithCounts()
     {
         // Arrange
-        await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 4, connectTimeout: 1));
+        await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 4, connectTimeout: 3));
         var (first, siteA) = OpenAtSiteA(harness.Factory);
         var (others, siteB) = OpenThreeAtSiteB(harness.Factory);
         var held = new List<SqlConnection>(others) { first };
@@ -214,7 +214,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
 
         // Assert
         Assert.Equal(
-            $"""Connection pool exhausted: 4 of Max Pool Size=4 leased; 4 held > 1 s, opened at SqlConnectionFactoryTests.cs:{siteB} (OpenThreeAtSiteB) 3 times, SqlConnectionFactoryTests.cs:{siteA} (OpenAtSiteA) 1 time. Dispose connections; raising Max Pool Size only hides the leak. (SqlClient waited Connect Timeout=1 s for a free pooled connection; see InnerException.)""",
+            $"""Connection pool exhausted: 4 of Max Pool Size=4 leased; 4 held > 3 s, opened at SqlConnectionFactoryTests.cs:{siteB} (OpenThreeAtSiteB) 3 times, SqlConnectionFactoryTests.cs:{siteA} (OpenAtSiteA) 1 time. Dispose connections; raising Max Pool Size only hides the leak. (SqlClient waited Connect Timeout=3 s for a free pooled connection; see InnerException.)""",
             exception.Message);
         foreach (var connection in held)
         {

@@ -1,8 +1,11 @@
+using System.Collections.Concurrent;
 using System.Data;
 using System.Runtime.CompilerServices;
 
 using Microsoft.Data.SqlClient;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 using SafeSql.Diagnostics;
 using SafeSql.Leases;
@@ -176,6 +179,40 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
         await inner.DisposeAsync();
         Assert.Single(harness.Reports);
         Assert.Equal(harness.Name, inner.Name);
+    }
+
+    [Fact]
+    public async Task DependencyInjectionScope_ConnectionLeftOpen_IsReturnedAndReportedWhenTheScopeEnds()
+    {
+        // Arrange: registrations as the policy helper makes them (BRIEF contract): keyed root singleton, scoped factory = root.CreateScope().
+        var reports = new ConcurrentQueue<ConnectionLeakReport>();
+        var services = new ServiceCollection();
+        services.Configure<SafeSqlOptions>(Options.DefaultName, o =>
+        {
+            o.ConnectionString = fixture.ConnectionString();
+            o.Leaks.OnLeakDetected = reports.Enqueue;
+        });
+        services.AddKeyedSingleton(Options.DefaultName, (sp, _) => SqlConnectionFactory.Create(sp, Options.DefaultName));
+        services.AddScoped<ISqlConnectionFactory>(sp => sp.GetRequiredKeyedService<SqlConnectionFactory>(Options.DefaultName).CreateScope());
+        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
+        SqlConnection connection;
+        int line;
+
+        // Act
+        await using (var request = provider.CreateAsyncScope())
+        {
+            var factory = request.ServiceProvider.GetRequiredService<ISqlConnectionFactory>();
+            (connection, line) = (await factory.OpenAsync(), CurrentLine());
+        }
+
+        // Assert
+        Assert.Equal(ConnectionState.Closed, connection.State);
+        var report = Assert.Single(reports);
+        Assert.Equal(ConnectionLeakKind.NotDisposedBeforeScopeEnd, report.Kind);
+        Assert.Equal(line, report.Lease.CallSite!.LineNumber);
+        Assert.Equal(string.Empty, report.Lease.PoolName);
+        Assert.Contains("Connection leak in SafeSql pool '(default)': the connection opened at SqlConnectionScopeTests.cs:", report.Message, StringComparison.Ordinal);
+        provider.GetRequiredKeyedService<SqlConnectionFactory>(Options.DefaultName).ClearPool();
     }
 
     /// <summary>

@@ -1,0 +1,101 @@
+using System.Diagnostics.Metrics;
+
+using SafeSql.Diagnostics;
+using SafeSql.Tests.Leases;
+using SafeSql.Tests.TestUtilities;
+
+namespace SafeSql.Tests.Diagnostics;
+
+public sealed class SafeSqlMetricsTests(LoopbackServerFixture fixture) : IClassFixture<LoopbackServerFixture>
+{
+    [Fact]
+    public void Constructor_LeaseInstruments_UseOpenTelemetryNamesAndUnits()
+    {
+        // Arrange
+        using var metrics = new SafeSqlMetrics(null);
+        var published = new Dictionary<string, string?>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (ReferenceEquals(instrument.Meter, metrics.Meter))
+                {
+                    published[instrument.Name] = instrument.Unit;
+                }
+            },
+        };
+
+        // Act
+        listener.Start();
+
+        // Assert
+        Assert.Equal("SafeSql", metrics.Meter.Name);
+        Assert.Equal("{connection}", published["db.client.connection.count"]);
+        Assert.Equal("{connection}", published["db.client.connection.max"]);
+        Assert.Equal("s", published["db.client.connection.use_time"]);
+        Assert.Equal("{timeout}", published["db.client.connection.timeouts"]);
+        Assert.Equal("{leak}", published["db.client.connection.safesql.leaks"]);
+    }
+
+    [Fact]
+    public async Task ObservableInstruments_TwoLeasesOpen_ReportUsedCountAndMaxPoolSize()
+    {
+        // Arrange
+        await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 9));
+        await using var first = harness.Factory.Open();
+        await using var second = await harness.Factory.OpenAsync();
+
+        // Act
+        harness.Metrics.RecordObservableInstruments();
+
+        // Assert
+        var used = Assert.Single(harness.MeasurementsOf("db.client.connection.count"));
+        Assert.Equal(2, used.Value);
+        Assert.Equal("used", used.Tags["db.client.connection.state"]);
+        var max = Assert.Single(harness.MeasurementsOf("db.client.connection.max"));
+        Assert.Equal(9, max.Value);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task UseTime_ConnectionHeldTwoAndAHalfSeconds_RecordsSecondsTaggedWithThePool(bool async)
+    {
+        // Arrange
+        var time = new ManualTimeProvider();
+        await using var harness = new FactoryHarness(fixture.ConnectionString(), timeProvider: time);
+        var connection = async ? await harness.Factory.OpenAsync() : harness.Factory.Open();
+        time.Advance(TimeSpan.FromSeconds(2.5));
+
+        // Act
+        if (async)
+        {
+            await connection.DisposeAsync();
+        }
+        else
+        {
+            connection.Dispose();
+        }
+
+        // Assert
+        var useTime = Assert.Single(harness.MeasurementsOf("db.client.connection.use_time"));
+        Assert.Equal(2.5, useTime.Value);
+        Assert.Equal(harness.Name, useTime.Tags["db.client.connection.pool.name"]);
+    }
+
+    [Fact]
+    public async Task Dispose_Factory_StopsReportingItsPool()
+    {
+        // Arrange
+        var harness = new FactoryHarness(fixture.ConnectionString());
+        var name = harness.Name;
+        using var collector = new MetricCollector(SafeSqlMetrics.MeterName);
+        await harness.DisposeAsync();
+
+        // Act
+        collector.RecordObservableInstruments();
+
+        // Assert
+        Assert.DoesNotContain(collector.Measurements, m => m.Tags.TryGetValue("db.client.connection.pool.name", out var pool) && Equals(pool, name));
+    }
+}
