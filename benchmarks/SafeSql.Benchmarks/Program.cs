@@ -1,6 +1,21 @@
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Running;
 
-var config = DefaultConfig.Instance.AddDiagnoser(MemoryDiagnoser.Default);
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+using SafeSql.Benchmarks;
+
+// SafeSql's benchmarks (issue #7), run from the repository root:
+//   dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- --filter '*'          the record run (MemoryDiagnoser, job "Record")
+//   dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- --smoke               every benchmark once, in process (CI)
+//   dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- field-table           20,000 opens: TCP connections, segments, bytes
+// Every class has a raw SqlClient Baseline; judge by Ratio and Alloc Ratio. See benchmarks/README.md for the recorded results.
+if (args is [FieldTableCommand.Name, .. var fieldTableArgs])
+{
+    return await FieldTableCommand.RunAsync(fieldTableArgs);
+}
+
+if (args.Contains(SmokeRun.Flag))
+{
+    return SmokeRun.Run([.. args.Where(a => a != SmokeRun.Flag)]);
+}
+
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, BenchmarkConfigs.Record(args));
+return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;

@@ -1,1 +1,116 @@
-Console.WriteLine("SafeSql demo: scenarios arrive with the demo issue.");
+// The SafeSql demo: the connection failures met in production, played for real against a loopback SQL Server (real TCP,
+// the real Microsoft.Data.SqlClient), first with raw SqlClient, then with SafeSql. docs/demo.md explains each scenario.
+//
+//   dotnet run --project samples/SafeSql.Demo -c Release                                 the four scenarios, as tables
+//   dotnet run --project samples/SafeSql.Demo -c Release -- --json                       the same figures as JSON
+//   dotnet run --project samples/SafeSql.Demo -c Release -- --scenario leak-loop         one scenario
+//   dotnet run --project samples/SafeSql.Demo -c Release -- check "Server=db;Pooling=false"
+//                                                       the policy's verdict: exit 0 accepted, 2 refused (never the password)
+//   dotnet run --project samples/SafeSql.Demo -c Release -- serve --port 14330            only the loopback server
+//   dotnet run --project samples/SafeSql.Demo -c Release -- --connection-string "..."     the safe scenarios, real server
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+using SafeSql.ConnectionStrings;
+using SafeSql.Demo;
+using SafeSql.Demo.Commands;
+using SafeSql.Demo.Reporting;
+using SafeSql.Demo.Scenarios;
+
+// 0. Process settings. Figures print the same everywhere. SqlClient 2.1.4 blocks a thread-pool thread while it opens a
+// connection, and sleeps on it between connect attempts until Connect Timeout when the server refuses; the loopback server
+// shares this process, so give the thread pool the headroom a busy service would have.
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+ThreadPool.SetMinThreads(workerThreads: 200, completionPortThreads: 200);
+
+// 1. The commands.
+return args switch
+{
+    ["check", var connectionString] => CheckCommand.Run(connectionString, Console.Out),
+    ["serve", .. var serveArgs] => await ServeCommand.RunAsync(serveArgs, Console.Out),
+    [LunchBurst.NamespaceCommand, var side] => await LunchBurst.RunNamespaceCommandAsync(side), // hidden: see LunchBurst
+    _ when TryParseRun(args) is { } options => await RunScenariosAsync(options),
+    _ => Usage(),
+};
+
+// 2. The scenarios, one after the other; each runs raw SqlClient, then SafeSql, against fresh servers.
+static async Task<int> RunScenariosAsync(DemoOptions options)
+{
+    if (options.ConnectionString is { } real && !SqlConnectionStringPolicy.Validate(real).IsAccepted)
+    {
+        Console.Error.WriteLine("The connection string given with --connection-string is refused by SafeSql's policy:");
+        return CheckCommand.Run(real, Console.Error);
+    }
+
+    (string Id, Func<DemoOptions, Task<ScenarioResult>> Run)[] scenarios =
+    [
+        (LeakLoop.Id, LeakLoop.RunAsync),     // 1. an exception skips Close(), in a loop
+        (LunchBurst.Id, LunchBurst.RunAsync), // 2. 1,000 users x 4 records with Pooling=false
+        (Hacks.Id, Hacks.RunAsync),           // 3. the connection-string hacks from the field
+        (Restart.Id, Restart.RunAsync),       // 4. a server restart and a refused-connection burst under load
+    ];
+
+    var clock = Stopwatch.StartNew();
+    if (!options.Json)
+    {
+        ConsoleReport.WriteHeader(Console.Out, options.ConnectionString is null ? "a loopback SQL Server on 127.0.0.1 (SafeSql.Testing), fresh for each run" : "the real SQL Server given with --connection-string");
+    }
+
+    var results = new List<ScenarioResult>();
+    foreach (var (id, run) in scenarios.Where(s => options.Scenario is null || s.Id == options.Scenario))
+    {
+        var result = await run(options);
+        results.Add(result);
+        if (!options.Json)
+        {
+            ConsoleReport.Write(Console.Out, result);
+        }
+    }
+
+    // 3. The report: tables as each scenario ends (above), or one JSON array for scripts.
+    if (options.Json)
+    {
+        Console.WriteLine(JsonSerializer.Serialize(results, DemoJson.Options));
+    }
+    else
+    {
+        Console.WriteLine($"{results.Count} scenarios in {Text.Seconds(clock.ElapsedMilliseconds)}.");
+    }
+
+    return 0;
+}
+
+static DemoOptions? TryParseRun(string[] args)
+{
+    var options = new DemoOptions();
+    for (var i = 0; i < args.Length; i++)
+    {
+        switch (args[i])
+        {
+            case "--json":
+                options = options with { Json = true };
+                break;
+            case "--connection-string" when i + 1 < args.Length:
+                options = options with { ConnectionString = args[++i] };
+                break;
+            case "--scenario" when i + 1 < args.Length && args[i + 1] is LeakLoop.Id or LunchBurst.Id or Hacks.Id or Restart.Id:
+                options = options with { Scenario = args[++i] };
+                break;
+            default:
+                return null;
+        }
+    }
+
+    return options;
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        Usage: SafeSql.Demo [--json] [--scenario leak-loop|lunch-burst|hacks|restart] [--connection-string "<connection string>"]
+               SafeSql.Demo check "<connection string>"    exit code 0 when accepted, 2 when refused
+               SafeSql.Demo serve [--port N] [--user NAME] [--password PASSWORD]    only the loopback server, until Ctrl+C
+        """);
+    return 1;
+}

@@ -1,4 +1,94 @@
+// SafeSql in an ASP.NET Core minimal API: configuration, a Dapper read, the health check, the pool and the meter, and a
+// deliberately leaky endpoint. Run it with `dotnet run --project samples/SafeSql.WebApi`, then try:
+//   GET /orders/42     a read through Dapper            GET /health    Healthy / Degraded / Unhealthy, with the pool snapshot
+//   GET /leaky         forgets to dispose a connection  GET /leaks     the leak reports, with the leaking file:line
+//   GET /pool          the live pool snapshot           GET /metrics   the "SafeSql" meter
+using System.Text.Json;
+
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+using SafeSql;
+using SafeSql.Leases;
+using SafeSql.Testing;
+using SafeSql.WebApi;
+
 var builder = WebApplication.CreateBuilder(args);
+
+// 1. The database: a real SQL Server when "SafeSql:ConnectionString" is configured (appsettings.json, the environment
+//    variable SafeSql__ConnectionString, user secrets); otherwise a loopback SQL Server started in this process.
+var safeSql = builder.Configuration.GetSection("SafeSql");
+LoopbackSqlServer? loopback = null;
+if (string.IsNullOrWhiteSpace(safeSql["ConnectionString"]))
+{
+    loopback = await LoopbackSqlServer.StartAsync();
+    safeSql["ConnectionString"] = loopback.ConnectionString;
+}
+
+// 2. SafeSql, bound from configuration. The connection string is judged when the application starts: Pooling=false,
+//    Max Pool Size=40000 and the other hacks stop it with an OptionsValidationException that names the rule and the fix.
+//    Each request's DI scope is a SafeSql scope: a connection still open when the request ends goes back to the pool and
+//    is reported as a leak, with the line that opened it.
+var leaks = new RecentLeaks();
+builder.Services.AddSingleton(leaks);
+builder.Services.AddSingleton<SafeSqlMeterView>();
+builder.Services.AddSafeSql(safeSql).Configure(options => options.Leaks.OnLeakDetected = leaks.Add);
+
+// 3. The health check: Healthy; Degraded under pool pressure (80 % of Max Pool Size leased) or after a recent leak;
+//    Unhealthy when a connection cannot be opened.
+builder.Services.AddHealthChecks().AddSafeSqlHealthCheck();
+
 var app = builder.Build();
-app.MapGet("/", () => "SafeSql WebApi sample");
+app.Services.GetRequiredService<SafeSqlMeterView>(); // listen from the start
+if (loopback is not null)
+{
+    app.Lifetime.ApplicationStopped.Register(() => loopback.DisposeAsync().AsTask().GetAwaiter().GetResult());
+}
+
+// 4. The data endpoints (OrderEndpoints.cs): a read through Dapper, and a deliberate leak whose report GET /leaks shows.
+app.MapGet("/orders/{id:int}", OrderEndpoints.GetOrderAsync);
+app.MapGet("/leaky", OrderEndpoints.LeakyAsync);
+app.MapGet("/leaks", (RecentLeaks reports) => reports.Snapshot());
+
+// 5. The pool and the meter.
+app.MapGet("/pool", (ISqlConnectionFactory db) =>
+{
+    var pool = db.GetPoolSnapshot();
+    return new
+    {
+        pool.PoolName,
+        pool.LeasedCount,
+        pool.MaxPoolSize,
+        pool.Pooling,
+        OldestLease = pool.OldestLease?.ToString(),
+        TopCallSites = pool.TopCallSitesByCount.Select(static usage => usage.ToString()),
+        pool.LeaksDetected,
+        pool.LastLeakDetectedAt,
+        pool.PoolTimeouts,
+    };
+});
+app.MapGet("/metrics", (SafeSqlMeterView meter) => meter.Read());
+
+// 6. The health check, as JSON.
+app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
+
 app.Run();
+
+// The health report as JSON: status, description and the pool snapshot SafeSql puts in the data (never the connection string).
+static Task WriteHealthAsync(HttpContext context, HealthReport report)
+{
+    context.Response.ContentType = "application/json";
+    return context.Response.WriteAsync(JsonSerializer.Serialize(new
+    {
+        status = report.Status.ToString(),
+        checks = report.Entries.Select(static entry => new
+        {
+            name = entry.Key,
+            status = entry.Value.Status.ToString(),
+            description = entry.Value.Description,
+            data = entry.Value.Data,
+        }),
+    }));
+}
+
+public partial class Program;

@@ -18,7 +18,7 @@ public sealed class LoopbackParameter
 
     /// <summary>Gets the value decoded from the wire: <see cref="int"/>, <see cref="long"/>, <see cref="short"/>, <see cref="byte"/>,
     /// <see cref="bool"/>, <see cref="double"/>, <see cref="float"/>, <see cref="decimal"/>, <see cref="string"/>, <see cref="DateTime"/>,
-    /// <see cref="DateOnly"/>, <see cref="TimeSpan"/>, <see cref="DateTimeOffset"/>, <see cref="Guid"/> or <see cref="T:byte[]"/>;
+    /// <see cref="DateOnly"/>, <see cref="TimeSpan"/>, <see cref="DateTimeOffset"/>, <see cref="Guid"/> or <c>byte[]</c>;
     /// <see langword="null"/> for SQL NULL.</summary>
     public object? Value { get; }
 

@@ -41,7 +41,7 @@ public sealed class LoopbackResponse
     /// <see cref="long"/> bigint, <see cref="short"/> smallint, <see cref="byte"/> tinyint, <see cref="bool"/> bit, <see cref="double"/>
     /// float, <see cref="float"/> real, <see cref="decimal"/> decimal(38, s), <see cref="string"/> nvarchar, <see cref="DateTime"/>
     /// datetime2(7), <see cref="DateOnly"/> date, <see cref="TimeSpan"/> time(7), <see cref="DateTimeOffset"/> datetimeoffset(7),
-    /// <see cref="Guid"/> uniqueidentifier, <see cref="T:byte[]"/> varbinary; a column of only nulls is int. Every column is nullable.</summary>
+    /// <see cref="Guid"/> uniqueidentifier, <c>byte[]</c> varbinary; a column of only nulls is int. Every column is nullable.</summary>
     /// <param name="columnNames">The column names (an empty name is allowed, as for <c>SELECT 1</c>).</param>
     /// <param name="rows">The rows; each has one value per column, <see langword="null"/> or <see cref="DBNull"/> for NULL.</param>
     /// <returns>The reply.</returns>

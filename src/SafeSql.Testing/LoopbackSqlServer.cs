@@ -32,9 +32,11 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
     private Task _acceptLoop = Task.CompletedTask;
     private CancellationTokenSource? _acceptStop;
     private int _nextSessionId;
+    private long _nextTransactionId = 0x0000_0001_0000_0000;
     private int _runningSessions;
     private bool _refusing;
     private bool _stopped;
+    private Exception? _lastSessionFault;
 
     private LoopbackSqlServer(LoopbackSqlServerOptions options)
     {
@@ -80,6 +82,9 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
 
     /// <summary>Gets the number of connection tasks still running (0 once <see cref="StopAsync"/> or <see cref="DisposeAsync"/> returned).</summary>
     internal int RunningSessionCount => Volatile.Read(ref _runningSessions);
+
+    /// <summary>Gets the last unexpected exception that ended a connection task (a server bug), for tests and debugging.</summary>
+    internal Exception? LastSessionFault => Volatile.Read(ref _lastSessionFault);
 
     /// <summary>Gets whether the accept loop is running.</summary>
     internal bool IsAcceptLoopRunning => !_acceptLoop.IsCompleted;
@@ -199,24 +204,23 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
 
     internal void SetRefusing(bool refuse)
     {
-        Task? acceptLoop = null;
         lock (_listenerLock)
         {
             ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
             _refusing = refuse;
             if (refuse)
             {
-                acceptLoop = CloseListener();
+                // The accept loop ends on its own once its socket is closed; StopAsync and DisposeAsync await the latest one.
+                _ = CloseListener();
             }
             else if (!_stopped && _listener is null)
             {
                 Listen();
             }
         }
-
-        // The accept loop ends on its own once its socket is closed; nothing to wait for here.
-        _ = acceptLoop;
     }
+
+    internal long NextTransactionId() => Interlocked.Increment(ref _nextTransactionId);
 
     internal int AbortAllSessions()
     {
@@ -247,8 +251,7 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
         var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            // SO_REUSEADDR lets a restart bind the port while connections of the previous run sit in TIME_WAIT.
-            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            AllowRebindDuringTimeWait(listener);
             listener.Bind(new IPEndPoint(IPAddress.Loopback, Port));
             listener.Listen(_options.ListenBacklog);
         }
@@ -262,6 +265,23 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
         _listener = listener;
         _acceptStop = new CancellationTokenSource();
         _acceptLoop = AcceptLoopAsync(listener, _acceptStop.Token);
+    }
+
+    /// <summary>
+    /// Sets SO_REUSEADDR alone, so a restart can bind the port while connections of the previous run sit in TIME_WAIT.
+    /// .NET's <see cref="SocketOptionName.ReuseAddress"/> also sets SO_REUSEPORT on Unix, which would let a second server
+    /// share the port silently; Windows needs neither (TIME_WAIT does not block a listener there).
+    /// </summary>
+    private static void AllowRebindDuringTimeWait(Socket socket)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            socket.SetRawSocketOption(1, 2, BitConverter.GetBytes(1)); // SOL_SOCKET, SO_REUSEADDR
+        }
+        else if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
+        {
+            socket.SetRawSocketOption(0xFFFF, 4, BitConverter.GetBytes(1)); // SOL_SOCKET, SO_REUSEADDR
+        }
     }
 
     /// <summary>Closes the listening socket; caller holds <see cref="_listenerLock"/>. Returns the accept loop to await.</summary>
@@ -336,6 +356,12 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
         try
         {
             await session.RunAsync().ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // A bug in one session must not fault StopAsync/DisposeAsync; the connection is closed either way.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Volatile.Write(ref _lastSessionFault, ex);
         }
         finally
         {

@@ -360,6 +360,138 @@ public sealed class LoopbackSqlServerTests
         Assert.Equal(1, await ScalarAsync(connection, "SELECT 1", async: true));
     }
 
+    [Theory]
+    [InlineData(false, 512)]
+    [InlineData(true, 512)]
+    [InlineData(true, 8000)]
+    public async Task ExecuteReader_ResultsLargerThanPacketSize_SplitIntoPackets(bool async, int packetSize)
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var big = new string('x', 3000) + "✓" + new string('y', 9000);
+        var rows = Enumerable.Range(0, 500).Select(i => new object?[] { i, "row " + i }).ToArray();
+        server.BatchHandler = request => request.Sql == "SELECT rows" ? LoopbackResponse.Rows(["id", "name"], rows) : null;
+        var builder = new SqlConnectionStringBuilder(server.ConnectionString) { PacketSize = packetSize, ApplicationName = Guid.NewGuid().ToString() };
+        await using var connection = new SqlConnection(builder.ConnectionString);
+        await connection.OpenAsync();
+        var echo = new SqlCommand("SELECT @big AS big", connection);
+        echo.Parameters.Add("@big", System.Data.SqlDbType.NVarChar, -1).Value = big;
+        var longSql = "SELECT 1 AS " + new string('c', 100) + " /* " + new string('-', 20_000) + " */";
+
+        // Act
+        var echoed = async ? await echo.ExecuteScalarAsync() : echo.ExecuteScalar();
+        var count = 0;
+        await using (var reader = async ? await new SqlCommand("SELECT rows", connection).ExecuteReaderAsync() : new SqlCommand("SELECT rows", connection).ExecuteReader())
+        {
+            while (async ? await reader.ReadAsync() : reader.Read())
+            {
+                Assert.Equal("row " + count, reader.GetString(1));
+                count++;
+            }
+        }
+
+        var longResult = await ScalarAsync(connection, longSql, async);
+
+        // Assert
+        Assert.Equal(big, echoed);
+        Assert.Equal(500, count);
+        Assert.Equal(1, longResult);
+        Assert.Equal(packetSize, connection.PacketSize);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Use_ThenPooledReuse_ResetRestoresLoginDatabase(bool async)
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var connectionString = new SqlConnectionStringBuilder(server.ConnectionString) { InitialCatalog = "Orders", ApplicationName = Guid.NewGuid().ToString() }.ConnectionString;
+        await using (var first = new SqlConnection(connectionString))
+        {
+            await first.OpenAsync();
+            await ScalarAsync(first, "USE Archive", async);
+            Assert.Equal("Archive", first.Database);
+            Assert.Equal("Archive", await ScalarAsync(first, "SELECT DB_NAME()", async));
+        }
+
+        // Act
+        await using var second = new SqlConnection(connectionString);
+        await second.OpenAsync();
+        var database = await ScalarAsync(second, "SELECT DB_NAME()", async);
+
+        // Assert
+        Assert.Equal("Orders", database);
+        Assert.Equal("Orders", second.Database);
+        Assert.Equal(1, server.Counters.ResetConnections);
+        Assert.Equal(1, server.Counters.TcpConnectionsAccepted);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ExecuteNonQuery_StoredProcedureUnknown_ThrowsCouldNotFind2812(bool async)
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        await using var connection = new SqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+        var command = new SqlCommand("dbo.GetOrders", connection) { CommandType = System.Data.CommandType.StoredProcedure };
+
+        // Act
+        var ex = async
+            ? await Assert.ThrowsAsync<SqlException>(() => command.ExecuteNonQueryAsync())
+            : Assert.Throws<SqlException>(() => command.ExecuteNonQuery());
+
+        // Assert
+        Assert.Equal(2812, ex.Number);
+        Assert.Equal(16, ex.Class);
+        Assert.Equal("Could not find stored procedure 'dbo.GetOrders'.", ex.Message);
+        Assert.Equal(1, server.Counters.Rpcs);
+    }
+
+    [Theory]
+    [InlineData("SELECT @missing", 137, "Must declare the scalar variable \"@missing\".")]
+    [InlineData("SELECT 'abc", 105, "Unclosed quotation mark after the character string 'abc'.")]
+    [InlineData("WAITFOR DELAY 'soon'", 148, "Incorrect time syntax in time string 'soon' used with WAITFOR.")]
+    [InlineData("SELECT NOPE()", 195, "'NOPE' is not a recognized built-in function name.")]
+    [InlineData("THROW 1, 'low', 1", 35100, "Error number 1 in the THROW statement is outside the valid range. Specify an error number in the valid range of 50000 to 2147483647.")]
+    [InlineData("SELECT 1 FROM Orders", 102, "Incorrect syntax near 'FROM'.")]
+    public async Task ExecuteScalar_InvalidSql_ThrowsSqlServerError(string sql, int number, string message)
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        await using var connection = new SqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+
+        // Act
+        var ex = await Assert.ThrowsAsync<SqlException>(() => ScalarAsync(connection, sql, async: true));
+
+        // Assert
+        Assert.Equal(number, ex.Number);
+        Assert.Equal(message, ex.Message);
+        Assert.InRange(ex.Class, (byte)11, (byte)16);
+    }
+
+    [Fact]
+    public async Task ExecuteScalar_SysUtcDateTime_ReadsOptionsTimeProviderEachTime()
+    {
+        // Arrange
+        var clock = new SettableTimeProvider(new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero));
+        await using var server = await LoopbackSqlServer.StartAsync(new LoopbackSqlServerOptions { TimeProvider = clock });
+        await using var connection = new SqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+
+        // Act
+        var first = await ScalarAsync(connection, "SELECT SYSUTCDATETIME()", async: true);
+        clock.UtcNow = clock.UtcNow.AddHours(1);
+        var second = await ScalarAsync(connection, "SELECT SYSUTCDATETIME()", async: true);
+
+        // Assert
+        Assert.Equal(new DateTime(2030, 1, 2, 3, 4, 5, DateTimeKind.Unspecified), first);
+        Assert.Equal(new DateTime(2030, 1, 2, 4, 4, 5, DateTimeKind.Unspecified), second);
+    }
+
     internal static async Task<object?> ScalarAsync(SqlConnection connection, string sql, bool async)
     {
         using var command = new SqlCommand(sql, connection);
@@ -374,6 +506,13 @@ public sealed class LoopbackSqlServerTests
             Assert.True(Environment.TickCount64 < deadline, "The condition did not become true within 20 s.");
             await Task.Delay(10);
         }
+    }
+
+    private sealed class SettableTimeProvider(DateTimeOffset utcNow) : TimeProvider
+    {
+        public DateTimeOffset UtcNow { get; set; } = utcNow;
+
+        public override DateTimeOffset GetUtcNow() => UtcNow;
     }
 
     public sealed record DapperRow(int N, long Big, string Name, DateTime At, bool Flag, double Ratio, decimal Price, Guid Id, int? Nothing);

@@ -18,7 +18,7 @@ internal static class Explanations
 
     internal const string NonPooledOpenTimeout =
         "Timed out waiting to start a non-pooled open: too many simultaneous opens with Pooling=false (SqlClient's " +
-        "InvalidOperationException \"Timeout attempting to open the connection\"). Every non-pooled open is a new TCP connection, " +
+        "TimeoutException \"Timeout attempting to open the connection\"). Every non-pooled open is a new TCP connection, " +
         "a new login and, after it closes, a port in TIME_WAIT. Enable connection pooling. Not retried.";
 
     internal const string Canceled = "The operation was canceled by the caller; SafeSql does not retry a cancellation.";
@@ -104,13 +104,14 @@ internal static class Explanations
         string.Create(CultureInfo.InvariantCulture, $"The server's host cannot be reached ({error}, {(int)error}): the name does not resolve or there is no route to it. ") +
         "Check the Data Source and DNS; a resolver hiccup (HostNotFound, TryAgain) can be transient.";
 
-    internal static string SocketExhaustion(OsTcpSnapshot snapshot, SocketError? error)
+    internal static string SocketExhaustion(OsTcpSnapshot snapshot, SocketError? error, bool fromDiagnosticConnect = false)
     {
+        var who = fromDiagnosticConnect ? "a diagnostic connect to the same endpoint" : "the connect";
         var evidence = error switch
         {
-            SocketError.AddressNotAvailable => "; the connect failed with AddressNotAvailable (EADDRNOTAVAIL, 99 on Linux: no free local port)",
-            SocketError.AddressAlreadyInUse => "; the connect failed with AddressAlreadyInUse (WSAEADDRINUSE, 10048: no free dynamic port)",
-            SocketError.NoBufferSpaceAvailable => "; the connect failed with NoBufferSpaceAvailable (WSAENOBUFS, 10055: no free dynamic port or buffer)",
+            SocketError.AddressNotAvailable => $"; {who} failed with AddressNotAvailable (EADDRNOTAVAIL, 99 on Linux: no free local port)",
+            SocketError.AddressAlreadyInUse => $"; {who} failed with AddressAlreadyInUse (WSAEADDRINUSE, 10048: no free dynamic port)",
+            SocketError.NoBufferSpaceAvailable => $"; {who} failed with NoBufferSpaceAvailable (WSAENOBUFS, 10055: no free dynamic port or buffer)",
             _ => string.Empty,
         };
         var corroboration = snapshot.HasCounts && !snapshot.IndicatesExhaustion

@@ -28,10 +28,10 @@ internal static class SqlClientSignatures
     /// <summary>
     /// Recognizes the pool's timeout: SqlClient's <see cref="InvalidOperationException"/> "Timeout expired. The timeout
     /// period elapsed prior to obtaining a connection from the pool" (ADP.PooledOpenTimeout), in English or in the current
-    /// UI culture; also the non-pooled variant "Timeout attempting to open the connection ... too many simultaneous
-    /// non-pooled connection attempts" (ADP.NonPooledOpenTimeout).
+    /// UI culture; also the non-pooled variant, a <see cref="TimeoutException"/> "Timeout attempting to open the connection
+    /// ... too many simultaneous non-pooled connection attempts" (ADP.NonPooledOpenTimeout).
     /// </summary>
-    internal static bool IsPoolTimeout(InvalidOperationException exception, out bool nonPooled)
+    internal static bool IsPoolTimeout(Exception exception, out bool nonPooled)
     {
         var message = exception.Message;
         if (message.Contains(PooledOpenTimeoutText, StringComparison.Ordinal))

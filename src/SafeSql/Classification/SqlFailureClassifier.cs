@@ -141,10 +141,8 @@ public static class SqlFailureClassifier
             {
                 case SqlException sql:
                     return ClassifySqlException(sql, context, out pending);
-                case InvalidOperationException invalid when SqlClientSignatures.IsPoolTimeout(invalid, out var nonPooled):
-                    return nonPooled
-                        ? new SqlFailure(SqlFailureKind.PoolTimeout, false, false, null, null, Explanations.NonPooledOpenTimeout, invalid)
-                        : new SqlFailure(SqlFailureKind.PoolTimeout, false, false, null, null, Explanations.PoolTimeout, invalid);
+                case InvalidOperationException or TimeoutException when SqlClientSignatures.IsPoolTimeout(current, out var nonPooled):
+                    return new SqlFailure(SqlFailureKind.PoolTimeout, false, false, null, null, nonPooled ? Explanations.NonPooledOpenTimeout : Explanations.PoolTimeout, current);
                 case SocketException socket:
                     return ClassifySocketError(socket.SocketErrorCode, null, socket, context, out pending);
                 case OperationCanceledException canceled:
@@ -325,7 +323,7 @@ public static class SqlFailureClassifier
                 switch (probe)
                 {
                     case SocketError.AddressNotAvailable when exhausted:
-                        return Exhaustion(SocketError.AddressNotAvailable, Explanations.AmbiguousPrefix + " " + Explanations.SocketExhaustion(snapshot, probe));
+                        return Exhaustion(SocketError.AddressNotAvailable, Explanations.AmbiguousPrefix + " " + Explanations.SocketExhaustion(snapshot, probe, fromDiagnosticConnect: true));
                     case SocketError.AddressNotAvailable:
                         return Unreachable(SocketError.AddressNotAvailable, Explanations.AmbiguousPrefix + " " + Explanations.AddressNotAvailableWithoutExhaustion(target, endPoint, snapshot));
                     case SocketError.ConnectionRefused:

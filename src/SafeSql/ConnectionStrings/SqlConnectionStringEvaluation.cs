@@ -185,6 +185,17 @@ internal sealed partial class SqlConnectionStringEvaluation
         return canonical;
     }
 
+    /// <summary>An unknown keyword as the string wrote it (the tokenizer lowercases keys).</summary>
+    private string RawSpelling(string key)
+    {
+        foreach (var at in KeywordPositions(key))
+        {
+            return _connectionString.Substring(at, key.Length);
+        }
+
+        return key;
+    }
+
     /// <summary>Whether every occurrence of the keyword has a quoted value (then no later entry can be part of it).</summary>
     private bool ValueIsQuoted(string key)
     {
@@ -387,7 +398,7 @@ internal sealed partial class SqlConnectionStringEvaluation
             SqlConnectionStringRules.UnknownKeyword,
             null,
             null,
-            $"Keyword '{key}' is not supported by Microsoft.Data.SqlClient {s_sqlClientVersion}.{(suggestion is null ? "" : $" Did you mean '{suggestion}'?")}",
+            $"Keyword '{RawSpelling(key)}' is not supported by Microsoft.Data.SqlClient {s_sqlClientVersion}.{(suggestion is null ? "" : $" Did you mean '{suggestion}'?")}",
             "SqlClient refuses the whole connection string (\"Keyword not supported\") at the first Open, so the application would fail on its first query instead of at startup.",
             "Correct or remove the keyword. A keyword added in a newer SqlClient needs the application to reference that version.");
     }

@@ -8,8 +8,8 @@ namespace SafeSql.ConnectionStrings;
 /// </summary>
 /// <remarks>
 /// The rules, their ids and their sources are listed in <see cref="SqlConnectionStringRules"/> and in
-/// <c>docs/connection-string-policy.md</c>. Changing a threshold changes only the limit, never the fact that the setting is
-/// reported.
+/// <c>docs/connection-string-policy.md</c>. Thresholds judge values written in the connection string: SqlClient's own
+/// defaults (Max Pool Size 100, Connect Timeout 15 seconds) are always accepted.
 /// </remarks>
 public class SqlConnectionStringPolicyOptions
 {

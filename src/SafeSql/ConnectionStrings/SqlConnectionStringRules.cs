@@ -125,7 +125,7 @@ public static class SqlConnectionStringRules
         "Setting given twice",
         null,
         SqlConnectionStringFindingSeverity.Warning,
-        KeywordsSource + " (synonyms of one keyword; the last value wins)");
+        KeywordsSource + " (synonyms of one keyword, the last value wins)");
 
     /// <summary>Gets every rule, in id order.</summary>
     /// <value>SAFESQL001 to SAFESQL012.</value>

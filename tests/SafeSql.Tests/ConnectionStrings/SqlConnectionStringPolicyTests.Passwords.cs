@@ -90,7 +90,7 @@ public sealed partial class SqlConnectionStringPolicyTests
 
         // Assert
         var finding = AssertSingleError(result, "SAFESQL002", null, null);
-        Assert.StartsWith("SAFESQL002: Keyword 'max pool sise' is not supported", finding.Message, StringComparison.Ordinal);
+        Assert.StartsWith("SAFESQL002: Keyword 'Max Pool Sise' is not supported", finding.Message, StringComparison.Ordinal);
         AssertNoSecret(finding.Message);
     }
 

@@ -320,7 +320,7 @@ public sealed partial class SqlConnectionStringPolicyTests
         // Assert
         var finding = AssertSingleError(result, "SAFESQL002", null, null);
         Assert.Equal(
-            """SAFESQL002: Keyword 'max pool sise' is not supported by Microsoft.Data.SqlClient 2.1.4. Did you mean 'Max Pool Size'? SqlClient refuses the whole connection string ("Keyword not supported") at the first Open, so the application would fail on its first query instead of at startup. Fix: Correct or remove the keyword. A keyword added in a newer SqlClient needs the application to reference that version. Source: https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring (SqlClient: "Keyword not supported")""",
+            """SAFESQL002: Keyword 'Max Pool Sise' is not supported by Microsoft.Data.SqlClient 2.1.4. Did you mean 'Max Pool Size'? SqlClient refuses the whole connection string ("Keyword not supported") at the first Open, so the application would fail on its first query instead of at startup. Fix: Correct or remove the keyword. A keyword added in a newer SqlClient needs the application to reference that version. Source: https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring (SqlClient: "Keyword not supported")""",
             finding.Message);
     }
 
@@ -447,7 +447,7 @@ public sealed partial class SqlConnectionStringPolicyTests
         Assert.Equal(SqlConnectionStringFindingSeverity.Warning, finding.Severity);
         Assert.Equal("30", finding.CurrentValue);
         Assert.Equal(
-            """SAFESQL012: Connect Timeout is given twice, as Timeout and as Connect Timeout. SqlClient uses the last one (30). Two spellings of one setting make the value in effect easy to misread, and an edit to the first one silently does nothing. Fix: Keep one of them. Source: https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring (synonyms of one keyword; the last value wins)""",
+            """SAFESQL012: Connect Timeout is given twice, as Timeout and as Connect Timeout. SqlClient uses the last one (30). Two spellings of one setting make the value in effect easy to misread, and an edit to the first one silently does nothing. Fix: Keep one of them. Source: https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring (synonyms of one keyword, the last value wins)""",
             finding.Message);
         Assert.EndsWith(";Connect Timeout=30;Application Name=OrdersApi", result.NormalizedConnectionString, StringComparison.Ordinal);
     }

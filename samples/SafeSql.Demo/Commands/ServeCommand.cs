@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+using SafeSql.Testing;
+
+namespace SafeSql.Demo.Commands;
+
+/// <summary>
+/// <c>serve [--port N] [--user NAME] [--password PASSWORD]</c>: only the loopback SQL Server, until Ctrl+C. Without
+/// <c>--password</c> any password is accepted for the user; a password given is required and never printed.
+/// </summary>
+internal static class ServeCommand
+{
+    public const string Usage = "serve [--port N] [--user NAME] [--password PASSWORD]";
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output)
+    {
+        var options = new LoopbackSqlServerOptions { Password = null }; // any password, so there is no secret to print
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : null;
+            switch (args[i])
+            {
+                case "--port" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535:
+                    options.Port = port;
+                    break;
+                case "--user" when value is not null:
+                    options.UserName = value;
+                    break;
+                case "--password" when value is not null:
+                    options.Password = value;
+                    break;
+                default:
+                    Console.Error.WriteLine($"serve: unknown or incomplete option '{args[i]}'. Usage: {Usage}");
+                    return 1;
+            }
+
+            i++;
+        }
+
+        await using var server = await LoopbackSqlServer.StartAsync(options);
+        var password = options.Password is null ? "<any>" : "<the --password given>";
+        output.WriteLine($"Loopback SQL Server listening on 127.0.0.1:{server.Port} (TDS 7.4, no TLS). Press Ctrl+C to stop.");
+        output.WriteLine($"  SqlClient: Data Source=tcp:127.0.0.1,{server.Port};User ID={options.UserName};Password={password};Encrypt=False");
+        output.WriteLine($"  FreeTDS:   TDSVER=7.4 tsql -H 127.0.0.1 -p {server.Port} -U {options.UserName} -P '{password}'");
+        await output.FlushAsync();
+
+        var stop = new TaskCompletionSource();
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        await stop.Task;
+
+        var counters = server.Counters;
+        output.WriteLine($"Stopped: {counters.TcpConnectionsAccepted} TCP connections, {counters.Logins} logins, {counters.Batches} batches, {counters.Rpcs} RPCs.");
+        return 0;
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.TrySetResult();
+        }
+    }
+}

@@ -1,0 +1,20 @@
+using System.Globalization;
+
+namespace SafeSql.Demo.Reporting;
+
+/// <summary>Small text helpers for the report.</summary>
+internal static class Text
+{
+    /// <summary>Returns the first sentence of <paramref name="text"/> (up to the first ". ").</summary>
+    public static string FirstSentence(string text)
+    {
+        var end = text.IndexOf(". ", StringComparison.Ordinal);
+        return end < 0 ? text : text[..(end + 1)];
+    }
+
+    /// <summary>Formats milliseconds as seconds: "4.1 s".</summary>
+    public static string Seconds(long milliseconds) => (milliseconds / 1000.0).ToString("0.0 s", CultureInfo.InvariantCulture);
+
+    /// <summary>Formats a count with thousands separators: "1,000".</summary>
+    public static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+}

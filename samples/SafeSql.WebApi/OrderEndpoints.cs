@@ -1,0 +1,32 @@
+using Dapper;
+
+namespace SafeSql.WebApi;
+
+/// <summary>The data endpoints: a read through Dapper, and a deliberately leaky one.</summary>
+internal static class OrderEndpoints
+{
+    /// <summary>
+    /// <c>GET /orders/{id}</c>: <see cref="ISqlConnectionFactory"/> (scoped to the request) hands out the real, open
+    /// SqlConnection, so Dapper works as usual. Dispose it (<c>await using</c>) to return it to the pool.
+    /// </summary>
+    public static async Task<Order> GetOrderAsync(int id, ISqlConnectionFactory db, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenAsync(cancellationToken);
+        return await connection.QuerySingleAsync<Order>(
+            new CommandDefinition("SELECT @id AS Id, 'Widget' AS Product, 42.5 AS Total", new { id }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// <c>GET /leaky</c>: a deliberate leak, the connection is never disposed. When the request ends, SafeSql returns it to
+    /// the pool and reports it with this file and line: <c>GET /leaks</c>, the log (event id 2001), the health check, the meter.
+    /// </summary>
+    public static async Task<IResult> LeakyAsync(ISqlConnectionFactory db, CancellationToken cancellationToken)
+    {
+        var connection = await db.OpenAsync(cancellationToken); // the leak report names this line
+        await connection.QuerySingleAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken));
+        return Results.Text("Opened a connection and did not dispose it. GET /leaks shows the report.");
+    }
+}
+
+/// <summary>An order, as read by <see cref="OrderEndpoints.GetOrderAsync"/>.</summary>
+internal sealed record Order(int Id, string Product, decimal Total);

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+using Microsoft.Data.SqlClient;
+
+namespace SafeSql.Samples.Tests.Demo;
+
+/// <summary>The demo's other commands, run as a process: <c>check</c>, <c>serve</c>, one scenario as a table, the usage.</summary>
+[Collection(DemoProcessGroup.Name)]
+public sealed partial class DemoCommandTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(1);
+
+    [Fact]
+    public async Task Check_AcceptedString_ExitsZeroAndShowsTheNormalizedStringWithoutPassword()
+    {
+        // Arrange
+        const string connectionString = "Server=tcp:db.example.com,1433;Database=Orders;User ID=app;Password=Sup3r-Secret;Encrypt=True";
+
+        // Act
+        var run = await DemoProcess.RunAsync(s_timeout, "check", connectionString);
+
+        // Assert
+        Assert.Equal(0, run.ExitCode);
+        Assert.StartsWith("Accepted: no findings.", run.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains(
+            "Normalized (every open shares one pool): Data Source=tcp:db.example.com,1433;Initial Catalog=Orders;User ID=app;Password=*****;",
+            run.StandardOutput,
+            StringComparison.Ordinal);
+        Assert.DoesNotContain("Sup3r-Secret", run.StandardOutput + run.StandardError, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Password")]
+    [InlineData("Pwd")]
+    public async Task Check_PoolingFalse_ExitsTwoWithTheRuleAndNeverThePassword(string passwordKeyword)
+    {
+        // Arrange
+        var connectionString = $"Server=tcp:db.example.com,1433;User ID=app;{passwordKeyword}=Sup3r-Secret;Pooling=false;Max Pool Size=40000";
+
+        // Act
+        var run = await DemoProcess.RunAsync(s_timeout, "check", connectionString);
+
+        // Assert
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("Refused: SAFESQL004, SAFESQL009 (2 errors, 0 warnings).", run.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("  SAFESQL004 (Error) Pooling=false turns connection pooling off.", run.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("    Fix:    Remove Pooling=false (pooling is on by default)", run.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("  SAFESQL009 (Error) Max Pool Size=40000 is above the limit of 1000", run.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("Sup3r-Secret", run.StandardOutput + run.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("Normalized", run.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_MalformedString_ExitsTwoWithoutEchoingIt()
+    {
+        // Arrange
+        const string connectionString = "Server=db;Password=Sup3r-Secret;=oops";
+
+        // Act
+        var run = await DemoProcess.RunAsync(s_timeout, "check", connectionString);
+
+        // Assert
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("Refused: SAFESQL001", run.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("Sup3r-Secret", run.StandardOutput + run.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Main_UnknownArgument_ExitsOneWithUsage()
+    {
+        // Act
+        var run = await DemoProcess.RunAsync(s_timeout, "--frobnicate");
+
+        // Assert
+        Assert.Equal(1, run.ExitCode);
+        Assert.StartsWith("Usage: SafeSql.Demo [--json]", run.StandardError, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, run.StandardOutput);
+    }
+
+    [Fact]
+    public async Task Main_HacksScenarioAsTable_PrintsEachRefusalAndTheVerdict()
+    {
+        // Act
+        var run = await DemoProcess.RunAsync(s_timeout, "--scenario", "hacks");
+
+        // Assert
+        Assert.Equal(0, run.ExitCode);
+        var output = run.StandardOutput;
+        Assert.Contains("3. The connection-string hacks from the field", output, StringComparison.Ordinal);
+        Assert.Matches(@"raw SqlClient\s+4\s+none\s+0\s+0\s+0\s+4\s+\d+\.\d s", output);
+        Assert.Matches(@"SafeSql\s+0\s+none\s+0\s+0\s+0\s+0\s+\d+\.\d s", output);
+        foreach (var line in new[] { "- Pooling=false -> SAFESQL004:", "- Connection Lifetime=1 -> SAFESQL005:", "- Connect Timeout=40000 -> SAFESQL008:", "- Max Pool Size=40000 -> SAFESQL009:" })
+        {
+            Assert.Contains(line, output, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("Verdict: Raw SqlClient accepted all 4 hacks without a word; SafeSql refused 4 of 4 at startup, each with its reason", output, StringComparison.Ordinal);
+        Assert.EndsWith("1 scenarios in " + Regex.Match(output, @"1 scenarios in (\d+\.\d s)\.").Groups[1].Value + "." + Environment.NewLine, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_AnyPassword_ServesSqlClientUntilSigterm()
+    {
+        // Arrange
+        var startInfo = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { DemoProcess.AssemblyPath, "serve", "--port", "0" })
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(startInfo)!;
+        try
+        {
+            var banner = await process.StandardOutput.ReadLineAsync().WaitAsync(s_timeout);
+            var port = int.Parse(ListeningPort().Match(banner!).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+            // Act
+            await using (var connection = new SqlConnection($"Data Source=tcp:127.0.0.1,{port};User ID=sa;Password=anything;Encrypt=False;Pooling=false"))
+            {
+                await connection.OpenAsync();
+                await using var command = new SqlCommand("SELECT 42", connection);
+                Assert.Equal(42, await command.ExecuteScalarAsync());
+            }
+
+            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            await process.WaitForExitAsync().WaitAsync(s_timeout);
+            var rest = await process.StandardOutput.ReadToEndAsync();
+
+            // Assert
+            Assert.Equal(0, process.ExitCode);
+            Assert.Contains($"  SqlClient: Data Source=tcp:127.0.0.1,{port};User ID=sa;Password=<any>;Encrypt=False", rest, StringComparison.Ordinal);
+            Assert.Contains("Stopped: 1 TCP connections, 1 logins, 1 batches, 0 RPCs.", rest, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+        }
+    }
+
+    [GeneratedRegex(@"listening on 127\.0\.0\.1:(\d+)")]
+    private static partial Regex ListeningPort();
+}

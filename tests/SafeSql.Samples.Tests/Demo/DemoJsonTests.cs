@@ -1,0 +1,188 @@
+using System.Text.Json.Nodes;
+
+using SafeSql.Classification;
+using SafeSql.Testing;
+using SafeSql.Testing.Network;
+
+namespace SafeSql.Samples.Tests.Demo;
+
+/// <summary>
+/// The demo as users run it, <c>dotnet SafeSql.Demo.dll --json</c>, once; each test checks one scenario's figures against
+/// what the scenario claims (not only that something was printed).
+/// </summary>
+[Collection(DemoProcessGroup.Name)]
+public sealed class DemoJsonTests(DemoJsonRun demo) : IClassFixture<DemoJsonRun>
+{
+    private static readonly string[] s_figures = ["opens", "failures", "failuresSurfaced", "poolTimeouts", "leaksReported", "tcpConnections", "elapsedMs"];
+
+    [Fact]
+    public void Json_WholeRun_ExitsZeroWithFourScenariosInOrderAndEveryFigure()
+    {
+        // Arrange (the fixture ran the demo)
+
+        // Act
+        var ids = demo.Scenarios.Select(static s => (string)s!["scenario"]!).ToArray();
+
+        // Assert
+        Assert.True(demo.Run.ExitCode == 0, $"Exit code {demo.Run.ExitCode}. Standard error: {demo.Run.StandardError}");
+        Assert.Equal(["leak-loop", "lunch-burst", "hacks", "restart"], ids);
+        foreach (var scenario in demo.Scenarios.Select(static s => s!.AsObject()))
+        {
+            foreach (var side in new[] { "raw", "safesql" })
+            {
+                var run = scenario[side]!.AsObject();
+                Assert.All(s_figures, figure => Assert.True(run.ContainsKey(figure), $"{scenario["scenario"]}.{side} has no '{figure}'."));
+                Assert.All(Failures(run).Keys, kind => Assert.True(Enum.TryParse<SqlFailureKind>(kind, out _), $"'{kind}' is not a SqlFailureKind."));
+            }
+
+            Assert.False(string.IsNullOrWhiteSpace((string?)scenario["verdict"]));
+        }
+    }
+
+    [Fact]
+    public void Json_WholeRun_NeverContainsThePassword()
+    {
+        // Arrange
+        const string password = LoopbackSqlServerOptions.DefaultPassword;
+
+        // Act
+        var output = demo.Run.StandardOutput + demo.Run.StandardError;
+
+        // Assert
+        Assert.DoesNotContain(password, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Password=", output, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Json_LeakLoop_RawHitsThePoolTimeoutAndSafeSqlReportsEveryLeakWithItsLine()
+    {
+        // Arrange
+        var scenario = demo.Scenario("leak-loop");
+        var raw = scenario["raw"]!.AsObject();
+        var safeSql = scenario["safesql"]!.AsObject();
+        var maxPoolSize = (int)raw["maxPoolSize"]!;
+
+        // Act
+        var iterations = (long)safeSql["iterations"]!;
+
+        // Assert: raw leaks Max Pool Size connections, then every open times out waiting for the pool.
+        Assert.Equal(10, maxPoolSize);
+        Assert.Equal(maxPoolSize, (long)raw["opens"]!);
+        Assert.True((long)raw["poolTimeouts"]! > 0);
+        Assert.Equal((long)raw["poolTimeouts"]!, Failures(raw)[nameof(SqlFailureKind.PoolTimeout)]);
+        Assert.Equal(0, (long)raw["leaksReported"]!);
+        Assert.Equal(maxPoolSize, (long)raw["tcpConnections"]!);
+
+        // Assert: SafeSql runs every iteration, reports every leak with the loop's file:line, and never times out.
+        Assert.Equal(1000, iterations);
+        Assert.Equal(iterations, (long)safeSql["opens"]!);
+        Assert.Equal(0, (long)safeSql["poolTimeouts"]!);
+        Assert.Equal(0, (long)safeSql["failuresSurfaced"]!);
+        Assert.Equal(iterations, (long)safeSql["leaksReported"]!);
+        Assert.InRange((long)safeSql["tcpConnections"]!, 1, maxPoolSize);
+        Assert.Matches(@"^LeakLoop\.cs:\d+ \(RunSafeSqlAsync\)$", (string)safeSql["leakSite"]!);
+        Assert.StartsWith($"Connection leak in SafeSql pool '(default)': the connection opened at {safeSql["leakSite"]} was still open when its scope ended", (string)safeSql["firstLeakReport"]!, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public void Json_LunchBurstInPrivateNetworkNamespace_RawRunsOutOfPortsAndSafeSqlStaysUnderMaxPoolSize()
+    {
+        Skip.IfNot(PrivateNetworkNamespace.IsSupported, PrivateNetworkNamespace.UnsupportedReason);
+
+        // Arrange
+        var scenario = demo.Scenario("lunch-burst");
+        var raw = scenario["raw"]!.AsObject();
+
+        // Act
+        var ports = (int)raw["ephemeralPorts"]!;
+
+        // Assert: 3,977 ports (1024-5000), no TIME_WAIT reuse: the burst of 4,000 unpooled records runs out of them.
+        Assert.Equal("1024-5000", (string)raw["ephemeralPortRange"]!);
+        Assert.Equal(3977, ports);
+        Assert.Equal(0, (int)raw["tcpTimeWaitReuse"]!);
+        Assert.True(Failures(raw).GetValueOrDefault(nameof(SqlFailureKind.SocketExhaustion)) >= 1, $"No SocketExhaustion: {raw.ToJsonString()}");
+        Assert.InRange((long)raw["tcpConnections"]!, ports * 9 / 10, ports);
+        Assert.InRange((long)raw["timeWaitTowardsServer"]!, ports * 9 / 10, ports);
+        Assert.Contains("ephemeral ports (1024-5000) in use towards 127.0.0.1:6000", (string)raw["exhaustionEvidence"]!, StringComparison.Ordinal);
+        AssertSafeSqlServedTheBurst(scenario);
+    }
+
+    [SkippableFact]
+    public void Json_LunchBurstOnThisMachine_RawMakesOneTcpConnectionPerRecordAndSafeSqlStaysUnderMaxPoolSize()
+    {
+        Skip.If(PrivateNetworkNamespace.IsSupported, "Private network namespaces are supported here: the burst ran in one.");
+
+        // Arrange
+        var scenario = demo.Scenario("lunch-burst");
+        var raw = scenario["raw"]!.AsObject();
+
+        // Act
+        var records = (int)raw["users"]! * (int)raw["recordsPerUser"]!;
+
+        // Assert
+        Assert.Equal(4000, records);
+        Assert.Equal(records, (long)raw["tcpConnections"]!);
+        Assert.True((long)raw["timeWaitTowardsServer"]! > 0);
+        AssertSafeSqlServedTheBurst(scenario);
+    }
+
+    [Fact]
+    public void Json_Hacks_RawAcceptsAllFourAndSafeSqlRefusesEachWithItsRule()
+    {
+        // Arrange
+        var scenario = demo.Scenario("hacks");
+        var raw = scenario["raw"]!.AsObject();
+        var safeSql = scenario["safesql"]!.AsObject();
+
+        // Act
+        var refusals = safeSql["refusals"]!.AsArray().Select(static r => r!.AsObject()).ToArray();
+
+        // Assert
+        Assert.Equal(4, (long)raw["opens"]!);
+        Assert.Empty(Failures(raw));
+        Assert.Equal(0, (long)safeSql["opens"]!);
+        Assert.Equal(4, (int)safeSql["refused"]!);
+        Assert.Equal(0, (long)safeSql["tcpConnections"]!);
+        Assert.Equal(
+            [("Pooling=false", "SAFESQL004"), ("Connection Lifetime=1", "SAFESQL005"), ("Connect Timeout=40000", "SAFESQL008"), ("Max Pool Size=40000", "SAFESQL009")],
+            refusals.Select(static r => ((string)r["hack"]!, (string)r["ruleId"]!)));
+        Assert.All(refusals, r =>
+        {
+            Assert.StartsWith("SafeSqlOptions.ConnectionString refused. " + (string)r["ruleId"]! + ": ", (string)r["startupError"]!, StringComparison.Ordinal);
+            Assert.False(string.IsNullOrWhiteSpace((string?)r["reason"]));
+            Assert.False(string.IsNullOrWhiteSpace((string?)r["fix"]));
+        });
+    }
+
+    [Fact]
+    public void Json_Restart_RawCallersSeeErrorsAndSafeSqlRidesThroughWithEveryFailureClassified()
+    {
+        // Arrange
+        var scenario = demo.Scenario("restart");
+        var raw = scenario["raw"]!.AsObject();
+        var safeSql = scenario["safesql"]!.AsObject();
+
+        // Act
+        var seen = Failures(safeSql);
+
+        // Assert: the recovering database fails raw logins with 4060 (transient); SafeSql retried every failure it saw.
+        Assert.True((long)raw["failuresSurfaced"]! > 0);
+        Assert.True(Failures(raw).GetValueOrDefault(nameof(SqlFailureKind.TransientServerError)) > 0, raw.ToJsonString());
+        Assert.Equal(0, (long)safeSql["failuresSurfaced"]!);
+        Assert.True(seen.Values.Sum() > 0, "SafeSql saw no failure: the restart did not happen under load.");
+        Assert.DoesNotContain(nameof(SqlFailureKind.Unknown), seen.Keys);
+        Assert.True((long)safeSql["opens"]! > 0);
+    }
+
+    private static void AssertSafeSqlServedTheBurst(JsonObject scenario)
+    {
+        var safeSql = scenario["safesql"]!.AsObject();
+        Assert.Equal("SAFESQL004", (string)safeSql["refusedAtStartup"]!);
+        Assert.Equal(4000, (int)safeSql["recordsServed"]!);
+        Assert.Equal(0, (long)safeSql["failuresSurfaced"]!);
+        Assert.InRange((long)safeSql["tcpConnections"]!, 1, (int)safeSql["maxPoolSize"]!);
+    }
+
+    private static Dictionary<string, long> Failures(JsonObject run) =>
+        run["failures"]!.AsObject().ToDictionary(static p => p.Key, static p => (long)p.Value!);
+}

@@ -1,0 +1,203 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
+using System.Text.Json.Nodes;
+
+using Microsoft.Data.SqlClient;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+using SafeSql.Samples.Tests.Demo;
+using SafeSql.Testing;
+
+namespace SafeSql.Samples.Tests.WebApi;
+
+/// <summary>The WebApi sample through a real HTTP client (WebApplicationFactory), against loopback servers over real TCP.</summary>
+public sealed class ProgramTests
+{
+    private static readonly TimeSpan s_reportTimeout = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task GetOrder_DefaultConfiguration_ReadsThroughDapperFromTheSamplesOwnLoopbackServer()
+    {
+        // Arrange
+        await using var app = SampleApp.WithDefaultConfiguration();
+        using var client = app.Factory.CreateClient();
+
+        // Act
+        var order = await client.GetFromJsonAsync<JsonObject>("/orders/42");
+
+        // Assert
+        Assert.Equal("""{"id":42,"product":"Widget","total":42.5}""", order!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task GetOrder_ConfiguredServer_ReadsOverTcpFromThatServer()
+    {
+        // Arrange
+        await using var app = await SampleApp.WithServerAsync();
+        using var client = app.Factory.CreateClient();
+        var rpcsBefore = app.Server!.Counters.Rpcs;
+
+        // Act
+        var order = await client.GetFromJsonAsync<JsonObject>("/orders/7");
+
+        // Assert: Dapper sent the parameterized query as an RPC (sp_executesql) to the configured server.
+        Assert.Equal("""{"id":7,"product":"Widget","total":42.5}""", order!.ToJsonString());
+        Assert.True(app.Server.Counters.Rpcs > rpcsBefore);
+        Assert.Contains(app.Server.Logins, login => login.ApplicationName.StartsWith("SafeSql.WebApi tests ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task GetLeaky_ConnectionNotDisposed_LeakReportNamesTheFileAndLineAndHealthDegrades()
+    {
+        // Arrange
+        await using var app = await SampleApp.WithServerAsync();
+        using var client = app.Factory.CreateClient();
+        var line = LineOf("samples/SafeSql.WebApi/OrderEndpoints.cs", "// the leak report names this line");
+
+        // Act
+        var response = await client.GetAsync("/leaky");
+        var leaks = await PollAsync(client, "/leaks", static json => json.AsArray().Count > 0);
+
+        // Assert: the request scope returned the connection and reported the line that opened it.
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var report = Assert.Single(leaks.AsArray())!.AsObject();
+        Assert.Equal("NotDisposedBeforeScopeEnd", (string)report["kind"]!);
+        Assert.Equal($"OrderEndpoints.cs:{line} (LeakyAsync)", (string)report["callSite"]!);
+        Assert.StartsWith(
+            $"Connection leak in SafeSql pool '(default)': the connection opened at OrderEndpoints.cs:{line} (LeakyAsync) was still open when its scope ended, ",
+            (string)report["message"]!,
+            StringComparison.Ordinal);
+
+        var health = await client.GetFromJsonAsync<JsonObject>("/health");
+        Assert.Equal("Degraded", (string)health!["status"]!);
+        Assert.Equal(
+            "SafeSql pool '' reported a connection leak in the last 5 minutes (1 since start); see the logs with event ids 2001-2003.",
+            (string)health["checks"]![0]!["description"]!);
+
+        var pool = await client.GetFromJsonAsync<JsonObject>("/pool");
+        Assert.Equal(0, (int)pool!["leasedCount"]!);
+        Assert.Equal(1, (long)pool["leaksDetected"]!);
+
+        var metrics = await client.GetFromJsonAsync<JsonObject>("/metrics");
+        Assert.Equal(1, (double)metrics!["db.client.connection.safesql.leaks{db.client.connection.pool.name=,safesql.leak.kind=not_disposed_before_scope_end}"]!);
+    }
+
+    [Fact]
+    public async Task GetHealth_PoolUnderPressure_TurnsDegradedAndBackToHealthy()
+    {
+        // Arrange
+        await using var app = await SampleApp.WithServerAsync("Max Pool Size=10");
+        using var client = app.Factory.CreateClient();
+        var healthy = await client.GetFromJsonAsync<JsonObject>("/health");
+        var held = new List<SqlConnection>();
+        var line = 0;
+        await using (var scope = app.Factory.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<ISqlConnectionFactory>();
+            for (var i = 0; i < 8; i++)
+            {
+                (var connection, line) = (await db.OpenAsync(), CurrentLine());
+                held.Add(connection);
+            }
+
+            // Act
+            var pressured = await client.GetFromJsonAsync<JsonObject>("/health");
+            var pool = await client.GetFromJsonAsync<JsonObject>("/pool");
+
+            // Assert
+            Assert.Equal("Healthy", (string)healthy!["status"]!);
+            Assert.Equal("Degraded", (string)pressured!["status"]!);
+            Assert.StartsWith(
+                "SafeSql pool '' is under pressure: 8 of Max Pool Size=10 leased; oldest ",
+                (string)pressured["checks"]![0]!["description"]!,
+                StringComparison.Ordinal);
+            Assert.Equal(8, (int)pressured["checks"]![0]!["data"]!["leased"]!);
+            Assert.Equal(8, (int)pool!["leasedCount"]!);
+            Assert.Equal(10, (int)pool["maxPoolSize"]!);
+            Assert.StartsWith(
+                $"ProgramTests.cs:{line} ({nameof(GetHealth_PoolUnderPressure_TurnsDegradedAndBackToHealthy)}): 8 leases, oldest ",
+                (string)Assert.Single(pool["topCallSites"]!.AsArray())!,
+                StringComparison.Ordinal);
+
+            foreach (var connection in held)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+
+        var relieved = await client.GetFromJsonAsync<JsonObject>("/health");
+        Assert.Equal("Healthy", (string)relieved!["status"]!);
+    }
+
+    [Fact]
+    public async Task GetHealth_ServerStopped_Unhealthy()
+    {
+        // Arrange: fail fast (no open retry, 1 s Connect Timeout) so the probe reports the outage at once.
+        await using var app = await SampleApp.WithServerAsync("Connect Timeout=1", ("SafeSql:OpenRetry:Enabled", "false"));
+        using var client = app.Factory.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
+        SqlConnection.ClearAllPools();
+        await app.Server!.StopAsync();
+
+        // Act
+        var response = await client.GetAsync("/health");
+        var health = await response.Content.ReadFromJsonAsync<JsonObject>();
+
+        // Assert
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("Unhealthy", (string)health!["status"]!);
+        Assert.StartsWith("SafeSql pool '': opening a connection failed: ", (string)health["checks"]![0]!["description"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Startup_PoolingFalse_FailsWithTheRuleAndItsFixAndNeverThePassword()
+    {
+        // Arrange
+        await using var app = await SampleApp.WithServerAsync("Pooling=false");
+
+        // Act
+        var exception = Record.Exception(() => app.Factory.CreateClient());
+
+        // Assert
+        var refusal = Assert.IsType<OptionsValidationException>(Unwrap(exception));
+        Assert.StartsWith("SafeSqlOptions.ConnectionString refused. SAFESQL004: Pooling=False turns connection pooling off.", refusal.Message, StringComparison.Ordinal);
+        Assert.Contains("Fix: Remove Pooling=false (pooling is on by default)", refusal.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(LoopbackSqlServerOptions.DefaultPassword, refusal.ToString(), StringComparison.Ordinal);
+    }
+
+    private static Exception? Unwrap(Exception? exception)
+    {
+        while (exception is AggregateException or System.Reflection.TargetInvocationException && exception.InnerException is not null)
+        {
+            exception = exception.InnerException;
+        }
+
+        return exception;
+    }
+
+    private static async Task<JsonNode> PollAsync(HttpClient client, string path, Func<JsonNode, bool> done)
+    {
+        // The leak is reported when the request's scope is disposed, just after the response was sent.
+        using var deadline = new CancellationTokenSource(s_reportTimeout);
+        while (true)
+        {
+            var json = (await client.GetFromJsonAsync<JsonNode>(path, deadline.Token))!;
+            if (done(json))
+            {
+                return json;
+            }
+
+            await Task.Delay(50, deadline.Token);
+        }
+    }
+
+    private static int LineOf(string relativePath, string marker)
+    {
+        var lines = File.ReadAllLines(Path.Combine(DemoProcess.RepositoryRoot, relativePath));
+        return Array.FindIndex(lines, l => l.Contains(marker, StringComparison.Ordinal)) + 1;
+    }
+
+    private static int CurrentLine([CallerLineNumber] int line = 0) => line;
+}

@@ -1,0 +1,117 @@
+using System.Text.Json;
+
+using SafeSql.Testing.Network;
+
+namespace SafeSql.Tests.Classification;
+
+/// <summary>
+/// Real ephemeral port exhaustion: SafeSql.NetworkLab runs Pooling=false opens with the real SqlClient in a private network
+/// namespace (50 ephemeral ports, tcp_tw_reuse=0) until connect fails, and prints what the client threw and what SafeSql
+/// made of it. Needs root (CI runs as root); skipped with the reason otherwise.
+/// </summary>
+public sealed class SocketExhaustionTests
+{
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ClassifyOpenFailure_PortsExhaustedInPrivateNamespace_ReturnsSocketExhaustionWithProbeFigures(bool async)
+    {
+        Skip.IfNot(PrivateNetworkNamespace.IsSupported, PrivateNetworkNamespace.UnsupportedReason);
+
+        // Arrange / Act: 50 ephemeral ports; every closed unpooled connection keeps its port in TIME_WAIT.
+        using var report = await RunLabAsync("exhaust", async);
+
+        // Assert: the 51st open fails, with SqlClient 2.1.4's refusal-shaped exception.
+        var root = report.RootElement;
+        Assert.Equal(50, root.GetProperty("opensBeforeFailure").GetInt32());
+        var exception = root.GetProperty("exception");
+        Assert.Equal(0, exception.GetProperty("number").GetInt32());
+        Assert.Equal(20, exception.GetProperty("class").GetInt32());
+        Assert.Equal(JsonValueKind.Null, exception.GetProperty("innerException").ValueKind);
+        Assert.Contains("(provider: TCP Provider, error: 40 - ", exception.GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        // ... and SafeSql calls it exhaustion, with the operating system's figures in the explanation.
+        var failure = root.GetProperty("failure");
+        Assert.Equal("SocketExhaustion", failure.GetProperty("kind").GetString());
+        Assert.True(failure.GetProperty("isTransient").GetBoolean());
+        Assert.Equal("AddressNotAvailable", failure.GetProperty("socketError").GetString());
+        var snapshot = failure.GetProperty("snapshot");
+        Assert.Equal(50, snapshot.GetProperty("ephemeralPortCount").GetInt32());
+        Assert.Equal(50, snapshot.GetProperty("connectionsTowardsEndPoint").GetInt32());
+        Assert.Equal(50, snapshot.GetProperty("timeWaitTowardsEndPoint").GetInt32());
+        Assert.Equal(0, snapshot.GetProperty("tcpTimeWaitReuse").GetInt32());
+        Assert.Contains(
+            "50 of 50 ephemeral ports (40000-40049) in use towards 127.0.0.1:1433, 50 of them in TIME_WAIT",
+            failure.GetProperty("explanation").GetString(),
+            StringComparison.Ordinal);
+        Assert.Contains("Enable connection pooling", failure.GetProperty("explanation").GetString(), StringComparison.Ordinal);
+
+        // The open pipeline retries exhaustion once, after SocketExhaustionDelay (200 ms ±20 % in the lab), then rethrows the
+        // original exception instance.
+        var pipeline = root.GetProperty("pipeline");
+        Assert.Equal(2, pipeline.GetProperty("attempts").GetInt32());
+        var delays = pipeline.GetProperty("retryDelaysMilliseconds").EnumerateArray().Select(d => d.GetDouble()).ToArray();
+        var delay = Assert.Single(delays);
+        Assert.InRange(delay, 160, 240);
+        Assert.Equal("SocketExhaustion", Assert.Single(pipeline.GetProperty("retriedKinds").EnumerateArray()).GetString());
+        Assert.True(pipeline.GetProperty("threwOriginalInstance").GetBoolean());
+        Assert.Equal(0, pipeline.GetProperty("thrownNumber").GetInt32());
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ClassifyOpenFailure_RefusalWithFewTimeWaitSocketsInPrivateNamespace_ReturnsConnectionRefusedNotExhaustion(bool async)
+    {
+        Skip.IfNot(PrivateNetworkNamespace.IsSupported, PrivateNetworkNamespace.UnsupportedReason);
+
+        // Arrange / Act: same namespace, same 50 ports, but the server is stopped after one open.
+        using var report = await RunLabAsync("refuse", async);
+
+        // Assert: the exception is identical in shape to exhaustion's (Number 0, class 20, error 40, no inner exception)...
+        var root = report.RootElement;
+        var exception = root.GetProperty("exception");
+        Assert.Equal(0, exception.GetProperty("number").GetInt32());
+        Assert.Equal(20, exception.GetProperty("class").GetInt32());
+        Assert.Equal(JsonValueKind.Null, exception.GetProperty("innerException").ValueKind);
+        Assert.Contains("(provider: TCP Provider, error: 40 - ", exception.GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        // ... but one TIME_WAIT socket out of 50 ports and a refused diagnostic connect make it a refusal.
+        var failure = root.GetProperty("failure");
+        Assert.Equal("ConnectionRefused", failure.GetProperty("kind").GetString());
+        Assert.Equal("ConnectionRefused", failure.GetProperty("socketError").GetString());
+        var snapshot = failure.GetProperty("snapshot");
+        Assert.Equal(1, snapshot.GetProperty("timeWaitTowardsEndPoint").GetInt32());
+        Assert.False(snapshot.GetProperty("indicatesExhaustion").GetBoolean());
+        Assert.Contains("so this is a refusal, not port exhaustion", failure.GetProperty("explanation").GetString(), StringComparison.Ordinal);
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ClassifyOpenFailure_IPv6LoopbackWithoutIPv6_ReturnsNetworkUnreachableAndSaysWhy(bool async)
+    {
+        Skip.IfNot(PrivateNetworkNamespace.IsSupported, PrivateNetworkNamespace.UnsupportedReason);
+
+        // Arrange / Act: a namespace whose loopback has no ::1 (a container without IPv6); connect to tcp:[::1],1433.
+        using var report = await RunLabAsync("ipv6", async, new PrivateNetworkNamespaceOptions { DisableIPv6 = true });
+
+        // Assert: EADDRNOTAVAIL, but with no ports in use it is not exhaustion; the explanation says so.
+        var failure = report.RootElement.GetProperty("failure");
+        Assert.Equal("NetworkUnreachable", failure.GetProperty("kind").GetString());
+        Assert.False(failure.GetProperty("isTransient").GetBoolean());
+        Assert.Equal("AddressNotAvailable", failure.GetProperty("socketError").GetString());
+        var explanation = failure.GetProperty("explanation").GetString();
+        Assert.Contains("but the figures rule out port exhaustion: 0 of 50 ephemeral ports (40000-40049) in use towards [::1]:1433", explanation, StringComparison.Ordinal);
+        Assert.Contains("typically an IPv6 address such as [::1] in a container or host without IPv6", explanation, StringComparison.Ordinal);
+    }
+
+    private static async Task<JsonDocument> RunLabAsync(string mode, bool async, PrivateNetworkNamespaceOptions? options = null)
+    {
+        string[] arguments = async ? [mode, "--async", "--max-opens", "200"] : [mode, "--max-opens", "200"];
+        var result = await PrivateNetworkNamespace.RunDotNetAsync(NetworkLab.AssemblyPath, arguments, options ?? new PrivateNetworkNamespaceOptions());
+        Assert.False(result.TimedOut, "SafeSql.NetworkLab timed out. stderr: " + result.StandardError);
+        Assert.True(result.ExitCode == 0, $"SafeSql.NetworkLab exited with {result.ExitCode}. stdout: {result.StandardOutput} stderr: {result.StandardError}");
+        return JsonDocument.Parse(result.StandardOutput);
+    }
+}
