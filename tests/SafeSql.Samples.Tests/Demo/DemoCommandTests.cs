@@ -88,8 +88,9 @@ public sealed partial class DemoCommandTests
         Assert.Equal(0, run.ExitCode);
         var output = run.StandardOutput;
         Assert.Contains("3. The connection-string hacks from the field", output, StringComparison.Ordinal);
-        Assert.Matches(@"raw SqlClient\s+4\s+none\s+0\s+0\s+0\s+4\s+\d+\.\d s", output);
-        Assert.Matches(@"SafeSql\s+0\s+none\s+0\s+0\s+0\s+0\s+\d+\.\d s", output);
+        Assert.Matches(@"run\s+opens\s+errors by kind\s+failed calls\s+leaks reported\s+TCP connections\s+time", output);
+        Assert.Matches(@"raw SqlClient\s+4\s+none\s+0\s+0\s+4\s+\d+\.\d s", output);
+        Assert.Matches(@"SafeSql\s+0\s+none\s+0\s+0\s+0\s+\d+\.\d s", output);
         foreach (var line in new[] { "- Pooling=false -> SAFESQL004:", "- Connection Lifetime=1 -> SAFESQL005:", "- Connect Timeout=40000 -> SAFESQL008:", "- Max Pool Size=40000 -> SAFESQL009:" })
         {
             Assert.Contains(line, output, StringComparison.Ordinal);
