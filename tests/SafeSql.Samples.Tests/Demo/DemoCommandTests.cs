@@ -79,6 +79,40 @@ public sealed partial class DemoCommandTests
     }
 
     [Fact]
+    public async Task Main_RealServerUnreachable_ExitsOneWithTheFailureKindAndNoPassword()
+    {
+        // Arrange: a port nothing listens on.
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+
+        // Act
+        var run = await DemoProcess.RunAsync(s_timeout, "--connection-string", $"Data Source=tcp:127.0.0.1,{port};User ID=app;Password=Sup3r-Secret;Encrypt=False;Connect Timeout=1");
+
+        // Assert
+        Assert.Equal(1, run.ExitCode);
+        Assert.StartsWith("The server given with --connection-string cannot be reached (ConnectionRefused): ", run.StandardError, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, run.StandardOutput);
+        Assert.DoesNotContain("Sup3r-Secret", run.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Main_RealServerStringRefused_ExitsTwoWithTheVerdict()
+    {
+        // Act
+        var run = await DemoProcess.RunAsync(s_timeout, "--connection-string", "Data Source=tcp:127.0.0.1,1433;User ID=app;Password=Sup3r-Secret;Pooling=false");
+
+        // Assert
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith(
+            "The connection string given with --connection-string is refused by SafeSql's policy:" + Environment.NewLine + "Refused: SAFESQL004 (1 error, 0 warnings).",
+            run.StandardError,
+            StringComparison.Ordinal);
+        Assert.DoesNotContain("Sup3r-Secret", run.StandardOutput + run.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Main_HacksScenarioAsTable_PrintsEachRefusalAndTheVerdict()
     {
         // Act
