@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace SafeSql.Benchmarks;
@@ -27,6 +28,7 @@ internal sealed class LoopbackServerRawClient : IAsyncDisposable
     }
 
     /// <summary>Sends "SELECT 1" and reads the reply; returns the reply's length in bytes.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<int> SelectOneAsync()
     {
         await SendAsync(_batch);
@@ -91,6 +93,7 @@ internal sealed class LoopbackServerRawClient : IAsyncDisposable
         return packet;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendAsync(ReadOnlyMemory<byte> data)
     {
         while (!data.IsEmpty)
@@ -100,6 +103,7 @@ internal sealed class LoopbackServerRawClient : IAsyncDisposable
     }
 
     /// <summary>Reads packets until one has the EOM bit; assumes a reply fits the receive buffer (true for SELECT 1 and login).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReadMessageAsync()
     {
         var filled = 0;

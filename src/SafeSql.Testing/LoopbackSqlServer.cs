@@ -32,9 +32,11 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
     private Task _acceptLoop = Task.CompletedTask;
     private CancellationTokenSource? _acceptStop;
     private int _nextSessionId;
+    private long _nextTransactionId = 0x0000_0001_0000_0000;
     private int _runningSessions;
     private bool _refusing;
     private bool _stopped;
+    private Exception? _lastSessionFault;
 
     private LoopbackSqlServer(LoopbackSqlServerOptions options)
     {
@@ -80,6 +82,9 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
 
     /// <summary>Gets the number of connection tasks still running (0 once <see cref="StopAsync"/> or <see cref="DisposeAsync"/> returned).</summary>
     internal int RunningSessionCount => Volatile.Read(ref _runningSessions);
+
+    /// <summary>Gets the last unexpected exception that ended a connection task (a server bug), for tests and debugging.</summary>
+    internal Exception? LastSessionFault => Volatile.Read(ref _lastSessionFault);
 
     /// <summary>Gets whether the accept loop is running.</summary>
     internal bool IsAcceptLoopRunning => !_acceptLoop.IsCompleted;
@@ -199,24 +204,23 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
 
     internal void SetRefusing(bool refuse)
     {
-        Task? acceptLoop = null;
         lock (_listenerLock)
         {
             ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
             _refusing = refuse;
             if (refuse)
             {
-                acceptLoop = CloseListener();
+                // The accept loop ends on its own once its socket is closed; StopAsync and DisposeAsync await the latest one.
+                _ = CloseListener();
             }
             else if (!_stopped && _listener is null)
             {
                 Listen();
             }
         }
-
-        // The accept loop ends on its own once its socket is closed; nothing to wait for here.
-        _ = acceptLoop;
     }
+
+    internal long NextTransactionId() => Interlocked.Increment(ref _nextTransactionId);
 
     internal int AbortAllSessions()
     {
@@ -352,6 +356,12 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
         try
         {
             await session.RunAsync().ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // A bug in one session must not fault StopAsync/DisposeAsync; the connection is closed either way.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Volatile.Write(ref _lastSessionFault, ex);
         }
         finally
         {

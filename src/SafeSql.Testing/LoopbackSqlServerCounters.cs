@@ -10,6 +10,7 @@ public sealed class LoopbackSqlServerCounters
     private long _batches;
     private long _rpcs;
     private long _attentions;
+    private long _transactionRequests;
     private long _resetConnections;
     private long _bytesReceived;
     private long _bytesSent;
@@ -38,6 +39,11 @@ public sealed class LoopbackSqlServerCounters
 
     /// <summary>Gets the number of attention messages (TDS packet type 0x06: <c>SqlCommand.Cancel</c> or a command timeout) received.</summary>
     public long Attentions => Interlocked.Read(ref _attentions);
+
+    /// <summary>Gets the number of transaction-manager requests (TDS packet type 0x0E: <c>SqlConnection.BeginTransaction</c>,
+    /// <c>SqlTransaction.Commit</c>, <c>Rollback</c>, <c>Save</c>) received.</summary>
+    /// <remarks>Internal until the public API snapshot (tests/SafeSql.Tests/PublicApi/SafeSql.Testing.api.txt) takes it.</remarks>
+    internal long TransactionRequests => Interlocked.Read(ref _transactionRequests);
 
     /// <summary>Gets the number of requests that carried the RESETCONNECTION status bit: SqlClient sets it on the first request
     /// after a pooled connection is reused (it never sends <c>sp_reset_connection</c> as text).</summary>
@@ -69,6 +75,8 @@ public sealed class LoopbackSqlServerCounters
     internal void OnRpc() => Interlocked.Increment(ref _rpcs);
 
     internal void OnAttention() => Interlocked.Increment(ref _attentions);
+
+    internal void OnTransactionRequest() => Interlocked.Increment(ref _transactionRequests);
 
     internal void OnResetConnection() => Interlocked.Increment(ref _resetConnections);
 

@@ -20,9 +20,10 @@ public sealed class LoopbackSqlServerOptions
     /// before the server accepts them.</summary>
     /// <value>The default value is 512. Linux caps it at <c>net.core.somaxconn</c> (4096 on recent kernels).</value>
     /// <remarks>With a small backlog and <see cref="LoopbackSqlServerFaults.AcceptDelay"/>, a connect burst overflows the
-    /// accept queue. What the client then sees depends on <c>net.ipv4.tcp_abort_on_overflow</c>: with the Linux default 0 the
-    /// kernel drops the SYN and the client retries it after 1 s, 3 s, ... (slow connects, then a connect timeout); with 1 it
-    /// answers RST and the client is refused at once. See docs/loopback-server.md.</remarks>
+    /// accept queue (Linux counts it in TcpExt ListenOverflows). Linux drops a SYN that arrives while the queue is full (the
+    /// client retries it after 1 s, 3 s, ... and ends in a connect failure); a handshake that completes while the queue is full
+    /// has its last ACK dropped with the default <c>net.ipv4.tcp_abort_on_overflow=0</c> (the client believes it is connected
+    /// and times out waiting for the PRELOGIN reply) or is reset (RST, refused) with 1. See docs/loopback-server.md.</remarks>
     public int ListenBacklog { get; set; } = 512;
 
     /// <summary>Gets or sets the only login name accepted (compared ignoring case, like SQL Server logins under a

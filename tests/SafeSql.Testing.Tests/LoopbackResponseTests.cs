@@ -161,6 +161,24 @@ public sealed class LoopbackResponseTests
     }
 
     [Fact]
+    public async Task Rows_ValueNotFittingColumnType_ClientSeesError50000AndConnectionStaysUsable()
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        server.BatchHandler = request => request.Sql == "SELECT mixed" ? LoopbackResponse.Rows(["a"], [1], ["not a number"]) : null;
+        await using var connection = new SqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+
+        // Act
+        var ex = await Assert.ThrowsAsync<SqlException>(() => LoopbackSqlServerTests.ScalarAsync(connection, "SELECT mixed", async: true));
+
+        // Assert
+        Assert.Equal(50000, ex.Number);
+        Assert.StartsWith("The SafeSql loopback server could not answer this request: InvalidCastException: A value of the result set does not fit its column's type (int).", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(1, await LoopbackSqlServerTests.ScalarAsync(connection, "SELECT 1", async: true));
+    }
+
+    [Fact]
     public void Error_SeverityOutOfRange_ThrowsWithParameterName()
     {
         // Act

@@ -28,6 +28,7 @@ public sealed class LoopbackSqlServerCountersTests
         Assert.Equal(opens, server.Counters.Batches);
         Assert.Equal(opens - 1, server.Counters.ResetConnections);
         Assert.Equal(1, server.Counters.OpenConnections);
+        Assert.Null(server.LastSessionFault);
     }
 
     [Theory]

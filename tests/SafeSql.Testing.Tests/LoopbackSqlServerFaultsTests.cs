@@ -128,8 +128,9 @@ public sealed class LoopbackSqlServerFaultsTests
         await using var server = await LoopbackSqlServer.StartAsync();
         server.Faults.LoginDelay = TimeSpan.FromSeconds(30);
 
-        // Act: 2 s, because SqlClient passes the remaining time to the login read in whole seconds (1 s would round to 0 = no timeout).
-        var ex = await OpenFailsAsync(Unpooled(server, connectTimeoutSeconds: 2), async);
+        // Act: 3 s, because SqlClient passes the time remaining at LOGIN7 to the login read in whole seconds (below 1 s it
+        // rounds to 0 = no timeout), and a loaded machine may spend a second before that.
+        var ex = await OpenFailsAsync(Unpooled(server, connectTimeoutSeconds: 3), async);
 
         // Assert
         Assert.Equal(-2, ex.Number);

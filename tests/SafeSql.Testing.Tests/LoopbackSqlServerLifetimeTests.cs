@@ -29,6 +29,7 @@ public sealed class LoopbackSqlServerLifetimeTests
 
         // Assert
         Assert.Equal(0, server.RunningSessionCount);
+        Assert.Null(server.LastSessionFault);
         Assert.False(server.IsAcceptLoopRunning);
         Assert.Equal(0, server.Counters.OpenConnections);
         await Assert.ThrowsAsync<SqlException>(() => running);
@@ -120,6 +121,7 @@ public sealed class LoopbackSqlServerLifetimeTests
         var ex = await LoopbackSqlServerFaultsTests.OpenFailsAsync(builder.ConnectionString, async: true);
 
         // Assert
+        Assert.Equal(20, ex.Number);
         Assert.Equal(20, ex.Class);
         Assert.Contains("The instance of SQL Server you attempted to connect to does not support encryption.", ex.Message, StringComparison.Ordinal);
     }

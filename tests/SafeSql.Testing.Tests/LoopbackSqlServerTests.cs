@@ -473,6 +473,25 @@ public sealed class LoopbackSqlServerTests
         Assert.InRange(ex.Class, (byte)11, (byte)16);
     }
 
+    [Fact]
+    public async Task ExecuteScalar_SysUtcDateTime_ReadsOptionsTimeProviderEachTime()
+    {
+        // Arrange
+        var clock = new SettableTimeProvider(new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero));
+        await using var server = await LoopbackSqlServer.StartAsync(new LoopbackSqlServerOptions { TimeProvider = clock });
+        await using var connection = new SqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+
+        // Act
+        var first = await ScalarAsync(connection, "SELECT SYSUTCDATETIME()", async: true);
+        clock.UtcNow = clock.UtcNow.AddHours(1);
+        var second = await ScalarAsync(connection, "SELECT SYSUTCDATETIME()", async: true);
+
+        // Assert
+        Assert.Equal(new DateTime(2030, 1, 2, 3, 4, 5, DateTimeKind.Unspecified), first);
+        Assert.Equal(new DateTime(2030, 1, 2, 4, 4, 5, DateTimeKind.Unspecified), second);
+    }
+
     internal static async Task<object?> ScalarAsync(SqlConnection connection, string sql, bool async)
     {
         using var command = new SqlCommand(sql, connection);
@@ -487,6 +506,13 @@ public sealed class LoopbackSqlServerTests
             Assert.True(Environment.TickCount64 < deadline, "The condition did not become true within 20 s.");
             await Task.Delay(10);
         }
+    }
+
+    private sealed class SettableTimeProvider(DateTimeOffset utcNow) : TimeProvider
+    {
+        public DateTimeOffset UtcNow { get; set; } = utcNow;
+
+        public override DateTimeOffset GetUtcNow() => UtcNow;
     }
 
     public sealed record DapperRow(int N, long Big, string Name, DateTime At, bool Flag, double Ratio, decimal Price, Guid Id, int? Nothing);

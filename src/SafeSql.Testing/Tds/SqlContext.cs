@@ -13,7 +13,5 @@ internal sealed class SqlContext
 
     public required TimeProvider TimeProvider { get; init; }
 
-    public int TransactionCount { get; init; }
-
     public IReadOnlyList<LoopbackParameter> Parameters { get; init; } = [];
 }

@@ -12,7 +12,7 @@ namespace SafeSql.Testing.Tds;
 internal sealed class SqlSubset
 {
     private static readonly string[] s_statementKeywords =
-        ["SELECT", "WAITFOR", "RAISERROR", "THROW", "SET", "USE", "PRINT", "BEGIN", "COMMIT", "ROLLBACK", "UNION", "FROM", "WHERE",
+        ["SELECT", "WAITFOR", "RAISERROR", "THROW", "SET", "USE", "PRINT", "BEGIN", "COMMIT", "ROLLBACK", "SAVE", "UNION", "FROM", "WHERE",
          "INTO", "ORDER", "GROUP", "HAVING", "OPTION", "IF", "DECLARE", "EXEC", "EXECUTE", "INSERT", "UPDATE", "DELETE", "GO"];
 
     private static readonly string[] s_waitForFormats = [@"hh\:mm\:ss\.FFFFFFF", @"hh\:mm\:ss", @"hh\:mm", @"h\:mm\:ss\.FFFFFFF", @"h\:mm\:ss", @"h\:mm"];
@@ -21,6 +21,8 @@ internal sealed class SqlSubset
     private readonly SqlContext _context;
     private int _pos;
     private TdsStatement? _error;
+    private bool _volatile;
+    private bool _lateValues;
 
     private SqlSubset(List<SqlToken> tokens, SqlContext context)
     {
@@ -34,8 +36,13 @@ internal sealed class SqlSubset
 
     /// <summary>Parses a batch into the steps of its reply. A compile error yields a single error step, as SQL Server runs
     /// nothing of a batch that does not compile.</summary>
-    public static List<TdsStatement> Parse(string sql, SqlContext context)
+    public static List<TdsStatement> Parse(string sql, SqlContext context) => Parse(sql, context, out _);
+
+    /// <summary>Parses a batch; <paramref name="repeatable"/> tells whether the same text in the same session and database
+    /// always yields the same reply (false when it reads the clock or NEWID()), so the session may reuse the parse.</summary>
+    public static List<TdsStatement> Parse(string sql, SqlContext context, out bool repeatable)
     {
+        repeatable = true;
         var tokens = SqlLexer.Tokenize(sql, out var unterminated);
         if (tokens is null)
         {
@@ -63,6 +70,7 @@ internal sealed class SqlSubset
             statements.Add(statement);
         }
 
+        repeatable = !parser._volatile;
         return statements;
     }
 
@@ -119,6 +127,37 @@ internal sealed class SqlSubset
             return TdsStatement.NoOp();
         }
 
+        if (token.IsWord("BEGIN") && (Peek(1).IsWord("TRAN") || Peek(1).IsWord("TRANSACTION")))
+        {
+            _pos += 2;
+            SkipTransactionName();
+            return TdsStatement.Transaction(TdsStatementKind.BeginTransaction, token.Line);
+        }
+
+        if (token.IsWord("COMMIT") || token.IsWord("ROLLBACK"))
+        {
+            _pos++;
+            if (Current.IsWord("TRAN") || Current.IsWord("TRANSACTION") || Current.IsWord("WORK"))
+            {
+                _pos++;
+            }
+
+            SkipTransactionName();
+            return TdsStatement.Transaction(token.IsWord("COMMIT") ? TdsStatementKind.CommitTransaction : TdsStatementKind.RollbackTransaction, token.Line);
+        }
+
+        if (token.IsWord("SAVE") && (Peek(1).IsWord("TRAN") || Peek(1).IsWord("TRANSACTION")))
+        {
+            _pos += 2;
+            if (Current.Kind is not (SqlTokenKind.Word or SqlTokenKind.Variable))
+            {
+                return SyntaxError(Current);
+            }
+
+            _pos++;
+            return TdsStatement.Transaction(TdsStatementKind.SaveTransaction, token.Line);
+        }
+
         if (token.IsWord("USE"))
         {
             _pos++;
@@ -137,7 +176,16 @@ internal sealed class SqlSubset
 
     private static bool IsStatementStart(SqlToken token) =>
         token.IsWord("SELECT") || token.IsWord("WAITFOR") || token.IsWord("RAISERROR") || token.IsWord("THROW") || token.IsWord("SET")
-        || token.IsWord("USE") || token.IsWord("PRINT");
+        || token.IsWord("USE") || token.IsWord("PRINT") || token.IsWord("BEGIN") || token.IsWord("COMMIT") || token.IsWord("ROLLBACK")
+        || token.IsWord("SAVE");
+
+    private void SkipTransactionName()
+    {
+        if (Current.Kind == SqlTokenKind.Variable || (Current.Kind == SqlTokenKind.Word && !IsKeyword(Current) && !IsStatementStart(Current)))
+        {
+            _pos++;
+        }
+    }
 
     private TdsStatement? SyntaxError(SqlToken near)
     {
@@ -286,7 +334,9 @@ internal sealed class SqlSubset
             values.Add(array);
         }
 
-        return TdsStatement.Select(columns, values);
+        var late = _lateValues;
+        _lateValues = false;
+        return TdsStatement.Select(columns, values, late);
     }
 
     private static bool IsKeyword(SqlToken token)
@@ -392,7 +442,8 @@ internal sealed class SqlSubset
             case "@@SERVERNAME":
                 return new SqlValue(TdsColumnKind.NVarChar, _context.ServerName, nullable: true, maxLength: 128);
             case "@@TRANCOUNT":
-                return new SqlValue(TdsColumnKind.Int, _context.TransactionCount);
+                _lateValues = true;
+                return new SqlValue(TdsColumnKind.Int, TdsStatement.TranCount);
             case "@@LANGUAGE":
                 return new SqlValue(TdsColumnKind.NVarChar, "us_english", maxLength: 128);
             case "@@ROWCOUNT":
@@ -413,6 +464,7 @@ internal sealed class SqlSubset
         }
 
         _pos++;
+        _volatile = true;
         var now = _context.TimeProvider.GetUtcNow();
         switch (name.Text.ToUpperInvariant())
         {
@@ -628,9 +680,10 @@ internal sealed class SqlSubset
 
     private static int ToInt(object? value) => value switch
     {
-        null => 0,
         string s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i : 0,
-        _ => (int)Math.Clamp(Convert.ToDecimal(value, CultureInfo.InvariantCulture), int.MinValue, int.MaxValue),
+        int or long or short or byte or decimal or double or float or bool =>
+            (int)Math.Clamp(Convert.ToDecimal(value, CultureInfo.InvariantCulture), int.MinValue, int.MaxValue),
+        _ => 0,
     };
 
     private static bool IsAscii(string text)
@@ -685,8 +738,8 @@ internal sealed class SqlSubset
             builder.Append(value switch
             {
                 null => "(null)",
-                _ when type is 'x' => Convert.ToInt64(value, CultureInfo.InvariantCulture).ToString("x", CultureInfo.InvariantCulture),
-                _ when type is 'X' => Convert.ToInt64(value, CultureInfo.InvariantCulture).ToString("X", CultureInfo.InvariantCulture),
+                _ when type is 'x' => ToInt(value).ToString("x", CultureInfo.InvariantCulture),
+                _ when type is 'X' => ToInt(value).ToString("X", CultureInfo.InvariantCulture),
                 _ => Convert.ToString(value, CultureInfo.InvariantCulture),
             });
             i = j;

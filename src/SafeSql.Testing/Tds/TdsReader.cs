@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace SafeSql.Testing.Tds;
 
@@ -30,6 +31,7 @@ internal sealed class TdsReader : IDisposable
     /// <summary>Reads the next whole message.</summary>
     /// <returns>The message, or <see langword="null"/> when the client closed the connection cleanly between messages.</returns>
     /// <exception cref="InvalidDataException">The client sent a malformed packet header or closed mid-message.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<TdsMessage?> ReadMessageAsync(CancellationToken cancellationToken)
     {
         var length = 0;
@@ -91,8 +93,10 @@ internal sealed class TdsReader : IDisposable
         _message = [];
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FillAsync(int needed, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         if (_end - _start >= needed)
         {
             return true;
@@ -115,7 +119,9 @@ internal sealed class TdsReader : IDisposable
 
         while (_end < needed)
         {
-            var n = await _socket.ReceiveAsync(_receive.AsMemory(_end), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            // No token: closing the socket (Close, Abort, dispose) ends a pending receive, and a token registration would
+            // allocate on every read.
+            var n = await _socket.ReceiveAsync(_receive.AsMemory(_end), SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
             if (n == 0)
             {
                 return false;

@@ -28,8 +28,14 @@ internal sealed class TdsStatement
 
     public long RowCount { get; private init; }
 
-    public static TdsStatement Select(IReadOnlyList<TdsColumn> columns, IReadOnlyList<IReadOnlyList<object?>> rows) =>
-        new() { Kind = TdsStatementKind.Select, Columns = columns, Rows = rows, RowCount = rows.Count };
+    /// <summary>Gets whether a row holds <see cref="TranCount"/>, to be replaced by the session's value when the step runs.</summary>
+    public bool HasLateValues { get; private init; }
+
+    /// <summary>Gets the placeholder for <c>@@TRANCOUNT</c>, whose value depends on the statements before it in the batch.</summary>
+    public static object TranCount { get; } = new();
+
+    public static TdsStatement Select(IReadOnlyList<TdsColumn> columns, IReadOnlyList<IReadOnlyList<object?>> rows, bool hasLateValues = false) =>
+        new() { Kind = TdsStatementKind.Select, Columns = columns, Rows = rows, RowCount = rows.Count, HasLateValues = hasLateValues };
 
     public static TdsStatement Error(int number, byte severity, byte state, string message, int line = 1, bool abortsBatch = false) =>
         new() { Kind = TdsStatementKind.Error, Number = number, Severity = severity, State = state, Message = message, Line = line, AbortsBatch = abortsBatch };
@@ -43,4 +49,6 @@ internal sealed class TdsStatement
     public static TdsStatement RowsAffected(long count) => new() { Kind = TdsStatementKind.RowsAffected, RowCount = count };
 
     public static TdsStatement Disconnect() => new() { Kind = TdsStatementKind.Disconnect };
+
+    public static TdsStatement Transaction(TdsStatementKind kind, int line = 1) => new() { Kind = kind, Line = line };
 }

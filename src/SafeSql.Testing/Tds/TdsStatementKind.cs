@@ -9,4 +9,8 @@ internal enum TdsStatementKind
     Use,
     RowsAffected,
     Disconnect,
+    BeginTransaction,
+    CommitTransaction,
+    RollbackTransaction,
+    SaveTransaction,
 }

@@ -98,8 +98,9 @@ internal static class TdsTokens
     {
         writer.WriteByte(TdsConstants.TokenColMetadata);
         writer.WriteUInt16((ushort)columns.Count);
-        foreach (var column in columns)
+        for (var c = 0; c < columns.Count; c++)
         {
+            var column = columns[c];
             writer.WriteUInt32(0); // UserType
             writer.WriteUInt16(column.Nullable ? (ushort)0x0001 : (ushort)0x0000);
             WriteTypeInfo(writer, column);

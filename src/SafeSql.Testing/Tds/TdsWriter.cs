@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace SafeSql.Testing.Tds;
@@ -32,6 +33,12 @@ internal sealed class TdsWriter : IDisposable
 
     /// <summary>Gets whether no token byte was written since the last send.</summary>
     public bool IsEmpty => _packetStart == 0 && _position == TdsConstants.HeaderLength;
+
+    /// <summary>Returns a position to <see cref="Rewind"/> to, valid until the next send.</summary>
+    public (int Position, int PacketStart, byte PacketId) Mark() => (_position, _packetStart, _packetId);
+
+    /// <summary>Drops everything written after <paramref name="mark"/>.</summary>
+    public void Rewind((int Position, int PacketStart, byte PacketId) mark) => (_position, _packetStart, _packetId) = mark;
 
     public void Reset()
     {
@@ -150,6 +157,7 @@ internal sealed class TdsWriter : IDisposable
 
     /// <summary>Closes the current packet and sends everything written so far, then starts a new message if <paramref name="endOfMessage"/>.</summary>
     /// <returns>The number of bytes sent.</returns>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<int> SendAsync(Socket socket, bool endOfMessage, CancellationToken cancellationToken)
     {
         if (!endOfMessage && _position - _packetStart == TdsConstants.HeaderLength)
@@ -189,11 +197,13 @@ internal sealed class TdsWriter : IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         while (!data.IsEmpty)
         {
-            var sent = await socket.SendAsync(data, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            var sent = await socket.SendAsync(data, SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
             data = data[sent..];
         }
     }

@@ -1,3 +1,4 @@
+using System.Data;
 using System.Diagnostics;
 
 namespace SafeSql.Leases;
@@ -8,8 +9,8 @@ namespace SafeSql.Leases;
 /// <see cref="LeaseSentinel"/>).
 /// </summary>
 /// <remarks>
-/// Allocation-light on purpose (about 72 bytes): caller-info strings are interned literals, the stack is captured only in
-/// <see cref="StackCaptureMode.Full"/>, and the open time is a <see cref="TimeProvider.GetTimestamp"/> value.
+/// Allocation-light on purpose (72 bytes): caller-info strings are interned literals, the stack is captured only in
+/// <see cref="StackCaptureMode.Full"/>, and the open time is one clock read.
 /// </remarks>
 internal sealed class LeaseRecord
 {
@@ -44,14 +45,14 @@ internal sealed class LeaseRecord
     /// <summary>Gets the stack captured at open; <see langword="null"/> unless <see cref="StackCaptureMode.Full"/>.</summary>
     internal StackTrace? Stack { get; }
 
-    /// <summary>Gets the open time as a <see cref="TimeProvider.GetTimestamp"/> value of the tracker's time provider.</summary>
+    /// <summary>Gets the open time on the tracker's lease clock (<see cref="LeaseTracker.GetTimestamp"/>).</summary>
     internal long StartTimestamp { get; }
 
-    /// <summary>Gets or sets the registry stripe, owned by <see cref="LeaseRegistry"/>.</summary>
-    internal int Stripe { get; set; }
-
-    /// <summary>Gets or sets the slot in the stripe, owned by <see cref="LeaseRegistry"/>.</summary>
-    internal int Slot { get; set; }
+    /// <summary>
+    /// Gets or sets a <see cref="Stopwatch"/> timestamp of the open, taken only when the tracker's lease clock is coarse
+    /// and the <c>db.client.connection.use_time</c> histogram is listened to; 0 otherwise.
+    /// </summary>
+    internal long UseTimeStart { get; init; }
 
     internal bool IsActive => (Volatile.Read(ref _state) & EndedBit) == 0;
 
@@ -85,6 +86,18 @@ internal sealed class LeaseRecord
     /// <summary>Marks the lease as reported by the watchdog if it is still active and not yet reported.</summary>
     /// <returns><see langword="true"/> for the caller that marked it.</returns>
     internal bool TryMarkHeldTooLong() => Interlocked.CompareExchange(ref _state, HeldTooLongBit, 0) == 0;
+
+    /// <summary>
+    /// The <c>StateChange</c> handler of a scoped lease (its scope, not a sentinel, covers the never-disposed case):
+    /// ends the lease when the connection closes.
+    /// </summary>
+    internal void OnStateChange(object sender, StateChangeEventArgs e)
+    {
+        if (e.CurrentState == ConnectionState.Closed)
+        {
+            Tracker.OnClosed(this);
+        }
+    }
 
     internal SqlConnectionCallSite? CreateCallSite() =>
         FilePath is null ? null : new SqlConnectionCallSite(MemberName ?? string.Empty, FilePath, LineNumber);

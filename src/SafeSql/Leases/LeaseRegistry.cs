@@ -3,12 +3,18 @@ using System.Numerics;
 namespace SafeSql.Leases;
 
 /// <summary>
-/// The set of active leases of one pool: striped by thread so concurrent opens rarely contend, each stripe a slot array
-/// with a free list (adding and removing allocate nothing once the arrays have grown to the peak concurrency).
+/// The active leases of one pool, for the snapshot, the watchdog and the pool-exhausted message. Built for the hot path:
+/// adding takes one short, thread-striped lock; ending a lease costs nothing here (the record's state says it ended and
+/// its slot is reused by a later add). Counting and listing scan the slots: they are rare (snapshots, pool timeouts,
+/// metric collection, the watchdog).
 /// </summary>
 internal sealed class LeaseRegistry
 {
     private const int MaxStripes = 32;
+    private const int InitialSlots = 16;
+
+    /// <summary>How many slots an add probes for a free one before it grows the stripe.</summary>
+    private const int MaxProbes = 8;
 
     private readonly Stripe[] _stripes;
     private readonly int _mask;
@@ -25,7 +31,7 @@ internal sealed class LeaseRegistry
         _mask = count - 1;
     }
 
-    /// <summary>Gets the number of registered leases (a moment's sum over the stripes, without locking).</summary>
+    /// <summary>Gets the number of active leases (one pass over the slots).</summary>
     internal int Count
     {
         get
@@ -33,7 +39,16 @@ internal sealed class LeaseRegistry
             var total = 0;
             foreach (var stripe in _stripes)
             {
-                total += Volatile.Read(ref stripe.Count);
+                lock (stripe)
+                {
+                    foreach (var record in stripe.Slots)
+                    {
+                        if (record is not null && record.IsActive)
+                        {
+                            total++;
+                        }
+                    }
+                }
             }
 
             return total;
@@ -42,60 +57,52 @@ internal sealed class LeaseRegistry
 
     internal void Add(LeaseRecord record)
     {
-        var index = Environment.CurrentManagedThreadId & _mask;
-        var stripe = _stripes[index];
-        record.Stripe = index;
+        var stripe = _stripes[Environment.CurrentManagedThreadId & _mask];
         lock (stripe)
         {
-            int slot;
-            if (stripe.FreeCount > 0)
+            var slots = stripe.Slots;
+            var mask = slots.Length - 1;
+            var index = stripe.Cursor;
+            for (var probe = 0; probe < MaxProbes; probe++)
             {
-                slot = stripe.Free[--stripe.FreeCount];
-            }
-            else
-            {
-                if (stripe.HighWater == stripe.Slots.Length)
+                var occupant = slots[index];
+                if (occupant is null || !occupant.IsActive)
                 {
-                    Array.Resize(ref stripe.Slots, Math.Max(8, stripe.Slots.Length * 2));
-                    Array.Resize(ref stripe.Free, stripe.Slots.Length);
+                    slots[index] = record;
+                    stripe.Cursor = (index + 1) & mask;
+                    return;
                 }
 
-                slot = stripe.HighWater++;
+                index = (index + 1) & mask;
             }
 
-            stripe.Slots[slot] = record;
-            record.Slot = slot;
-            stripe.Count++;
-        }
-    }
-
-    internal void Remove(LeaseRecord record)
-    {
-        var stripe = _stripes[record.Stripe];
-        lock (stripe)
-        {
-            var slot = record.Slot;
-            if (slot >= 0 && ReferenceEquals(stripe.Slots[slot], record))
+            // Crowded: keep the active leases, in a stripe twice as large.
+            var grown = new LeaseRecord?[slots.Length * 2];
+            var count = 0;
+            foreach (var occupant in slots)
             {
-                stripe.Slots[slot] = null;
-                stripe.Free[stripe.FreeCount++] = slot;
-                record.Slot = -1;
-                stripe.Count--;
+                if (occupant is not null && occupant.IsActive)
+                {
+                    grown[count++] = occupant;
+                }
             }
+
+            grown[count] = record;
+            stripe.Slots = grown;
+            stripe.Cursor = count + 1;
         }
     }
 
-    /// <summary>Appends every registered lease to <paramref name="target"/>, one stripe lock at a time.</summary>
+    /// <summary>Appends every active lease to <paramref name="target"/>, one stripe lock at a time.</summary>
     internal void CopyTo(List<LeaseRecord> target)
     {
         foreach (var stripe in _stripes)
         {
             lock (stripe)
             {
-                var slots = stripe.Slots;
-                for (var i = 0; i < stripe.HighWater; i++)
+                foreach (var record in stripe.Slots)
                 {
-                    if (slots[i] is { } record)
+                    if (record is not null && record.IsActive)
                     {
                         target.Add(record);
                     }
@@ -106,10 +113,7 @@ internal sealed class LeaseRegistry
 
     private sealed class Stripe
     {
-        internal LeaseRecord?[] Slots = [];
-        internal int[] Free = [];
-        internal int FreeCount;
-        internal int HighWater;
-        internal int Count;
+        internal LeaseRecord?[] Slots = new LeaseRecord?[InitialSlots];
+        internal int Cursor;
     }
 }

@@ -3,8 +3,9 @@ using System.Data;
 namespace SafeSql.Leases;
 
 /// <summary>
-/// Attached to a tracked connection as the target of its <see cref="System.Data.Common.DbConnection.StateChange"/>
-/// handler: the connection references the sentinel, nothing else does. So the sentinel becomes unreachable exactly when
+/// Attached to a connection opened through the root factory (outside any scope) as the target of its
+/// <see cref="System.Data.Common.DbConnection.StateChange"/> handler: the connection references the sentinel, nothing
+/// else does. So the sentinel becomes unreachable exactly when
 /// the connection does, and its finalizer tells the tracker that the connection was collected without being disposed.
 /// </summary>
 /// <remarks>
@@ -17,6 +18,10 @@ namespace SafeSql.Leases;
 /// <para>
 /// The finalizer never touches the connection (it may already be finalized): it only flips the lease state and enqueues
 /// the record; the tracker reports from a thread-pool thread. On a normal close the finalizer is suppressed.
+/// </para>
+/// <para>
+/// Scoped leases have no sentinel: their scope holds the connections and carries one finalizer for all of them
+/// (allocating a finalizable object costs about 30 ns, 4 % of a pooled open).
 /// </para>
 /// <para>
 /// Every way of ending a connection raises <c>StateChange</c> Open to Closed: <c>Close</c>, <c>CloseAsync</c>,

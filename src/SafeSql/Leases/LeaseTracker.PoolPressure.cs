@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 
+using SafeSql.Classification;
 using SafeSql.Diagnostics;
 
 namespace SafeSql.Leases;
@@ -8,12 +9,6 @@ namespace SafeSql.Leases;
 /// <summary>Pool pressure: the live snapshot and the pool-exhausted exception that names the holders.</summary>
 internal sealed partial class LeaseTracker
 {
-    /// <summary>
-    /// The start of SqlClient's pool-timeout message (resource <c>ADP_PooledOpenTimeout</c>, thrown by
-    /// <c>DbConnectionFactory.TryGetConnection</c> through <c>ADP.PooledOpenTimeout()</c>), in English.
-    /// </summary>
-    internal const string SqlClientPoolTimeoutMessagePrefix = "Timeout expired.  The timeout period elapsed prior to obtaining a connection from the pool.";
-
     internal long PoolTimeouts => Interlocked.Read(ref _poolTimeouts);
 
     internal long LeaksDetected => Interlocked.Read(ref _leaksDetected);
@@ -23,17 +18,19 @@ internal sealed partial class LeaseTracker
     /// </summary>
     /// <remarks>
     /// SqlClient gives it no error number, no inner exception and no distinct type (a plain
-    /// <see cref="InvalidOperationException"/>), and its message is localized. So the rule is: the connection string pools,
-    /// the exception's type is exactly <see cref="InvalidOperationException"/> without an inner exception, and either
-    /// every pooled connection is leased through this factory (leased count ≥ Max Pool Size, language-independent) or the
-    /// message is SqlClient's English text (which also covers a pool shared with code that bypasses SafeSql). No other
-    /// <see cref="InvalidOperationException"/> can come out of opening a new, correctly configured connection.
+    /// <see cref="InvalidOperationException"/> from <c>ADP.PooledOpenTimeout()</c>), and its message is localized. So the
+    /// rule is: the connection string pools, the exception's type is exactly <see cref="InvalidOperationException"/>
+    /// without an inner exception, and either every pooled connection is leased through this factory (leased count ≥
+    /// Max Pool Size: language-independent) or the message is SqlClient's pool-timeout text, in English or in the current
+    /// UI culture (<see cref="SqlClientSignatures.IsPoolTimeout"/>, shared with the classifier; this also covers a pool
+    /// shared with code that bypasses SafeSql). No other <see cref="InvalidOperationException"/> comes out of opening a
+    /// new, validated connection.
     /// </remarks>
     internal bool IsPoolTimeout(InvalidOperationException exception) =>
         Pooling
         && exception.GetType() == typeof(InvalidOperationException)
         && exception.InnerException is null
-        && (LeasedCount >= MaxPoolSize || exception.Message.StartsWith(SqlClientPoolTimeoutMessagePrefix, StringComparison.Ordinal));
+        && (LeasedCount >= MaxPoolSize || (SqlClientSignatures.IsPoolTimeout(exception, out var nonPooled) && !nonPooled));
 
     internal SqlConnectionPoolSnapshot GetSnapshot() => BuildSnapshot(out _, out _);
 
@@ -53,7 +50,7 @@ internal sealed partial class LeaseTracker
         active = [];
         _registry.CopyTo(active);
         active.RemoveAll(static r => !r.IsActive);
-        nowTimestamp = _timeProvider.GetTimestamp();
+        nowTimestamp = GetTimestamp();
         var now = _timeProvider.GetUtcNow();
 
         LeaseRecord? oldest = null;
@@ -70,9 +67,9 @@ internal sealed partial class LeaseTracker
         var byAge = groups.OrderBy(static g => g.OldestStart).Take(SafeSqlDefaults.LeaseSnapshotTopCallSites);
         var ts = nowTimestamp;
         SqlConnectionCallSiteUsage ToUsage(CallSiteGroup g) =>
-            new(g.Sample.CreateCallSite(), g.Count, _timeProvider.GetElapsedTime(g.OldestStart, ts));
+            new(g.Sample.CreateCallSite(), g.Count, GetElapsedTime(g.OldestStart, ts));
 
-        var lastLeak = LastLeakTimestamp is { } leakTimestamp ? now - _timeProvider.GetElapsedTime(leakTimestamp, ts) : (DateTimeOffset?)null;
+        var lastLeak = LastLeakTimestamp is { } leakTimestamp ? now - GetElapsedTime(leakTimestamp, ts) : (DateTimeOffset?)null;
         return new SqlConnectionPoolSnapshot(
             PoolName,
             now,
@@ -89,7 +86,7 @@ internal sealed partial class LeaseTracker
 
     private SqlConnectionLease ToView(LeaseRecord record, DateTimeOffset now, long nowTimestamp)
     {
-        var heldFor = _timeProvider.GetElapsedTime(record.StartTimestamp, nowTimestamp);
+        var heldFor = GetElapsedTime(record.StartTimestamp, nowTimestamp);
         return new SqlConnectionLease(PoolName, record.CreateCallSite(), now - heldFor, heldFor, record.Stack is { } stack ? FormatStack(stack) : null);
     }
 
@@ -105,7 +102,7 @@ internal sealed partial class LeaseTracker
     {
         // SqlClient times its wait on its own clock; 100 ms of slack keeps a lease opened just before the wait in the count.
         var wait = TimeSpan.FromSeconds(ConnectTimeoutSeconds) - TimeSpan.FromMilliseconds(100);
-        var heldLong = active.FindAll(r => _timeProvider.GetElapsedTime(r.StartTimestamp, nowTimestamp) >= wait);
+        var heldLong = active.FindAll(r => GetElapsedTime(r.StartTimestamp, nowTimestamp) >= wait);
         var holders = heldLong.Count > 0 ? heldLong : active;
 
         var text = new StringBuilder("Connection pool exhausted: ");

@@ -29,7 +29,7 @@ internal sealed partial class LeaseTracker
             }
 
             Volatile.Write(ref _nextDeadline, deadline);
-            _watchdogTimer!.Change(DueTime(deadline, _timeProvider.GetTimestamp()), Timeout.InfiniteTimeSpan);
+            _watchdogTimer!.Change(DueTime(deadline, GetTimestamp()), Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -48,7 +48,7 @@ internal sealed partial class LeaseTracker
             Volatile.Write(ref _nextDeadline, long.MaxValue);
             var records = new List<LeaseRecord>();
             _registry.CopyTo(records);
-            now = _timeProvider.GetTimestamp();
+            now = GetTimestamp();
             var next = long.MaxValue;
             foreach (var record in records)
             {
@@ -82,11 +82,11 @@ internal sealed partial class LeaseTracker
         {
             foreach (var record in due)
             {
-                Report(ConnectionLeakKind.HeldTooLong, record, _timeProvider.GetElapsedTime(record.StartTimestamp, now));
+                Report(ConnectionLeakKind.HeldTooLong, record, GetElapsedTime(record.StartTimestamp, now));
             }
         }
     }
 
     private TimeSpan DueTime(long deadline, long now) =>
-        deadline <= now ? TimeSpan.Zero : _timeProvider.GetElapsedTime(now, deadline);
+        deadline <= now ? TimeSpan.Zero : GetElapsedTime(now, deadline);
 }

@@ -24,6 +24,8 @@ internal sealed partial class LeaseTracker : IDisposable
     private readonly IDisposable _metricsRegistration;
     private readonly Action<ConnectionLeakReport>? _onLeakDetected;
     private readonly ConcurrentQueue<LeaseRecord> _collected = new();
+    private readonly bool _coarseClock;
+    private readonly long _clockFrequency;
     private readonly string _poolDisplayName;
     private int _drainScheduled;
     private long _leaksDetected;
@@ -50,8 +52,10 @@ internal sealed partial class LeaseTracker : IDisposable
         LeakDetectionThreshold = options.LeakDetectionThreshold is { } threshold && threshold > TimeSpan.Zero && threshold != Timeout.InfiniteTimeSpan
             ? threshold
             : null;
+        _coarseClock = ReferenceEquals(timeProvider, TimeProvider.System);
+        _clockFrequency = _coarseClock ? 1000 : timeProvider.TimestampFrequency;
         _thresholdTimestampTicks = LeakDetectionThreshold is { } t
-            ? (long)(t.Ticks * ((double)timeProvider.TimestampFrequency / TimeSpan.TicksPerSecond))
+            ? (long)(t.Ticks * ((double)_clockFrequency / TimeSpan.TicksPerSecond))
             : 0;
         if (_thresholdTimestampTicks > 0)
         {
@@ -81,7 +85,7 @@ internal sealed partial class LeaseTracker : IDisposable
     /// <summary>Gets the number of leases registered now (includes collected leases not yet reported).</summary>
     internal int LeasedCount => _registry.Count;
 
-    /// <summary>Gets when the last leak was detected, as a <see cref="TimeProvider.GetTimestamp"/> value; <see langword="null"/> if none.</summary>
+    /// <summary>Gets when the last leak was detected, on the lease clock (<see cref="GetTimestamp"/>); <see langword="null"/> if none.</summary>
     internal long? LastLeakTimestamp => Volatile.Read(ref _lastLeakTimestamp) is var value && value != long.MinValue ? value : null;
 
     /// <summary>
@@ -91,16 +95,26 @@ internal sealed partial class LeaseTracker : IDisposable
     /// <exception cref="ObjectDisposedException"><paramref name="scope"/> was disposed while the connection opened; the connection is disposed.</exception>
     internal void Track(SqlConnection connection, SqlConnectionScope? scope, string memberName, string filePath, int lineNumber, StackTrace? stack)
     {
+        var useTimeStart = _coarseClock && _metrics.IsUseTimeEnabled ? Stopwatch.GetTimestamp() : 0;
         var record = StackCapture == StackCaptureMode.None
-            ? new LeaseRecord(this, null, null, 0, null, _timeProvider.GetTimestamp())
-            : new LeaseRecord(this, memberName, filePath, lineNumber, stack, _timeProvider.GetTimestamp());
+            ? new LeaseRecord(this, null, null, 0, null, GetTimestamp()) { UseTimeStart = useTimeStart }
+            : new LeaseRecord(this, memberName, filePath, lineNumber, stack, GetTimestamp()) { UseTimeStart = useTimeStart };
         _registry.Add(record);
-        var sentinel = new LeaseSentinel(record);
-        connection.StateChange += sentinel.OnStateChange;
-        if (scope is not null && !scope.TryAdopt(record, connection))
+        if (scope is null)
         {
-            connection.Dispose();
-            throw new ObjectDisposedException(nameof(ISqlConnectionScope), "The SafeSql scope was disposed while a connection was being opened through it; the connection was disposed. Open connections through a live scope.");
+            // Outside a scope only the sentinel (finalizable, reachable only from the connection) can see a dropped connection.
+            connection.StateChange += new LeaseSentinel(record).OnStateChange;
+        }
+        else
+        {
+            // In a scope, the scope owns the connection (and carries one finalizer for itself): no per-lease sentinel.
+            connection.StateChange += record.OnStateChange;
+            if (!scope.TryAdopt(record, connection))
+            {
+                OnClosed(record);
+                connection.Dispose();
+                throw new ObjectDisposedException(nameof(ISqlConnectionScope), "The SafeSql scope was disposed while a connection was being opened through it; the connection was disposed. Open connections through a live scope.");
+            }
         }
 
         if (_thresholdTimestampTicks > 0)
@@ -117,15 +131,14 @@ internal sealed partial class LeaseTracker : IDisposable
             return;
         }
 
-        _registry.Remove(record);
-        if (wasReportedHeldTooLong || _metrics.IsUseTimeEnabled)
+        if (_metrics.IsUseTimeEnabled)
         {
-            var heldFor = _timeProvider.GetElapsedTime(record.StartTimestamp);
-            _metrics.RecordUseTime(PoolName, heldFor.TotalSeconds);
-            if (wasReportedHeldTooLong)
-            {
-                Report(ConnectionLeakKind.ReturnedAfterHeldTooLong, record, heldFor);
-            }
+            RecordUseTime(record);
+        }
+
+        if (wasReportedHeldTooLong)
+        {
+            Report(ConnectionLeakKind.ReturnedAfterHeldTooLong, record, GetElapsedTime(record.StartTimestamp));
         }
     }
 
@@ -167,9 +180,8 @@ internal sealed partial class LeaseTracker : IDisposable
             return false;
         }
 
-        _registry.Remove(record);
-        heldFor = _timeProvider.GetElapsedTime(record.StartTimestamp);
-        _metrics.RecordUseTime(PoolName, heldFor.TotalSeconds);
+        heldFor = GetElapsedTime(record.StartTimestamp);
+        RecordUseTime(record);
         return true;
     }
 
@@ -185,12 +197,23 @@ internal sealed partial class LeaseTracker : IDisposable
         Volatile.Write(ref _drainScheduled, 0);
         while (_collected.TryDequeue(out var record))
         {
-            _registry.Remove(record);
-            var heldFor = _timeProvider.GetElapsedTime(record.StartTimestamp);
-            _metrics.RecordUseTime(PoolName, heldFor.TotalSeconds);
-            Report(ConnectionLeakKind.CollectedWithoutDispose, record, heldFor);
+                RecordUseTime(record);
+            Report(ConnectionLeakKind.CollectedWithoutDispose, record, GetElapsedTime(record.StartTimestamp));
         }
     }
+
+    /// <summary>
+    /// Reads the lease clock. With <see cref="TimeProvider.System"/> it is <see cref="Environment.TickCount64"/>
+    /// (milliseconds; a third of the cost of a <see cref="Stopwatch"/> read on the hot path, and precise enough for ages
+    /// compared with thresholds of seconds); with any other provider (tests) it is the provider's timestamp.
+    /// </summary>
+    internal long GetTimestamp() => _coarseClock ? Environment.TickCount64 : _timeProvider.GetTimestamp();
+
+    /// <summary>Converts a span of the lease clock to a <see cref="TimeSpan"/>.</summary>
+    internal TimeSpan GetElapsedTime(long startTimestamp, long endTimestamp) =>
+        new((long)((endTimestamp - startTimestamp) * ((double)TimeSpan.TicksPerSecond / _clockFrequency)));
+
+    internal TimeSpan GetElapsedTime(long startTimestamp) => GetElapsedTime(startTimestamp, GetTimestamp());
 
     public void Dispose()
     {
@@ -201,6 +224,13 @@ internal sealed partial class LeaseTracker : IDisposable
         }
 
         _metricsRegistration.Dispose();
+    }
+
+    /// <summary>Records the lease duration (precise when the open took a <see cref="Stopwatch"/> timestamp for it).</summary>
+    private void RecordUseTime(LeaseRecord record)
+    {
+        var heldFor = record.UseTimeStart != 0 ? Stopwatch.GetElapsedTime(record.UseTimeStart) : GetElapsedTime(record.StartTimestamp);
+        _metrics.RecordUseTime(PoolName, heldFor.TotalSeconds);
     }
 
     private void Report(ConnectionLeakKind kind, LeaseRecord record, TimeSpan heldFor)
@@ -239,7 +269,7 @@ internal sealed partial class LeaseTracker : IDisposable
         if (kind != ConnectionLeakKind.ReturnedAfterHeldTooLong)
         {
             Interlocked.Increment(ref _leaksDetected);
-            Volatile.Write(ref _lastLeakTimestamp, _timeProvider.GetTimestamp());
+            Volatile.Write(ref _lastLeakTimestamp, GetTimestamp());
             _metrics.RecordLeak(PoolName, kind);
         }
 

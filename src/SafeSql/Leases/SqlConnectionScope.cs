@@ -11,7 +11,9 @@ namespace SafeSql.Leases;
 /// </summary>
 /// <remarks>
 /// Thread-safe: a request may open connections from parallel tasks. Connections closed by their owners are pruned
-/// lazily, so a long scope that opens many connections keeps memory proportional to those still open.
+/// lazily, so a long scope that opens many connections keeps memory proportional to those still open. The leases of a
+/// scope have no finalizable sentinel each: the scope holds their connections, so one finalizer on the scope covers a
+/// scope dropped without being disposed.
 /// </remarks>
 internal sealed class SqlConnectionScope : ISqlConnectionScope, ILeaseTrackerOwner
 {
@@ -24,6 +26,20 @@ internal sealed class SqlConnectionScope : ISqlConnectionScope, ILeaseTrackerOwn
     internal SqlConnectionScope(SqlConnectionFactory root)
     {
         _root = root;
+    }
+
+    /// <summary>
+    /// A scope garbage-collected without being disposed: the connections it held were unreachable with it. Report each
+    /// still-open lease as collected (the leases of a scope have no sentinel of their own); never touch the connections.
+    /// </summary>
+    ~SqlConnectionScope()
+    {
+        var tracker = _root.Tracker;
+        var entries = _entries;
+        for (var i = 0; i < _count && i < entries.Length; i++)
+        {
+            tracker.OnCollected(entries[i].Record);
+        }
     }
 
     public string Name => _root.Name;
@@ -58,6 +74,7 @@ internal sealed class SqlConnectionScope : ISqlConnectionScope, ILeaseTrackerOwn
 
     public void Dispose()
     {
+        GC.SuppressFinalize(this);
         var entries = Detach();
         var tracker = _root.Tracker;
         foreach (var entry in entries)
@@ -82,6 +99,7 @@ internal sealed class SqlConnectionScope : ISqlConnectionScope, ILeaseTrackerOwn
 
     public async ValueTask DisposeAsync()
     {
+        GC.SuppressFinalize(this);
         var entries = Detach();
         var tracker = _root.Tracker;
         foreach (var entry in entries)

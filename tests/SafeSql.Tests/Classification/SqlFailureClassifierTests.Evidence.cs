@@ -1,0 +1,172 @@
+using System.Net;
+using System.Net.Sockets;
+
+using SafeSql.Classification;
+using SafeSql.Diagnostics;
+using SafeSql.Testing;
+
+namespace SafeSql.Tests.Classification;
+
+/// <summary>
+/// The decision table for SqlClient 2.1.4's ambiguous "could not open a connection" (Number 0, class 20, error 40): a real
+/// refusal exception, with the operating-system evidence (socket counts, diagnostic connect) supplied by the test.
+/// </summary>
+public sealed partial class SqlFailureClassifierTests
+{
+    [Fact]
+    public async Task Classify_AmbiguousFailureWithFullRangeAndAddressNotAvailable_ReturnsSocketExhaustionWithFigures()
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var exception = await CaptureRefusalAsync(server);
+        var evidence = new FakeEvidence(Snapshot(server.EndPoint, towards: 50, timeWait: 50), SocketError.AddressNotAvailable);
+
+        // Act
+        var failure = SqlFailureClassifier.Classify(exception, Context(server, evidence));
+
+        // Assert
+        Assert.Equal(SqlFailureKind.SocketExhaustion, failure.Kind);
+        Assert.True(failure.IsTransient);
+        Assert.Equal(SocketError.AddressNotAvailable, failure.SocketError);
+        Assert.Equal(
+            $"""SqlClient could not open a TCP connection (SqlException Number 0, class 20, "TCP Provider, error: 40", no inner exception: SqlClient 2.1.4 on Linux reports a refusal and ephemeral port exhaustion alike, so SafeSql asked the operating system). The client ran out of ephemeral TCP ports: 50 of 50 ephemeral ports (40000-40049) in use towards 127.0.0.1:{server.Port}, 50 of them in TIME_WAIT (50 TIME_WAIT in total); a diagnostic connect to the same endpoint failed with AddressNotAvailable (EADDRNOTAVAIL, 99 on Linux: no free local port). Each connection the client closes keeps its local port in TIME_WAIT for 60 s on Linux (240 s on Windows), so opening and closing connections faster than the range allows (28,232 ports / 60 s, about 470 per second towards one server with Linux defaults) exhausts it. Enable connection pooling (remove Pooling=false) and dispose connections so they return to the pool; do not retry at once, since ports free up only as TIME_WAIT expires and every retry takes another one.""",
+            failure.Explanation);
+    }
+
+    [Fact]
+    public async Task Classify_AmbiguousFailureWithFewSocketsAndAddressNotAvailable_ReturnsNetworkUnreachable()
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var exception = await CaptureRefusalAsync(server);
+        var evidence = new FakeEvidence(Snapshot(server.EndPoint, towards: 2, timeWait: 1), SocketError.AddressNotAvailable);
+
+        // Act
+        var failure = SqlFailureClassifier.Classify(exception, Context(server, evidence));
+
+        // Assert
+        Assert.Equal(SqlFailureKind.NetworkUnreachable, failure.Kind);
+        Assert.False(failure.IsTransient);
+        Assert.Contains("but the figures rule out port exhaustion: 2 of 50 ephemeral ports", failure.Explanation, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Classify_AmbiguousFailureWithFullRangeButRefusedProbe_ReturnsConnectionRefused()
+    {
+        // Arrange: many TIME_WAIT sockets, but a port was free for the diagnostic connect, which was refused.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var exception = await CaptureRefusalAsync(server);
+        var evidence = new FakeEvidence(Snapshot(server.EndPoint, towards: 48, timeWait: 48), SocketError.ConnectionRefused);
+
+        // Act
+        var failure = SqlFailureClassifier.Classify(exception, Context(server, evidence));
+
+        // Assert
+        Assert.Equal(SqlFailureKind.ConnectionRefused, failure.Kind);
+        Assert.Equal(SocketError.ConnectionRefused, failure.SocketError);
+    }
+
+    [Fact]
+    public async Task Classify_AmbiguousFailureAndListenerBackForTheProbe_ReturnsConnectionRefused()
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var exception = await CaptureRefusalAsync(server);
+        var evidence = new FakeEvidence(Snapshot(server.EndPoint, towards: 1, timeWait: 1), SocketError.Success);
+
+        // Act
+        var failure = SqlFailureClassifier.Classify(exception, Context(server, evidence));
+
+        // Assert
+        Assert.Equal(SqlFailureKind.ConnectionRefused, failure.Kind);
+        Assert.Null(failure.SocketError);
+        Assert.Contains("just after succeeded", failure.Explanation, StringComparison.Ordinal);
+        Assert.Contains("a restart", failure.Explanation, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Classify_AmbiguousFailureAndProbeTimesOut_ReturnsConnectTimeout()
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var exception = await CaptureRefusalAsync(server);
+        var evidence = new FakeEvidence(Snapshot(server.EndPoint, towards: 0, timeWait: 0), SocketError.TimedOut);
+
+        // Act
+        var failure = SqlFailureClassifier.Classify(exception, Context(server, evidence));
+
+        // Assert
+        Assert.Equal(SqlFailureKind.ConnectTimeout, failure.Kind);
+        Assert.True(failure.IsTransient);
+    }
+
+    [Fact]
+    public async Task Classify_AmbiguousFailureWithoutEndPointButMachineWideRangeFull_ReturnsSocketExhaustion()
+    {
+        // Arrange: no endpoint (no diagnostic connect), machine-wide counts at the range.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var exception = await CaptureRefusalAsync(server);
+        var evidence = new FakeEvidence(Snapshot(null, towards: 0, timeWait: 49, total: 49), SocketError.AddressNotAvailable);
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, null, null, evidence);
+
+        // Act
+        var failure = SqlFailureClassifier.Classify(exception, context);
+
+        // Assert
+        Assert.Equal(SqlFailureKind.SocketExhaustion, failure.Kind);
+        Assert.Equal(0, evidence.Connects);
+        Assert.Contains("49 of 50 ephemeral ports (40000-40049) in use, 49 in TIME_WAIT", failure.Explanation, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ClassifyAsync_AmbiguousFailure_UsesTheAsynchronousDiagnosticConnect()
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var exception = await CaptureRefusalAsync(server);
+        var evidence = new FakeEvidence(Snapshot(server.EndPoint, towards: 50, timeWait: 50), SocketError.AddressNotAvailable);
+
+        // Act
+        var failure = await SqlFailureClassifier.ClassifyAsync(exception, Context(server, evidence), CancellationToken.None);
+
+        // Assert
+        Assert.Equal(SqlFailureKind.SocketExhaustion, failure.Kind);
+        Assert.Equal(1, evidence.AsyncConnects);
+        Assert.Equal(0, evidence.Connects);
+    }
+
+    private static async Task<Exception> CaptureRefusalAsync(LoopbackSqlServer server)
+    {
+        var connectionString = ConnectionString(server, b => b.ConnectTimeout = 1);
+        await server.StopAsync();
+        return await CaptureOpenFailureAsync(connectionString, async: true);
+    }
+
+    private static SqlClassificationContext Context(LoopbackSqlServer server, FakeEvidence evidence) =>
+        new(SqlOperationPhase.Open, DataSource(server), null, evidence);
+
+    private static OsTcpSnapshot Snapshot(IPEndPoint? endPoint, int towards, int timeWait, int? total = null) =>
+        new(endPoint, 40000, 40049, 50, false, endPoint is null ? null : towards, endPoint is null ? null : timeWait, total ?? towards, total ?? timeWait, TimeSpan.FromSeconds(60), 4096, 0, portsSharedAcrossDestinations: true, "/proc/net/tcp");
+
+    /// <summary>Operating-system evidence chosen by the test (the SqlClient exception stays real).</summary>
+    private sealed class FakeEvidence(OsTcpSnapshot snapshot, SocketError connectResult) : ITcpEvidenceSource
+    {
+        public int Connects { get; private set; }
+
+        public int AsyncConnects { get; private set; }
+
+        public OsTcpSnapshot Capture(IPEndPoint? endPoint) => snapshot;
+
+        public SocketError Connect(IPEndPoint endPoint)
+        {
+            Connects++;
+            return connectResult;
+        }
+
+        public ValueTask<SocketError> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken)
+        {
+            AsyncConnects++;
+            return ValueTask.FromResult(connectResult);
+        }
+    }
+}

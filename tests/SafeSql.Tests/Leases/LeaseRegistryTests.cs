@@ -1,0 +1,47 @@
+using Microsoft.Data.SqlClient;
+using Microsoft.Extensions.Logging.Abstractions;
+
+using SafeSql.Diagnostics;
+using SafeSql.Leases;
+using SafeSql.Tests.TestUtilities;
+
+namespace SafeSql.Tests.Leases;
+
+public sealed class LeaseRegistryTests
+{
+    [Fact]
+    public async Task Add_ManyThreadsWithEndedLeasesInBetween_ListsEveryActiveLeaseOnce()
+    {
+        // Arrange
+        using var metrics = new SafeSqlMetrics(null);
+        using var tracker = new LeaseTracker("registry", new SqlConnectionStringBuilder(), new SqlConnectionLeakOptions(), new ManualTimeProvider(), NullLogger.Instance, metrics);
+        var registry = new LeaseRegistry();
+        var kept = new System.Collections.Concurrent.ConcurrentBag<LeaseRecord>();
+
+        // Act: 4 threads x 500 adds; two of every three leases end at once, so slots are reused and stripes grow.
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(t => Task.Run(() =>
+        {
+            for (var i = 0; i < 500; i++)
+            {
+                var record = new LeaseRecord(tracker, "Member", "File.cs", i, null, i);
+                registry.Add(record);
+                if (i % 3 == 0)
+                {
+                    kept.Add(record);
+                }
+                else
+                {
+                    Assert.True(record.TryEnd(out _));
+                }
+            }
+        })));
+        var listed = new List<LeaseRecord>();
+        registry.CopyTo(listed);
+
+        // Assert
+        Assert.Equal(kept.Count, registry.Count);
+        Assert.Equal(kept.Count, listed.Count);
+        Assert.Equal(listed.Count, listed.Distinct().Count());
+        Assert.True(kept.ToHashSet().SetEquals(listed));
+    }
+}

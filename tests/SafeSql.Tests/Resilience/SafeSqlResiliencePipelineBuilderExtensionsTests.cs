@@ -1,0 +1,405 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net.Sockets;
+
+using Microsoft.Data.SqlClient;
+
+using Polly;
+
+using SafeSql.Classification;
+using SafeSql.Diagnostics;
+using SafeSql.Resilience;
+using SafeSql.Testing;
+using SafeSql.Tests.TestUtilities;
+
+using static SafeSql.Tests.Classification.SqlFailureClassifierTests;
+
+namespace SafeSql.Tests.Resilience;
+
+/// <summary>
+/// SafeSql's Polly retries around the real client: what is retried, how long it waits (on a manual clock), and that the
+/// original exception comes out untouched. Each test has a loopback server and a SqlClient pool of its own.
+/// </summary>
+public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AddSqlOpenRetry_ServerRestartedMidRun_OpenSucceedsWithoutTheCallerSeeingAnException(bool async)
+    {
+        // Arrange: the server is down when the open starts (NeverBlock: no pool blocking period, see the docs).
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var connectionString = ConnectionString(server, b => { b.ConnectTimeout = 1; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
+        await server.StopAsync();
+        var time = new ManualTimeProvider();
+        var recorder = new RetryRecorder();
+        var pipeline = recorder.Builder<SqlConnection>(time).AddSqlOpenRetry(new SqlOpenRetryOptions(), connectionString).Build();
+
+        // Act: the first attempt is refused; while Polly waits, the server comes back; then the clock moves on.
+        var open = async
+            ? pipeline.ExecuteAsync(async ct => await OpenAsync(connectionString, async: true)).AsTask()
+            : ManualTime.OnOwnThread(() => pipeline.Execute(() => OpenAsync(connectionString, async: false).GetAwaiter().GetResult()));
+        await ManualTime.WaitForDelayAsync(time, open);
+        await server.RestartAsync();
+        time.Advance(TimeSpan.FromSeconds(2));
+        await using var connection = await open;
+
+        // Assert
+        Assert.Equal(System.Data.ConnectionState.Open, connection.State);
+        var retry = Assert.Single(recorder.Retries);
+        Assert.Equal(SqlFailureKind.ConnectionRefused, retry.Kind);
+        Assert.InRange(retry.Delay, TimeSpan.FromMilliseconds(800), TimeSpan.FromMilliseconds(1200));
+        Assert.Equal(1, server.Logins.Count(l => l.Succeeded)); // recorded before the reply is sent (Counters.Logins is bumped after it)
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AddSqlOpenRetry_AuthenticationFailure_DoesNotRetry(bool async)
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        server.Faults.FailLoginsWithError = 18456;
+        var connectionString = ConnectionString(server);
+        var recorder = new RetryRecorder();
+        var pipeline = recorder.Builder().AddSqlOpenRetry(new SqlOpenRetryOptions(), connectionString).Build();
+
+        // Act
+        var exception = await CaptureAsync(() => ExecuteOpenAsync(pipeline, connectionString, async));
+
+        // Assert: one login reached the server; nothing was retried.
+        Assert.Equal(18456, Assert.IsType<SqlException>(exception).Number);
+        Assert.Empty(recorder.Retries);
+        Assert.Equal(1, server.Counters.FailedLogins);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AddSqlRetry_SyntaxError_DoesNotRetryEvenWhenIdempotent(bool async)
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var connectionString = ConnectionString(server);
+        var recorder = new RetryRecorder();
+        var pipeline = recorder.Builder().AddSqlRetry(new SqlRetryStrategyOptions { IsIdempotent = true, BaseDelay = TimeSpan.Zero }, connectionString).Build();
+
+        // Act
+        var exception = await CaptureAsync(() => ExecuteCommandAsync(pipeline, connectionString, "SELEC 1", async));
+
+        // Assert
+        Assert.Equal(102, Assert.IsType<SqlException>(exception).Number);
+        Assert.Empty(recorder.Retries);
+        Assert.Equal(1, server.Counters.Batches);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AddSqlOpenRetry_RetriesGiveUp_RethrowsTheOriginalExceptionInstance(bool async)
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var connectionString = ConnectionString(server, b => { b.ConnectTimeout = 1; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
+        await server.StopAsync();
+        var time = new ManualTimeProvider();
+        var recorder = new RetryRecorder();
+        var pipeline = recorder.Builder(time).AddSqlOpenRetry(new SqlOpenRetryOptions { MaxRetryAttempts = 2 }, connectionString).Build();
+        var attempts = new List<Exception>();
+
+        void Attempt()
+        {
+            try
+            {
+                using var connection = OpenAsync(connectionString, async).GetAwaiter().GetResult();
+            }
+            catch (Exception ex)
+            {
+                attempts.Add(ex);
+                throw;
+            }
+        }
+
+        // Act
+        var run = async
+            ? pipeline.ExecuteAsync(_ => { Attempt(); return ValueTask.CompletedTask; }).AsTask()
+            : ManualTime.OnOwnThread(() => { pipeline.Execute(Attempt); return true; });
+        await ManualTime.RunToCompletionAsync(time, run, TimeSpan.FromSeconds(10));
+        var thrown = await CaptureAsync(() => run);
+
+        // Assert: 3 attempts; what the caller sees is the last attempt's exception itself, Number and stack intact.
+        Assert.Equal(3, attempts.Count);
+        Assert.Same(attempts[^1], thrown);
+        var sql = Assert.IsType<SqlException>(thrown);
+        Assert.Equal(0, sql.Number);
+        Assert.StartsWith("   at Microsoft.Data.", sql.StackTrace, StringComparison.Ordinal); // SqlClient's own frames come first
+        Assert.Equal(2, recorder.Retries.Count);
+    }
+
+    [Fact]
+    public async Task AddSqlOpenRetry_ConnectionRefused_WaitsJitteredExponentialBackoff()
+    {
+        // Arrange: no pool blocking period (NeverBlock), so the schedule is BaseDelay x 2^n, each ±20 %.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var connectionString = ConnectionString(server, b => { b.ConnectTimeout = 1; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
+        await server.StopAsync();
+        var time = new ManualTimeProvider();
+        var recorder = new RetryRecorder();
+        var options = new SqlOpenRetryOptions { MaxRetryAttempts = 3, BaseDelay = TimeSpan.FromSeconds(1), MaxDelay = TimeSpan.FromSeconds(3) };
+        var pipeline = recorder.Builder(time).AddSqlOpenRetry(options, connectionString).Build();
+
+        // Act
+        var run = pipeline.ExecuteAsync(async ct => await OpenAsync(connectionString, async: true)).AsTask();
+        await ManualTime.RunToCompletionAsync(time, run, TimeSpan.FromSeconds(5));
+        await CaptureAsync(() => run);
+
+        // Assert
+        Assert.Equal([0, 1, 2], recorder.Retries.Select(r => r.AttemptNumber));
+        Assert.All(recorder.Retries, r => Assert.Equal(SqlFailureKind.ConnectionRefused, r.Kind));
+        Assert.InRange(recorder.Retries[0].Delay.TotalMilliseconds, 800, 1200);
+        Assert.InRange(recorder.Retries[1].Delay.TotalMilliseconds, 1600, 2400);
+        Assert.InRange(recorder.Retries[2].Delay.TotalMilliseconds, 3000, 3000); // 4 s ±20 %, capped by MaxDelay
+    }
+
+    [Fact]
+    public async Task AddSqlOpenRetry_PoolBlockingPeriodActive_NeverRetriesInsideIt()
+    {
+        // Arrange: SqlClient's defaults (pooling, Pool Blocking Period=Auto towards a non-Azure server): blocking is on.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var connectionString = ConnectionString(server, b => b.ConnectTimeout = 1);
+        await server.StopAsync();
+        var time = new ManualTimeProvider();
+        var recorder = new RetryRecorder();
+        var pipeline = recorder.Builder(time).AddSqlOpenRetry(new SqlOpenRetryOptions { MaxRetryAttempts = 3 }, connectionString).Build();
+
+        // Act
+        var run = pipeline.ExecuteAsync(async ct => await OpenAsync(connectionString, async: true)).AsTask();
+        await ManualTime.RunToCompletionAsync(time, run, TimeSpan.FromSeconds(30));
+        await CaptureAsync(() => run);
+
+        // Assert: at least 5 s, 10 s, 20 s (the pool's blocking period after the 1st, 2nd and 3rd failure), though the backoff alone would be ~1, 2, 4 s.
+        Assert.Equal(3, recorder.Retries.Count);
+        Assert.InRange(recorder.Retries[0].Delay.TotalSeconds, 5.1, 5.5);
+        Assert.InRange(recorder.Retries[1].Delay.TotalSeconds, 10.2, 11);
+        Assert.InRange(recorder.Retries[2].Delay.TotalSeconds, 20.4, 22);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AddSqlOpenRetry_Login40613ThenAvailable_RetriesAndSucceeds(bool async)
+    {
+        // Arrange: Azure's "database not currently available" on the first login only.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        server.Faults.FailLoginsWithError = 40613;
+        var connectionString = ConnectionString(server, b => b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock);
+        var recorder = new RetryRecorder { OnRetry = _ => server.Faults.FailLoginsWithError = null };
+        var pipeline = recorder.Builder<SqlConnection>().AddSqlOpenRetry(new SqlOpenRetryOptions { BaseDelay = TimeSpan.Zero }, connectionString).Build();
+
+        // Act
+        await using var connection = async
+            ? await pipeline.ExecuteAsync(async ct => await OpenAsync(connectionString, async: true))
+            : pipeline.Execute(() => OpenAsync(connectionString, async: false).GetAwaiter().GetResult());
+
+        // Assert
+        Assert.Equal(System.Data.ConnectionState.Open, connection.State);
+        Assert.Equal(SqlFailureKind.TransientServerError, Assert.Single(recorder.Retries).Kind);
+        Assert.Equal(1, server.Counters.FailedLogins);
+        Assert.Equal(1, server.Logins.Count(l => l.Succeeded)); // recorded before the reply is sent (Counters.Logins is bumped after it)
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AddSqlRetry_CommandTimeoutNotIdempotent_DoesNotRetry(bool async)
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var connectionString = ConnectionString(server);
+        var recorder = new RetryRecorder();
+        var pipeline = recorder.Builder().AddSqlRetry(new SqlRetryStrategyOptions { BaseDelay = TimeSpan.Zero }, connectionString).Build();
+
+        // Act
+        var exception = await CaptureAsync(() => ExecuteCommandAsync(pipeline, connectionString, "WAITFOR DELAY '00:00:05'", async, commandTimeout: 1));
+
+        // Assert: the command may have executed, so it ran once.
+        Assert.Equal(-2, Assert.IsType<SqlException>(exception).Number);
+        Assert.Empty(recorder.Retries);
+        Assert.Equal(1, server.Counters.Batches);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AddSqlRetry_CommandTimeoutIdempotent_RetriesIt(bool async)
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var connectionString = ConnectionString(server);
+        var recorder = new RetryRecorder();
+        var options = new SqlRetryStrategyOptions { IsIdempotent = true, MaxRetryAttempts = 1, BaseDelay = TimeSpan.Zero };
+        var pipeline = recorder.Builder().AddSqlRetry(options, connectionString).Build();
+
+        // Act
+        var exception = await CaptureAsync(() => ExecuteCommandAsync(pipeline, connectionString, "WAITFOR DELAY '00:00:05'", async, commandTimeout: 1));
+
+        // Assert
+        Assert.Equal(-2, Assert.IsType<SqlException>(exception).Number);
+        Assert.Equal(SqlFailureKind.CommandTimeout, Assert.Single(recorder.Retries).Kind);
+        Assert.Equal(2, server.Counters.Batches);
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public async Task AddSqlRetry_DeadlockOnce_RetriedOnlyWhenIdempotent(bool async, bool idempotent)
+    {
+        // Arrange: the first batch is chosen as a deadlock victim (1205), the next succeeds.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var deadlocks = 0;
+        server.BatchHandler = request => request.Sql.Contains("UPDATE", StringComparison.Ordinal) && Interlocked.Increment(ref deadlocks) == 1
+            ? LoopbackResponse.Error(1205, 13, 51, "Transaction (Process ID 51) was deadlocked on lock resources with another process and has been chosen as the deadlock victim. Rerun the transaction.")
+            : request.Sql.Contains("UPDATE", StringComparison.Ordinal) ? LoopbackResponse.RowsAffected(1) : null;
+        var connectionString = ConnectionString(server);
+        var recorder = new RetryRecorder();
+        var options = new SqlRetryStrategyOptions { IsIdempotent = idempotent, BaseDelay = TimeSpan.Zero };
+        var pipeline = recorder.Builder().AddSqlRetry(options, connectionString).Build();
+
+        // Act
+        var run = ExecuteCommandAsync(pipeline, connectionString, "UPDATE Orders SET Total = 1", async);
+
+        // Assert
+        if (idempotent)
+        {
+            await run;
+            Assert.Equal(SqlFailureKind.TransientServerError, Assert.Single(recorder.Retries).Kind);
+            Assert.Equal(2, server.Counters.Batches);
+        }
+        else
+        {
+            Assert.Equal(1205, Assert.IsType<SqlException>(await CaptureAsync(() => run)).Number);
+            Assert.Empty(recorder.Retries);
+            Assert.Equal(1, server.Counters.Batches);
+        }
+    }
+
+    [Fact]
+    public async Task AddSqlRetry_SocketExhaustion_RetriesOnceAfterTheLongDelay()
+    {
+        // Arrange: a real refusal (SqlClient 2.1.4's exhaustion-shaped exception), with operating-system evidence of a full range.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var connectionString = ConnectionString(server, b => { b.ConnectTimeout = 1; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
+        await server.StopAsync();
+        var evidence = new ExhaustedEvidence(server.EndPoint);
+        var policy = new SqlRetryPolicy(new SqlOpenRetryOptions { MaxRetryAttempts = 3 }, isOpen: true, connectionString, evidence: evidence);
+        var time = new ManualTimeProvider();
+        var recorder = new RetryRecorder();
+        var pipeline = recorder.Builder(time).AddSqlRetry(policy).Build();
+        var attempts = 0;
+
+        // Act
+        var run = pipeline.ExecuteAsync(async ct =>
+        {
+            attempts++;
+            await using var connection = await OpenAsync(connectionString, async: true);
+        }).AsTask();
+        await ManualTime.RunToCompletionAsync(time, run, TimeSpan.FromSeconds(40));
+        var exception = await CaptureAsync(() => run);
+
+        // Assert: one retry, after SocketExhaustionDelay (30 s ±20 %), then the original exception.
+        Assert.IsType<SqlException>(exception);
+        Assert.Equal(2, attempts);
+        var retry = Assert.Single(recorder.Retries);
+        Assert.Equal(SqlFailureKind.SocketExhaustion, retry.Kind);
+        Assert.InRange(retry.Delay.TotalSeconds, 24, 36);
+    }
+
+    [Fact]
+    public void AddSqlOpenRetry_NullArguments_ThrowArgumentNullException()
+    {
+        // Act / Assert
+        Assert.Equal("builder", Assert.Throws<ArgumentNullException>(() => SafeSqlResiliencePipelineBuilderExtensions.AddSqlOpenRetry(null!, new SqlOpenRetryOptions())).ParamName);
+        Assert.Equal("options", Assert.Throws<ArgumentNullException>(() => new ResiliencePipelineBuilder().AddSqlOpenRetry(null!)).ParamName);
+        Assert.Equal("builder", Assert.Throws<ArgumentNullException>(() => SafeSqlResiliencePipelineBuilderExtensions.AddSqlRetry(null!, new SqlRetryStrategyOptions())).ParamName);
+        Assert.Equal("options", Assert.Throws<ArgumentNullException>(() => new ResiliencePipelineBuilder<int>().AddSqlRetry(null!)).ParamName);
+    }
+
+    [Fact]
+    public void AddSqlOpenRetry_MaxRetryAttemptsOutOfRange_ThrowsValidationException()
+    {
+        // Arrange
+        var options = new SqlOpenRetryOptions { MaxRetryAttempts = 0 };
+
+        // Act
+        var exception = Assert.Throws<ValidationException>(() => new ResiliencePipelineBuilder().AddSqlOpenRetry(options));
+
+        // Assert
+        Assert.Equal("""The field MaxRetryAttempts must be between 1 and 10.""", exception.Message);
+    }
+
+    [Fact]
+    public void AddSqlRetry_SocketExhaustionDelayOutOfRange_ThrowsValidationException()
+    {
+        // Arrange
+        var options = new SqlRetryStrategyOptions { SocketExhaustionDelay = TimeSpan.FromMinutes(11) };
+
+        // Act
+        var exception = Assert.Throws<ValidationException>(() => new ResiliencePipelineBuilder().AddSqlRetry(options));
+
+        // Assert
+        Assert.Equal("""The field SocketExhaustionDelay must be between 00:00:00 and 00:10:00.""", exception.Message);
+    }
+
+    private static async Task ExecuteOpenAsync(ResiliencePipeline pipeline, string connectionString, bool async)
+    {
+        if (async)
+        {
+            await pipeline.ExecuteAsync(async ct =>
+            {
+                await using var connection = await OpenAsync(connectionString, async: true);
+            });
+        }
+        else
+        {
+            pipeline.Execute(() =>
+            {
+                using var connection = OpenAsync(connectionString, async: false).GetAwaiter().GetResult();
+            });
+        }
+    }
+
+    private static async Task ExecuteCommandAsync(ResiliencePipeline pipeline, string connectionString, string sql, bool async, int commandTimeout = 30)
+    {
+        if (async)
+        {
+            await pipeline.ExecuteAsync(async ct =>
+            {
+                await using var connection = await OpenAsync(connectionString, async: true);
+                await using var command = new SqlCommand(sql, connection) { CommandTimeout = commandTimeout };
+                await command.ExecuteNonQueryAsync(ct);
+            });
+        }
+        else
+        {
+            pipeline.Execute(() =>
+            {
+                using var connection = OpenAsync(connectionString, async: false).GetAwaiter().GetResult();
+                using var command = new SqlCommand(sql, connection) { CommandTimeout = commandTimeout };
+                command.ExecuteNonQuery();
+            });
+        }
+    }
+
+    /// <summary>Operating-system evidence of a full ephemeral range towards the server (the SqlClient exception stays real).</summary>
+    private sealed class ExhaustedEvidence(System.Net.IPEndPoint endPoint) : ITcpEvidenceSource
+    {
+        private readonly OsTcpSnapshot _snapshot = new(endPoint, 40000, 40049, 50, false, 50, 50, 50, 50, TimeSpan.FromSeconds(60), 4096, 0, true, "/proc/net/tcp");
+
+        public OsTcpSnapshot Capture(System.Net.IPEndPoint? endPoint) => _snapshot;
+
+        public SocketError Connect(System.Net.IPEndPoint endPoint) => SocketError.AddressNotAvailable;
+
+        public ValueTask<SocketError> ConnectAsync(System.Net.IPEndPoint endPoint, CancellationToken cancellationToken) => ValueTask.FromResult(SocketError.AddressNotAvailable);
+    }
+}

@@ -1,0 +1,148 @@
+using Microsoft.Data.SqlClient;
+
+using SafeSql.Classification;
+using SafeSql.Diagnostics;
+using SafeSql.Testing;
+using SafeSql.Tests.TestUtilities;
+
+using static SafeSql.Tests.Classification.SqlFailureClassifierTests;
+
+namespace SafeSql.Tests.Resilience;
+
+/// <summary>
+/// The factory's default open pipeline (<c>CreateOpenPipeline</c>, built from <see cref="SafeSqlOptions.OpenRetry"/>), through
+/// a root <see cref="SqlConnectionFactory"/> constructed directly, with collected logs and metrics and a manual clock.
+/// </summary>
+public sealed class SqlConnectionFactoryTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Open_ServerRestartedMidRun_SucceedsWithoutTheCallerSeeingAnException(bool async)
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        await using var harness = new Harness(ConnectionString(server, b => { b.ConnectTimeout = 1; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; }));
+        await server.StopAsync();
+
+        // Act: refused; the server comes back while the pipeline waits; the clock moves past the (≤1.2 s) delay.
+        var open = async
+            ? harness.Factory.OpenAsync().AsTask()
+            : ManualTime.OnOwnThread(() => harness.Factory.Open());
+        await ManualTime.WaitForDelayAsync(harness.Time, open);
+        await server.RestartAsync();
+        harness.Time.Advance(TimeSpan.FromSeconds(2));
+        await using var connection = await open;
+
+        // Assert: the caller got an open connection; the refusal was logged, counted and retried once.
+        Assert.Equal(System.Data.ConnectionState.Open, connection.State);
+        var failed = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenAttemptFailed);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, failed.Level);
+        Assert.StartsWith($"Opening a connection of pool '{harness.Name}' failed (attempt 1): ConnectionRefused, SQL error 0, socket error ConnectionRefused; will retry: True.", failed.Message, StringComparison.Ordinal);
+        var retrying = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenRetrying);
+        Assert.Matches($@"^Retrying the open of pool '{harness.Name}' after ConnectionRefused in \d+ ms \(retry 1 of at most 3\)\.$", retrying.Message);
+        Assert.DoesNotContain(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenFailed);
+        var counted = Assert.Single(harness.Failures());
+        Assert.Equal("connection_refused", counted.Tags[SafeSqlMetrics.FailureKindTag]);
+        Assert.Equal("0", counted.Tags[SafeSqlMetrics.ErrorTypeTag]);
+        Assert.Equal(1, server.Logins.Count(l => l.Succeeded)); // recorded before the reply is sent (Counters.Logins is bumped after it)
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Open_AuthenticationFailure_IsNotRetriedAndIsLoggedAndCounted(bool async)
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        server.Faults.FailLoginsWithError = 18456;
+        await using var harness = new Harness(ConnectionString(server));
+
+        // Act
+        var exception = await CaptureAsync(async () => await harness.OpenAsync(async));
+
+        // Assert: one login attempt; the original SqlException reached the caller.
+        Assert.Equal(18456, Assert.IsType<SqlException>(exception).Number);
+        Assert.Equal(1, server.Counters.FailedLogins);
+        var failed = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenFailed);
+        Assert.Equal(
+            $"""Opening a connection of pool '{harness.Name}' failed with AuthenticationFailure after 1 attempt(s), not retried: AuthenticationFailure is never retried. The original exception is rethrown.""",
+            failed.Message);
+        Assert.Equal("authentication_failure", Assert.Single(harness.Failures()).Tags[SafeSqlMetrics.FailureKindTag]);
+        Assert.DoesNotContain(harness.Logs.Records, r => r.Message.Contains(LoopbackSqlServerOptions.DefaultPassword, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Open_RetriesDisabled_ClassifiesCountsAndRethrowsAtOnce(bool async)
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        await using var harness = new Harness(ConnectionString(server, b => b.ConnectTimeout = 1), o => o.Enabled = false);
+        await server.StopAsync();
+
+        // Act
+        var exception = await CaptureAsync(async () => await harness.OpenAsync(async));
+
+        // Assert
+        Assert.Equal(0, Assert.IsType<SqlException>(exception).Number);
+        Assert.Equal(0, harness.Time.ActiveTimerCount);
+        Assert.EndsWith("not retried: retries are disabled (OpenRetry.Enabled is false). The original exception is rethrown.", Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenFailed).Message, StringComparison.Ordinal);
+        Assert.Equal("connection_refused", Assert.Single(harness.Failures()).Tags[SafeSqlMetrics.FailureKindTag]);
+    }
+
+    [Fact]
+    public async Task OpenAsync_DefaultOptionsAndPooling_FirstRetryWaitsThePoolBlockingPeriod()
+    {
+        // Arrange: the defaults (pooling, Pool Blocking Period=Auto, loopback is not Azure): failed opens block the pool 5 s.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        await using var harness = new Harness(ConnectionString(server, b => b.ConnectTimeout = 1), o => o.MaxRetryAttempts = 1);
+        await server.StopAsync();
+
+        // Act
+        var open = harness.Factory.OpenAsync().AsTask();
+        await ManualTime.RunToCompletionAsync(harness.Time, open, TimeSpan.FromSeconds(10));
+        await CaptureAsync(() => open);
+
+        // Assert: 5 s × (1.02 to 1.10), not the 1 s backoff.
+        var retrying = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenRetrying);
+        var delay = (long)retrying.State.Single(p => p.Key == "RetryDelayMilliseconds").Value!;
+        Assert.InRange(delay, 5100, 5500);
+        Assert.True(harness.Factory.OpenRetryPolicy.PoolBlocking);
+    }
+
+    /// <summary>A root factory on its own pool, with collected logs, failure measurements and a manual clock.</summary>
+    private sealed class Harness : IAsyncDisposable
+    {
+        private readonly MetricCollector _metrics = new(SafeSqlMetrics.MeterName);
+
+        public Harness(string connectionString, Action<SqlOpenRetryOptions>? configure = null)
+        {
+            Name = $"open-pipeline-{Guid.NewGuid():N}";
+            var options = new SafeSqlOptions { ConnectionString = connectionString };
+            configure?.Invoke(options.OpenRetry);
+            Factory = new SqlConnectionFactory(Name, options, Logs, metrics: null, Time);
+        }
+
+        public string Name { get; }
+
+        public ManualTimeProvider Time { get; } = new();
+
+        public CollectingLoggerProvider Logs { get; } = new();
+
+        public SqlConnectionFactory Factory { get; }
+
+        public IReadOnlyList<CollectedMeasurement> Failures() =>
+            [.. _metrics.For(SafeSqlMetrics.FailuresInstrumentName).Where(m => Equals(m.Tags["db.client.connection.pool.name"], Name))];
+
+        public async Task<SqlConnection> OpenAsync(bool async) => async ? await Factory.OpenAsync() : Factory.Open();
+
+        public async ValueTask DisposeAsync()
+        {
+            Factory.ClearPool();
+            await Factory.DisposeAsync();
+            _metrics.Dispose();
+        }
+    }
+}
