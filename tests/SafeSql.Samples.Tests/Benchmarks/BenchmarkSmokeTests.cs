@@ -11,7 +11,7 @@ public sealed partial class BenchmarkSmokeTests
 {
     // The classes this issue owns; the other issues' classes (OpenClose*, Classifier*, LoopbackServer*) are checked by the
     // program itself, which compares the classes that ran with every [Benchmark] class it finds by reflection.
-    private static readonly string[] s_requiredClasses = ["ThroughputBenchmark", "UnpooledOpenCloseBenchmark", "PolicyBenchmark"];
+    private static readonly string[] s_requiredClasses = ["ThroughputBenchmark", "PoolingOffBenchmark", "PolicyBenchmark"];
 
     [Fact]
     public async Task Smoke_EveryBenchmarkClass_RunsWithoutError()

@@ -21,13 +21,13 @@ namespace SafeSql.Benchmarks;
 /// Ports: each unpooled open leaves one TIME_WAIT socket for 60 s. Linux reuses a loopback TIME_WAIT port for a new outgoing
 /// connection after 1 s (<c>net.ipv4.tcp_tw_reuse=2</c>, the default), and BenchmarkDotNet's pilot sizes iterations to
 /// ~0.5 s, so a run stays far below the 28,232 ports of the default range.
-/// Run: <c>dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- --filter *UnpooledOpenClose*</c>.
+/// Run: <c>dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- --filter *PoolingOff*</c>.
 /// </para>
 /// </remarks>
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]
-public class UnpooledOpenCloseBenchmark
+public class PoolingOffBenchmark
 {
     private const string Sync = "Sync";
     private const string Async = "Async";
