@@ -111,22 +111,6 @@ public static class SqlFailureClassifier
         return Corroborate(pending, context, endPoint, snapshot, probe);
     }
 
-    internal static async ValueTask<SqlFailure> ClassifyAsync(Exception exception, SqlClassificationContext context, CancellationToken cancellationToken)
-    {
-        var failure = ClassifyWithoutEvidence(exception, context, out var pending);
-        if (failure is not null)
-        {
-            return failure;
-        }
-
-        var endPoint = context.ResolveEndPoint();
-        var snapshot = context.Evidence.Capture(endPoint);
-        SocketError? probe = pending.NeedsDiagnosticConnect && IsConcrete(endPoint)
-            ? await context.Evidence.ConnectAsync(endPoint!, cancellationToken).ConfigureAwait(false)
-            : null;
-        return Corroborate(pending, context, endPoint, snapshot, probe);
-    }
-
     /// <summary>
     /// Classifies from the exception alone. Returns <see langword="null"/> (and <paramref name="pending"/>) when the answer
     /// depends on operating-system evidence: a possible port exhaustion.

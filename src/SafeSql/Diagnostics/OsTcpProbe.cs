@@ -227,52 +227,33 @@ public static class OsTcpProbe
     /// </summary>
     internal static SocketError DiagnosticConnect(IPEndPoint endPoint, TimeSpan timeout)
     {
+        // A non-blocking connect polled on this thread: no thread-pool work, so it answers even when the pool is starved.
+        // EADDRNOTAVAIL (no free port) fails in connect() itself; ECONNREFUSED arrives as the socket's pending error.
         try
         {
             using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             socket.LingerState = new LingerOption(true, 0);
-            using var cancellation = new CancellationTokenSource(timeout);
-            var connect = socket.ConnectAsync(endPoint, cancellation.Token);
-            if (!connect.IsCompleted)
+            socket.Blocking = false;
+            try
             {
-                connect.AsTask().GetAwaiter().GetResult();
+                socket.Connect(endPoint);
+                return SocketError.Success;
             }
-            else
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
             {
-                connect.GetAwaiter().GetResult();
+                // Connecting: wait below.
             }
 
-            return SocketError.Success;
+            if (!socket.Poll(timeout, SelectMode.SelectWrite))
+            {
+                return SocketError.TimedOut;
+            }
+
+            return socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error) is int error ? (SocketError)error : SocketError.SocketError;
         }
         catch (SocketException ex)
         {
             return ex.SocketErrorCode;
-        }
-        catch (OperationCanceledException)
-        {
-            return SocketError.TimedOut;
-        }
-    }
-
-    /// <summary>The asynchronous form of <see cref="DiagnosticConnect"/>.</summary>
-    internal static async ValueTask<SocketError> DiagnosticConnectAsync(IPEndPoint endPoint, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            socket.LingerState = new LingerOption(true, 0);
-            using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            cancellation.CancelAfter(timeout);
-            await socket.ConnectAsync(endPoint, cancellation.Token).ConfigureAwait(false);
-            return SocketError.Success;
-        }
-        catch (SocketException ex)
-        {
-            return ex.SocketErrorCode;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return SocketError.TimedOut;
         }
     }
 

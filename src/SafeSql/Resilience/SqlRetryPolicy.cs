@@ -181,17 +181,20 @@ internal sealed class SqlRetryPolicy
         };
     }
 
-    private async ValueTask<bool> ShouldHandleAsync<TResult>(RetryPredicateArguments<TResult> args)
+    private ValueTask<bool> ShouldHandleAsync<TResult>(RetryPredicateArguments<TResult> args)
     {
         var exception = args.Outcome.Exception;
         if (exception is null)
         {
-            return false;
+            return new ValueTask<bool>(false);
         }
 
+        // Classified synchronously: Polly's synchronous Execute requires predicates that complete synchronously, and
+        // ResilienceContext.IsSynchronous is not public. The only blocking part, the diagnostic connect of the ambiguous
+        // SqlClient 2.1.4 refusal, is bounded to 500 ms, cached for 1 s per endpoint, and completes at once when the
+        // connect is refused or no port is free.
         var context = args.Context;
-        // Synchronous executions (Execute) wait for this ValueTask; it completes synchronously unless a diagnostic connect is needed.
-        var failure = await SqlFailureClassifier.ClassifyAsync(exception, _context, context.CancellationToken).ConfigureAwait(false);
+        var failure = SqlFailureClassifier.Classify(exception, _context);
         context.Properties.Set(FailureKey, failure);
 
         var reason = GetReasonNotToRetry(failure, context.Properties.GetValue(s_longDelayRetriesKey, 0));
@@ -201,7 +204,7 @@ internal sealed class SqlRetryPolicy
         }
 
         Observer?.OnFailure(failure, args.AttemptNumber, reason is null, reason);
-        return reason is null;
+        return new ValueTask<bool>(reason is null);
     }
 
     private TimeSpan Jitter(TimeSpan delay) => TimeSpan.FromMilliseconds(delay.TotalMilliseconds * (0.8 + (0.4 * Randomizer())));

@@ -196,6 +196,28 @@ public sealed class OsTcpProbeTests : IDisposable
         Assert.False(snapshot.IsEphemeralPortRangeAssumed);
     }
 
+    [SkippableFact]
+    public void DiagnosticConnect_ListenerThenNone_ReportsSuccessWithoutTimeWaitThenConnectionRefused()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "reads /proc/net/tcp");
+
+        // Arrange
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var endPoint = (IPEndPoint)listener.LocalEndpoint;
+
+        // Act
+        var accepted = OsTcpProbe.DiagnosticConnect(endPoint, TimeSpan.FromSeconds(5));
+        var timeWaitAfterward = OsTcpProbe.Capture(endPoint).TimeWaitTowardsEndPoint;
+        listener.Stop();
+        var refused = OsTcpProbe.DiagnosticConnect(endPoint, TimeSpan.FromSeconds(5));
+
+        // Assert: a successful probe is reset (linger 0), so it leaves no port in TIME_WAIT.
+        Assert.Equal(SocketError.Success, accepted);
+        Assert.Equal(0, timeWaitAfterward);
+        Assert.Equal(SocketError.ConnectionRefused, refused);
+    }
+
     [Theory]
     [InlineData(null, 0)]
     [InlineData("", 0)]

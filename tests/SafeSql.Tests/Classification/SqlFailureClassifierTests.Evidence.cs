@@ -118,23 +118,6 @@ public sealed partial class SqlFailureClassifierTests
         Assert.Contains("49 TCP sockets exist in all (49 in TIME_WAIT) for 50 ephemeral ports (40000-40049)", failure.Explanation, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task ClassifyAsync_AmbiguousFailure_UsesTheAsynchronousDiagnosticConnect()
-    {
-        // Arrange
-        await using var server = await LoopbackSqlServer.StartAsync();
-        var exception = await CaptureRefusalAsync(server);
-        var evidence = new FakeEvidence(Snapshot(server.EndPoint, towards: 50, timeWait: 50), SocketError.AddressNotAvailable);
-
-        // Act
-        var failure = await SqlFailureClassifier.ClassifyAsync(exception, Context(server, evidence), CancellationToken.None);
-
-        // Assert
-        Assert.Equal(SqlFailureKind.SocketExhaustion, failure.Kind);
-        Assert.Equal(1, evidence.AsyncConnects);
-        Assert.Equal(0, evidence.Connects);
-    }
-
     private static async Task<Exception> CaptureRefusalAsync(LoopbackSqlServer server)
     {
         var connectionString = ConnectionString(server, b => b.ConnectTimeout = 1);
@@ -153,20 +136,12 @@ public sealed partial class SqlFailureClassifierTests
     {
         public int Connects { get; private set; }
 
-        public int AsyncConnects { get; private set; }
-
         public OsTcpSnapshot Capture(IPEndPoint? endPoint) => snapshot;
 
         public SocketError Connect(IPEndPoint endPoint)
         {
             Connects++;
             return connectResult;
-        }
-
-        public ValueTask<SocketError> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken)
-        {
-            AsyncConnects++;
-            return ValueTask.FromResult(connectResult);
         }
     }
 }

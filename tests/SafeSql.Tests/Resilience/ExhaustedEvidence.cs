@@ -17,6 +17,4 @@ internal sealed class ExhaustedEvidence(IPEndPoint endPoint) : ITcpEvidenceSourc
     public OsTcpSnapshot Capture(IPEndPoint? endPoint) => _snapshot;
 
     public SocketError Connect(IPEndPoint endPoint) => SocketError.AddressNotAvailable;
-
-    public ValueTask<SocketError> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken) => ValueTask.FromResult(SocketError.AddressNotAvailable);
 }
