@@ -127,20 +127,20 @@ public static class OsTcpProbe
     /// <summary>Linux: reads the files under <paramref name="procRoot"/> (<c>/proc</c>, or a copy for tests).</summary>
     internal static OsTcpSnapshot CaptureLinux(IPEndPoint? remoteEndPoint, string procRoot)
     {
-        var counts = default(ProcNetTcpParser.Counts);
+        var counts = default(OsTcpProcParser.Counts);
         var port = remoteEndPoint?.Port ?? -1;
         var address = remoteEndPoint?.Address ?? IPAddress.Any;
         var sources = new List<string>(2);
 
         // An IPv6 endpoint that is not IPv4-mapped can only appear in tcp6: count tcp for totals only.
-        var v4Key = ProcNetTcpParser.EncodeAddress(address, forTcp6: false);
+        var v4Key = OsTcpProcParser.EncodeAddress(address, forTcp6: false);
         var v4Port = address.AddressFamily == AddressFamily.InterNetworkV6 && v4Key.Length == 0 && !address.Equals(IPAddress.IPv6Any) ? -1 : port;
-        if (ProcNetTcpParser.TryCountFile(procRoot + "/net/tcp", v4Key, v4Port, ref counts))
+        if (OsTcpProcParser.TryCountFile(procRoot + "/net/tcp", v4Key, v4Port, ref counts))
         {
             sources.Add(procRoot + "/net/tcp");
         }
 
-        if (ProcNetTcpParser.TryCountFile(procRoot + "/net/tcp6", ProcNetTcpParser.EncodeAddress(address, forTcp6: true), port, ref counts))
+        if (OsTcpProcParser.TryCountFile(procRoot + "/net/tcp6", OsTcpProcParser.EncodeAddress(address, forTcp6: true), port, ref counts))
         {
             sources.Add(procRoot + "/net/tcp6");
         }
