@@ -390,16 +390,4 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
             });
         }
     }
-
-    /// <summary>Operating-system evidence of a full ephemeral range towards the server (the SqlClient exception stays real).</summary>
-    private sealed class ExhaustedEvidence(System.Net.IPEndPoint endPoint) : ITcpEvidenceSource
-    {
-        private readonly OsTcpSnapshot _snapshot = new(endPoint, 40000, 40049, 50, false, 50, 50, 50, 50, TimeSpan.FromSeconds(60), 4096, 0, true, "/proc/net/tcp");
-
-        public OsTcpSnapshot Capture(System.Net.IPEndPoint? endPoint) => _snapshot;
-
-        public SocketError Connect(System.Net.IPEndPoint endPoint) => SocketError.AddressNotAvailable;
-
-        public ValueTask<SocketError> ConnectAsync(System.Net.IPEndPoint endPoint, CancellationToken cancellationToken) => ValueTask.FromResult(SocketError.AddressNotAvailable);
-    }
 }

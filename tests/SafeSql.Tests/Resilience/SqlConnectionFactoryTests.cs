@@ -112,6 +112,30 @@ public sealed class SqlConnectionFactoryTests
         Assert.True(harness.Factory.OpenRetryPolicy.PoolBlocking);
     }
 
+    [Fact]
+    public async Task OpenRetryObserver_SocketExhaustion_LogsTheProbeFiguresAndCountsIt()
+    {
+        // Arrange: a real refusal (2.1.4's exhaustion-shaped exception) classified with evidence of a full range.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var connectionString = ConnectionString(server, b => b.ConnectTimeout = 1);
+        await server.StopAsync();
+        var exception = await CaptureOpenFailureAsync(connectionString, async: true);
+        var failure = SqlFailureClassifier.Classify(exception, new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, new ExhaustedEvidence(server.EndPoint)));
+        await using var harness = new Harness(connectionString);
+
+        // Act
+        harness.Factory.OpenRetryPolicy.Observer!.OnFailure(failure, attemptNumber: 0, willRetry: true, reason: null);
+
+        // Assert
+        Assert.Equal(SqlFailureKind.SocketExhaustion, failure.Kind);
+        var log = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.SocketExhaustionDetected);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Error, log.Level);
+        Assert.Equal(
+            $"""Ephemeral port exhaustion towards 127.0.0.1:{server.Port} (pool '{harness.Name}'): 50 of 50 ephemeral ports in use, 50 in TIME_WAIT. Enable connection pooling and dispose connections.""",
+            log.Message);
+        Assert.Equal("socket_exhaustion", Assert.Single(harness.Failures()).Tags[SafeSqlMetrics.FailureKindTag]);
+    }
+
     /// <summary>A root factory on its own pool, with collected logs, failure measurements and a manual clock.</summary>
     private sealed class Harness : IAsyncDisposable
     {
