@@ -143,7 +143,7 @@ internal static class Explanations
         "Transient: retried with jittered backoff; if it persists, check the host and the firewall.";
 
     internal static string RefusedWithoutEndPoint(OsTcpSnapshot snapshot) =>
-        string.Create(CultureInfo.InvariantCulture, $"Without the server's endpoint SafeSql could not probe it (pass the Data Source to the classifier); machine-wide {snapshot}, so port exhaustion is ruled out and this is treated as a refusal. ") +
+        string.Create(CultureInfo.InvariantCulture, $"Without the server's endpoint SafeSql could not probe it (pass the Data Source to the classifier); {snapshot}, so port exhaustion is ruled out and this is treated as a refusal. ") +
         RefusalFix;
 
     private static string AuthenticationMeaning(int number) => number switch

@@ -173,7 +173,7 @@ public static class SqlFailureClassifier
             var errorNumber = errors[i].Number;
             if (TransientSqlErrors.GetDescription(errorNumber) is { } description && !IsNetworkNumber(errorNumber))
             {
-                var mayHaveExecuted = context.Phase != SqlOperationPhase.Open && !IsLoginNumber(errorNumber) && SqlClientSignatures.DetectPhase(sql) != SqlOperationPhase.Open;
+                var mayHaveExecuted = context.Phase != SqlOperationPhase.Open && MayHaveExecuted(errorNumber, sql);
                 return new SqlFailure(SqlFailureKind.TransientServerError, true, mayHaveExecuted, errorNumber, null, Explanations.TransientServerError(errorNumber, description, mayHaveExecuted), sql);
             }
 
@@ -207,7 +207,6 @@ public static class SqlFailureClassifier
             case 11002:
             case 11004:
                 return ClassifySocketError((SocketError)number, number, sql, context, out pending);
-            case 20:
             case 64:
             case 121:
             case 233:
@@ -376,10 +375,19 @@ public static class SqlFailureClassifier
     };
 
     /// <summary>Network numbers in <see cref="TransientSqlErrors"/> that are classified as network kinds, not server errors.</summary>
-    private static bool IsNetworkNumber(int number) => number is 20 or 64 or 121 or 233 or 997 or 10053 or 10054 or 10060;
+    private static bool IsNetworkNumber(int number) => number is 64 or 121 or 233 or 997 or 10053 or 10054 or 10060;
 
-    /// <summary>Transient numbers raised only during login: nothing was executed.</summary>
-    private static bool IsLoginNumber(int number) => number is 4060 or 4221 or 17197 or 18401 or 40613 or 42108 or 42109;
+    /// <summary>
+    /// Whether a transient server error may have executed, without reading the stack when the number tells: raised only
+    /// during login (4060, 4221, 17197, 18401, 40613, 42108, 42109: nothing executed), or only while executing (locks,
+    /// deadlocks, memory grants, In-Memory OLTP validation). Throttling and failover numbers can come at either moment.
+    /// </summary>
+    private static bool MayHaveExecuted(int number, SqlException sql) => number switch
+    {
+        4060 or 4221 or 17197 or 18401 or 40613 or 42108 or 42109 => false,
+        1204 or 1205 or 1222 or 3960 or 8628 or 8645 or 8651 or 41301 or 41302 or 41305 or 41325 or 41839 => true,
+        _ => SqlClientSignatures.DetectPhase(sql) != SqlOperationPhase.Open,
+    };
 
     /// <summary>
     /// Login rejected: 18456 login failed, 18452 untrusted domain, 18470 account disabled, 18486 account locked out,

@@ -16,8 +16,9 @@ public enum SqlFailureKind
     /// <summary>
     /// The connection pool timed out: every pooled connection was leased for longer than <c>Connect Timeout</c>
     /// (SqlClient's <see cref="InvalidOperationException"/> "Timeout expired. The timeout period elapsed prior to
-    /// obtaining a connection from the pool"). Usually a connection leak; raising <c>Max Pool Size</c> only hides it.
-    /// Never retried: the caller already waited the whole <c>Connect Timeout</c>.
+    /// obtaining a connection from the pool", also when SafeSql wraps it). Usually a connection leak; raising
+    /// <c>Max Pool Size</c> only hides it. Also SqlClient's <see cref="TimeoutException"/> for too many simultaneous
+    /// <c>Pooling=false</c> opens. Never retried: the caller already waited the whole <c>Connect Timeout</c>.
     /// </summary>
     PoolTimeout = 1,
 

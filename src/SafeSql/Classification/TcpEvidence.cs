@@ -54,7 +54,7 @@ internal sealed class OsTcpEvidenceSource : ITcpEvidenceSource
             return cached.Snapshot;
         }
 
-        var snapshot = OsTcpProbe.Capture(endPoint);
+        var snapshot = OsTcpProbe.CaptureForClassification(endPoint);
         Store(_snapshots, key, (_timeProvider.GetTimestamp(), snapshot));
         return snapshot;
     }

@@ -17,7 +17,9 @@ namespace SafeSql.Classification;
 /// Deliberately absent: -2 (a timeout; "can be thrown even if the operation completed successfully", EF Core), and the
 /// Winsock numbers 10048, 10049, 10055 and 10061, which <see cref="SqlFailureClassifier"/> reports as
 /// <see cref="SqlFailureKind.SocketExhaustion"/> or <see cref="SqlFailureKind.ConnectionRefused"/> instead.
-/// The network numbers below (20, 64, 121, 233, 997, 10053, 10054, 10060) are classified as
+/// Also absent: 20, which EF Core lists ("The instance of SQL Server you attempted to connect to does not support
+/// encryption"): it means <c>Encrypt=True</c> against a server without TLS, a configuration mismatch that retrying cannot fix.
+/// The network numbers below (64, 121, 233, 997, 10053, 10054, 10060) are classified as
 /// <see cref="SqlFailureKind.ConnectionBroken"/> or <see cref="SqlFailureKind.ConnectTimeout"/>; the others as
 /// <see cref="SqlFailureKind.TransientServerError"/>.
 /// </para>
@@ -26,13 +28,13 @@ public static class TransientSqlErrors
 {
     private static readonly ReadOnlyCollection<int> s_numbers = new(
     [
-        20, 64, 121, 233, 997, 1204, 1205, 1222, 3960, 4060, 4221, 8628, 8645, 8651, 10053, 10054, 10060, 10928, 10929,
+        64, 121, 233, 997, 1204, 1205, 1222, 3960, 4060, 4221, 8628, 8645, 8651, 10053, 10054, 10060, 10928, 10929,
         17197, 18401, 40020, 40143, 40166, 40197, 40501, 40540, 40613, 41301, 41302, 41305, 41325, 41839, 42108, 42109,
         49918, 49919, 49920,
     ]);
 
     /// <summary>Gets every transient error number, in ascending order.</summary>
-    /// <value>A read-only list of 38 numbers.</value>
+    /// <value>A read-only list of 37 numbers.</value>
     public static IReadOnlyList<int> Numbers => s_numbers;
 
     /// <summary>Determines whether a SQL error number is transient.</summary>
@@ -46,7 +48,6 @@ public static class TransientSqlErrors
     public static string? GetDescription(int number) => number switch
     {
         // Network and login-handshake failures (Windows native SNI reports the Winsock or Win32 code in Number).
-        20 => "The instance of SQL Server you attempted to connect to does not support encryption (DBNETLIB). [EF Core]",
         64 => "A connection was successfully established with the server, but then an error occurred during the login process: the specified network name is no longer available. [EF Core]",
         121 => "The semaphore timeout period has expired. [EF Core]",
         233 => "A connection was successfully established with the server, but then an error occurred during the login process (no process is on the other end of the pipe). [SqlClient retry] [EF Core]",

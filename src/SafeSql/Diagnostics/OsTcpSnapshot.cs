@@ -126,17 +126,23 @@ public sealed class OsTcpSnapshot
     internal bool HasCounts => Source != UnavailableSource;
 
     /// <summary>Describes the figures in one sentence.</summary>
-    /// <returns>For example "28,190 of 28,232 ephemeral ports (32768-60999) in use towards 10.0.0.5:1433, 28,190 in TIME_WAIT".</returns>
+    /// <returns>
+    /// For example "28,190 of 28,232 ephemeral ports (32768-60999) in use towards 10.0.0.5:1433, 28,150 of them in TIME_WAIT
+    /// (28,150 TIME_WAIT in total)"; when only totals were read, "only 686 TCP sockets exist in all (634 in TIME_WAIT) for
+    /// 28,232 ephemeral ports (32768-60999)".
+    /// </returns>
     public override string ToString()
     {
         var culture = CultureInfo.InvariantCulture;
         var range = string.Create(culture, $"{EphemeralPortRangeStart}-{EphemeralPortRangeEnd}{(IsEphemeralPortRangeAssumed ? ", assumed" : string.Empty)}");
-        if (PortsSharedAcrossDestinations && RemoteEndPoint is not null)
+        if (PortsSharedAcrossDestinations && RemoteEndPoint is not null && ConnectionsTowardsEndPoint is not null)
         {
             return string.Create(culture, $"{ConnectionsTowardsEndPoint:N0} of {EphemeralPortCount:N0} ephemeral ports ({range}) in use towards {Describe(RemoteEndPoint)}, {TimeWaitTowardsEndPoint:N0} of them in TIME_WAIT ({TimeWaitTotal:N0} TIME_WAIT in total)");
         }
 
-        return string.Create(culture, $"{ConnectionsTotal:N0} of {EphemeralPortCount:N0} ephemeral ports ({range}) in use, {TimeWaitTotal:N0} in TIME_WAIT");
+        return PortsSharedAcrossDestinations
+            ? string.Create(culture, $"{(IndicatesExhaustion ? string.Empty : "only ")}{ConnectionsTotal:N0} TCP {(ConnectionsTotal == 1 ? "socket exists" : "sockets exist")} in all ({TimeWaitTotal:N0} in TIME_WAIT) for {EphemeralPortCount:N0} ephemeral ports ({range})")
+            : string.Create(culture, $"{ConnectionsTotal:N0} of {EphemeralPortCount:N0} ephemeral ports ({range}) in use, {TimeWaitTotal:N0} in TIME_WAIT");
     }
 
     internal static string Describe(IPEndPoint endPoint)

@@ -129,6 +129,43 @@ public sealed class OsTcpProbeTests : IDisposable
         Assert.False(snapshot.IndicatesExhaustion);
     }
 
+    [Fact]
+    public void CaptureLinuxForClassification_FewSocketsInSockstat_ReturnsTotalsWithoutWalkingProcNetTcp()
+    {
+        // Arrange: /proc/net/tcp holds a line that would count, but sockstat's totals (3 + 1 + 4 = 8 of 50) rule exhaustion out.
+        WriteProc("net/sockstat", "sockets: used 14\nTCP: inuse 3 orphan 0 tw 4 alloc 7 mem 1\nUDP: inuse 0 mem 0\n");
+        WriteProc("net/sockstat6", "TCP6: inuse 1\nUDP6: inuse 0\n");
+        WriteProc("net/tcp", Tcp4Header + "   0: 0100007F:9C40 0100007F:0599 06 00000000:00000000 03:00001770 00000000     0        0 0 3 0000000000000000\n");
+        WriteProc("sys/net/ipv4/ip_local_port_range", "40000 40049\n");
+
+        // Act
+        var snapshot = OsTcpProbe.CaptureLinuxForClassification(new IPEndPoint(IPAddress.Loopback, 1433), _procRoot);
+
+        // Assert
+        Assert.Equal(_procRoot + "/net/sockstat", snapshot.Source);
+        Assert.Null(snapshot.ConnectionsTowardsEndPoint);
+        Assert.Equal(8, snapshot.ConnectionsTotal);
+        Assert.Equal(4, snapshot.TimeWaitTotal);
+        Assert.False(snapshot.IndicatesExhaustion);
+        Assert.Equal("only 8 TCP sockets exist in all (4 in TIME_WAIT) for 50 ephemeral ports (40000-40049)", snapshot.ToString());
+    }
+
+    [Fact]
+    public void CaptureLinuxForClassification_SockstatNearTheRange_WalksProcNetTcpForTheEndPoint()
+    {
+        // Arrange: 45 TIME_WAIT of 50 ports could be exhaustion: the per-endpoint counts decide.
+        WriteProc("net/sockstat", "TCP: inuse 1 orphan 0 tw 45 alloc 2 mem 1\n");
+        WriteProc("net/tcp", Tcp4Header + "   0: 0100007F:9C40 0100007F:0599 06 00000000:00000000 03:00001770 00000000     0        0 0 3 0000000000000000\n");
+        WriteProc("sys/net/ipv4/ip_local_port_range", "40000 40049\n");
+
+        // Act
+        var snapshot = OsTcpProbe.CaptureLinuxForClassification(new IPEndPoint(IPAddress.Loopback, 1433), _procRoot);
+
+        // Assert
+        Assert.Equal(_procRoot + "/net/tcp", snapshot.Source);
+        Assert.Equal(1, snapshot.TimeWaitTowardsEndPoint);
+    }
+
     [SkippableFact]
     public async Task Capture_RealSocketsInTimeWait_CountsThemTowardsTheListener()
     {

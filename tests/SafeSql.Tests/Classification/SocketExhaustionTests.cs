@@ -76,14 +76,19 @@ public sealed class SocketExhaustionTests
         Assert.Equal(JsonValueKind.Null, exception.GetProperty("innerException").ValueKind);
         Assert.Contains("(provider: TCP Provider, error: 40 - ", exception.GetProperty("message").GetString(), StringComparison.Ordinal);
 
-        // ... but one TIME_WAIT socket out of 50 ports and a refused diagnostic connect make it a refusal.
+        // ... but one TIME_WAIT socket for 50 ports (the namespace's totals, /proc/net/sockstat, already rule exhaustion out)
+        // and a refused diagnostic connect make it a refusal.
         var failure = root.GetProperty("failure");
         Assert.Equal("ConnectionRefused", failure.GetProperty("kind").GetString());
         Assert.Equal("ConnectionRefused", failure.GetProperty("socketError").GetString());
         var snapshot = failure.GetProperty("snapshot");
-        Assert.Equal(1, snapshot.GetProperty("timeWaitTowardsEndPoint").GetInt32());
+        Assert.Equal(1, snapshot.GetProperty("timeWaitTotal").GetInt32());
         Assert.False(snapshot.GetProperty("indicatesExhaustion").GetBoolean());
-        Assert.Contains("so this is a refusal, not port exhaustion", failure.GetProperty("explanation").GetString(), StringComparison.Ordinal);
+        Assert.Equal("/proc/net/sockstat", snapshot.GetProperty("source").GetString());
+        Assert.Contains(
+            "A diagnostic connect to 127.0.0.1:1433 was refused (ECONNREFUSED) and only 1 TCP socket exists in all (1 in TIME_WAIT) for 50 ephemeral ports (40000-40049), so this is a refusal, not port exhaustion",
+            failure.GetProperty("explanation").GetString(),
+            StringComparison.Ordinal);
     }
 
     [SkippableTheory]
@@ -102,7 +107,7 @@ public sealed class SocketExhaustionTests
         Assert.False(failure.GetProperty("isTransient").GetBoolean());
         Assert.Equal("AddressNotAvailable", failure.GetProperty("socketError").GetString());
         var explanation = failure.GetProperty("explanation").GetString();
-        Assert.Contains("but the figures rule out port exhaustion: 0 of 50 ephemeral ports (40000-40049) in use towards [::1]:1433", explanation, StringComparison.Ordinal);
+        Assert.Contains("Connecting to [::1]:1433 failed with AddressNotAvailable (EADDRNOTAVAIL), but the figures rule out port exhaustion: only 1 TCP socket exists in all (0 in TIME_WAIT) for 50 ephemeral ports (40000-40049).", explanation, StringComparison.Ordinal);
         Assert.Contains("typically an IPv6 address such as [::1] in a container or host without IPv6", explanation, StringComparison.Ordinal);
     }
 

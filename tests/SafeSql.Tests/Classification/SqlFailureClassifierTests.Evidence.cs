@@ -115,7 +115,7 @@ public sealed partial class SqlFailureClassifierTests
         // Assert
         Assert.Equal(SqlFailureKind.SocketExhaustion, failure.Kind);
         Assert.Equal(0, evidence.Connects);
-        Assert.Contains("49 of 50 ephemeral ports (40000-40049) in use, 49 in TIME_WAIT", failure.Explanation, StringComparison.Ordinal);
+        Assert.Contains("49 TCP sockets exist in all (49 in TIME_WAIT) for 50 ephemeral ports (40000-40049)", failure.Explanation, StringComparison.Ordinal);
     }
 
     [Fact]
