@@ -12,6 +12,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 
+using Microsoft.Data.SqlClient;
+
+using SafeSql.Classification;
 using SafeSql.ConnectionStrings;
 using SafeSql.Demo;
 using SafeSql.Demo.Commands;
@@ -37,10 +40,26 @@ return args switch
 // 2. The scenarios, one after the other; each runs raw SqlClient, then SafeSql, against fresh servers.
 static async Task<int> RunScenariosAsync(DemoOptions options)
 {
-    if (options.ConnectionString is { } real && !SqlConnectionStringPolicy.Validate(real).IsAccepted)
+    if (options.ConnectionString is { } real)
     {
-        Console.Error.WriteLine("The connection string given with --connection-string is refused by SafeSql's policy:");
-        return CheckCommand.Run(real, Console.Error);
+        // A real server: the string must pass SafeSql's policy, and the server must answer (fail fast rather than in a scenario).
+        if (!SqlConnectionStringPolicy.Validate(real).IsAccepted)
+        {
+            Console.Error.WriteLine("The connection string given with --connection-string is refused by SafeSql's policy:");
+            return CheckCommand.Run(real, Console.Error);
+        }
+
+        try
+        {
+            await using var connection = new SqlConnection(real);
+            await connection.OpenAsync();
+        }
+        catch (Exception ex)
+        {
+            var failure = SqlFailureClassifier.Classify(ex, new SqlConnectionStringBuilder(real).DataSource);
+            Console.Error.WriteLine($"The server given with --connection-string cannot be reached ({failure.Kind}): {ex.Message}");
+            return 1;
+        }
     }
 
     (string Id, Func<DemoOptions, Task<ScenarioResult>> Run)[] scenarios =
@@ -60,7 +79,17 @@ static async Task<int> RunScenariosAsync(DemoOptions options)
     var results = new List<ScenarioResult>();
     foreach (var (id, run) in scenarios.Where(s => options.Scenario is null || s.Id == options.Scenario))
     {
-        var result = await run(options);
+        ScenarioResult result;
+        try
+        {
+            result = await run(options);
+        }
+        catch (Exception ex) // e.g. the server given with --connection-string cannot be reached (messages hold no password)
+        {
+            Console.Error.WriteLine($"The scenario {id} could not run: {ex.GetType().Name}: {ex.Message}");
+            return 1;
+        }
+
         results.Add(result);
         if (!options.Json)
         {
@@ -75,7 +104,7 @@ static async Task<int> RunScenariosAsync(DemoOptions options)
     }
     else
     {
-        Console.WriteLine($"{results.Count} scenarios in {Text.Seconds(clock.ElapsedMilliseconds)}.");
+        Console.WriteLine($"{results.Count} scenario{(results.Count == 1 ? "" : "s")} in {Text.Seconds(clock.ElapsedMilliseconds)}.");
     }
 
     return 0;

@@ -40,6 +40,9 @@ internal sealed class RunRecorder
     /// <summary>Gets the leaks reported so far.</summary>
     public long LeaksReported => Interlocked.Read(ref _leaks);
 
+    /// <summary>Gets the failures of <paramref name="kind"/> so far.</summary>
+    public long Count(SqlFailureKind kind) => _failures.GetValueOrDefault(kind);
+
     /// <summary>Gets the time since the run started.</summary>
     public TimeSpan Elapsed => _stopwatch.Elapsed;
 

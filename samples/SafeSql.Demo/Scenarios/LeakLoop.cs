@@ -1,6 +1,7 @@
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.DependencyInjection;
 
+using SafeSql.Classification;
 using SafeSql.Demo.Reporting;
 using SafeSql.Demo.Running;
 
@@ -54,7 +55,7 @@ internal static class LeakLoop
         // SqlClient takes a leaked connection back only when the GC collects it, silently (a counter, no log, no stack).
         var leaked = new List<SqlConnection>();
         var iterations = 0;
-        while (iterations < Iterations && recorder.FailuresSurfaced < RawStopsAfterPoolTimeouts)
+        while (iterations < Iterations && recorder.Count(SqlFailureKind.PoolTimeout) < RawStopsAfterPoolTimeouts)
         {
             iterations++;
             var connection = new SqlConnection(connectionString);

@@ -77,8 +77,8 @@ internal static class Restart
         });
 
         return recorder.Finish(
-            $"{Text.Count(recorder.FailuresSurfaced)} of {Text.Count(requests)} requests failed: commands on the sessions the server closed broke, "
-                + $"then every login failed with {RecoveringError} until the database had recovered.",
+            $"{Text.Count(recorder.FailuresSurfaced)} of {Text.Count(requests)} requests failed: ConnectionBroken is a command on a session the "
+                + $"server closed, TransientServerError a login refused with {RecoveringError} while the database recovered.",
             new() { ["requests"] = requests, ["users"] = Users });
     }
 

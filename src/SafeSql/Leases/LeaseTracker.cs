@@ -82,7 +82,7 @@ internal sealed partial class LeaseTracker : IDisposable
 
     internal TimeProvider TimeProvider => _timeProvider;
 
-    /// <summary>Gets the number of leases registered now (includes collected leases not yet reported).</summary>
+    /// <summary>Gets the number of active leases now (one pass over the registry: not for the hot path).</summary>
     internal int LeasedCount => _registry.Count;
 
     /// <summary>Gets when the last leak was detected, on the lease clock (<see cref="GetTimestamp"/>); <see langword="null"/> if none.</summary>

@@ -79,6 +79,40 @@ public sealed partial class DemoCommandTests
     }
 
     [Fact]
+    public async Task Main_RealServerUnreachable_ExitsOneWithTheFailureKindAndNoPassword()
+    {
+        // Arrange: a port nothing listens on.
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+
+        // Act
+        var run = await DemoProcess.RunAsync(s_timeout, "--connection-string", $"Data Source=tcp:127.0.0.1,{port};User ID=app;Password=Sup3r-Secret;Encrypt=False;Connect Timeout=1");
+
+        // Assert
+        Assert.Equal(1, run.ExitCode);
+        Assert.StartsWith("The server given with --connection-string cannot be reached (ConnectionRefused): ", run.StandardError, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, run.StandardOutput);
+        Assert.DoesNotContain("Sup3r-Secret", run.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Main_RealServerStringRefused_ExitsTwoWithTheVerdict()
+    {
+        // Act
+        var run = await DemoProcess.RunAsync(s_timeout, "--connection-string", "Data Source=tcp:127.0.0.1,1433;User ID=app;Password=Sup3r-Secret;Pooling=false");
+
+        // Assert
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith(
+            "The connection string given with --connection-string is refused by SafeSql's policy:" + Environment.NewLine + "Refused: SAFESQL004 (1 error, 0 warnings).",
+            run.StandardError,
+            StringComparison.Ordinal);
+        Assert.DoesNotContain("Sup3r-Secret", run.StandardOutput + run.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Main_HacksScenarioAsTable_PrintsEachRefusalAndTheVerdict()
     {
         // Act
@@ -88,15 +122,16 @@ public sealed partial class DemoCommandTests
         Assert.Equal(0, run.ExitCode);
         var output = run.StandardOutput;
         Assert.Contains("3. The connection-string hacks from the field", output, StringComparison.Ordinal);
-        Assert.Matches(@"raw SqlClient\s+4\s+none\s+0\s+0\s+0\s+4\s+\d+\.\d s", output);
-        Assert.Matches(@"SafeSql\s+0\s+none\s+0\s+0\s+0\s+0\s+\d+\.\d s", output);
+        Assert.Matches(@"run\s+opens\s+errors by kind\s+failed calls\s+leaks reported\s+TCP connections\s+time", output);
+        Assert.Matches(@"raw SqlClient\s+4\s+none\s+0\s+0\s+4\s+\d+\.\d s", output);
+        Assert.Matches(@"SafeSql\s+0\s+none\s+0\s+0\s+0\s+\d+\.\d s", output);
         foreach (var line in new[] { "- Pooling=false -> SAFESQL004:", "- Connection Lifetime=1 -> SAFESQL005:", "- Connect Timeout=40000 -> SAFESQL008:", "- Max Pool Size=40000 -> SAFESQL009:" })
         {
             Assert.Contains(line, output, StringComparison.Ordinal);
         }
 
         Assert.Contains("Verdict: Raw SqlClient accepted all 4 hacks without a word; SafeSql refused 4 of 4 at startup, each with its reason", output, StringComparison.Ordinal);
-        Assert.EndsWith("1 scenarios in " + Regex.Match(output, @"1 scenarios in (\d+\.\d s)\.").Groups[1].Value + "." + Environment.NewLine, output, StringComparison.Ordinal);
+        Assert.Matches(@"\n1 scenario in \d+\.\d s\.\n$", output);
     }
 
     [Fact]
