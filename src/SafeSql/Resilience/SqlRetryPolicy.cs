@@ -189,6 +189,13 @@ internal sealed class SqlRetryPolicy
             return new ValueTask<bool>(false);
         }
 
+        // The caller canceled: not a failure of the server or the network. Polly asks the predicate before it checks the
+        // token, so without this a client-aborted open would be logged and counted as an Unknown failure.
+        if (exception is OperationCanceledException && args.Context.CancellationToken.IsCancellationRequested)
+        {
+            return new ValueTask<bool>(false);
+        }
+
         // Classified synchronously: Polly's synchronous Execute requires predicates that complete synchronously, and
         // ResilienceContext.IsSynchronous is not public. The only blocking part, the diagnostic connect of the ambiguous
         // SqlClient 2.1.4 refusal, is bounded to 500 ms, cached for 1 s per endpoint, and completes at once when the

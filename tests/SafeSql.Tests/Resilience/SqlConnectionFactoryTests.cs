@@ -93,6 +93,28 @@ public sealed class SqlConnectionFactoryTests
     }
 
     [Fact]
+    public async Task OpenAsync_CallerCancels_IsNeitherLoggedNorCountedAsAFailure()
+    {
+        // Arrange: the login hangs (longer than the connect timeout is not needed: the caller gives up first).
+        await using var server = await LoopbackSqlServer.StartAsync();
+        server.Faults.LoginDelay = TimeSpan.FromSeconds(30);
+        await using var harness = new Harness(ConnectionString(server, b => b.ConnectTimeout = 60));
+        using var cancellation = new CancellationTokenSource();
+
+        // Act
+        var open = harness.Factory.OpenAsync(cancellation.Token).AsTask();
+        await WaitUntilAsync(() => server.Counters.TcpConnectionsAccepted > 0);
+        cancellation.Cancel();
+        var exception = await CaptureAsync(() => open);
+
+        // Assert: the cancellation reached the caller; no 3000-3003 record and no failure measurement.
+        Assert.IsAssignableFrom<OperationCanceledException>(exception);
+        Assert.DoesNotContain(harness.Logs.Records, r => r.EventId.Id is SafeSqlEventId.OpenAttemptFailed or SafeSqlEventId.OpenFailed or SafeSqlEventId.OpenRetrying);
+        Assert.Empty(harness.Failures());
+        server.Faults.LoginDelay = TimeSpan.Zero;
+    }
+
+    [Fact]
     public async Task OpenAsync_DefaultOptionsAndPooling_FirstRetryWaitsThePoolBlockingPeriod()
     {
         // Arrange: the defaults (pooling, Pool Blocking Period=Auto, loopback is not Azure): failed opens block the pool 5 s.
@@ -134,6 +156,17 @@ public sealed class SqlConnectionFactoryTests
             $"""Ephemeral port exhaustion towards 127.0.0.1:{server.Port} (pool '{harness.Name}'): 50 of 50 ephemeral ports in use, 50 in TIME_WAIT. Enable connection pooling and dispose connections.""",
             log.Message);
         Assert.Equal("socket_exhaustion", Assert.Single(harness.Failures()).Tags[SafeSqlMetrics.FailureKindTag]);
+    }
+
+    /// <summary>Polls <paramref name="condition"/> for at most 10 s (real time: the server runs on real sockets).</summary>
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(condition(), "The condition did not become true within 10 s.");
     }
 
     /// <summary>A root factory on its own pool, with collected logs, failure measurements and a manual clock.</summary>
