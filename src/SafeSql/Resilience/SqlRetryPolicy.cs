@@ -52,8 +52,9 @@ internal sealed class SqlRetryPolicy
         _behaviors[(int)SqlFailureKind.SocketExhaustion] = options.SocketExhaustion;
         _behaviors[(int)SqlFailureKind.CommandTimeout] = !isOpen && _isIdempotent ? strategy!.CommandTimeout : SqlRetryBehavior.DoNotRetry;
 
-        _poolBlocking = SqlPoolBlockingPeriod.IsActive(connectionString);
-        var dataSource = connectionString is null ? null : new SqlConnectionStringBuilder(connectionString).DataSource;
+        var builder = ParseConnectionString(connectionString);
+        _poolBlocking = SqlPoolBlockingPeriod.IsActive(builder);
+        var dataSource = builder?.DataSource;
         _context = new SqlClassificationContext(
             isOpen ? SqlOperationPhase.Open : SqlOperationPhase.Unknown,
             dataSource,
@@ -61,6 +62,15 @@ internal sealed class SqlRetryPolicy
             evidence ?? OsTcpEvidenceSource.Shared);
         Observer = observer;
     }
+
+    /// <summary>
+    /// The message of the <see cref="ArgumentException"/> thrown for a connection string <c>SqlConnectionStringBuilder</c>
+    /// rejects. Fixed text: SqlClient's own message quotes the offending keyword, which can be part of an unquoted password.
+    /// </summary>
+    internal const string UnparsableConnectionStringMessage =
+        "The connection string cannot be parsed by SqlConnectionStringBuilder (a value containing ';' or '=' must be quoted). "
+        + "SqlClient's message is not shown because it can quote part of a password. "
+        + "Run SqlConnectionStringPolicy.Validate on the connection string for the rule that fails.";
 
     /// <summary>Gets or sets the source of jitter, a value in [0, 1) (tests pin it).</summary>
     internal Func<double> Randomizer { get; set; } = static () => Random.Shared.NextDouble();
@@ -212,6 +222,29 @@ internal sealed class SqlRetryPolicy
 
         Observer?.OnFailure(failure, args.AttemptNumber, reason is null, reason);
         return new ValueTask<bool>(reason is null);
+    }
+
+    /// <summary>
+    /// Parses the connection string once, or returns <see langword="null"/> for <see langword="null"/>. Throws an
+    /// <see cref="ArgumentException"/> with <see cref="UnparsableConnectionStringMessage"/> (no inner exception, nothing of
+    /// the connection string) when SqlClient rejects it.
+    /// </summary>
+    private static SqlConnectionStringBuilder? ParseConnectionString(string? connectionString)
+    {
+        if (connectionString is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return new SqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException)
+        {
+            // Not chained: SqlClient's exception ("Keyword not supported: 'cd'") can hold a fragment of the password.
+            throw new ArgumentException(UnparsableConnectionStringMessage, nameof(connectionString));
+        }
     }
 
     private TimeSpan Jitter(TimeSpan delay) => TimeSpan.FromMilliseconds(delay.TotalMilliseconds * (0.8 + (0.4 * Randomizer())));

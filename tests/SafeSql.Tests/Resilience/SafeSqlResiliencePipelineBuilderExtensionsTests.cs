@@ -351,6 +351,38 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         Assert.Equal("""The field SocketExhaustionDelay must be between 00:00:00 and 00:10:00.""", exception.Message);
     }
 
+    [Theory]
+    [InlineData("Password")]
+    [InlineData("Pwd")]
+    [InlineData("password")]
+    public void AddSqlRetry_UnquotedPasswordWithSemicolon_ThrowsWithoutAFragmentOfThePassword(string keyword)
+    {
+        // Arrange: SqlClient reads "Pa55;Xq7w=9zK" as the password "Pa55" and an unknown keyword "Xq7w" ("Keyword not supported: 'xq7w'").
+        var connectionString = $"Data Source=tcp:127.0.0.1,1433;User ID=sa;{keyword}=Pa55;Xq7w=9zK;Encrypt=False";
+        Action[] calls =
+        [
+            () => new ResiliencePipelineBuilder().AddSqlOpenRetry(new SqlOpenRetryOptions(), connectionString),
+            () => new ResiliencePipelineBuilder<SqlConnection>().AddSqlOpenRetry(new SqlOpenRetryOptions(), connectionString),
+            () => new ResiliencePipelineBuilder().AddSqlRetry(new SqlRetryStrategyOptions(), connectionString),
+            () => new ResiliencePipelineBuilder<int>().AddSqlRetry(new SqlRetryStrategyOptions(), connectionString),
+        ];
+
+        foreach (var call in calls)
+        {
+            // Act
+            var exception = Assert.Throws<ArgumentException>(call);
+
+            // Assert: SafeSql's fixed text, nothing of SqlClient's message, no inner exception that would carry it.
+            Assert.Equal(
+                """The connection string cannot be parsed by SqlConnectionStringBuilder (a value containing ';' or '=' must be quoted). SqlClient's message is not shown because it can quote part of a password. Run SqlConnectionStringPolicy.Validate on the connection string for the rule that fails. (Parameter 'connectionString')""",
+                exception.Message);
+            Assert.Equal("connectionString", exception.ParamName);
+            Assert.Null(exception.InnerException);
+            Assert.False(exception.ToString().Contains("xq7w", StringComparison.OrdinalIgnoreCase), "The exception quotes a fragment of the password.");
+            Assert.False(exception.ToString().Contains("9zK", StringComparison.Ordinal) || exception.ToString().Contains("Pa55", StringComparison.Ordinal), "The exception quotes the password.");
+        }
+    }
+
     private static async Task ExecuteOpenAsync(ResiliencePipeline pipeline, string connectionString, bool async)
     {
         if (async)

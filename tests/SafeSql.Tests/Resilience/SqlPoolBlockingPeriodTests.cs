@@ -33,7 +33,7 @@ public sealed class SqlPoolBlockingPeriodTests
     public void IsActive_ConnectionString_FollowsPoolingAndPoolBlockingPeriod(string? connectionString, bool expected)
     {
         // Act / Assert
-        Assert.Equal(expected, SqlPoolBlockingPeriod.IsActive(connectionString));
+        Assert.Equal(expected, SqlPoolBlockingPeriod.IsActive(connectionString is null ? null : new SqlConnectionStringBuilder(connectionString)));
     }
 
     [Theory]
