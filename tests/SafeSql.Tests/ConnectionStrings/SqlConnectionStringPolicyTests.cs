@@ -379,7 +379,7 @@ public sealed partial class SqlConnectionStringPolicyTests
     }
 
     [Fact]
-    public void Validate_KeywordCombinationSqlClientRefuses_RefusedBySafeSql003WithSqlClientsReason()
+    public void Validate_KeywordCombinationSqlClientRefuses_RefusedBySafeSql003NamingTheKeywords()
     {
         // Act
         var result = SqlConnectionStringPolicy.Validate(Server + ";Authentication=Active Directory Password;Integrated Security=true");
@@ -387,8 +387,25 @@ public sealed partial class SqlConnectionStringPolicyTests
         // Assert
         var finding = AssertSingleError(result, "SAFESQL003", null, null);
         Assert.Equal(
-            """SAFESQL003: SqlClient refuses this combination of keywords. SqlClient says: Cannot use 'Authentication' with 'Integrated Security'. No connection can be opened with it. Fix: Correct the keywords named above (see the SqlClient keyword list at the source). Source: https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring (SqlClient: "Invalid value for key")""",
+            """SAFESQL003: SqlClient refuses this combination of keywords (Integrated Security, User ID, Password, Authentication). Its message is not shown: it could quote part of the connection string. No connection can be opened with it. Fix: Correct how these keywords go together: for example, Authentication cannot be combined with Integrated Security, and the Active Directory methods that sign in without a password (Integrated, Interactive, Device Code Flow, Managed Identity) take no Password (see the SqlClient keyword list at the source). Source: https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring (SqlClient: "Invalid value for key")""",
             finding.Message);
+    }
+
+    [Theory]
+    [InlineData("Password")]
+    [InlineData("Pwd")]
+    public void Validate_PasswordWithPasswordlessAuthentication_RefusedBySafeSql003WithoutSqlClientsMessage(string keyword)
+    {
+        // Act: SqlClient refuses a password with Active Directory Integrated; its message is SqlClient's, not SafeSql's.
+        var result = SqlConnectionStringPolicy.Validate($"Data Source=tcp:db.example.com,1433;Authentication=Active Directory Integrated;{keyword}=\"Integrated'Pa55\"");
+
+        // Assert
+        var finding = AssertSingleError(result, "SAFESQL003", null, null);
+        Assert.Equal(
+            """SAFESQL003: SqlClient refuses this combination of keywords (Password, Authentication). Its message is not shown: it could quote part of the connection string. No connection can be opened with it. Fix: Correct how these keywords go together: for example, Authentication cannot be combined with Integrated Security, and the Active Directory methods that sign in without a password (Integrated, Interactive, Device Code Flow, Managed Identity) take no Password (see the SqlClient keyword list at the source). Source: https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring (SqlClient: "Invalid value for key")""",
+            finding.Message);
+        Assert.False(finding.Message.Contains("Pa55", StringComparison.Ordinal), "The finding quotes the password.");
+        Assert.False(finding.Message.Contains("Cannot use", StringComparison.Ordinal), "The finding passes SqlClient's message through.");
     }
 
     [Fact]
