@@ -6,6 +6,8 @@ using System.Text.RegularExpressions;
 
 using Microsoft.Data.SqlClient;
 
+using SafeSql.Classification;
+
 namespace SafeSql.ConnectionStrings;
 
 /// <summary>
@@ -320,7 +322,7 @@ internal sealed partial class SqlConnectionStringEvaluation
 
     private void AddPoolingDisabled()
     {
-        const string Reason = "Without pooling every Open makes a new TCP connection and login, and every Close leaves a local port in TIME_WAIT (60 s on Linux, 120 s by default on Windows), so a busy application runs out of ephemeral ports and fails with network errors. Turning pooling off is the usual workaround for pool timeouts, but the connection leak behind them remains: SafeSql reports leaked connections instead.";
+        const string Reason = "Without pooling every Open makes a new TCP connection and login, and every Close leaves a local port in TIME_WAIT (" + TcpFacts.TimeWaitDurations + "), so a busy application runs out of ephemeral ports and fails with network errors. Turning pooling off is the usual workaround for pool timeouts, but the connection leak behind them remains: SafeSql reports leaked connections instead.";
         if (_options.AllowPoolingDisabled)
         {
             Add(
