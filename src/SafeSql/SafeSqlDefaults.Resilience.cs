@@ -45,6 +45,12 @@ internal static partial class SafeSqlDefaults
     /// <summary>The cap of SqlClient's pool blocking period: 60 s.</summary>
     internal const int PoolBlockingPeriodMaxSeconds = 60;
 
+    /// <summary>
+    /// The longest the classifier's diagnostic connect (and the DNS lookup that points it at the server) may take: 500 ms. A
+    /// refused or port-exhausted connect fails at once; only a silent host uses the whole bound.
+    /// </summary>
+    internal const int DiagnosticConnectTimeoutMilliseconds = 500;
+
     /// <summary>The name of every SafeSql resilience pipeline ("SafeSql"); its instance name is the options name.</summary>
     internal const string PipelineName = "SafeSql";
 

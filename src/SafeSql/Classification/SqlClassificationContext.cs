@@ -34,5 +34,5 @@ internal readonly record struct SqlClassificationContext(SqlOperationPhase Phase
         return SqlDataSource.TryParse(DataSource, out var source) && source.IsTcp ? source.ToEndPoint(s_resolveTimeout) : null;
     }
 
-    private static readonly TimeSpan s_resolveTimeout = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan s_resolveTimeout = TimeSpan.FromMilliseconds(SafeSqlDefaults.DiagnosticConnectTimeoutMilliseconds);
 }

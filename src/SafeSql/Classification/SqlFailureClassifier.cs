@@ -160,9 +160,10 @@ public static class SqlFailureClassifier
         for (var i = 0; i < errors.Count; i++)
         {
             var errorNumber = errors[i].Number;
-            if (TransientSqlErrors.GetDescription(errorNumber) is { } description && !IsNetworkNumber(errorNumber))
+            if (TransientSqlErrors.GetPhase(errorNumber) is { } transientPhase and not TransientErrorPhase.Network)
             {
-                var mayHaveExecuted = context.Phase != SqlOperationPhase.Open && MayHaveExecuted(errorNumber, sql);
+                var description = TransientSqlErrors.GetDescription(errorNumber)!;
+                var mayHaveExecuted = context.Phase != SqlOperationPhase.Open && MayHaveExecuted(transientPhase, sql);
                 return new SqlFailure(SqlFailureKind.TransientServerError, true, mayHaveExecuted, errorNumber, null, Explanations.TransientServerError(errorNumber, description, mayHaveExecuted), sql);
             }
 
@@ -363,18 +364,16 @@ public static class SqlFailureClassifier
             : "the server",
     };
 
-    /// <summary>Network numbers in <see cref="TransientSqlErrors"/> that are classified as network kinds, not server errors.</summary>
-    private static bool IsNetworkNumber(int number) => number is 64 or 121 or 233 or 997 or 10053 or 10054 or 10060;
 
     /// <summary>
-    /// Whether a transient server error may have executed, without reading the stack when the number tells: raised only
-    /// during login (4060, 4221, 17197, 18401, 40613, 42108, 42109: nothing executed), or only while executing (locks,
-    /// deadlocks, memory grants, In-Memory OLTP validation). Throttling and failover numbers can come at either moment.
+    /// Whether a transient server error may have executed, from <see cref="TransientSqlErrors"/>' table when the number tells
+    /// (raised only during login, or only while executing); throttling and failover numbers can come at either moment, so the
+    /// stack frames decide.
     /// </summary>
-    private static bool MayHaveExecuted(int number, SqlException sql) => number switch
+    private static bool MayHaveExecuted(TransientErrorPhase phase, SqlException sql) => phase switch
     {
-        4060 or 4221 or 17197 or 18401 or 40613 or 42108 or 42109 => false,
-        1204 or 1205 or 1222 or 3960 or 8628 or 8645 or 8651 or 41301 or 41302 or 41305 or 41325 or 41839 => true,
+        TransientErrorPhase.LoginOnly => false,
+        TransientErrorPhase.ExecuteOnly => true,
         _ => SqlClientSignatures.DetectPhase(sql) != SqlOperationPhase.Open,
     };
 

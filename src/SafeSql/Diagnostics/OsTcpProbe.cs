@@ -56,30 +56,13 @@ public static class OsTcpProbe
     /// <summary>Linux, cheap first: the sockstat totals decide whether the per-endpoint walk is worth it.</summary>
     internal static OsTcpSnapshot CaptureLinuxForClassification(IPEndPoint? remoteEndPoint, string procRoot)
     {
-        var ipv4 = procRoot + "/sys/net/ipv4/";
-        var (start, end, assumed) = ReadPortRange(ipv4 + "ip_local_port_range");
-        var portCount = Math.Max(0, end - start + 1 - CountReservedPorts(TryReadText(ipv4 + "ip_local_reserved_ports"), start, end));
-        if (TryReadSockstat(procRoot, out var inUse, out var timeWait) && inUse + timeWait < portCount * OsTcpSnapshot.ExhaustionThreshold)
+        var settings = ReadLinuxSettings(procRoot);
+        if (TryReadSockstat(procRoot, out var inUse, out var timeWait) && inUse + timeWait < settings.PortCount * OsTcpSnapshot.ExhaustionThreshold)
         {
-            var finTimeout = TryReadInt(ipv4 + "tcp_fin_timeout");
-            return new OsTcpSnapshot(
-                remoteEndPoint,
-                start,
-                end,
-                portCount,
-                assumed,
-                connectionsTowardsEndPoint: null,
-                timeWaitTowardsEndPoint: null,
-                inUse + timeWait,
-                timeWait,
-                finTimeout is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
-                TryReadInt(procRoot + "/sys/net/core/somaxconn"),
-                TryReadInt(ipv4 + "tcp_tw_reuse"),
-                portsSharedAcrossDestinations: true,
-                procRoot + "/net/sockstat");
+            return settings.ToSnapshot(remoteEndPoint, connectionsTowardsEndPoint: null, timeWaitTowardsEndPoint: null, inUse + timeWait, timeWait, procRoot + "/net/sockstat");
         }
 
-        return CaptureLinux(remoteEndPoint, procRoot);
+        return CaptureLinux(remoteEndPoint, procRoot, settings);
     }
 
     /// <summary>
@@ -125,7 +108,10 @@ public static class OsTcpProbe
     }
 
     /// <summary>Linux: reads the files under <paramref name="procRoot"/> (<c>/proc</c>, or a copy for tests).</summary>
-    internal static OsTcpSnapshot CaptureLinux(IPEndPoint? remoteEndPoint, string procRoot)
+    internal static OsTcpSnapshot CaptureLinux(IPEndPoint? remoteEndPoint, string procRoot) =>
+        CaptureLinux(remoteEndPoint, procRoot, ReadLinuxSettings(procRoot));
+
+    private static OsTcpSnapshot CaptureLinux(IPEndPoint? remoteEndPoint, string procRoot, LinuxSettings settings)
     {
         var counts = default(OsTcpProcParser.Counts);
         var port = remoteEndPoint?.Port ?? -1;
@@ -145,25 +131,33 @@ public static class OsTcpProbe
             sources.Add(procRoot + "/net/tcp6");
         }
 
-        var ipv4 = procRoot + "/sys/net/ipv4/";
-        var (start, end, assumed) = ReadPortRange(ipv4 + "ip_local_port_range");
-        var reserved = CountReservedPorts(TryReadText(ipv4 + "ip_local_reserved_ports"), start, end);
-        var finTimeout = TryReadInt(ipv4 + "tcp_fin_timeout");
-        return new OsTcpSnapshot(
+        return settings.ToSnapshot(
             remoteEndPoint,
-            start,
-            end,
-            Math.Max(0, end - start + 1 - reserved),
-            assumed,
             remoteEndPoint is null ? null : counts.ConnectionsTowards,
             remoteEndPoint is null ? null : counts.TimeWaitTowards,
             counts.ConnectionsTotal,
             counts.TimeWaitTotal,
+            sources.Count == 0 ? OsTcpSnapshot.UnavailableSource : string.Join(", ", sources));
+    }
+
+    /// <summary>
+    /// Reads the Linux settings both capture paths report, once: the ephemeral range (less reserved ports),
+    /// <c>tcp_fin_timeout</c>, <c>somaxconn</c> and <c>tcp_tw_reuse</c>.
+    /// </summary>
+    private static LinuxSettings ReadLinuxSettings(string procRoot)
+    {
+        var ipv4 = procRoot + "/sys/net/ipv4/";
+        var (start, end, assumed) = ReadPortRange(ipv4 + "ip_local_port_range");
+        var reserved = CountReservedPorts(TryReadText(ipv4 + "ip_local_reserved_ports"), start, end);
+        var finTimeout = TryReadInt(ipv4 + "tcp_fin_timeout");
+        return new LinuxSettings(
+            start,
+            end,
+            assumed,
+            Math.Max(0, end - start + 1 - reserved),
             finTimeout is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             TryReadInt(procRoot + "/sys/net/core/somaxconn"),
-            TryReadInt(ipv4 + "tcp_tw_reuse"),
-            portsSharedAcrossDestinations: true,
-            sources.Count == 0 ? OsTcpSnapshot.UnavailableSource : string.Join(", ", sources));
+            TryReadInt(ipv4 + "tcp_tw_reuse"));
     }
 
     /// <summary>Windows, macOS and others: counts through <see cref="IPGlobalProperties"/>; the range is assumed.</summary>
@@ -331,4 +325,24 @@ public static class OsTcpProbe
 
     private static int? TryReadInt(string path) =>
         int.TryParse(TryReadText(path)?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
+
+    private readonly record struct LinuxSettings(int Start, int End, bool IsRangeAssumed, int PortCount, TimeSpan? FinTimeout, int? ListenBacklogLimit, int? TimeWaitReuse)
+    {
+        public OsTcpSnapshot ToSnapshot(IPEndPoint? remoteEndPoint, int? connectionsTowardsEndPoint, int? timeWaitTowardsEndPoint, int connectionsTotal, int timeWaitTotal, string source) =>
+            new(
+                remoteEndPoint,
+                Start,
+                End,
+                PortCount,
+                IsRangeAssumed,
+                connectionsTowardsEndPoint,
+                timeWaitTowardsEndPoint,
+                connectionsTotal,
+                timeWaitTotal,
+                FinTimeout,
+                ListenBacklogLimit,
+                TimeWaitReuse,
+                portsSharedAcrossDestinations: true,
+                source);
+    }
 }

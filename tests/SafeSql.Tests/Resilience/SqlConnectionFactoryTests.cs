@@ -191,7 +191,7 @@ public sealed class SqlConnectionFactoryTests
         public SqlConnectionFactory Factory { get; }
 
         public IReadOnlyList<CollectedMeasurement> Failures() =>
-            [.. _metrics.For(SafeSqlMetrics.FailuresInstrumentName).Where(m => Equals(m.Tags["db.client.connection.pool.name"], Name))];
+            [.. _metrics.For(SafeSqlMetrics.FailuresInstrumentName).Where(m => Equals(m.Tags[SafeSqlMetrics.PoolNameTag], Name))];
 
         public async Task<SqlConnection> OpenAsync(bool async) => async ? await Factory.OpenAsync() : Factory.Open();
 
