@@ -63,7 +63,7 @@ public static class SqlFailureClassifier
     /// <param name="dataSource">
     /// The connection string's <c>Data Source</c> (for example <c>tcp:10.0.0.5,1433</c>), used to count the sockets towards
     /// that server and to make one diagnostic connect to it when the exception alone cannot tell refusal from port
-    /// exhaustion. Host names are resolved with a 500 ms bound. <see langword="null"/> if unknown.
+    /// exhaustion. Host names are resolved with a 500 ms bound, and the answer is reused for 1 s. <see langword="null"/> if unknown.
     /// </param>
     /// <returns>The classification. Never <see langword="null"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="exception"/> is <see langword="null"/>.</exception>

@@ -59,7 +59,8 @@ internal sealed class SqlRetryPolicy
             isOpen ? SqlOperationPhase.Open : SqlOperationPhase.Unknown,
             dataSource,
             null,
-            evidence ?? OsTcpEvidenceSource.Shared);
+            evidence ?? OsTcpEvidenceSource.Shared,
+            new SqlEndPointResolver(dataSource));
         Observer = observer;
     }
 
