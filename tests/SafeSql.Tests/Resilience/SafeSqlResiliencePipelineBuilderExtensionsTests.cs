@@ -28,7 +28,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
     {
         // Arrange: the server is down when the open starts (NeverBlock: no pool blocking period, see the docs).
         await using var server = await LoopbackSqlServer.StartAsync();
-        var connectionString = ConnectionString(server, b => { b.ConnectTimeout = 1; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
+        var connectionString = ConnectionString(server, b => { b.ConnectTimeout = 5; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
         await server.StopAsync();
         var time = new ManualTimeProvider();
         var recorder = new RetryRecorder();

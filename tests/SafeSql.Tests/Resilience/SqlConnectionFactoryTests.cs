@@ -22,7 +22,7 @@ public sealed class SqlConnectionFactoryTests
     {
         // Arrange
         await using var server = await LoopbackSqlServer.StartAsync();
-        await using var harness = new Harness(ConnectionString(server, b => { b.ConnectTimeout = 1; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; }));
+        await using var harness = new Harness(ConnectionString(server, b => { b.ConnectTimeout = 5; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; }));
         await server.StopAsync();
 
         // Act: refused; the server comes back while the pipeline waits; the clock moves past the (≤1.2 s) delay.
