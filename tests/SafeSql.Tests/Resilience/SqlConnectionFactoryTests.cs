@@ -2,6 +2,7 @@ using Microsoft.Data.SqlClient;
 
 using SafeSql.Classification;
 using SafeSql.Diagnostics;
+using SafeSql.Resilience;
 using SafeSql.Testing;
 using SafeSql.Tests.TestUtilities;
 

@@ -1,6 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace SafeSql.Classification;
+using SafeSql.Classification;
+
+namespace SafeSql.Resilience;
 
 /// <summary>
 /// The retry SafeSql applies when opening a connection (<c>ISqlConnectionFactory.Open</c>/<c>OpenAsync</c>), driven by

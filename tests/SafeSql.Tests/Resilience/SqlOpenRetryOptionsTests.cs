@@ -1,7 +1,8 @@
 using SafeSql.Classification;
 using SafeSql.Internal.Validators;
+using SafeSql.Resilience;
 
-namespace SafeSql.Tests.Classification;
+namespace SafeSql.Tests.Resilience;
 
 public sealed class SqlOpenRetryOptionsTests
 {
