@@ -11,7 +11,7 @@ namespace SafeSql.Benchmarks;
 /// Why the leak sentinel rides on the <c>StateChange</c> subscription instead of a <see cref="ConditionalWeakTable{TKey, TValue}"/>
 /// (issue #4): both make a finalizable sentinel live exactly as long as the connection; the table adds a dependent handle
 /// and a lock per open. Attach + detach on one connection object, no I/O.
-/// Run: <c>dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- --filter *OpenCloseAttachment*</c>.
+/// Run: <c>dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- --filter 'SafeSql.Benchmarks.OpenCloseAttachmentBenchmark.*'</c>.
 /// </summary>
 [MemoryDiagnoser]
 public class OpenCloseAttachmentBenchmark

@@ -25,7 +25,7 @@ namespace SafeSql.Benchmarks;
 /// <para>
 /// <c>SafeSql_*</c> go through the whole factory, including the classification-driven Polly open pipeline (issue #5);
 /// <c>LeaseOnly_CallSite</c> is raw plus the lease bookkeeping alone (start, sentinel, registry, end), which is what
-/// this issue adds. Run: <c>dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- --filter *OpenClose*</c>.
+/// this issue adds. Run: <c>dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- --filter 'SafeSql.Benchmarks.OpenCloseBenchmark.*'</c>.
 /// </para>
 /// </remarks>
 [MemoryDiagnoser]

@@ -104,7 +104,7 @@ static async Task<int> RunScenariosAsync(DemoOptions options)
     }
     else
     {
-        Console.WriteLine($"{results.Count} scenarios in {Text.Seconds(clock.ElapsedMilliseconds)}.");
+        Console.WriteLine($"{results.Count} scenario{(results.Count == 1 ? "" : "s")} in {Text.Seconds(clock.ElapsedMilliseconds)}.");
     }
 
     return 0;

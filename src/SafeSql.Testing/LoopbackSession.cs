@@ -211,9 +211,11 @@ internal sealed class LoopbackSession : IDisposable
         TdsTokens.WriteEnvChange(writer, TdsConstants.EnvPacketSize, packetSize.ToString(CultureInfo.InvariantCulture), TdsConstants.DefaultPacketSize.ToString(CultureInfo.InvariantCulture));
         TdsTokens.WriteLoginAck(writer, ProgramName, s_serverVersion);
         TdsTokens.WriteDone(writer, TdsConstants.TokenDone, TdsConstants.DoneFinal, 0, 0);
+
+        // Counted before the reply leaves, so a test that reads Counters.Logins right after Open returns sees this login.
+        Counters.OnLogin();
         await SendAsync(writer, endOfMessage: true, token).ConfigureAwait(false);
         writer.PacketSize = packetSize;
-        Counters.OnLogin();
         return true;
     }
 

@@ -18,14 +18,8 @@ internal static partial class SafeSqlDefaults
     /// <summary>Upper bound accepted for <see cref="ConnectionStrings.SqlConnectionStringPolicyOptions.MaxPoolSizeLimit"/>: SQL Server's maximum number of user connections.</summary>
     internal const int SqlServerMaxUserConnections = 32767;
 
-    /// <summary>Default of <see cref="ConnectionStrings.SqlConnectionStringPolicyOptions.ConnectTimeoutLimit"/>, as a <see cref="TimeSpan"/> string (2 minutes).</summary>
-    internal const string ConnectTimeoutLimit = "00:02:00";
-
     /// <summary>Default of <see cref="ConnectionStrings.SqlConnectionStringPolicyOptions.ConnectTimeoutLimit"/>, in seconds.</summary>
     internal const int ConnectTimeoutLimitSeconds = 120;
-
-    /// <summary>Default of <see cref="ConnectionStrings.SqlConnectionStringPolicyOptions.MinConnectionLifetime"/>, as a <see cref="TimeSpan"/> string (1 minute).</summary>
-    internal const string MinConnectionLifetime = "00:01:00";
 
     /// <summary>Default of <see cref="ConnectionStrings.SqlConnectionStringPolicyOptions.MinConnectionLifetime"/>, in seconds.</summary>
     internal const int MinConnectionLifetimeSeconds = 60;

@@ -2,9 +2,9 @@ using System.ComponentModel.DataAnnotations;
 
 using Microsoft.Extensions.Options;
 
-using SafeSql.Classification;
 using SafeSql.ConnectionStrings;
 using SafeSql.Leases;
+using SafeSql.Resilience;
 
 namespace SafeSql;
 
@@ -33,9 +33,6 @@ public class SafeSqlOptions
 
     /// <summary>Gets or sets how leases are tracked and when leaks are reported.</summary>
     /// <value>The default value is a <see cref="SqlConnectionLeakOptions"/> with its documented defaults.</value>
-    // SYSLIB1202 ("no fields or properties to validate") is expected while a nested options type has no validation attributes
-    // yet; [ValidateObjectMembers] stays so its attributes are validated as soon as they are added.
-#pragma warning disable SYSLIB1202
     [Required]
     [ValidateObjectMembers]
     public SqlConnectionLeakOptions Leaks { get; set; } = new();
@@ -45,5 +42,4 @@ public class SafeSqlOptions
     [Required]
     [ValidateObjectMembers]
     public SqlOpenRetryOptions OpenRetry { get; set; } = new();
-#pragma warning restore SYSLIB1202
 }

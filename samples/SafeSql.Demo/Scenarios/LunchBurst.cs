@@ -94,7 +94,7 @@ internal static class LunchBurst
         SqlFailure? exhaustion = null;
         var served = 0;
 
-        var burst = BurstAsync(async (user, cancellationToken) =>
+        await BurstAsync(async (user, cancellationToken) =>
         {
             for (var record = 1; record <= RecordsPerUser; record++)
             {
@@ -121,7 +121,6 @@ internal static class LunchBurst
 
             return false;
         });
-        await burst;
 
         var tcp = OsTcpProbe.Capture(server.Loopback?.EndPoint);
         var details = new Dictionary<string, object?>

@@ -88,13 +88,14 @@ internal static class Restart
     {
         await using var server = await DemoServer.StartLoopbackAsync();
         var recorder = new RunRecorder(server);
-        await using var app = await SafeSqlApp.StartAsync(server.ConnectionString("SafeSql.Demo restart", Settings), recorder, options =>
+        var connectionString = server.ConnectionString("SafeSql.Demo restart", Settings);
+        await using var app = await SafeSqlApp.StartAsync(connectionString, recorder, options =>
         {
             options.OpenRetry.BaseDelay = TimeSpan.FromMilliseconds(200); // then 400, 800, 1600, 3200 ms, each ±20 %
             options.OpenRetry.MaxRetryAttempts = 5;
         });
         var read = new ResiliencePipelineBuilder()
-            .AddSqlRetry(new SqlRetryStrategyOptions { IsIdempotent = true, BaseDelay = TimeSpan.FromMilliseconds(100), MaxRetryAttempts = 5 })
+            .AddSqlRetry(new SqlRetryStrategyOptions { IsIdempotent = true, BaseDelay = TimeSpan.FromMilliseconds(100), MaxRetryAttempts = 5 }, connectionString)
             .Build();
 
         var requests = await RunUnderFaultsAsync(server.Loopback!, async () =>

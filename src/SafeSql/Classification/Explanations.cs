@@ -54,7 +54,7 @@ internal static class Explanations
         "exception: SqlClient 2.1.4 on Linux reports a refusal and ephemeral port exhaustion alike, so SafeSql asked the operating system).";
 
     private const string ExhaustionWhy =
-        "Each connection the client closes keeps its local port in TIME_WAIT for 60 s on Linux (240 s on Windows), so opening and " +
+        "Each connection the client closes keeps its local port in TIME_WAIT (" + TcpFacts.TimeWaitDurations + "), so opening and " +
         "closing connections faster than the range allows (28,232 ports / 60 s, about 470 per second towards one server with " +
         "Linux defaults) exhausts it.";
 
@@ -139,7 +139,7 @@ internal static class Explanations
         "the listener was briefly unavailable (a restart) or its listen backlog overflowed under a connect burst. " + RefusalFix;
 
     internal static string ProbeTimedOut(string target) =>
-        string.Create(CultureInfo.InvariantCulture, $"A diagnostic connect to {target} got no answer within 500 ms: the host is down, a firewall drops the packets, or its listen backlog is full. ") +
+        string.Create(CultureInfo.InvariantCulture, $"A diagnostic connect to {target} got no answer within {SafeSqlDefaults.DiagnosticConnectTimeoutMilliseconds} ms: the host is down, a firewall drops the packets, or its listen backlog is full. ") +
         "Transient: retried with jittered backoff; if it persists, check the host and the firewall.";
 
     internal static string RefusedWithoutEndPoint(OsTcpSnapshot snapshot) =>

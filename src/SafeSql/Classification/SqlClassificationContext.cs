@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 
 namespace SafeSql.Classification;
@@ -16,11 +17,19 @@ internal enum SqlOperationPhase
 }
 
 /// <summary>The inputs of one classification besides the exception.</summary>
-internal readonly record struct SqlClassificationContext(SqlOperationPhase Phase, string? DataSource, EndPoint? EndPoint, ITcpEvidenceSource Evidence)
+/// <param name="Phase">What the caller knows about the failed operation.</param>
+/// <param name="DataSource">The connection string's <c>Data Source</c>, or <see langword="null"/>.</param>
+/// <param name="EndPoint">The server's endpoint, or <see langword="null"/>.</param>
+/// <param name="Evidence">Where the operating-system evidence comes from.</param>
+/// <param name="Resolver">The resolver of <paramref name="DataSource"/> kept by a retry policy; <see langword="null"/> to use the shared one.</param>
+internal readonly record struct SqlClassificationContext(SqlOperationPhase Phase, string? DataSource, EndPoint? EndPoint, ITcpEvidenceSource Evidence, SqlEndPointResolver? Resolver = null)
 {
     internal static SqlClassificationContext Default => new(SqlOperationPhase.Unknown, null, null, OsTcpEvidenceSource.Shared);
 
-    /// <summary>Resolves the endpoint the OS evidence is about (IP literal, localhost, or DNS bounded to 500 ms).</summary>
+    /// <summary>
+    /// Resolves the endpoint the OS evidence is about: an IP literal or localhost without DNS; a host name through a resolver
+    /// that caches the answer for 1 s (DNS bounded to 500 ms), so failed opens do not each block on a lookup.
+    /// </summary>
     internal IPEndPoint? ResolveEndPoint()
     {
         switch (EndPoint)
@@ -28,11 +37,17 @@ internal readonly record struct SqlClassificationContext(SqlOperationPhase Phase
             case IPEndPoint ip:
                 return ip;
             case DnsEndPoint dns:
-                return new SqlDataSource(dns.Host, dns.Port, IsTcp: true).ToEndPoint(s_resolveTimeout);
+                var source = new SqlDataSource(dns.Host, dns.Port, IsTcp: true);
+                return source.TryGetEndPointWithoutDns(out var endPoint)
+                    ? endPoint
+                    : SqlEndPointResolver.Shared(string.Create(CultureInfo.InvariantCulture, $"tcp:{dns.Host},{dns.Port}")).Resolve();
         }
 
-        return SqlDataSource.TryParse(DataSource, out var source) && source.IsTcp ? source.ToEndPoint(s_resolveTimeout) : null;
-    }
+        if (Resolver is not null)
+        {
+            return Resolver.Resolve();
+        }
 
-    private static readonly TimeSpan s_resolveTimeout = TimeSpan.FromMilliseconds(500);
+        return DataSource is null ? null : SqlEndPointResolver.Shared(DataSource).Resolve();
+    }
 }

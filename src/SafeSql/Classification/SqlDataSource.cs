@@ -85,34 +85,52 @@ internal readonly record struct SqlDataSource(string Host, int Port, bool IsTcp)
     /// </summary>
     internal IPEndPoint ToEndPoint(TimeSpan resolveTimeout)
     {
+        if (TryGetEndPointWithoutDns(out var endPoint))
+        {
+            return endPoint;
+        }
+
+        return FromAddresses(resolveTimeout > TimeSpan.Zero ? LookUp(Host, resolveTimeout) : null);
+    }
+
+    /// <summary>Gets the endpoint when <see cref="Host"/> needs no DNS: an IP literal, or <c>localhost</c> (127.0.0.1).</summary>
+    internal bool TryGetEndPointWithoutDns(out IPEndPoint endPoint)
+    {
         if (IPAddress.TryParse(Host, out var address))
         {
-            return new IPEndPoint(address, Port);
+            endPoint = new IPEndPoint(address, Port);
+            return true;
         }
 
         if (Host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
         {
-            return new IPEndPoint(IPAddress.Loopback, Port);
+            endPoint = new IPEndPoint(IPAddress.Loopback, Port);
+            return true;
         }
 
-        if (resolveTimeout > TimeSpan.Zero)
+        endPoint = null!;
+        return false;
+    }
+
+    /// <summary>The endpoint on the first IPv4 address (else the first address); <see cref="IPAddress.Any"/> when there is none.</summary>
+    internal IPEndPoint FromAddresses(IPAddress[]? addresses)
+    {
+        var first = addresses is null ? null : Array.Find(addresses, a => a.AddressFamily == AddressFamily.InterNetwork) ?? (addresses.Length > 0 ? addresses[0] : null);
+        return new IPEndPoint(first ?? IPAddress.Any, Port);
+    }
+
+    /// <summary>A DNS lookup bounded by <paramref name="timeout"/>; <see langword="null"/> when it fails or times out.</summary>
+    internal static IPAddress[]? LookUp(string host, TimeSpan timeout)
+    {
+        try
         {
-            try
-            {
-                using var cancellation = new CancellationTokenSource(resolveTimeout);
-                var addresses = Dns.GetHostAddressesAsync(Host, cancellation.Token).GetAwaiter().GetResult();
-                var first = Array.Find(addresses, a => a.AddressFamily == AddressFamily.InterNetwork) ?? (addresses.Length > 0 ? addresses[0] : null);
-                if (first is not null)
-                {
-                    return new IPEndPoint(first, Port);
-                }
-            }
-            catch (Exception ex) when (ex is SocketException or OperationCanceledException or ArgumentException)
-            {
-                // Fall through: count every address on the port.
-            }
+            using var cancellation = new CancellationTokenSource(timeout);
+            return Dns.GetHostAddressesAsync(host, cancellation.Token).GetAwaiter().GetResult();
         }
-
-        return new IPEndPoint(IPAddress.Any, Port);
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ArgumentException)
+        {
+            // Count every address on the port instead.
+            return null;
+        }
     }
 }

@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using Microsoft.Data.SqlClient;
 
 using SafeSql.Diagnostics;
+using SafeSql.Leases;
 
 namespace SafeSql.Classification;
 
@@ -62,7 +63,7 @@ public static class SqlFailureClassifier
     /// <param name="dataSource">
     /// The connection string's <c>Data Source</c> (for example <c>tcp:10.0.0.5,1433</c>), used to count the sockets towards
     /// that server and to make one diagnostic connect to it when the exception alone cannot tell refusal from port
-    /// exhaustion. Host names are resolved with a 500 ms bound. <see langword="null"/> if unknown.
+    /// exhaustion. Host names are resolved with a 500 ms bound, and the answer is reused for 1 s. <see langword="null"/> if unknown.
     /// </param>
     /// <returns>The classification. Never <see langword="null"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="exception"/> is <see langword="null"/>.</exception>
@@ -111,22 +112,6 @@ public static class SqlFailureClassifier
         return Corroborate(pending, context, endPoint, snapshot, probe);
     }
 
-    internal static async ValueTask<SqlFailure> ClassifyAsync(Exception exception, SqlClassificationContext context, CancellationToken cancellationToken)
-    {
-        var failure = ClassifyWithoutEvidence(exception, context, out var pending);
-        if (failure is not null)
-        {
-            return failure;
-        }
-
-        var endPoint = context.ResolveEndPoint();
-        var snapshot = context.Evidence.Capture(endPoint);
-        SocketError? probe = pending.NeedsDiagnosticConnect && IsConcrete(endPoint)
-            ? await context.Evidence.ConnectAsync(endPoint!, cancellationToken).ConfigureAwait(false)
-            : null;
-        return Corroborate(pending, context, endPoint, snapshot, probe);
-    }
-
     /// <summary>
     /// Classifies from the exception alone. Returns <see langword="null"/> (and <paramref name="pending"/>) when the answer
     /// depends on operating-system evidence: a possible port exhaustion.
@@ -141,6 +126,10 @@ public static class SqlFailureClassifier
             {
                 case SqlException sql:
                     return ClassifySqlException(sql, context, out pending);
+                case SqlConnectionPoolExhaustedException exhausted:
+                    // SafeSql's own type: decided by the type, not by the (localized) text of the pool exception inside.
+                    var nonPooledInner = exhausted.InnerException is { } inner && SqlClientSignatures.IsPoolTimeout(inner, out var innerNonPooled) && innerNonPooled;
+                    return new SqlFailure(SqlFailureKind.PoolTimeout, false, false, null, null, nonPooledInner ? Explanations.NonPooledOpenTimeout : Explanations.PoolTimeout, exhausted);
                 case InvalidOperationException or TimeoutException when SqlClientSignatures.IsPoolTimeout(current, out var nonPooled):
                     return new SqlFailure(SqlFailureKind.PoolTimeout, false, false, null, null, nonPooled ? Explanations.NonPooledOpenTimeout : Explanations.PoolTimeout, current);
                 case SocketException socket:
@@ -171,9 +160,10 @@ public static class SqlFailureClassifier
         for (var i = 0; i < errors.Count; i++)
         {
             var errorNumber = errors[i].Number;
-            if (TransientSqlErrors.GetDescription(errorNumber) is { } description && !IsNetworkNumber(errorNumber))
+            if (TransientSqlErrors.GetPhase(errorNumber) is { } transientPhase and not TransientErrorPhase.Network)
             {
-                var mayHaveExecuted = context.Phase != SqlOperationPhase.Open && MayHaveExecuted(errorNumber, sql);
+                var description = TransientSqlErrors.GetDescription(errorNumber)!;
+                var mayHaveExecuted = context.Phase != SqlOperationPhase.Open && MayHaveExecuted(transientPhase, sql);
                 return new SqlFailure(SqlFailureKind.TransientServerError, true, mayHaveExecuted, errorNumber, null, Explanations.TransientServerError(errorNumber, description, mayHaveExecuted), sql);
             }
 
@@ -374,18 +364,16 @@ public static class SqlFailureClassifier
             : "the server",
     };
 
-    /// <summary>Network numbers in <see cref="TransientSqlErrors"/> that are classified as network kinds, not server errors.</summary>
-    private static bool IsNetworkNumber(int number) => number is 64 or 121 or 233 or 997 or 10053 or 10054 or 10060;
 
     /// <summary>
-    /// Whether a transient server error may have executed, without reading the stack when the number tells: raised only
-    /// during login (4060, 4221, 17197, 18401, 40613, 42108, 42109: nothing executed), or only while executing (locks,
-    /// deadlocks, memory grants, In-Memory OLTP validation). Throttling and failover numbers can come at either moment.
+    /// Whether a transient server error may have executed, from <see cref="TransientSqlErrors"/>' table when the number tells
+    /// (raised only during login, or only while executing); throttling and failover numbers can come at either moment, so the
+    /// stack frames decide.
     /// </summary>
-    private static bool MayHaveExecuted(int number, SqlException sql) => number switch
+    private static bool MayHaveExecuted(TransientErrorPhase phase, SqlException sql) => phase switch
     {
-        4060 or 4221 or 17197 or 18401 or 40613 or 42108 or 42109 => false,
-        1204 or 1205 or 1222 or 3960 or 8628 or 8645 or 8651 or 41301 or 41302 or 41305 or 41325 or 41839 => true,
+        TransientErrorPhase.LoginOnly => false,
+        TransientErrorPhase.ExecuteOnly => true,
         _ => SqlClientSignatures.DetectPhase(sql) != SqlOperationPhase.Open,
     };
 

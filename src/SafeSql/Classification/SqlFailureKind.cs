@@ -24,7 +24,8 @@ public enum SqlFailureKind
 
     /// <summary>
     /// The client ran out of ephemeral (local) TCP ports towards the server: connections are being opened and closed
-    /// faster than TIME_WAIT releases their ports (60 s on Linux, 240 s on Windows). Linux reports EADDRNOTAVAIL (99,
+    /// faster than TIME_WAIT releases their ports (60 s on Linux, 120 s on Windows: TcpTimedWaitDelay; 240 s before Windows
+    /// Server 2003). Linux reports EADDRNOTAVAIL (99,
     /// <see cref="System.Net.Sockets.SocketError.AddressNotAvailable"/>); Windows WSAEADDRINUSE (10048) or WSAENOBUFS
     /// (10055). Only reported when the operating system's socket counts corroborate it. The fix is connection pooling.
     /// </summary>

@@ -14,7 +14,8 @@ public enum SqlRetryBehavior
 
     /// <summary>
     /// Retry once, after <c>SocketExhaustionDelay</c> (±20 %): for ephemeral port exhaustion, where ports free up only as
-    /// TIME_WAIT expires (60 s on Linux, 240 s on Windows) and every quick retry takes another port.
+    /// TIME_WAIT expires (60 s on Linux, 120 s on Windows: TcpTimedWaitDelay; 240 s before Windows Server 2003) and every
+    /// quick retry takes another port.
     /// </summary>
     RetryOnceAfterLongDelay = 2,
 }

@@ -12,8 +12,6 @@ internal interface ITcpEvidenceSource
     OsTcpSnapshot Capture(IPEndPoint? endPoint);
 
     SocketError Connect(IPEndPoint endPoint);
-
-    ValueTask<SocketError> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -26,7 +24,7 @@ internal sealed class OsTcpEvidenceSource : ITcpEvidenceSource
     internal static readonly TimeSpan DefaultCacheDuration = TimeSpan.FromSeconds(1);
 
     /// <summary>The longest a diagnostic connect may take: 500 ms (a refused or exhausted connect fails at once).</summary>
-    internal static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromMilliseconds(500);
+    internal static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromMilliseconds(SafeSqlDefaults.DiagnosticConnectTimeoutMilliseconds);
 
     private const int MaxCachedEndPoints = 64;
     private static readonly IPEndPoint s_totalsKey = new(IPAddress.None, 0);
@@ -67,18 +65,6 @@ internal sealed class OsTcpEvidenceSource : ITcpEvidenceSource
         }
 
         var result = OsTcpProbe.DiagnosticConnect(endPoint, _connectTimeout);
-        Store(_connects, endPoint, (_timeProvider.GetTimestamp(), result));
-        return result;
-    }
-
-    public async ValueTask<SocketError> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken)
-    {
-        if (_connects.TryGetValue(endPoint, out var cached) && IsFresh(cached.Timestamp))
-        {
-            return cached.Result;
-        }
-
-        var result = await OsTcpProbe.DiagnosticConnectAsync(endPoint, _connectTimeout, cancellationToken).ConfigureAwait(false);
         Store(_connects, endPoint, (_timeProvider.GetTimestamp(), result));
         return result;
     }

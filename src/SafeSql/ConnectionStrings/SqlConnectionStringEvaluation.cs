@@ -6,6 +6,8 @@ using System.Text.RegularExpressions;
 
 using Microsoft.Data.SqlClient;
 
+using SafeSql.Classification;
+
 namespace SafeSql.ConnectionStrings;
 
 /// <summary>
@@ -21,6 +23,13 @@ internal sealed partial class SqlConnectionStringEvaluation
     private static readonly SqlConnectionStringBuilder s_defaults = new();
     private static readonly ConcurrentDictionary<string, string> s_canonicalKeywords = new(StringComparer.OrdinalIgnoreCase);
     private static readonly string s_sqlClientVersion = GetSqlClientVersion();
+
+    // The keywords SqlConnection checks against each other (SqlClient 2.1.4 SqlConnectionString constructor: Authentication
+    // with Integrated Security, User ID or Password; Column Encryption Setting with the enclave keywords), in SqlClient's order.
+    private static readonly string[] s_combinationKeywords =
+    [
+        "Integrated Security", "User ID", PasswordKeyword, "Authentication", "Column Encryption Setting", "Enclave Attestation Url", "Attestation Protocol",
+    ];
 
     private readonly string _connectionString;
     private readonly SqlConnectionStringPolicyOptions _options;
@@ -313,7 +322,7 @@ internal sealed partial class SqlConnectionStringEvaluation
 
     private void AddPoolingDisabled()
     {
-        const string Reason = "Without pooling every Open makes a new TCP connection and login, and every Close leaves a local port in TIME_WAIT (60 s on Linux, 120 s by default on Windows), so a busy application runs out of ephemeral ports and fails with network errors. Turning pooling off is the usual workaround for pool timeouts, but the connection leak behind them remains: SafeSql reports leaked connections instead.";
+        const string Reason = "Without pooling every Open makes a new TCP connection and login, and every Close leaves a local port in TIME_WAIT (" + TcpFacts.TimeWaitDurations + "), so a busy application runs out of ephemeral ports and fails with network errors. Turning pooling off is the usual workaround for pool timeouts, but the connection leak behind them remains: SafeSql reports leaked connections instead.";
         if (_options.AllowPoolingDisabled)
         {
             Add(
@@ -451,24 +460,23 @@ internal sealed partial class SqlConnectionStringEvaluation
     private void CheckSqlClientAccepts(string normalized)
     {
         // Last line of defence: SqlConnection validates combinations the builder does not (for example Authentication with
-        // Integrated Security). Its message names keywords; it is shown only if it cannot contain the password.
+        // Integrated Security). SqlClient's message is never passed on, whatever it says: an escaped, trimmed or partial form
+        // of the password could pass any check for the password itself. The message names the keywords that were set instead.
         try
         {
             using var connection = new SqlConnection(normalized);
         }
-        catch (ArgumentException ex)
+        catch (ArgumentException)
         {
-            var password = _parsed.Password;
-            var detail = string.IsNullOrEmpty(password) || !ex.Message.Contains(password, StringComparison.Ordinal)
-                ? $" SqlClient says: {ex.Message}"
-                : string.Empty;
+            var involved = s_combinationKeywords.Where(_entries.ContainsKey).ToArray();
+            var names = involved.Length > 0 ? involved : [.. _entries.Keys.Order(StringComparer.OrdinalIgnoreCase)];
             Add(
                 SqlConnectionStringRules.InvalidValue,
                 null,
                 null,
-                $"SqlClient refuses this combination of keywords.{detail}",
+                $"SqlClient refuses this combination of keywords ({string.Join(", ", names)}). Its message is not shown: it could quote part of the connection string.",
                 "No connection can be opened with it.",
-                "Correct the keywords named above (see the SqlClient keyword list at the source).");
+                "Correct how these keywords go together: for example, Authentication cannot be combined with Integrated Security, and the Active Directory methods that sign in without a password (Integrated, Interactive, Device Code Flow, Managed Identity) take no Password (see the SqlClient keyword list at the source).");
         }
     }
 

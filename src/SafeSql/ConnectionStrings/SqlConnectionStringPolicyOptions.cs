@@ -67,8 +67,8 @@ public class SqlConnectionStringPolicyOptions
     /// <value>A duration from 1 second to 1 day; the connection string's value is in whole seconds. The default value is
     /// 1 minute (60 seconds).</value>
     /// <remarks>
-    /// Every connection the pool destroys leaves a local port in TIME_WAIT for 60 seconds on Linux (120 seconds by default on
-    /// Windows). With a lifetime of at least 60 seconds, a pool of N connections keeps at most about N ports in TIME_WAIT on
+    /// Every connection the pool destroys leaves a local port in TIME_WAIT for 60 seconds on Linux (120 seconds on
+    /// Windows: TcpTimedWaitDelay; 240 seconds before Windows Server 2003). With a lifetime of at least 60 seconds, a pool of N connections keeps at most about N ports in TIME_WAIT on
     /// Linux; <c>Connection Lifetime=1</c> reconnects up to N times a second, close to running without a pool.
     /// </remarks>
     [Range(typeof(TimeSpan), SafeSqlDefaults.PolicyTimeSpanMinimum, SafeSqlDefaults.PolicyTimeSpanMaximum)]

@@ -1,3 +1,5 @@
+using SafeSql.Classification;
+
 namespace SafeSql.ConnectionStrings;
 
 /// <summary>
@@ -61,13 +63,13 @@ public static class SqlConnectionStringRules
     /// <summary>Gets SAFESQL006: <c>Connection Lifetime</c> below
     /// <see cref="SqlConnectionStringPolicyOptions.MinConnectionLifetime"/> although allowed (an error).</summary>
     /// <value>Source: a closed TCP connection keeps its local port in TIME_WAIT for 60 s on Linux (TCP_TIMEWAIT_LEN, fixed in
-    /// the kernel) and 120 s by default on Windows (TcpTimedWaitDelay).</value>
+    /// the kernel) and 120 s on Windows (TcpTimedWaitDelay; 240 s before Windows Server 2003).</value>
     public static SqlConnectionStringRule ConnectionLifetimeTooShort { get; } = new(
         "SAFESQL006",
         "Connection Lifetime too short",
         "Load Balance Timeout",
         SqlConnectionStringFindingSeverity.Error,
-        "https://learn.microsoft.com/troubleshoot/windows-client/networking/tcp-ip-port-exhaustion-troubleshooting (TIME_WAIT: 60 s on Linux, 120 s by default on Windows)");
+        "https://learn.microsoft.com/troubleshoot/windows-client/networking/tcp-ip-port-exhaustion-troubleshooting (TIME_WAIT: " + TcpFacts.TimeWaitDurations + ")");
 
     /// <summary>Gets SAFESQL007: <c>Connect Timeout=0</c>, an infinite wait (an error).</summary>
     /// <value>Source: IDbConnection.ConnectionTimeout ("A value of 0 indicates no limit ... and should be avoided").</value>

@@ -56,30 +56,13 @@ public static class OsTcpProbe
     /// <summary>Linux, cheap first: the sockstat totals decide whether the per-endpoint walk is worth it.</summary>
     internal static OsTcpSnapshot CaptureLinuxForClassification(IPEndPoint? remoteEndPoint, string procRoot)
     {
-        var ipv4 = procRoot + "/sys/net/ipv4/";
-        var (start, end, assumed) = ReadPortRange(ipv4 + "ip_local_port_range");
-        var portCount = Math.Max(0, end - start + 1 - CountReservedPorts(TryReadText(ipv4 + "ip_local_reserved_ports"), start, end));
-        if (TryReadSockstat(procRoot, out var inUse, out var timeWait) && inUse + timeWait < portCount * OsTcpSnapshot.ExhaustionThreshold)
+        var settings = ReadLinuxSettings(procRoot);
+        if (TryReadSockstat(procRoot, out var inUse, out var timeWait) && inUse + timeWait < settings.PortCount * OsTcpSnapshot.ExhaustionThreshold)
         {
-            var finTimeout = TryReadInt(ipv4 + "tcp_fin_timeout");
-            return new OsTcpSnapshot(
-                remoteEndPoint,
-                start,
-                end,
-                portCount,
-                assumed,
-                connectionsTowardsEndPoint: null,
-                timeWaitTowardsEndPoint: null,
-                inUse + timeWait,
-                timeWait,
-                finTimeout is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
-                TryReadInt(procRoot + "/sys/net/core/somaxconn"),
-                TryReadInt(ipv4 + "tcp_tw_reuse"),
-                portsSharedAcrossDestinations: true,
-                procRoot + "/net/sockstat");
+            return settings.ToSnapshot(remoteEndPoint, connectionsTowardsEndPoint: null, timeWaitTowardsEndPoint: null, inUse + timeWait, timeWait, procRoot + "/net/sockstat");
         }
 
-        return CaptureLinux(remoteEndPoint, procRoot);
+        return CaptureLinux(remoteEndPoint, procRoot, settings);
     }
 
     /// <summary>
@@ -125,45 +108,56 @@ public static class OsTcpProbe
     }
 
     /// <summary>Linux: reads the files under <paramref name="procRoot"/> (<c>/proc</c>, or a copy for tests).</summary>
-    internal static OsTcpSnapshot CaptureLinux(IPEndPoint? remoteEndPoint, string procRoot)
+    internal static OsTcpSnapshot CaptureLinux(IPEndPoint? remoteEndPoint, string procRoot) =>
+        CaptureLinux(remoteEndPoint, procRoot, ReadLinuxSettings(procRoot));
+
+    private static OsTcpSnapshot CaptureLinux(IPEndPoint? remoteEndPoint, string procRoot, LinuxSettings settings)
     {
-        var counts = default(ProcNetTcpParser.Counts);
+        var counts = default(OsTcpProcParser.Counts);
         var port = remoteEndPoint?.Port ?? -1;
         var address = remoteEndPoint?.Address ?? IPAddress.Any;
         var sources = new List<string>(2);
 
         // An IPv6 endpoint that is not IPv4-mapped can only appear in tcp6: count tcp for totals only.
-        var v4Key = ProcNetTcpParser.EncodeAddress(address, forTcp6: false);
+        var v4Key = OsTcpProcParser.EncodeAddress(address, forTcp6: false);
         var v4Port = address.AddressFamily == AddressFamily.InterNetworkV6 && v4Key.Length == 0 && !address.Equals(IPAddress.IPv6Any) ? -1 : port;
-        if (ProcNetTcpParser.TryCountFile(procRoot + "/net/tcp", v4Key, v4Port, ref counts))
+        if (OsTcpProcParser.TryCountFile(procRoot + "/net/tcp", v4Key, v4Port, ref counts))
         {
             sources.Add(procRoot + "/net/tcp");
         }
 
-        if (ProcNetTcpParser.TryCountFile(procRoot + "/net/tcp6", ProcNetTcpParser.EncodeAddress(address, forTcp6: true), port, ref counts))
+        if (OsTcpProcParser.TryCountFile(procRoot + "/net/tcp6", OsTcpProcParser.EncodeAddress(address, forTcp6: true), port, ref counts))
         {
             sources.Add(procRoot + "/net/tcp6");
         }
 
-        var ipv4 = procRoot + "/sys/net/ipv4/";
-        var (start, end, assumed) = ReadPortRange(ipv4 + "ip_local_port_range");
-        var reserved = CountReservedPorts(TryReadText(ipv4 + "ip_local_reserved_ports"), start, end);
-        var finTimeout = TryReadInt(ipv4 + "tcp_fin_timeout");
-        return new OsTcpSnapshot(
+        return settings.ToSnapshot(
             remoteEndPoint,
-            start,
-            end,
-            Math.Max(0, end - start + 1 - reserved),
-            assumed,
             remoteEndPoint is null ? null : counts.ConnectionsTowards,
             remoteEndPoint is null ? null : counts.TimeWaitTowards,
             counts.ConnectionsTotal,
             counts.TimeWaitTotal,
+            sources.Count == 0 ? OsTcpSnapshot.UnavailableSource : string.Join(", ", sources));
+    }
+
+    /// <summary>
+    /// Reads the Linux settings both capture paths report, once: the ephemeral range (less reserved ports),
+    /// <c>tcp_fin_timeout</c>, <c>somaxconn</c> and <c>tcp_tw_reuse</c>.
+    /// </summary>
+    private static LinuxSettings ReadLinuxSettings(string procRoot)
+    {
+        var ipv4 = procRoot + "/sys/net/ipv4/";
+        var (start, end, assumed) = ReadPortRange(ipv4 + "ip_local_port_range");
+        var reserved = CountReservedPorts(TryReadText(ipv4 + "ip_local_reserved_ports"), start, end);
+        var finTimeout = TryReadInt(ipv4 + "tcp_fin_timeout");
+        return new LinuxSettings(
+            start,
+            end,
+            assumed,
+            Math.Max(0, end - start + 1 - reserved),
             finTimeout is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             TryReadInt(procRoot + "/sys/net/core/somaxconn"),
-            TryReadInt(ipv4 + "tcp_tw_reuse"),
-            portsSharedAcrossDestinations: true,
-            sources.Count == 0 ? OsTcpSnapshot.UnavailableSource : string.Join(", ", sources));
+            TryReadInt(ipv4 + "tcp_tw_reuse"));
     }
 
     /// <summary>Windows, macOS and others: counts through <see cref="IPGlobalProperties"/>; the range is assumed.</summary>
@@ -227,52 +221,33 @@ public static class OsTcpProbe
     /// </summary>
     internal static SocketError DiagnosticConnect(IPEndPoint endPoint, TimeSpan timeout)
     {
+        // A non-blocking connect polled on this thread: no thread-pool work, so it answers even when the pool is starved.
+        // EADDRNOTAVAIL (no free port) fails in connect() itself; ECONNREFUSED arrives as the socket's pending error.
         try
         {
             using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             socket.LingerState = new LingerOption(true, 0);
-            using var cancellation = new CancellationTokenSource(timeout);
-            var connect = socket.ConnectAsync(endPoint, cancellation.Token);
-            if (!connect.IsCompleted)
+            socket.Blocking = false;
+            try
             {
-                connect.AsTask().GetAwaiter().GetResult();
+                socket.Connect(endPoint);
+                return SocketError.Success;
             }
-            else
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
             {
-                connect.GetAwaiter().GetResult();
+                // Connecting: wait below.
             }
 
-            return SocketError.Success;
+            if (!socket.Poll(timeout, SelectMode.SelectWrite))
+            {
+                return SocketError.TimedOut;
+            }
+
+            return socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error) is int error ? (SocketError)error : SocketError.SocketError;
         }
         catch (SocketException ex)
         {
             return ex.SocketErrorCode;
-        }
-        catch (OperationCanceledException)
-        {
-            return SocketError.TimedOut;
-        }
-    }
-
-    /// <summary>The asynchronous form of <see cref="DiagnosticConnect"/>.</summary>
-    internal static async ValueTask<SocketError> DiagnosticConnectAsync(IPEndPoint endPoint, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            socket.LingerState = new LingerOption(true, 0);
-            using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            cancellation.CancelAfter(timeout);
-            await socket.ConnectAsync(endPoint, cancellation.Token).ConfigureAwait(false);
-            return SocketError.Success;
-        }
-        catch (SocketException ex)
-        {
-            return ex.SocketErrorCode;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return SocketError.TimedOut;
         }
     }
 
@@ -350,4 +325,24 @@ public static class OsTcpProbe
 
     private static int? TryReadInt(string path) =>
         int.TryParse(TryReadText(path)?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
+
+    private readonly record struct LinuxSettings(int Start, int End, bool IsRangeAssumed, int PortCount, TimeSpan? FinTimeout, int? ListenBacklogLimit, int? TimeWaitReuse)
+    {
+        public OsTcpSnapshot ToSnapshot(IPEndPoint? remoteEndPoint, int? connectionsTowardsEndPoint, int? timeWaitTowardsEndPoint, int connectionsTotal, int timeWaitTotal, string source) =>
+            new(
+                remoteEndPoint,
+                Start,
+                End,
+                PortCount,
+                IsRangeAssumed,
+                connectionsTowardsEndPoint,
+                timeWaitTowardsEndPoint,
+                connectionsTotal,
+                timeWaitTotal,
+                FinTimeout,
+                ListenBacklogLimit,
+                TimeWaitReuse,
+                portsSharedAcrossDestinations: true,
+                source);
+    }
 }

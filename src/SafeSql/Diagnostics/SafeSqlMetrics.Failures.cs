@@ -17,13 +17,13 @@ internal sealed partial class SafeSqlMetrics
     /// <summary>OpenTelemetry's <c>error.type</c>: the SQL error number, or the exception's type name when there is none.</summary>
     internal const string ErrorTypeTag = "error.type";
 
-    // Same value as the pool-name attribute of the lease instruments (OpenTelemetry db.client.connection.pool.name).
-    private const string FailurePoolNameTag = "db.client.connection.pool.name";
-
     private readonly object _failuresGate = new();
     private Counter<long>? _failures;
 
-    /// <summary>Counts one failed attempt, tagged with the pool name, the kind and the error type.</summary>
+    /// <summary>
+    /// Counts one failed attempt, tagged with the pool name (<see cref="PoolNameTag"/>, as the lease instruments), the kind and
+    /// the error type.
+    /// </summary>
     internal void RecordFailure(string poolName, SqlFailure failure)
     {
         var counter = _failures ?? CreateFailuresCounter();
@@ -37,7 +37,7 @@ internal sealed partial class SafeSqlMetrics
             : failure.Exception?.GetType().FullName ?? "unknown";
         counter.Add(
             1,
-            new KeyValuePair<string, object?>(FailurePoolNameTag, poolName),
+            new KeyValuePair<string, object?>(PoolNameTag, poolName),
             new KeyValuePair<string, object?>(FailureKindTag, ToTagValue(failure.Kind)),
             new KeyValuePair<string, object?>(ErrorTypeTag, errorType));
     }

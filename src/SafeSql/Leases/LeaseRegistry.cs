@@ -39,7 +39,7 @@ internal sealed class LeaseRegistry
             var total = 0;
             foreach (var stripe in _stripes)
             {
-                lock (stripe)
+                lock (stripe.Gate)
                 {
                     foreach (var record in stripe.Slots)
                     {
@@ -58,7 +58,7 @@ internal sealed class LeaseRegistry
     internal void Add(LeaseRecord record)
     {
         var stripe = _stripes[Environment.CurrentManagedThreadId & _mask];
-        lock (stripe)
+        lock (stripe.Gate)
         {
             var slots = stripe.Slots;
             var mask = slots.Length - 1;
@@ -98,7 +98,7 @@ internal sealed class LeaseRegistry
     {
         foreach (var stripe in _stripes)
         {
-            lock (stripe)
+            lock (stripe.Gate)
             {
                 foreach (var record in stripe.Slots)
                 {
@@ -113,6 +113,7 @@ internal sealed class LeaseRegistry
 
     private sealed class Stripe
     {
+        internal readonly Lock Gate = new();
         internal LeaseRecord?[] Slots = new LeaseRecord?[InitialSlots];
         internal int Cursor;
     }

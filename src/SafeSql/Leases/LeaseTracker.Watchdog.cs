@@ -9,7 +9,7 @@ internal sealed partial class LeaseTracker
 {
     private readonly long _thresholdTimestampTicks;
     private readonly ITimer? _watchdogTimer;
-    private readonly object _watchdogGate = new();
+    private readonly Lock _watchdogGate = new();
     private long _nextDeadline = long.MaxValue;
     private bool _disposed;
 

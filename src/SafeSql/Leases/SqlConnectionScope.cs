@@ -18,7 +18,7 @@ namespace SafeSql.Leases;
 internal sealed class SqlConnectionScope : ISqlConnectionScope, ILeaseTrackerOwner
 {
     private readonly SqlConnectionFactory _root;
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
     private Entry[] _entries = [];
     private int _count;
     private bool _disposed;

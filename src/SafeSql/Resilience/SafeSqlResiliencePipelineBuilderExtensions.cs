@@ -35,7 +35,11 @@ public static class SafeSqlResiliencePipelineBuilderExtensions
     /// <returns>The same builder instance so that multiple calls can be chained.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="options"/> is <see langword="null"/>.</exception>
     /// <exception cref="ValidationException"><paramref name="options"/> has a value outside its documented range.</exception>
-    /// <exception cref="ArgumentException"><paramref name="connectionString"/> cannot be parsed by <c>SqlConnectionStringBuilder</c>.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="connectionString"/> cannot be parsed by <c>SqlConnectionStringBuilder</c> (for example an unquoted value
+    /// containing <c>;</c>). The message is fixed and there is no inner exception: SqlClient's message can quote part of a
+    /// password. <see cref="ConnectionStrings.SqlConnectionStringPolicy.Validate"/> names the rule that fails.
+    /// </exception>
     public static ResiliencePipelineBuilder AddSqlOpenRetry(this ResiliencePipelineBuilder builder, SqlOpenRetryOptions options, string? connectionString = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -52,7 +56,11 @@ public static class SafeSqlResiliencePipelineBuilderExtensions
     /// <returns>The same builder instance so that multiple calls can be chained.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="options"/> is <see langword="null"/>.</exception>
     /// <exception cref="ValidationException"><paramref name="options"/> has a value outside its documented range.</exception>
-    /// <exception cref="ArgumentException"><paramref name="connectionString"/> cannot be parsed by <c>SqlConnectionStringBuilder</c>.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="connectionString"/> cannot be parsed by <c>SqlConnectionStringBuilder</c> (for example an unquoted value
+    /// containing <c>;</c>). The message is fixed and there is no inner exception: SqlClient's message can quote part of a
+    /// password. <see cref="ConnectionStrings.SqlConnectionStringPolicy.Validate"/> names the rule that fails.
+    /// </exception>
     public static ResiliencePipelineBuilder<TResult> AddSqlOpenRetry<TResult>(this ResiliencePipelineBuilder<TResult> builder, SqlOpenRetryOptions options, string? connectionString = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -71,7 +79,11 @@ public static class SafeSqlResiliencePipelineBuilderExtensions
     /// <returns>The same builder instance so that multiple calls can be chained.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="options"/> is <see langword="null"/>.</exception>
     /// <exception cref="ValidationException"><paramref name="options"/> has a value outside its documented range.</exception>
-    /// <exception cref="ArgumentException"><paramref name="connectionString"/> cannot be parsed by <c>SqlConnectionStringBuilder</c>.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="connectionString"/> cannot be parsed by <c>SqlConnectionStringBuilder</c> (for example an unquoted value
+    /// containing <c>;</c>). The message is fixed and there is no inner exception: SqlClient's message can quote part of a
+    /// password. <see cref="ConnectionStrings.SqlConnectionStringPolicy.Validate"/> names the rule that fails.
+    /// </exception>
     public static ResiliencePipelineBuilder AddSqlRetry(this ResiliencePipelineBuilder builder, SqlRetryStrategyOptions options, string? connectionString = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -88,7 +100,11 @@ public static class SafeSqlResiliencePipelineBuilderExtensions
     /// <returns>The same builder instance so that multiple calls can be chained.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="options"/> is <see langword="null"/>.</exception>
     /// <exception cref="ValidationException"><paramref name="options"/> has a value outside its documented range.</exception>
-    /// <exception cref="ArgumentException"><paramref name="connectionString"/> cannot be parsed by <c>SqlConnectionStringBuilder</c>.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="connectionString"/> cannot be parsed by <c>SqlConnectionStringBuilder</c> (for example an unquoted value
+    /// containing <c>;</c>). The message is fixed and there is no inner exception: SqlClient's message can quote part of a
+    /// password. <see cref="ConnectionStrings.SqlConnectionStringPolicy.Validate"/> names the rule that fails.
+    /// </exception>
     public static ResiliencePipelineBuilder<TResult> AddSqlRetry<TResult>(this ResiliencePipelineBuilder<TResult> builder, SqlRetryStrategyOptions options, string? connectionString = null)
     {
         ArgumentNullException.ThrowIfNull(builder);

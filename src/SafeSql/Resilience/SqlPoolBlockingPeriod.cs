@@ -1,5 +1,7 @@
 using Microsoft.Data.SqlClient;
 
+using SafeSql.Classification;
+
 namespace SafeSql.Resilience;
 
 /// <summary>
@@ -24,14 +26,13 @@ internal static class SqlPoolBlockingPeriod
     /// <c>Pool Blocking Period</c> <c>AlwaysBlock</c>, or <c>Auto</c> (the default) towards a server that is not an Azure SQL endpoint.
     /// Without a connection string SqlClient's defaults are assumed (pooling on, Auto, not Azure): blocking.
     /// </summary>
-    internal static bool IsActive(string? connectionString)
+    internal static bool IsActive(SqlConnectionStringBuilder? builder)
     {
-        if (connectionString is null)
+        if (builder is null)
         {
             return true;
         }
 
-        var builder = new SqlConnectionStringBuilder(connectionString);
         if (!builder.Pooling)
         {
             return false;
@@ -60,28 +61,14 @@ internal static class SqlPoolBlockingPeriod
 
     private static bool IsAzureSqlEndpoint(string? dataSource)
     {
-        if (string.IsNullOrEmpty(dataSource))
+        if (!SqlDataSource.TryParse(dataSource, out var source))
         {
             return false;
         }
 
-        var host = dataSource;
-        var comma = host.LastIndexOf(',');
-        if (comma >= 0)
-        {
-            host = host[..comma];
-        }
-
-        var backslash = host.LastIndexOf('\\');
-        if (backslash >= 0)
-        {
-            host = host[..backslash];
-        }
-
-        host = host.Trim();
         foreach (var suffix in s_azureEndpointSuffixes)
         {
-            if (host.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
+            if (source.Host.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
             {
                 return true;
             }

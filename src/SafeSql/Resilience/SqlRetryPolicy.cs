@@ -52,15 +52,26 @@ internal sealed class SqlRetryPolicy
         _behaviors[(int)SqlFailureKind.SocketExhaustion] = options.SocketExhaustion;
         _behaviors[(int)SqlFailureKind.CommandTimeout] = !isOpen && _isIdempotent ? strategy!.CommandTimeout : SqlRetryBehavior.DoNotRetry;
 
-        _poolBlocking = SqlPoolBlockingPeriod.IsActive(connectionString);
-        var dataSource = connectionString is null ? null : new SqlConnectionStringBuilder(connectionString).DataSource;
+        var builder = ParseConnectionString(connectionString);
+        _poolBlocking = SqlPoolBlockingPeriod.IsActive(builder);
+        var dataSource = builder?.DataSource;
         _context = new SqlClassificationContext(
             isOpen ? SqlOperationPhase.Open : SqlOperationPhase.Unknown,
             dataSource,
             null,
-            evidence ?? OsTcpEvidenceSource.Shared);
+            evidence ?? OsTcpEvidenceSource.Shared,
+            new SqlEndPointResolver(dataSource));
         Observer = observer;
     }
+
+    /// <summary>
+    /// The message of the <see cref="ArgumentException"/> thrown for a connection string <c>SqlConnectionStringBuilder</c>
+    /// rejects. Fixed text: SqlClient's own message quotes the offending keyword, which can be part of an unquoted password.
+    /// </summary>
+    internal const string UnparsableConnectionStringMessage =
+        "The connection string cannot be parsed by SqlConnectionStringBuilder (a value containing ';' or '=' must be quoted). "
+        + "SqlClient's message is not shown because it can quote part of a password. "
+        + "Run SqlConnectionStringPolicy.Validate on the connection string for the rule that fails.";
 
     /// <summary>Gets or sets the source of jitter, a value in [0, 1) (tests pin it).</summary>
     internal Func<double> Randomizer { get; set; } = static () => Random.Shared.NextDouble();
@@ -181,17 +192,27 @@ internal sealed class SqlRetryPolicy
         };
     }
 
-    private async ValueTask<bool> ShouldHandleAsync<TResult>(RetryPredicateArguments<TResult> args)
+    private ValueTask<bool> ShouldHandleAsync<TResult>(RetryPredicateArguments<TResult> args)
     {
         var exception = args.Outcome.Exception;
         if (exception is null)
         {
-            return false;
+            return new ValueTask<bool>(false);
         }
 
+        // The caller canceled: not a failure of the server or the network. Polly asks the predicate before it checks the
+        // token, so without this a client-aborted open would be logged and counted as an Unknown failure.
+        if (exception is OperationCanceledException && args.Context.CancellationToken.IsCancellationRequested)
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        // Classified synchronously: Polly's synchronous Execute requires predicates that complete synchronously, and
+        // ResilienceContext.IsSynchronous is not public. The only blocking part, the diagnostic connect of the ambiguous
+        // SqlClient 2.1.4 refusal, is bounded to 500 ms, cached for 1 s per endpoint, and completes at once when the
+        // connect is refused or no port is free.
         var context = args.Context;
-        // Synchronous executions (Execute) wait for this ValueTask; it completes synchronously unless a diagnostic connect is needed.
-        var failure = await SqlFailureClassifier.ClassifyAsync(exception, _context, context.CancellationToken).ConfigureAwait(false);
+        var failure = SqlFailureClassifier.Classify(exception, _context);
         context.Properties.Set(FailureKey, failure);
 
         var reason = GetReasonNotToRetry(failure, context.Properties.GetValue(s_longDelayRetriesKey, 0));
@@ -201,7 +222,30 @@ internal sealed class SqlRetryPolicy
         }
 
         Observer?.OnFailure(failure, args.AttemptNumber, reason is null, reason);
-        return reason is null;
+        return new ValueTask<bool>(reason is null);
+    }
+
+    /// <summary>
+    /// Parses the connection string once, or returns <see langword="null"/> for <see langword="null"/>. Throws an
+    /// <see cref="ArgumentException"/> with <see cref="UnparsableConnectionStringMessage"/> (no inner exception, nothing of
+    /// the connection string) when SqlClient rejects it.
+    /// </summary>
+    private static SqlConnectionStringBuilder? ParseConnectionString(string? connectionString)
+    {
+        if (connectionString is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return new SqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException)
+        {
+            // Not chained: SqlClient's exception ("Keyword not supported: 'cd'") can hold a fragment of the password.
+            throw new ArgumentException(UnparsableConnectionStringMessage, nameof(connectionString));
+        }
     }
 
     private TimeSpan Jitter(TimeSpan delay) => TimeSpan.FromMilliseconds(delay.TotalMilliseconds * (0.8 + (0.4 * Randomizer())));

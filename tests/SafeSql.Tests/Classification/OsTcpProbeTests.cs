@@ -31,7 +31,7 @@ public sealed class OsTcpProbeTests : IDisposable
         Skip.IfNot(BitConverter.IsLittleEndian, "the expected text is the little-endian kernel format");
 
         // Act
-        var encoded = Encoding.ASCII.GetString(ProcNetTcpParser.EncodeAddress(IPAddress.Parse(address), forTcp6));
+        var encoded = Encoding.ASCII.GetString(OsTcpProcParser.EncodeAddress(IPAddress.Parse(address), forTcp6));
 
         // Assert
         Assert.Equal(expected, encoded);
@@ -48,10 +48,10 @@ public sealed class OsTcpProbeTests : IDisposable
             "   3: 0100007F:9C42 0100007F:0599 06 00000000:00000000 03:00001770 00000000     0        0 0 3 0000000000000000\n" +
             "   4: 0100007F:9C43 0100007F:0599 01 00000000:00000000 00:00000000 00000000     0        0 2211 1 0000000000000000 20 4 30 10 -1\n" +
             "   5: 0100007F:9C44 0500000A:0599 06 00000000:00000000 03:00001770 00000000     0        0 0 3 0000000000000000\n";
-        var counts = default(ProcNetTcpParser.Counts);
+        var counts = default(OsTcpProcParser.Counts);
 
         // Act
-        ProcNetTcpParser.CountLines(Encoding.ASCII.GetBytes(text), ProcNetTcpParser.EncodeAddress(IPAddress.Loopback, false), 1433, ref counts);
+        OsTcpProcParser.CountLines(Encoding.ASCII.GetBytes(text), OsTcpProcParser.EncodeAddress(IPAddress.Loopback, false), 1433, ref counts);
 
         // Assert
         Assert.Equal(4, counts.ConnectionsTowards);
@@ -194,6 +194,28 @@ public sealed class OsTcpProbeTests : IDisposable
         Assert.True(snapshot.TimeWaitTotal >= 5);
         Assert.Contains("/proc/net/tcp", snapshot.Source, StringComparison.Ordinal);
         Assert.False(snapshot.IsEphemeralPortRangeAssumed);
+    }
+
+    [SkippableFact]
+    public void DiagnosticConnect_ListenerThenNone_ReportsSuccessWithoutTimeWaitThenConnectionRefused()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "reads /proc/net/tcp");
+
+        // Arrange
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var endPoint = (IPEndPoint)listener.LocalEndpoint;
+
+        // Act
+        var accepted = OsTcpProbe.DiagnosticConnect(endPoint, TimeSpan.FromSeconds(5));
+        var timeWaitAfterward = OsTcpProbe.Capture(endPoint).TimeWaitTowardsEndPoint;
+        listener.Stop();
+        var refused = OsTcpProbe.DiagnosticConnect(endPoint, TimeSpan.FromSeconds(5));
+
+        // Assert: a successful probe is reset (linger 0), so it leaves no port in TIME_WAIT.
+        Assert.Equal(SocketError.Success, accepted);
+        Assert.Equal(0, timeWaitAfterward);
+        Assert.Equal(SocketError.ConnectionRefused, refused);
     }
 
     [Theory]

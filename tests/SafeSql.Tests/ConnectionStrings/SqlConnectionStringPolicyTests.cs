@@ -59,7 +59,7 @@ public sealed partial class SqlConnectionStringPolicyTests
         var finding = AssertSingleError(result, "SAFESQL004", "Pooling", "false");
         Assert.Same(SqlConnectionStringRules.PoolingDisabled, finding.Rule);
         Assert.Equal(
-            """SAFESQL004: Pooling=false turns connection pooling off. Without pooling every Open makes a new TCP connection and login, and every Close leaves a local port in TIME_WAIT (60 s on Linux, 120 s by default on Windows), so a busy application runs out of ephemeral ports and fails with network errors. Turning pooling off is the usual workaround for pool timeouts, but the connection leak behind them remains: SafeSql reports leaked connections instead. Fix: Remove Pooling=false (pooling is on by default) and dispose every connection (await using) so it returns to the pool. For a process that really must not pool, set SqlConnectionStringPolicyOptions.AllowPoolingDisabled to true. Source: https://learn.microsoft.com/sql/connect/ado-net/sql-server-connection-pooling""",
+            """SAFESQL004: Pooling=false turns connection pooling off. Without pooling every Open makes a new TCP connection and login, and every Close leaves a local port in TIME_WAIT (60 s on Linux, 120 s on Windows (TcpTimedWaitDelay; 240 s before Windows Server 2003)), so a busy application runs out of ephemeral ports and fails with network errors. Turning pooling off is the usual workaround for pool timeouts, but the connection leak behind them remains: SafeSql reports leaked connections instead. Fix: Remove Pooling=false (pooling is on by default) and dispose every connection (await using) so it returns to the pool. For a process that really must not pool, set SqlConnectionStringPolicyOptions.AllowPoolingDisabled to true. Source: https://learn.microsoft.com/sql/connect/ado-net/sql-server-connection-pooling""",
             finding.Message);
         Assert.Null(result.NormalizedConnectionString);
         Assert.Equal("Refused: SAFESQL004 (1 error, 0 warnings).", result.ToString());
@@ -93,7 +93,7 @@ public sealed partial class SqlConnectionStringPolicyTests
         var finding = Assert.Single(result.Warnings);
         Assert.Equal(SqlConnectionStringFindingSeverity.Warning, finding.Severity);
         Assert.Equal(
-            """SAFESQL004: Pooling=false turns connection pooling off (allowed by SqlConnectionStringPolicyOptions.AllowPoolingDisabled, so this is a warning). Without pooling every Open makes a new TCP connection and login, and every Close leaves a local port in TIME_WAIT (60 s on Linux, 120 s by default on Windows), so a busy application runs out of ephemeral ports and fails with network errors. Turning pooling off is the usual workaround for pool timeouts, but the connection leak behind them remains: SafeSql reports leaked connections instead. Fix: Remove Pooling=false as soon as this process no longer needs it (pooling is on by default) and dispose every connection. Source: https://learn.microsoft.com/sql/connect/ado-net/sql-server-connection-pooling""",
+            """SAFESQL004: Pooling=false turns connection pooling off (allowed by SqlConnectionStringPolicyOptions.AllowPoolingDisabled, so this is a warning). Without pooling every Open makes a new TCP connection and login, and every Close leaves a local port in TIME_WAIT (60 s on Linux, 120 s on Windows (TcpTimedWaitDelay; 240 s before Windows Server 2003)), so a busy application runs out of ephemeral ports and fails with network errors. Turning pooling off is the usual workaround for pool timeouts, but the connection leak behind them remains: SafeSql reports leaked connections instead. Fix: Remove Pooling=false as soon as this process no longer needs it (pooling is on by default) and dispose every connection. Source: https://learn.microsoft.com/sql/connect/ado-net/sql-server-connection-pooling""",
             finding.Message);
         Assert.Equal(
             "Data Source=tcp:db.example.com,1433;Initial Catalog=Orders;User ID=app;Password=S3cret-Pa55;Pooling=False;Application Name=OrdersApi",
@@ -158,7 +158,7 @@ public sealed partial class SqlConnectionStringPolicyTests
         // Assert
         var finding = AssertSingleError(result, "SAFESQL006", "Load Balance Timeout", "1");
         Assert.Equal(
-            """SAFESQL006: Connection Lifetime=1 (Load Balance Timeout) is below the minimum of 60 s (SqlConnectionStringPolicyOptions.MinConnectionLifetime), although AllowConnectionLifetime is set. A lifetime shorter than TIME_WAIT (60 s on Linux) piles up closed ports faster than they expire: with Max Pool Size=100 the pool may reconnect up to 100 times a second, close to running without a pool. Fix: Set Connection Lifetime to at least 60 (seconds), for example 300, or lower SqlConnectionStringPolicyOptions.MinConnectionLifetime if the cluster really needs faster rebalancing. Source: https://learn.microsoft.com/troubleshoot/windows-client/networking/tcp-ip-port-exhaustion-troubleshooting (TIME_WAIT: 60 s on Linux, 120 s by default on Windows)""",
+            """SAFESQL006: Connection Lifetime=1 (Load Balance Timeout) is below the minimum of 60 s (SqlConnectionStringPolicyOptions.MinConnectionLifetime), although AllowConnectionLifetime is set. A lifetime shorter than TIME_WAIT (60 s on Linux) piles up closed ports faster than they expire: with Max Pool Size=100 the pool may reconnect up to 100 times a second, close to running without a pool. Fix: Set Connection Lifetime to at least 60 (seconds), for example 300, or lower SqlConnectionStringPolicyOptions.MinConnectionLifetime if the cluster really needs faster rebalancing. Source: https://learn.microsoft.com/troubleshoot/windows-client/networking/tcp-ip-port-exhaustion-troubleshooting (TIME_WAIT: 60 s on Linux, 120 s on Windows (TcpTimedWaitDelay; 240 s before Windows Server 2003))""",
             finding.Message);
     }
 
@@ -379,7 +379,7 @@ public sealed partial class SqlConnectionStringPolicyTests
     }
 
     [Fact]
-    public void Validate_KeywordCombinationSqlClientRefuses_RefusedBySafeSql003WithSqlClientsReason()
+    public void Validate_KeywordCombinationSqlClientRefuses_RefusedBySafeSql003NamingTheKeywords()
     {
         // Act
         var result = SqlConnectionStringPolicy.Validate(Server + ";Authentication=Active Directory Password;Integrated Security=true");
@@ -387,8 +387,25 @@ public sealed partial class SqlConnectionStringPolicyTests
         // Assert
         var finding = AssertSingleError(result, "SAFESQL003", null, null);
         Assert.Equal(
-            """SAFESQL003: SqlClient refuses this combination of keywords. SqlClient says: Cannot use 'Authentication' with 'Integrated Security'. No connection can be opened with it. Fix: Correct the keywords named above (see the SqlClient keyword list at the source). Source: https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring (SqlClient: "Invalid value for key")""",
+            """SAFESQL003: SqlClient refuses this combination of keywords (Integrated Security, User ID, Password, Authentication). Its message is not shown: it could quote part of the connection string. No connection can be opened with it. Fix: Correct how these keywords go together: for example, Authentication cannot be combined with Integrated Security, and the Active Directory methods that sign in without a password (Integrated, Interactive, Device Code Flow, Managed Identity) take no Password (see the SqlClient keyword list at the source). Source: https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring (SqlClient: "Invalid value for key")""",
             finding.Message);
+    }
+
+    [Theory]
+    [InlineData("Password")]
+    [InlineData("Pwd")]
+    public void Validate_PasswordWithPasswordlessAuthentication_RefusedBySafeSql003WithoutSqlClientsMessage(string keyword)
+    {
+        // Act: SqlClient refuses a password with Active Directory Integrated; its message is SqlClient's, not SafeSql's.
+        var result = SqlConnectionStringPolicy.Validate($"Data Source=tcp:db.example.com,1433;Authentication=Active Directory Integrated;{keyword}=\"Integrated'Pa55\"");
+
+        // Assert
+        var finding = AssertSingleError(result, "SAFESQL003", null, null);
+        Assert.Equal(
+            """SAFESQL003: SqlClient refuses this combination of keywords (Password, Authentication). Its message is not shown: it could quote part of the connection string. No connection can be opened with it. Fix: Correct how these keywords go together: for example, Authentication cannot be combined with Integrated Security, and the Active Directory methods that sign in without a password (Integrated, Interactive, Device Code Flow, Managed Identity) take no Password (see the SqlClient keyword list at the source). Source: https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring (SqlClient: "Invalid value for key")""",
+            finding.Message);
+        Assert.False(finding.Message.Contains("Pa55", StringComparison.Ordinal), "The finding quotes the password.");
+        Assert.False(finding.Message.Contains("Cannot use", StringComparison.Ordinal), "The finding passes SqlClient's message through.");
     }
 
     [Fact]

@@ -84,7 +84,7 @@ public sealed class SafeSqlBuilderExtensionsTests
 
         // Assert
         var factory = host.Services.GetRequiredKeyedService<SqlConnectionFactory>("cluster");
-        Assert.Equal(
+        SafeSqlServiceCollectionExtensionsTests.AssertConnectionStringEqual(
             "Data Source=tcp:127.0.0.1,1433;Password=Zq7-Hunter2;Load Balance Timeout=300;Application Name=OrdersApi",
             SqlConnectionStringNormalizer.Normalize(factory.Options));
         await host.StopAsync();

@@ -41,7 +41,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         var login = Assert.Single(server.Logins);
         Assert.Equal(applicationName, login.ApplicationName);
         Assert.Equal(LoopbackSqlServerOptions.DefaultUserName, login.UserName);
-        Assert.Equal(LoopbackSqlServerOptions.DefaultPassword, login.Password);
+        Assert.True(string.Equals(LoopbackSqlServerOptions.DefaultPassword, login.Password, StringComparison.Ordinal), "The server received another password (not shown).");
         Assert.Equal(
             $"Data Source=tcp:127.0.0.1,{server.Port};User ID=sa;Application Name={applicationName};Connect Retry Count=0",
             connection.ConnectionString);

@@ -6,6 +6,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.Logging;
 
+using SafeSql.Classification;
 using SafeSql.Diagnostics;
 using SafeSql.Leases;
 using SafeSql.Tests.TestUtilities;
@@ -187,6 +188,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
             exhausted.Message);
         var original = Assert.IsType<InvalidOperationException>(exhausted.InnerException);
         Assert.StartsWith("Timeout expired.  The timeout period elapsed prior to obtaining a connection from the pool.", original.Message, StringComparison.Ordinal);
+        Assert.Equal(SqlFailureKind.PoolTimeout, SqlFailureClassifier.Classify(exhausted).Kind);
         Assert.Equal(3, exhausted.Snapshot!.LeasedCount);
         Assert.Equal(1, exhausted.Snapshot.PoolTimeouts);
         var log = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.PoolExhausted);

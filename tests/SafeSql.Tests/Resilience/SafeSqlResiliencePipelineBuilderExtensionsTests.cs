@@ -28,7 +28,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
     {
         // Arrange: the server is down when the open starts (NeverBlock: no pool blocking period, see the docs).
         await using var server = await LoopbackSqlServer.StartAsync();
-        var connectionString = ConnectionString(server, b => { b.ConnectTimeout = 1; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
+        var connectionString = ConnectionString(server, b => { b.ConnectTimeout = 5; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
         await server.StopAsync();
         var time = new ManualTimeProvider();
         var recorder = new RetryRecorder();
@@ -351,6 +351,38 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         Assert.Equal("""The field SocketExhaustionDelay must be between 00:00:00 and 00:10:00.""", exception.Message);
     }
 
+    [Theory]
+    [InlineData("Password")]
+    [InlineData("Pwd")]
+    [InlineData("password")]
+    public void AddSqlRetry_UnquotedPasswordWithSemicolon_ThrowsWithoutAFragmentOfThePassword(string keyword)
+    {
+        // Arrange: SqlClient reads "Pa55;Xq7w=9zK" as the password "Pa55" and an unknown keyword "Xq7w" ("Keyword not supported: 'xq7w'").
+        var connectionString = $"Data Source=tcp:127.0.0.1,1433;User ID=sa;{keyword}=Pa55;Xq7w=9zK;Encrypt=False";
+        Action[] calls =
+        [
+            () => new ResiliencePipelineBuilder().AddSqlOpenRetry(new SqlOpenRetryOptions(), connectionString),
+            () => new ResiliencePipelineBuilder<SqlConnection>().AddSqlOpenRetry(new SqlOpenRetryOptions(), connectionString),
+            () => new ResiliencePipelineBuilder().AddSqlRetry(new SqlRetryStrategyOptions(), connectionString),
+            () => new ResiliencePipelineBuilder<int>().AddSqlRetry(new SqlRetryStrategyOptions(), connectionString),
+        ];
+
+        foreach (var call in calls)
+        {
+            // Act
+            var exception = Assert.Throws<ArgumentException>(call);
+
+            // Assert: SafeSql's fixed text, nothing of SqlClient's message, no inner exception that would carry it.
+            Assert.Equal(
+                """The connection string cannot be parsed by SqlConnectionStringBuilder (a value containing ';' or '=' must be quoted). SqlClient's message is not shown because it can quote part of a password. Run SqlConnectionStringPolicy.Validate on the connection string for the rule that fails. (Parameter 'connectionString')""",
+                exception.Message);
+            Assert.Equal("connectionString", exception.ParamName);
+            Assert.Null(exception.InnerException);
+            Assert.False(exception.ToString().Contains("xq7w", StringComparison.OrdinalIgnoreCase), "The exception quotes a fragment of the password.");
+            Assert.False(exception.ToString().Contains("9zK", StringComparison.Ordinal) || exception.ToString().Contains("Pa55", StringComparison.Ordinal), "The exception quotes the password.");
+        }
+    }
+
     private static async Task ExecuteOpenAsync(ResiliencePipeline pipeline, string connectionString, bool async)
     {
         if (async)
@@ -389,17 +421,5 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
                 command.ExecuteNonQuery();
             });
         }
-    }
-
-    /// <summary>Operating-system evidence of a full ephemeral range towards the server (the SqlClient exception stays real).</summary>
-    private sealed class ExhaustedEvidence(System.Net.IPEndPoint endPoint) : ITcpEvidenceSource
-    {
-        private readonly OsTcpSnapshot _snapshot = new(endPoint, 40000, 40049, 50, false, 50, 50, 50, 50, TimeSpan.FromSeconds(60), 4096, 0, true, "/proc/net/tcp");
-
-        public OsTcpSnapshot Capture(System.Net.IPEndPoint? endPoint) => _snapshot;
-
-        public SocketError Connect(System.Net.IPEndPoint endPoint) => SocketError.AddressNotAvailable;
-
-        public ValueTask<SocketError> ConnectAsync(System.Net.IPEndPoint endPoint, CancellationToken cancellationToken) => ValueTask.FromResult(SocketError.AddressNotAvailable);
     }
 }

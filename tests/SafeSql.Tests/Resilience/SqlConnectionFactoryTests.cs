@@ -2,6 +2,7 @@ using Microsoft.Data.SqlClient;
 
 using SafeSql.Classification;
 using SafeSql.Diagnostics;
+using SafeSql.Resilience;
 using SafeSql.Testing;
 using SafeSql.Tests.TestUtilities;
 
@@ -22,7 +23,7 @@ public sealed class SqlConnectionFactoryTests
     {
         // Arrange
         await using var server = await LoopbackSqlServer.StartAsync();
-        await using var harness = new Harness(ConnectionString(server, b => { b.ConnectTimeout = 1; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; }));
+        await using var harness = new Harness(ConnectionString(server, b => { b.ConnectTimeout = 5; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; }));
         await server.StopAsync();
 
         // Act: refused; the server comes back while the pipeline waits; the clock moves past the (≤1.2 s) delay.
@@ -93,6 +94,28 @@ public sealed class SqlConnectionFactoryTests
     }
 
     [Fact]
+    public async Task OpenAsync_CallerCancels_IsNeitherLoggedNorCountedAsAFailure()
+    {
+        // Arrange: the login hangs (longer than the connect timeout is not needed: the caller gives up first).
+        await using var server = await LoopbackSqlServer.StartAsync();
+        server.Faults.LoginDelay = TimeSpan.FromSeconds(30);
+        await using var harness = new Harness(ConnectionString(server, b => b.ConnectTimeout = 60));
+        using var cancellation = new CancellationTokenSource();
+
+        // Act
+        var open = harness.Factory.OpenAsync(cancellation.Token).AsTask();
+        await WaitUntilAsync(() => server.Counters.TcpConnectionsAccepted > 0);
+        cancellation.Cancel();
+        var exception = await CaptureAsync(() => open);
+
+        // Assert: the cancellation reached the caller; no 3000-3003 record and no failure measurement.
+        Assert.IsAssignableFrom<OperationCanceledException>(exception);
+        Assert.DoesNotContain(harness.Logs.Records, r => r.EventId.Id is SafeSqlEventId.OpenAttemptFailed or SafeSqlEventId.OpenFailed or SafeSqlEventId.OpenRetrying);
+        Assert.Empty(harness.Failures());
+        server.Faults.LoginDelay = TimeSpan.Zero;
+    }
+
+    [Fact]
     public async Task OpenAsync_DefaultOptionsAndPooling_FirstRetryWaitsThePoolBlockingPeriod()
     {
         // Arrange: the defaults (pooling, Pool Blocking Period=Auto, loopback is not Azure): failed opens block the pool 5 s.
@@ -110,6 +133,41 @@ public sealed class SqlConnectionFactoryTests
         var delay = (long)retrying.State.Single(p => p.Key == "RetryDelayMilliseconds").Value!;
         Assert.InRange(delay, 5100, 5500);
         Assert.True(harness.Factory.OpenRetryPolicy.PoolBlocking);
+    }
+
+    [Fact]
+    public async Task OpenRetryObserver_SocketExhaustion_LogsTheProbeFiguresAndCountsIt()
+    {
+        // Arrange: a real refusal (2.1.4's exhaustion-shaped exception) classified with evidence of a full range.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var connectionString = ConnectionString(server, b => b.ConnectTimeout = 1);
+        await server.StopAsync();
+        var exception = await CaptureOpenFailureAsync(connectionString, async: true);
+        var failure = SqlFailureClassifier.Classify(exception, new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, new ExhaustedEvidence(server.EndPoint)));
+        await using var harness = new Harness(connectionString);
+
+        // Act
+        harness.Factory.OpenRetryPolicy.Observer!.OnFailure(failure, attemptNumber: 0, willRetry: true, reason: null);
+
+        // Assert
+        Assert.Equal(SqlFailureKind.SocketExhaustion, failure.Kind);
+        var log = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.SocketExhaustionDetected);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Error, log.Level);
+        Assert.Equal(
+            $"""Ephemeral port exhaustion towards 127.0.0.1:{server.Port} (pool '{harness.Name}'): 50 of 50 ephemeral ports in use, 50 in TIME_WAIT. Enable connection pooling and dispose connections.""",
+            log.Message);
+        Assert.Equal("socket_exhaustion", Assert.Single(harness.Failures()).Tags[SafeSqlMetrics.FailureKindTag]);
+    }
+
+    /// <summary>Polls <paramref name="condition"/> for at most 10 s (real time: the server runs on real sockets).</summary>
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(condition(), "The condition did not become true within 10 s.");
     }
 
     /// <summary>A root factory on its own pool, with collected logs, failure measurements and a manual clock.</summary>
@@ -134,7 +192,7 @@ public sealed class SqlConnectionFactoryTests
         public SqlConnectionFactory Factory { get; }
 
         public IReadOnlyList<CollectedMeasurement> Failures() =>
-            [.. _metrics.For(SafeSqlMetrics.FailuresInstrumentName).Where(m => Equals(m.Tags["db.client.connection.pool.name"], Name))];
+            [.. _metrics.For(SafeSqlMetrics.FailuresInstrumentName).Where(m => Equals(m.Tags[SafeSqlMetrics.PoolNameTag], Name))];
 
         public async Task<SqlConnection> OpenAsync(bool async) => async ? await Factory.OpenAsync() : Factory.Open();
 

@@ -1,6 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace SafeSql.Classification;
+using SafeSql.Classification;
+
+namespace SafeSql.Resilience;
 
 /// <summary>
 /// The retry SafeSql applies when opening a connection (<c>ISqlConnectionFactory.Open</c>/<c>OpenAsync</c>), driven by
@@ -58,8 +60,8 @@ public class SqlOpenRetryOptions
 
     /// <summary>Gets or sets the delay before the single retry of <see cref="SqlFailureKind.SocketExhaustion"/> (<see cref="SqlRetryBehavior.RetryOnceAfterLongDelay"/>).</summary>
     /// <value>
-    /// The default value is 30 seconds, half of Linux's TIME_WAIT (60 s; Windows keeps 240 s), jittered by ±20 %. Accepted
-    /// range: 0 to 10 minutes.
+    /// The default value is 30 seconds, half of Linux's TIME_WAIT (60 s; 120 s on Windows, 240 s before Windows Server 2003),
+    /// jittered by ±20 %. Accepted range: 0 to 10 minutes.
     /// </value>
     [Range(typeof(TimeSpan), SafeSqlDefaults.MinRetryDelay, SafeSqlDefaults.MaxRetryDelay)]
     public TimeSpan SocketExhaustionDelay { get; set; } = TimeSpan.FromSeconds(SafeSqlDefaults.OpenSocketExhaustionDelaySeconds);

@@ -13,7 +13,7 @@ namespace SafeSql.Diagnostics;
 /// word (or the IPv6 address as four words) printed with <c>%08X</c> in host byte order, a colon, and the port as
 /// <c>%04X</c>; <c>st</c> is the state in hex (01 ESTABLISHED ... 06 TIME_WAIT ... 0A LISTEN).
 /// </remarks>
-internal static class ProcNetTcpParser
+internal static class OsTcpProcParser
 {
     internal const byte StateTimeWait = 0x06;
     internal const byte StateListen = 0x0A;
