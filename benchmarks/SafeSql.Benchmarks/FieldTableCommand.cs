@@ -64,9 +64,13 @@ internal static class FieldTableCommand
                 case InNamespaceFlag:
                     inNamespace = true;
                     break;
+                case "--opens":
+                    await Console.Error.WriteLineAsync(
+                        $"field-table: --opens needs a count from 1 to {MaxOpens:N0}; got '{(i + 1 < args.Length ? args[i + 1] : "nothing")}'. Usage: field-table [--opens N] [--output FILE] [--host-namespace]");
+                    return 2;
                 default:
                     await Console.Error.WriteLineAsync(
-                        $"field-table: unknown or invalid argument '{args[i]}'. Usage: field-table [--opens 1..{MaxOpens}] [--output FILE] [--host-namespace]");
+                        $"field-table: unknown argument '{args[i]}'. Usage: field-table [--opens 1..{MaxOpens}] [--output FILE] [--host-namespace]");
                     return 2;
             }
         }
