@@ -96,6 +96,9 @@ internal sealed partial class SqlConnectionFactory : ISqlConnectionFactory, ILea
 
     internal TimeProvider TimeProvider { get; }
 
+    /// <summary>Gets the normalized connection string the factory opens (never log it: it holds the password).</summary>
+    internal string ConnectionString => _connectionString;
+
     /// <summary>Gets the leases of this pool.</summary>
     public LeaseTracker Tracker { get; }
 

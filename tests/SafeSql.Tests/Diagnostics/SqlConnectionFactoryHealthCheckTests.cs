@@ -104,7 +104,39 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
         var error = Assert.IsType<SqlException>(result.Exception);
         Assert.Equal(18456, error.Number);
         Assert.Equal($"SafeSql pool '{harness.Name}': opening a connection failed: {error.Message}", result.Description);
-        Assert.Same(error, harness.Factory.LastOpenFailure);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task CheckHealthAsync_ServerStopped_ReturnsUnhealthyWithoutTheRetryPipeline(bool pooling)
+    {
+        // Arrange: the factory's time never advances, so a probe that went through the open pipeline would wait for its
+        // first retry delay forever; a probe without it fails as soon as the connect is refused.
+        var time = new ManualTimeProvider();
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var connectionString = new SqlConnectionStringBuilder(server.ConnectionString)
+        {
+            ApplicationName = $"SafeSql.Tests.{Guid.NewGuid():N}",
+            Pooling = pooling,
+        }.ConnectionString;
+        var options = new SafeSqlOptions { ConnectionString = connectionString };
+        options.ConnectionStringPolicy.AllowPoolingDisabled = !pooling;
+        var logs = new CollectingLoggerProvider();
+        var name = $"health-{Guid.NewGuid():N}";
+        await using var factory = new SqlConnectionFactory(name, options, logs, metrics: null, time);
+        await server.StopAsync();
+        var check = new SqlConnectionFactoryHealthCheck(factory);
+
+        // Act: the wait is generous (a loaded box); it is not what the test measures.
+        var result = await check.CheckHealthAsync(Context(check)).WaitAsync(TimeSpan.FromSeconds(60));
+
+        // Assert
+        Assert.Equal(HealthStatus.Unhealthy, result.Status);
+        Assert.IsType<SqlException>(result.Exception);
+        Assert.StartsWith($"SafeSql pool '{name}': opening a connection failed: ", result.Description, StringComparison.Ordinal);
+        Assert.DoesNotContain(logs.Records, r => r.EventId.Id is >= SafeSqlEventId.OpenAttemptFailed and <= SafeSqlEventId.SocketExhaustionDetected);
+        Assert.Null(factory.LastOpenFailure);
     }
 
     [Fact]
