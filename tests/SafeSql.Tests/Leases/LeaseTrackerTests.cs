@@ -206,5 +206,120 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
             failures[0].Message);
     }
 
+    [Fact]
+    public async Task Watchdog_LoggerThrowsOnTheReport_LogsLeakReportFailedAndKeepsWatching()
+    {
+        // Arrange: a logging provider that fails on the held-too-long warning (the timer thread must survive it).
+        var time = new ManualTimeProvider();
+        var logs = new ThrowingLoggerFactory(SafeSqlEventId.LeaseHeldTooLong);
+        var options = new SafeSqlOptions { ConnectionString = fixture.ConnectionString() };
+        options.Leaks.LeakDetectionThreshold = TimeSpan.FromSeconds(5);
+        var name = $"throwing-logger-{Guid.NewGuid():N}";
+        await using var factory = new SqlConnectionFactory(name, options, logs, metrics: null, time);
+        await using var first = factory.Open();
+
+        // Act
+        time.Advance(TimeSpan.FromSeconds(5));
+        await using var second = factory.Open();
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        // Assert: both leases reached the logger (the watchdog was re-armed after the first failure), each failure was logged.
+        Assert.Equal(2, logs.Thrown);
+        var failures = logs.Inner.Records.Where(r => r.EventId.Id == SafeSqlEventId.LeakReportFailed).ToList();
+        Assert.Equal(2, failures.Count);
+        Assert.Equal(LogLevel.Warning, failures[0].Level);
+        Assert.Equal(
+            $"Reporting a HeldTooLong leak of SafeSql pool '{name}' threw on a background thread (a logging provider or metrics listener failed); the report may be incomplete. The finalizer drain and the watchdog go on.",
+            failures[0].Message);
+        factory.ClearPool();
+    }
+
+    [Fact]
+    public async Task DrainCollected_TrackerDisposed_ReportsNothing()
+    {
+        // Arrange
+        var time = new ManualTimeProvider();
+        await using var harness = new FactoryHarness(fixture.ConnectionString(), timeProvider: time);
+        var record = new LeaseRecord(harness.Factory.Tracker, "Member", "File.cs", 1, null, harness.Factory.Tracker.GetTimestamp());
+        harness.Factory.Tracker.Dispose();
+
+        // Act
+        harness.Factory.Tracker.OnCollected(record);
+        harness.Factory.Tracker.DrainCollected();
+
+        // Assert
+        Assert.False(record.IsActive);
+        Assert.Empty(harness.Reports);
+        Assert.DoesNotContain(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.LeakCollectedWithoutDispose);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task OnClosed_FullStackCapture_ReleasesTheStackOfTheEndedLease(bool async)
+    {
+        // Arrange
+        await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.StackCapture = StackCaptureMode.Full);
+        var connection = async ? await harness.Factory.OpenAsync() : harness.Factory.Open();
+        var active = new List<LeaseRecord>();
+        harness.Factory.Tracker.CopyActiveLeases(active);
+        var record = Assert.Single(active);
+        Assert.NotNull(record.Stack);
+
+        // Act
+        if (async)
+        {
+            await connection.DisposeAsync();
+        }
+        else
+        {
+            connection.Dispose();
+        }
+
+        // Assert
+        Assert.False(record.IsActive);
+        Assert.Null(record.Stack);
+    }
+
     private static int CurrentLine([CallerLineNumber] int line = 0) => line;
+
+    /// <summary>A logger factory whose loggers record everything and throw on one event id (a failing logging provider).</summary>
+    private sealed class ThrowingLoggerFactory(int throwOnEventId) : ILoggerFactory
+    {
+        private int _thrown;
+
+        public int ThrowOnEventId { get; } = throwOnEventId;
+
+        public CollectingLoggerProvider Inner { get; } = new();
+
+        public int Thrown => Volatile.Read(ref _thrown);
+
+        public ILogger CreateLogger(string categoryName) => new ThrowingLogger(this, Inner.CreateLogger(categoryName));
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class ThrowingLogger(ThrowingLoggerFactory owner, ILogger inner) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                inner.Log(logLevel, eventId, state, exception, formatter);
+                if (eventId.Id == owner.ThrowOnEventId)
+                {
+                    Interlocked.Increment(ref owner._thrown);
+                    throw new InvalidOperationException("logging provider bug");
+                }
+            }
+        }
+    }
 }
