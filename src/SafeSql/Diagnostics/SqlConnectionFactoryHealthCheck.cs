@@ -36,7 +36,7 @@ internal sealed class SqlConnectionFactoryHealthCheck : IHealthCheck
         var failureStatus = context.Registration.FailureStatus;
         var tracker = _factory.Tracker;
         var snapshot = tracker.GetSnapshot();
-        var poolName = snapshot.PoolName;
+        var poolName = PoolDisplayName.Of(snapshot.PoolName);
         if (!snapshot.Pooling || snapshot.LeasedCount < snapshot.MaxPoolSize)
         {
             var timeout = context.Registration.Timeout > TimeSpan.Zero ? context.Registration.Timeout : _connectTimeout;
@@ -94,7 +94,7 @@ internal sealed class SqlConnectionFactoryHealthCheck : IHealthCheck
     {
         var data = new Dictionary<string, object>
         {
-            ["poolName"] = snapshot.PoolName,
+            ["poolName"] = PoolDisplayName.Of(snapshot.PoolName),
             ["leased"] = snapshot.LeasedCount,
             ["maxPoolSize"] = snapshot.MaxPoolSize,
             ["leaksDetected"] = snapshot.LeaksDetected,

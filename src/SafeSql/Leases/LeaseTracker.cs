@@ -63,7 +63,7 @@ internal sealed partial class LeaseTracker : IDisposable
         }
 
         _metricsRegistration = metrics.Register(this);
-        _poolDisplayName = LeakMessages.DisplayName(poolName);
+        _poolDisplayName = PoolDisplayName.Of(poolName);
         var thresholdText = LeakDetectionThreshold is { } value ? value.ToString("c", System.Globalization.CultureInfo.InvariantCulture) : "off";
         Log.LeaseTrackingStarted(logger, _poolDisplayName, MaxPoolSize, StackCapture, thresholdText);
     }
