@@ -83,7 +83,7 @@ internal sealed class SqlConnectionFactoryHealthCheck : IHealthCheck
         if (snapshot.LastLeakDetectedAt is { } lastLeak && snapshot.Timestamp - lastLeak <= TimeSpan.FromMinutes(SafeSqlDefaults.LeaseRecentLeakWindowMinutes))
         {
             return HealthCheckResult.Degraded(
-                $"SafeSql pool '{poolName}' reported a connection leak in the last {SafeSqlDefaults.LeaseRecentLeakWindowMinutes} minutes ({snapshot.LeaksDetected} since start); see the logs with event ids 2001-2003.",
+                $"SafeSql pool '{poolName}' reported a connection leak in the last {SafeSqlDefaults.LeaseRecentLeakWindowMinutes} minutes ({snapshot.LeaksDetected} since start); see the logs with event ids {SafeSqlEventId.LeakNotDisposedBeforeScopeEnd}-{SafeSqlEventId.LeakReportFailed}.",
                 data: data);
         }
 

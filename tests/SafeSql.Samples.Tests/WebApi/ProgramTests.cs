@@ -73,7 +73,7 @@ public sealed class ProgramTests
         var health = await client.GetFromJsonAsync<JsonObject>("/health");
         Assert.Equal("Degraded", (string)health!["status"]!);
         Assert.Equal(
-            "SafeSql pool '(default)' reported a connection leak in the last 5 minutes (1 since start); see the logs with event ids 2001-2003.",
+            "SafeSql pool '(default)' reported a connection leak in the last 5 minutes (1 since start); see the logs with event ids 2001-2007.",
             (string)health["checks"]![0]!["description"]!);
 
         var pool = await client.GetFromJsonAsync<JsonObject>("/pool");

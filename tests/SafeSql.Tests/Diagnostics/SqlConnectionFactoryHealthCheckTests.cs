@@ -1,7 +1,6 @@
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 
 using SafeSql.Diagnostics;
 using SafeSql.Testing;
@@ -78,7 +77,7 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
         // Assert
         Assert.Equal(HealthStatus.Degraded, recent.Status);
         Assert.Equal(
-            $"SafeSql pool '{harness.Name}' reported a connection leak in the last 5 minutes (1 since start); see the logs with event ids 2001-2003.",
+            $"SafeSql pool '{harness.Name}' reported a connection leak in the last 5 minutes (1 since start); see the logs with event ids 2001-2007.",
             recent.Description);
         Assert.Equal(HealthStatus.Healthy, later.Status);
         Assert.Equal(1L, later.Data["leaksDetected"]);
@@ -142,10 +141,9 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
     [Fact]
     public async Task AddSafeSqlHealthCheck_RegisteredInDependencyInjection_ChecksTheNamedPool()
     {
-        // Arrange: the keyed root factory as the policy helper registers it (BRIEF contract).
+        // Arrange
         var services = new ServiceCollection().AddLogging();
-        services.Configure<SafeSqlOptions>("orders", o => o.ConnectionString = fixture.ConnectionString(maxPoolSize: 3));
-        services.AddKeyedSingleton("orders", (sp, _) => SqlConnectionFactory.Create(sp, "orders"));
+        services.AddSafeSql(fixture.ConnectionString(maxPoolSize: 3), name: "orders");
         services.AddHealthChecks().AddSafeSqlHealthCheck(name: "orders-db", tags: ["db"], safeSqlName: "orders");
         await using var provider = services.BuildServiceProvider();
 
