@@ -281,6 +281,23 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
         Assert.Null(record.Stack);
     }
 
+    [Fact]
+    public void DescribePoolExhausted_FewerLeasesThanMaxPoolSize_NamesBothCausesAndTheOpenFailureEvent()
+    {
+        // Arrange: nothing leased through SafeSql (a slow server: SqlClient's queued opens time out behind its creation lock).
+        using var metrics = new SafeSqlMetrics(null);
+        var connectionString = new Microsoft.Data.SqlClient.SqlConnectionStringBuilder { MaxPoolSize = 10, ConnectTimeout = 3 };
+        using var tracker = new LeaseTracker("orders", connectionString, new SqlConnectionLeakOptions(), new ManualTimeProvider(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, metrics);
+
+        // Act
+        var message = tracker.DescribePoolExhausted();
+
+        // Assert
+        Assert.Equal(
+            """Connection pool exhausted: 0 of Max Pool Size=10 leased through SafeSql. Either code that opens the same connection string without SafeSql holds the other connections, or the pool is not full: SqlClient creates new pooled connections one at a time, so while the server is slow or unreachable, queued opens time out with this same message; the open failures logged before it (event 3000) tell which. Dispose connections; raising Max Pool Size only hides the leak. (SqlClient waited Connect Timeout=3 s for a free pooled connection; see InnerException.)""",
+            message);
+    }
+
     private static int CurrentLine([CallerLineNumber] int line = 0) => line;
 
     /// <summary>A logger factory whose loggers record everything and throw on one event id (a failing logging provider).</summary>
