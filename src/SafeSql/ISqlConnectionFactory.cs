@@ -22,7 +22,7 @@ namespace SafeSql;
 public interface ISqlConnectionFactory
 {
     /// <summary>Gets the name of this factory (the options name; <see cref="Microsoft.Extensions.Options.Options.DefaultName"/> for the default instance).</summary>
-    /// <value>The options name; it is also the <c>db.client.connection.pool.name</c> tag of every metric and the pool name in leak reports.</value>
+    /// <value>The options name; it is also the <c>db.client.connection.pool.name</c> tag of every metric and, shown as <c>(default)</c> for the default instance (the empty string), the pool name in leak reports and logs.</value>
     string Name { get; }
 
     /// <summary>Opens a connection synchronously and starts its lease.</summary>
@@ -31,7 +31,7 @@ public interface ISqlConnectionFactory
     /// <param name="callerLineNumber">Filled in by the compiler: the calling line, recorded in the lease.</param>
     /// <returns>An open <see cref="SqlConnection"/>. The caller owns it and must dispose it.</returns>
     /// <exception cref="SqlException">The server could not be reached or refused the login, after the open retry pipeline gave up; the original exception is rethrown untouched.</exception>
-    /// <exception cref="InvalidOperationException">The connection pool timed out (every connection is leased); the message names the call sites holding the leases.</exception>
+    /// <exception cref="SafeSql.Leases.SqlConnectionPoolExhaustedException">SqlClient's pool timed out: no pooled connection became free within <c>Connect Timeout</c> (<c>DbConnectionPool.TryGetConnection</c>); the message names the call sites holding the leases, and SqlClient's <see cref="InvalidOperationException"/> is the inner exception. It derives from <see cref="InvalidOperationException"/>, so <c>catch (InvalidOperationException)</c> still catches it.</exception>
     /// <exception cref="ObjectDisposedException">The factory or scope has been disposed.</exception>
     SqlConnection Open(
         [CallerMemberName] string callerMemberName = "",
@@ -45,7 +45,7 @@ public interface ISqlConnectionFactory
     /// <param name="callerLineNumber">Filled in by the compiler: the calling line, recorded in the lease.</param>
     /// <returns>An open <see cref="SqlConnection"/>. The caller owns it and must dispose it.</returns>
     /// <exception cref="SqlException">The server could not be reached or refused the login, after the open retry pipeline gave up; the original exception is rethrown untouched.</exception>
-    /// <exception cref="InvalidOperationException">The connection pool timed out (every connection is leased); the message names the call sites holding the leases.</exception>
+    /// <exception cref="SafeSql.Leases.SqlConnectionPoolExhaustedException">SqlClient's pool timed out: no pooled connection became free within <c>Connect Timeout</c> (<c>DbConnectionPool.TryGetConnection</c>); the message names the call sites holding the leases, and SqlClient's <see cref="InvalidOperationException"/> is the inner exception. It derives from <see cref="InvalidOperationException"/>, so <c>catch (InvalidOperationException)</c> still catches it.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled.</exception>
     /// <exception cref="ObjectDisposedException">The factory or scope has been disposed.</exception>
     ValueTask<SqlConnection> OpenAsync(

@@ -42,17 +42,18 @@ internal sealed partial class SqlConnectionFactory
     private sealed class OpenRetryObserver(SqlConnectionFactory factory, ILogger logger) : ISqlRetryObserver
     {
         private readonly int _maxRetryAttempts = factory.Options.OpenRetry?.MaxRetryAttempts ?? SafeSqlDefaults.OpenMaxRetryAttempts;
+        private readonly string _poolDisplayName = PoolDisplayName.Of(factory.Name);
 
         public void OnFailure(SqlFailure failure, int attemptNumber, bool willRetry, string? reason)
         {
-            factory.Metrics.RecordFailure(factory.Name, failure);
-            Log.OpenAttemptFailed(logger, factory.Name, attemptNumber + 1, failure.Kind, failure.SqlErrorNumber, failure.SocketError, willRetry, failure.Explanation, failure.Exception);
+            factory.Metrics.RecordFailure(factory.Name, failure); // the metric tag keeps the registered name (see PoolDisplayName)
+            Log.OpenAttemptFailed(logger, _poolDisplayName, attemptNumber + 1, failure.Kind, failure.SqlErrorNumber, failure.SocketError, willRetry, failure.Explanation, failure.Exception);
             if (failure.Kind == SqlFailureKind.SocketExhaustion && failure.TcpSnapshot is { } snapshot)
             {
                 Log.SocketExhaustionDetected(
                     logger,
                     snapshot.RemoteEndPoint is { } endPoint ? OsTcpSnapshot.Describe(endPoint) : "the server",
-                    factory.Name,
+                    _poolDisplayName,
                     snapshot.PortsInUse,
                     snapshot.EphemeralPortCount,
                     snapshot.TimeWaitTowardsEndPoint ?? snapshot.TimeWaitTotal);
@@ -60,11 +61,11 @@ internal sealed partial class SqlConnectionFactory
 
             if (!willRetry)
             {
-                Log.OpenFailed(logger, factory.Name, failure.Kind, attemptNumber + 1, reason ?? "retries exhausted");
+                Log.OpenFailed(logger, _poolDisplayName, failure.Kind, attemptNumber + 1, reason ?? "retries exhausted");
             }
         }
 
         public void OnRetry(SqlFailure failure, int attemptNumber, TimeSpan delay) =>
-            Log.OpenRetrying(logger, factory.Name, failure.Kind, (long)delay.TotalMilliseconds, attemptNumber + 1, _maxRetryAttempts);
+            Log.OpenRetrying(logger, _poolDisplayName, failure.Kind, (long)delay.TotalMilliseconds, attemptNumber + 1, _maxRetryAttempts);
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.DependencyInjection;
@@ -95,6 +96,9 @@ internal sealed partial class SqlConnectionFactory : ISqlConnectionFactory, ILea
 
     internal TimeProvider TimeProvider { get; }
 
+    /// <summary>Gets the normalized connection string the factory opens (never log it: it holds the password).</summary>
+    internal string ConnectionString => _connectionString;
+
     /// <summary>Gets the leases of this pool.</summary>
     public LeaseTracker Tracker { get; }
 
@@ -140,7 +144,7 @@ internal sealed partial class SqlConnectionFactory : ISqlConnectionFactory, ILea
         SqlConnection connection;
         try
         {
-            connection = _openPipeline.Execute(s_open, _connectionString);
+            connection = OpenFirstAttemptThenPipeline();
         }
         catch (Exception ex) when (RecordOpenFailure(ex) && ex is InvalidOperationException poolTimeout && Tracker.IsPoolTimeout(poolTimeout))
         {
@@ -195,7 +199,7 @@ internal sealed partial class SqlConnectionFactory : ISqlConnectionFactory, ILea
         SqlConnection connection;
         try
         {
-            connection = await _openPipeline.ExecuteAsync(s_openAsync, _connectionString, cancellationToken).ConfigureAwait(false);
+            connection = await OpenFirstAttemptThenPipelineAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (RecordOpenFailure(ex) && ex is InvalidOperationException poolTimeout && Tracker.IsPoolTimeout(poolTimeout))
         {
@@ -205,6 +209,56 @@ internal sealed partial class SqlConnectionFactory : ISqlConnectionFactory, ILea
         OnOpened();
         Tracker.Track(connection, scope, callerMemberName, callerFilePath, callerLineNumber, stack);
         return connection;
+    }
+
+    /// <summary>
+    /// Opens once outside Polly (the hot path: no pipeline, no closure). Only when that attempt fails, and the failure is not
+    /// a caller cancellation, does the pipeline run, with the first attempt's exception replayed as its first attempt, so
+    /// attempt counts, delays, classification, logs (3000-3003) and metrics are those of running every attempt in Polly.
+    /// </summary>
+    private SqlConnection OpenFirstAttemptThenPipeline()
+    {
+        ExceptionDispatchInfo firstFailure;
+        try
+        {
+            return s_open(_connectionString);
+        }
+        catch (Exception ex) when (!ReferenceEquals(_openPipeline, ResiliencePipeline.Empty))
+        {
+            firstFailure = ExceptionDispatchInfo.Capture(ex);
+        }
+
+        return _openPipeline.Execute(
+            static state =>
+            {
+                state.RethrowFirstFailureOnce();
+                return s_open(state.ConnectionString);
+            },
+            new ReplayState(_connectionString, firstFailure));
+    }
+
+    /// <summary>The asynchronous <see cref="OpenFirstAttemptThenPipeline"/>; a caller cancellation is rethrown as is.</summary>
+    private async ValueTask<SqlConnection> OpenFirstAttemptThenPipelineAsync(CancellationToken cancellationToken)
+    {
+        ExceptionDispatchInfo firstFailure;
+        try
+        {
+            return await s_openAsync(_connectionString, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!ReferenceEquals(_openPipeline, ResiliencePipeline.Empty)
+            && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            firstFailure = ExceptionDispatchInfo.Capture(ex);
+        }
+
+        return await _openPipeline.ExecuteAsync(
+            static (state, token) =>
+            {
+                state.RethrowFirstFailureOnce();
+                return s_openAsync(state.ConnectionString, token);
+            },
+            new ReplayState(_connectionString, firstFailure),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Exception filter: remembers the failure for the health check (not a cancellation); always true.</summary>
@@ -225,5 +279,19 @@ internal sealed partial class SqlConnectionFactory : ISqlConnectionFactory, ILea
         {
             _lastOpenFailure = null;
         }
+    }
+
+    /// <summary>The state of a pipeline run after a failed first attempt (allocated only then).</summary>
+    private sealed class ReplayState(string connectionString, ExceptionDispatchInfo firstFailure)
+    {
+        private ExceptionDispatchInfo? _firstFailure = firstFailure;
+
+        public string ConnectionString { get; } = connectionString;
+
+        /// <summary>
+        /// On the pipeline's first attempt, rethrows the failure of the attempt made outside Polly (same instance, original
+        /// stack); later attempts return and open for real.
+        /// </summary>
+        public void RethrowFirstFailureOnce() => Interlocked.Exchange(ref _firstFailure, null)?.Throw();
     }
 }

@@ -58,4 +58,10 @@ internal static partial class Log
         Level = LogLevel.Warning,
         Message = "Disposing a leaked connection of SafeSql pool '{PoolName}' at scope end threw; the scope went on disposing the others.")]
     internal static partial void LeakedConnectionDisposeFailed(ILogger logger, Exception exception, string poolName);
+
+    [LoggerMessage(
+        EventId = SafeSqlEventId.LeakReportFailed,
+        Level = LogLevel.Warning,
+        Message = "Reporting a {LeakKind} leak of SafeSql pool '{PoolName}' threw on a background thread (a logging provider or metrics listener failed); the report may be incomplete. The finalizer drain and the watchdog go on.")]
+    internal static partial void LeakReportFailed(ILogger logger, Exception exception, string poolName, ConnectionLeakKind leakKind);
 }

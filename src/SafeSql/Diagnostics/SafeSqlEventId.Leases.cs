@@ -26,4 +26,7 @@ public static partial class SafeSqlEventId
 
     /// <summary>2006 (Warning): disposing a leaked connection at scope end threw; the scope went on with the others.</summary>
     public const int LeakedConnectionDisposeFailed = 2006;
+
+    /// <summary>2007 (Warning): reporting a leak on a background thread (finalizer drain, watchdog) threw, e.g. a logging provider failed; the drain and the watchdog went on.</summary>
+    public const int LeakReportFailed = 2007;
 }

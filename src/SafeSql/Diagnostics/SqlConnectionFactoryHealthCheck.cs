@@ -10,18 +10,24 @@ namespace SafeSql.Diagnostics;
 /// in the last 5 minutes; the registration's failure status (Unhealthy by default) when opening fails.
 /// </summary>
 /// <remarks>
-/// The probe opens a connection through the root factory and runs <c>SELECT 1</c> (a pooled open alone does not reach
-/// the server). It is skipped when every pooled connection is leased: it would only wait Connect Timeout for the pool,
-/// and the failed opens of the application already tell (the last open failure is remembered). The data carries the
-/// pool snapshot, never the connection string.
+/// The probe is a plain <see cref="SqlConnection"/> on the factory's normalized connection string, opened once and running
+/// <c>SELECT 1</c> (a pooled open alone does not reach the server): no retry pipeline (a down server would otherwise cost the
+/// check every retry delay, and each check would log and count the failures again, events 3000-3003), no lease. It is
+/// bounded by the registration's timeout when one is set, else by the connection's Connect Timeout. It is skipped when
+/// pooling is on and every pooled connection is leased: it would only wait for the pool, and the failed opens of the
+/// application already tell (the last open failure is remembered). The data carries the pool snapshot, never the
+/// connection string.
 /// </remarks>
 internal sealed class SqlConnectionFactoryHealthCheck : IHealthCheck
 {
     private readonly SqlConnectionFactory _factory;
+    private readonly TimeSpan _connectTimeout;
 
     internal SqlConnectionFactoryHealthCheck(SqlConnectionFactory factory)
     {
         _factory = factory;
+        var connectTimeout = new SqlConnectionStringBuilder(factory.ConnectionString).ConnectTimeout;
+        _connectTimeout = connectTimeout > 0 ? TimeSpan.FromSeconds(connectTimeout) : Timeout.InfiniteTimeSpan;
     }
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -30,52 +36,65 @@ internal sealed class SqlConnectionFactoryHealthCheck : IHealthCheck
         var failureStatus = context.Registration.FailureStatus;
         var tracker = _factory.Tracker;
         var snapshot = tracker.GetSnapshot();
-        if (snapshot.Pooling && snapshot.LeasedCount < snapshot.MaxPoolSize)
+        var poolName = PoolDisplayName.Of(snapshot.PoolName);
+        if (!snapshot.Pooling || snapshot.LeasedCount < snapshot.MaxPoolSize)
         {
+            var timeout = context.Registration.Timeout > TimeSpan.Zero ? context.Registration.Timeout : _connectTimeout;
+            using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeoutSource.CancelAfter(timeout);
             try
             {
-                var connection = await _factory.OpenAsync(cancellationToken).ConfigureAwait(false);
+                var connection = new SqlConnection(_factory.ConnectionString);
                 await using (connection.ConfigureAwait(false))
                 {
+                    await connection.OpenAsync(timeoutSource.Token).ConfigureAwait(false);
                     using var command = new SqlCommand("SELECT 1", connection);
-                    await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+                    await command.ExecuteScalarAsync(timeoutSource.Token).ConfigureAwait(false);
                 }
+            }
+            catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && timeoutSource.IsCancellationRequested)
+            {
+                return new HealthCheckResult(
+                    failureStatus,
+                    $"SafeSql pool '{poolName}': opening a connection and running SELECT 1 did not complete within {timeout.TotalSeconds:0.###} s (the health check registration's timeout, else Connect Timeout).",
+                    ex,
+                    ToData(tracker.GetSnapshot()));
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                return new HealthCheckResult(failureStatus, $"SafeSql pool '{snapshot.PoolName}': opening a connection failed: {ex.Message}", ex, ToData(tracker.GetSnapshot()));
+                return new HealthCheckResult(failureStatus, $"SafeSql pool '{poolName}': opening a connection failed: {ex.Message}", ex, ToData(tracker.GetSnapshot()));
             }
 
             snapshot = tracker.GetSnapshot();
         }
         else if (_factory.LastOpenFailure is { } failure)
         {
-            return new HealthCheckResult(failureStatus, $"SafeSql pool '{snapshot.PoolName}': the last open failed: {failure.Message}", failure, ToData(snapshot));
+            return new HealthCheckResult(failureStatus, $"SafeSql pool '{poolName}': the last open failed: {failure.Message}", failure, ToData(snapshot));
         }
 
         var data = ToData(snapshot);
         if (snapshot.Pooling && snapshot.LeasedCount >= snapshot.MaxPoolSize * SafeSqlDefaults.LeasePoolPressureRatio)
         {
             return HealthCheckResult.Degraded(
-                $"SafeSql pool '{snapshot.PoolName}' is under pressure: {snapshot.LeasedCount} of Max Pool Size={snapshot.MaxPoolSize} leased; oldest {snapshot.OldestLease}.",
+                $"SafeSql pool '{poolName}' is under pressure: {snapshot.LeasedCount} of Max Pool Size={snapshot.MaxPoolSize} leased; oldest {snapshot.OldestLease}.",
                 data: data);
         }
 
         if (snapshot.LastLeakDetectedAt is { } lastLeak && snapshot.Timestamp - lastLeak <= TimeSpan.FromMinutes(SafeSqlDefaults.LeaseRecentLeakWindowMinutes))
         {
             return HealthCheckResult.Degraded(
-                $"SafeSql pool '{snapshot.PoolName}' reported a connection leak in the last {SafeSqlDefaults.LeaseRecentLeakWindowMinutes} minutes ({snapshot.LeaksDetected} since start); see the logs with event ids 2001-2003.",
+                $"SafeSql pool '{poolName}' reported a connection leak in the last {SafeSqlDefaults.LeaseRecentLeakWindowMinutes} minutes ({snapshot.LeaksDetected} since start); see the logs with event ids {SafeSqlEventId.LeakNotDisposedBeforeScopeEnd}-{SafeSqlEventId.LeakReportFailed}.",
                 data: data);
         }
 
-        return HealthCheckResult.Healthy($"SafeSql pool '{snapshot.PoolName}': {snapshot.LeasedCount} of Max Pool Size={snapshot.MaxPoolSize} leased.", data);
+        return HealthCheckResult.Healthy($"SafeSql pool '{poolName}': {snapshot.LeasedCount} of Max Pool Size={snapshot.MaxPoolSize} leased.", data);
     }
 
     internal static Dictionary<string, object> ToData(SqlConnectionPoolSnapshot snapshot)
     {
         var data = new Dictionary<string, object>
         {
-            ["poolName"] = snapshot.PoolName,
+            ["poolName"] = PoolDisplayName.Of(snapshot.PoolName),
             ["leased"] = snapshot.LeasedCount,
             ["maxPoolSize"] = snapshot.MaxPoolSize,
             ["leaksDetected"] = snapshot.LeaksDetected,

@@ -23,11 +23,6 @@ internal static class LeakMessages
     /// <summary>How a lease without a recorded call site is named.</summary>
     internal const string UnknownCallSite = "an unknown call site (StackCapture=None)";
 
-    /// <summary>How the default (unnamed) instance's pool is named in messages.</summary>
-    internal const string DefaultPoolDisplayName = "(default)";
-
-    internal static string DisplayName(string poolName) => poolName.Length == 0 ? DefaultPoolDisplayName : poolName;
-
     internal static double Seconds(TimeSpan duration) => Math.Round(duration.TotalSeconds, 3, MidpointRounding.AwayFromZero);
 
     internal static string SecondsText(double seconds) => seconds.ToString(CultureInfo.InvariantCulture);

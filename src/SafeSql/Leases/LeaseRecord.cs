@@ -21,6 +21,7 @@ internal sealed class LeaseRecord
     private const int HeldTooLongBit = 2;
 
     private int _state;
+    private StackTrace? _stack;
 
     internal LeaseRecord(LeaseTracker tracker, string? memberName, string? filePath, int lineNumber, StackTrace? stack, long startTimestamp)
     {
@@ -28,7 +29,7 @@ internal sealed class LeaseRecord
         MemberName = memberName;
         FilePath = filePath;
         LineNumber = lineNumber;
-        Stack = stack;
+        _stack = stack;
         StartTimestamp = startTimestamp;
     }
 
@@ -42,8 +43,11 @@ internal sealed class LeaseRecord
 
     internal int LineNumber { get; }
 
-    /// <summary>Gets the stack captured at open; <see langword="null"/> unless <see cref="StackCaptureMode.Full"/>.</summary>
-    internal StackTrace? Stack { get; }
+    /// <summary>
+    /// Gets the stack captured at open; <see langword="null"/> unless <see cref="StackCaptureMode.Full"/>, and once the
+    /// lease has ended and been reported (<see cref="ReleaseReferences"/>).
+    /// </summary>
+    internal StackTrace? Stack => Volatile.Read(ref _stack);
 
     /// <summary>Gets the open time on the tracker's lease clock (<see cref="LeaseTracker.GetTimestamp"/>).</summary>
     internal long StartTimestamp { get; }
@@ -82,6 +86,12 @@ internal sealed class LeaseRecord
         wasReportedHeldTooLong = false;
         return false;
     }
+
+    /// <summary>
+    /// Drops what an ended lease no longer needs (the captured stack, kilobytes in <see cref="StackCaptureMode.Full"/>), so
+    /// a record still referenced by a registry slot or a report in flight does not keep it alive.
+    /// </summary>
+    internal void ReleaseReferences() => Volatile.Write(ref _stack, null);
 
     /// <summary>Marks the lease as reported by the watchdog if it is still active and not yet reported.</summary>
     /// <returns><see langword="true"/> for the caller that marked it.</returns>

@@ -6,7 +6,8 @@ namespace SafeSql.Leases;
 /// The active leases of one pool, for the snapshot, the watchdog and the pool-exhausted message. Built for the hot path:
 /// adding takes one short, thread-striped lock; ending a lease costs nothing here (the record's state says it ended and
 /// its slot is reused by a later add). Counting and listing scan the slots: they are rare (snapshots, pool timeouts,
-/// metric collection, the watchdog).
+/// metric collection, the watchdog), and they clear the slots of ended leases on the way, so ended records are not kept
+/// (an ended record has also dropped its captured stack: <see cref="LeaseRecord.ReleaseReferences"/>).
 /// </summary>
 internal sealed class LeaseRegistry
 {
@@ -41,11 +42,19 @@ internal sealed class LeaseRegistry
             {
                 lock (stripe.Gate)
                 {
-                    foreach (var record in stripe.Slots)
+                    var slots = stripe.Slots;
+                    for (var i = 0; i < slots.Length; i++)
                     {
-                        if (record is not null && record.IsActive)
+                        if (slots[i] is { } record)
                         {
-                            total++;
+                            if (record.IsActive)
+                            {
+                                total++;
+                            }
+                            else
+                            {
+                                slots[i] = null;
+                            }
                         }
                     }
                 }
@@ -100,11 +109,19 @@ internal sealed class LeaseRegistry
         {
             lock (stripe.Gate)
             {
-                foreach (var record in stripe.Slots)
+                var slots = stripe.Slots;
+                for (var i = 0; i < slots.Length; i++)
                 {
-                    if (record is not null && record.IsActive)
+                    if (slots[i] is { } record)
                     {
-                        target.Add(record);
+                        if (record.IsActive)
+                        {
+                            target.Add(record);
+                        }
+                        else
+                        {
+                            slots[i] = null;
+                        }
                     }
                 }
             }

@@ -45,6 +45,13 @@ internal sealed partial class LeaseTracker
         return new SqlConnectionPoolExhaustedException(message, snapshot, poolTimeout);
     }
 
+    /// <summary>The pool-exhausted message as it would read now (tests of its wording; nothing is counted or logged).</summary>
+    internal string DescribePoolExhausted()
+    {
+        var snapshot = BuildSnapshot(out var active, out var nowTimestamp);
+        return BuildPoolExhaustedMessage(snapshot, active, nowTimestamp);
+    }
+
     private SqlConnectionPoolSnapshot BuildSnapshot(out List<LeaseRecord> active, out long nowTimestamp)
     {
         active = [];
@@ -109,7 +116,7 @@ internal sealed partial class LeaseTracker
         text.Append(CultureInfo.InvariantCulture, $"{snapshot.LeasedCount} of Max Pool Size={MaxPoolSize} leased");
         if (snapshot.LeasedCount < MaxPoolSize)
         {
-            text.Append(" through SafeSql (the others are held by code that opens the same connection string without SafeSql)");
+            text.Append(" through SafeSql");
         }
 
         if (holders.Count > 0)
@@ -135,6 +142,13 @@ internal sealed partial class LeaseTracker
             {
                 text.Append(CultureInfo.InvariantCulture, $", and {groups.Count - shown} more call sites");
             }
+        }
+
+        if (snapshot.LeasedCount < MaxPoolSize)
+        {
+            // Not full through SafeSql: SqlClient's open waits for its creation lock too (DbConnectionPool.TryGetConnection),
+            // so queued opens behind a slow or failing connect get the same pool-timeout exception.
+            text.Append(CultureInfo.InvariantCulture, $". Either code that opens the same connection string without SafeSql holds the other connections, or the pool is not full: SqlClient creates new pooled connections one at a time, so while the server is slow or unreachable, queued opens time out with this same message; the open failures logged before it (event {SafeSqlEventId.OpenAttemptFailed}) tell which");
         }
 
         text.Append(". Dispose connections; raising Max Pool Size only hides the leak.");

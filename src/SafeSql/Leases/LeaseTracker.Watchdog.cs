@@ -82,7 +82,12 @@ internal sealed partial class LeaseTracker
         {
             foreach (var record in due)
             {
-                Report(ConnectionLeakKind.HeldTooLong, record, GetElapsedTime(record.StartTimestamp, now));
+                if (Volatile.Read(ref _disposed))
+                {
+                    return;
+                }
+
+                ReportInBackground(ConnectionLeakKind.HeldTooLong, record, GetElapsedTime(record.StartTimestamp, now));
             }
         }
     }

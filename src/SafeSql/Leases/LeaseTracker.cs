@@ -63,7 +63,7 @@ internal sealed partial class LeaseTracker : IDisposable
         }
 
         _metricsRegistration = metrics.Register(this);
-        _poolDisplayName = LeakMessages.DisplayName(poolName);
+        _poolDisplayName = PoolDisplayName.Of(poolName);
         var thresholdText = LeakDetectionThreshold is { } value ? value.ToString("c", System.Globalization.CultureInfo.InvariantCulture) : "off";
         Log.LeaseTrackingStarted(logger, _poolDisplayName, MaxPoolSize, StackCapture, thresholdText);
     }
@@ -84,6 +84,9 @@ internal sealed partial class LeaseTracker : IDisposable
 
     /// <summary>Gets the number of active leases now (one pass over the registry: not for the hot path).</summary>
     internal int LeasedCount => _registry.Count;
+
+    /// <summary>Appends every active lease to <paramref name="target"/> (one pass over the registry: not for the hot path).</summary>
+    internal void CopyActiveLeases(List<LeaseRecord> target) => _registry.CopyTo(target);
 
     /// <summary>Gets when the last leak was detected, on the lease clock (<see cref="GetTimestamp"/>); <see langword="null"/> if none.</summary>
     internal long? LastLeakTimestamp => Volatile.Read(ref _lastLeakTimestamp) is var value && value != long.MinValue ? value : null;
@@ -131,15 +134,14 @@ internal sealed partial class LeaseTracker : IDisposable
             return;
         }
 
-        if (_metrics.IsUseTimeEnabled)
-        {
-            RecordUseTime(record);
-        }
+        RecordUseTime(record);
 
         if (wasReportedHeldTooLong)
         {
             Report(ConnectionLeakKind.ReturnedAfterHeldTooLong, record, GetElapsedTime(record.StartTimestamp));
         }
+
+        record.ReleaseReferences();
     }
 
     /// <summary>Runs on the finalizer thread: never touches the connection, only flips the state and queues the report.</summary>
@@ -186,7 +188,17 @@ internal sealed partial class LeaseTracker : IDisposable
     }
 
     /// <summary>Reports a connection that its scope disposed (call after disposing it).</summary>
-    internal void ReportScopeLeak(LeaseRecord record, TimeSpan heldFor) => Report(ConnectionLeakKind.NotDisposedBeforeScopeEnd, record, heldFor);
+    internal void ReportScopeLeak(LeaseRecord record, TimeSpan heldFor)
+    {
+        try
+        {
+            Report(ConnectionLeakKind.NotDisposedBeforeScopeEnd, record, heldFor);
+        }
+        finally
+        {
+            record.ReleaseReferences();
+        }
+    }
 
     internal void LogLeakedConnectionDisposeFailed(Exception exception) =>
         Log.LeakedConnectionDisposeFailed(_logger, exception, _poolDisplayName);
@@ -197,8 +209,48 @@ internal sealed partial class LeaseTracker : IDisposable
         Volatile.Write(ref _drainScheduled, 0);
         while (_collected.TryDequeue(out var record))
         {
+            if (Volatile.Read(ref _disposed))
+            {
+                _collected.Clear();
+                return;
+            }
+
+            ReportInBackground(ConnectionLeakKind.CollectedWithoutDispose, record, GetElapsedTime(record.StartTimestamp));
+        }
+    }
+
+    /// <summary>
+    /// Reports from a thread-pool or timer thread (the finalizer drain, the watchdog): nothing may escape there (it would
+    /// end the process or stop the timer), so a throwing logger provider or metrics listener is caught and logged (2007).
+    /// </summary>
+    private void ReportInBackground(ConnectionLeakKind kind, LeaseRecord record, TimeSpan heldFor)
+    {
+        try
+        {
+            if (kind == ConnectionLeakKind.CollectedWithoutDispose)
+            {
                 RecordUseTime(record);
-            Report(ConnectionLeakKind.CollectedWithoutDispose, record, GetElapsedTime(record.StartTimestamp));
+            }
+
+            Report(kind, record, heldFor);
+            if (kind == ConnectionLeakKind.CollectedWithoutDispose)
+            {
+                record.ReleaseReferences();
+            }
+        }
+#pragma warning disable CA1031 // Nothing may escape a thread-pool work item or a timer callback.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            try
+            {
+                Log.LeakReportFailed(_logger, ex, _poolDisplayName, kind);
+            }
+#pragma warning disable CA1031 // The logger itself threw: there is nowhere left to report it.
+            catch
+#pragma warning restore CA1031
+            {
+            }
         }
     }
 
@@ -229,6 +281,11 @@ internal sealed partial class LeaseTracker : IDisposable
     /// <summary>Records the lease duration (precise when the open took a <see cref="Stopwatch"/> timestamp for it).</summary>
     private void RecordUseTime(LeaseRecord record)
     {
+        if (!_metrics.IsUseTimeEnabled)
+        {
+            return;
+        }
+
         var heldFor = record.UseTimeStart != 0 ? Stopwatch.GetElapsedTime(record.UseTimeStart) : GetElapsedTime(record.StartTimestamp);
         _metrics.RecordUseTime(PoolName, heldFor.TotalSeconds);
     }

@@ -17,6 +17,10 @@ namespace SafeSql.Leases;
 /// </remarks>
 public class SqlConnectionLeakOptions
 {
+    /// <summary>The validation message of <see cref="LeakDetectionThreshold"/> ({1} and {2} are the bounds).</summary>
+    private const string LeakDetectionThresholdRangeMessage =
+        "The field {0} must be between {1} and {2} (HikariCP's minimum leakDetectionThreshold to one day), or null to turn the held-too-long watchdog off; zero and Timeout.InfiniteTimeSpan are not accepted.";
+
     /// <summary>Gets or sets how much of the opening code each lease records.</summary>
     /// <value>
     /// The default value is <see cref="StackCaptureMode.CallSite"/>: file, line and member of the caller, at no cost.
@@ -28,18 +32,19 @@ public class SqlConnectionLeakOptions
     /// <summary>
     /// Gets or sets how long a connection may stay open before it is reported as
     /// <see cref="ConnectionLeakKind.HeldTooLong"/> (once, with its call site or stack), and reported again when it is
-    /// finally returned. <see langword="null"/> turns the watchdog off.
+    /// finally returned. <see langword="null"/> turns the watchdog off; it is the only way to: zero and
+    /// <see cref="Timeout.InfiniteTimeSpan"/> are outside the accepted range and fail validation at startup.
     /// </summary>
     /// <value>
     /// The default value is 30 seconds, SqlClient's default <c>SqlCommand.CommandTimeout</c>: a lease held longer has
     /// outlived the budget SqlClient gives any single command. Accepted range: 2 seconds (HikariCP's minimum
-    /// <c>leakDetectionThreshold</c>, below which normal work gets reported) to 1 day.
+    /// <c>leakDetectionThreshold</c>, below which normal work gets reported) to 1 day, or <see langword="null"/> (off).
     /// </value>
     /// <remarks>
     /// The watchdog runs on the factory's <see cref="TimeProvider"/>: one timer per pool, armed for the earliest
     /// deadline, so its cost does not grow with the number of opens.
     /// </remarks>
-    [Range(typeof(TimeSpan), SafeSqlDefaults.MinLeakDetectionThreshold, SafeSqlDefaults.MaxLeakDetectionThreshold)]
+    [Range(typeof(TimeSpan), SafeSqlDefaults.MinLeakDetectionThreshold, SafeSqlDefaults.MaxLeakDetectionThreshold, ErrorMessage = LeakDetectionThresholdRangeMessage)]
     public TimeSpan? LeakDetectionThreshold { get; set; } = TimeSpan.FromSeconds(SafeSqlDefaults.LeakDetectionThresholdSeconds);
 
     /// <summary>Gets or sets a callback invoked for every leak report, after it is logged and counted.</summary>

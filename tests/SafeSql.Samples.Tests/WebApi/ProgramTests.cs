@@ -73,7 +73,7 @@ public sealed class ProgramTests
         var health = await client.GetFromJsonAsync<JsonObject>("/health");
         Assert.Equal("Degraded", (string)health!["status"]!);
         Assert.Equal(
-            "SafeSql pool '' reported a connection leak in the last 5 minutes (1 since start); see the logs with event ids 2001-2003.",
+            "SafeSql pool '(default)' reported a connection leak in the last 5 minutes (1 since start); see the logs with event ids 2001-2007.",
             (string)health["checks"]![0]!["description"]!);
 
         var pool = await client.GetFromJsonAsync<JsonObject>("/pool");
@@ -110,7 +110,7 @@ public sealed class ProgramTests
             Assert.Equal("Healthy", (string)healthy!["status"]!);
             Assert.Equal("Degraded", (string)pressured!["status"]!);
             Assert.StartsWith(
-                "SafeSql pool '' is under pressure: 8 of Max Pool Size=10 leased; oldest ",
+                "SafeSql pool '(default)' is under pressure: 8 of Max Pool Size=10 leased; oldest ",
                 (string)pressured["checks"]![0]!["description"]!,
                 StringComparison.Ordinal);
             Assert.Equal(8, (int)pressured["checks"]![0]!["data"]!["leased"]!);
@@ -148,7 +148,7 @@ public sealed class ProgramTests
         // Assert
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal("Unhealthy", (string)health!["status"]!);
-        Assert.StartsWith("SafeSql pool '': opening a connection failed: ", (string)health["checks"]![0]!["description"]!, StringComparison.Ordinal);
+        Assert.StartsWith("SafeSql pool '(default)': opening a connection failed: ", (string)health["checks"]![0]!["description"]!, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -86,16 +86,24 @@ public sealed class SafeSqlMetricsTests(LoopbackServerFixture fixture) : IClassF
     [Fact]
     public async Task Dispose_Factory_StopsReportingItsPool()
     {
-        // Arrange
-        var harness = new FactoryHarness(fixture.ConnectionString());
-        var name = harness.Name;
+        // Arrange: metrics shared with another factory, as in DI (one SafeSqlMetrics singleton), so they outlive the factory.
+        using var shared = new SafeSqlMetrics(null);
+        var name = $"disposed-{Guid.NewGuid():N}";
+        var options = new SafeSqlOptions { ConnectionString = fixture.ConnectionString() };
+        var factory = new SqlConnectionFactory(name, options, metrics: shared);
+        await using var other = new SqlConnectionFactory($"other-{Guid.NewGuid():N}", options, metrics: shared);
         using var collector = new MetricCollector(SafeSqlMetrics.MeterName);
-        await harness.DisposeAsync();
+        collector.RecordObservableInstruments();
+        Assert.Contains(collector.Measurements, m => m.Tags.TryGetValue("db.client.connection.pool.name", out var pool) && Equals(pool, name));
+        await factory.DisposeAsync();
+        var before = collector.Measurements.Count;
 
         // Act
         collector.RecordObservableInstruments();
 
-        // Assert
-        Assert.DoesNotContain(collector.Measurements, m => m.Tags.TryGetValue("db.client.connection.pool.name", out var pool) && Equals(pool, name));
+        // Assert: the shared instruments still report (the other factory), but no longer this pool.
+        var after = collector.Measurements.Skip(before).ToList();
+        Assert.Contains(after, m => m.Tags.TryGetValue("db.client.connection.pool.name", out var pool) && Equals(pool, other.Name));
+        Assert.DoesNotContain(after, m => m.Tags.TryGetValue("db.client.connection.pool.name", out var pool) && Equals(pool, name));
     }
 }

@@ -20,7 +20,7 @@ public sealed class SafeSqlPasswordTests(LoopbackServerFixture fixture) : IClass
         // Arrange
         const string Password = LoopbackSqlServerOptions.DefaultPassword;
         var connectionString = fixture.ConnectionString(maxPoolSize: 2, connectTimeout: 3);
-        Assert.Contains(Password, connectionString, StringComparison.Ordinal);
+        Assert.True(connectionString.Contains(Password, StringComparison.Ordinal), "The loopback connection string must carry the password the test looks for (not shown).");
         var time = new ManualTimeProvider();
         var texts = new ConcurrentQueue<string>();
         await using var harness = new FactoryHarness(connectionString, o => { o.LeakDetectionThreshold = TimeSpan.FromSeconds(2); o.StackCapture = StackCaptureMode.Full; }, time);

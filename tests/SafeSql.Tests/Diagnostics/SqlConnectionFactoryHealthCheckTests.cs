@@ -1,7 +1,6 @@
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 
 using SafeSql.Diagnostics;
 using SafeSql.Testing;
@@ -78,7 +77,7 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
         // Assert
         Assert.Equal(HealthStatus.Degraded, recent.Status);
         Assert.Equal(
-            $"SafeSql pool '{harness.Name}' reported a connection leak in the last 5 minutes (1 since start); see the logs with event ids 2001-2003.",
+            $"SafeSql pool '{harness.Name}' reported a connection leak in the last 5 minutes (1 since start); see the logs with event ids 2001-2007.",
             recent.Description);
         Assert.Equal(HealthStatus.Healthy, later.Status);
         Assert.Equal(1L, later.Data["leaksDetected"]);
@@ -104,16 +103,47 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
         var error = Assert.IsType<SqlException>(result.Exception);
         Assert.Equal(18456, error.Number);
         Assert.Equal($"SafeSql pool '{harness.Name}': opening a connection failed: {error.Message}", result.Description);
-        Assert.Same(error, harness.Factory.LastOpenFailure);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task CheckHealthAsync_ServerStopped_ReturnsUnhealthyWithoutTheRetryPipeline(bool pooling)
+    {
+        // Arrange: the factory's time never advances, so a probe that went through the open pipeline would wait for its
+        // first retry delay forever; a probe without it fails as soon as the connect is refused.
+        var time = new ManualTimeProvider();
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var connectionString = new SqlConnectionStringBuilder(server.ConnectionString)
+        {
+            ApplicationName = $"SafeSql.Tests.{Guid.NewGuid():N}",
+            Pooling = pooling,
+        }.ConnectionString;
+        var options = new SafeSqlOptions { ConnectionString = connectionString };
+        options.ConnectionStringPolicy.AllowPoolingDisabled = !pooling;
+        var logs = new CollectingLoggerProvider();
+        var name = $"health-{Guid.NewGuid():N}";
+        await using var factory = new SqlConnectionFactory(name, options, logs, metrics: null, time);
+        await server.StopAsync();
+        var check = new SqlConnectionFactoryHealthCheck(factory);
+
+        // Act: the wait is generous (a loaded box); it is not what the test measures.
+        var result = await check.CheckHealthAsync(Context(check)).WaitAsync(TimeSpan.FromSeconds(60));
+
+        // Assert
+        Assert.Equal(HealthStatus.Unhealthy, result.Status);
+        Assert.IsType<SqlException>(result.Exception);
+        Assert.StartsWith($"SafeSql pool '{name}': opening a connection failed: ", result.Description, StringComparison.Ordinal);
+        Assert.DoesNotContain(logs.Records, r => r.EventId.Id is >= SafeSqlEventId.OpenAttemptFailed and <= SafeSqlEventId.SocketExhaustionDetected);
+        Assert.Null(factory.LastOpenFailure);
     }
 
     [Fact]
     public async Task AddSafeSqlHealthCheck_RegisteredInDependencyInjection_ChecksTheNamedPool()
     {
-        // Arrange: the keyed root factory as the policy helper registers it (BRIEF contract).
+        // Arrange
         var services = new ServiceCollection().AddLogging();
-        services.Configure<SafeSqlOptions>("orders", o => o.ConnectionString = fixture.ConnectionString(maxPoolSize: 3));
-        services.AddKeyedSingleton("orders", (sp, _) => SqlConnectionFactory.Create(sp, "orders"));
+        services.AddSafeSql(fixture.ConnectionString(maxPoolSize: 3), name: "orders");
         services.AddHealthChecks().AddSafeSqlHealthCheck(name: "orders-db", tags: ["db"], safeSqlName: "orders");
         await using var provider = services.BuildServiceProvider();
 

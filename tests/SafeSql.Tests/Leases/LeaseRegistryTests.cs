@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -43,5 +45,35 @@ public sealed class LeaseRegistryTests
         Assert.Equal(kept.Count, listed.Count);
         Assert.Equal(listed.Count, listed.Distinct().Count());
         Assert.True(kept.ToHashSet().SetEquals(listed));
+    }
+
+    [Fact]
+    public void Count_EndedLeaseInASlot_NoLongerKeepsTheRecordAlive()
+    {
+        // Arrange
+        using var metrics = new SafeSqlMetrics(null);
+        using var tracker = new LeaseTracker("registry", new SqlConnectionStringBuilder(), new SqlConnectionLeakOptions(), new ManualTimeProvider(), NullLogger.Instance, metrics);
+        var registry = new LeaseRegistry();
+        var ended = AddAndEnd(registry, tracker);
+
+        // Act
+        var count = registry.Count;
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        // Assert
+        Assert.Equal(0, count);
+        Assert.False(ended.IsAlive, "The registry still references an ended lease record (and its captured stack).");
+    }
+
+    /// <summary>Adds a lease with a captured stack and ends it; only the registry references the record afterwards.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference AddAndEnd(LeaseRegistry registry, LeaseTracker tracker)
+    {
+        var record = new LeaseRecord(tracker, "Member", "File.cs", 1, new System.Diagnostics.StackTrace(), 0);
+        registry.Add(record);
+        Assert.True(record.TryEnd(out _));
+        return new WeakReference(record);
     }
 }

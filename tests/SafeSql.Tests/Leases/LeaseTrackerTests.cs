@@ -206,5 +206,137 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
             failures[0].Message);
     }
 
+    [Fact]
+    public async Task Watchdog_LoggerThrowsOnTheReport_LogsLeakReportFailedAndKeepsWatching()
+    {
+        // Arrange: a logging provider that fails on the held-too-long warning (the timer thread must survive it).
+        var time = new ManualTimeProvider();
+        var logs = new ThrowingLoggerFactory(SafeSqlEventId.LeaseHeldTooLong);
+        var options = new SafeSqlOptions { ConnectionString = fixture.ConnectionString() };
+        options.Leaks.LeakDetectionThreshold = TimeSpan.FromSeconds(5);
+        var name = $"throwing-logger-{Guid.NewGuid():N}";
+        await using var factory = new SqlConnectionFactory(name, options, logs, metrics: null, time);
+        await using var first = factory.Open();
+
+        // Act
+        time.Advance(TimeSpan.FromSeconds(5));
+        await using var second = factory.Open();
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        // Assert: both leases reached the logger (the watchdog was re-armed after the first failure), each failure was logged.
+        Assert.Equal(2, logs.Thrown);
+        var failures = logs.Inner.Records.Where(r => r.EventId.Id == SafeSqlEventId.LeakReportFailed).ToList();
+        Assert.Equal(2, failures.Count);
+        Assert.Equal(LogLevel.Warning, failures[0].Level);
+        Assert.Equal(
+            $"Reporting a HeldTooLong leak of SafeSql pool '{name}' threw on a background thread (a logging provider or metrics listener failed); the report may be incomplete. The finalizer drain and the watchdog go on.",
+            failures[0].Message);
+        factory.ClearPool();
+    }
+
+    [Fact]
+    public async Task DrainCollected_TrackerDisposed_ReportsNothing()
+    {
+        // Arrange
+        var time = new ManualTimeProvider();
+        await using var harness = new FactoryHarness(fixture.ConnectionString(), timeProvider: time);
+        var record = new LeaseRecord(harness.Factory.Tracker, "Member", "File.cs", 1, null, harness.Factory.Tracker.GetTimestamp());
+        harness.Factory.Tracker.Dispose();
+
+        // Act
+        harness.Factory.Tracker.OnCollected(record);
+        harness.Factory.Tracker.DrainCollected();
+
+        // Assert
+        Assert.False(record.IsActive);
+        Assert.Empty(harness.Reports);
+        Assert.DoesNotContain(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.LeakCollectedWithoutDispose);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task OnClosed_FullStackCapture_ReleasesTheStackOfTheEndedLease(bool async)
+    {
+        // Arrange
+        await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.StackCapture = StackCaptureMode.Full);
+        var connection = async ? await harness.Factory.OpenAsync() : harness.Factory.Open();
+        var active = new List<LeaseRecord>();
+        harness.Factory.Tracker.CopyActiveLeases(active);
+        var record = Assert.Single(active);
+        Assert.NotNull(record.Stack);
+
+        // Act
+        if (async)
+        {
+            await connection.DisposeAsync();
+        }
+        else
+        {
+            connection.Dispose();
+        }
+
+        // Assert
+        Assert.False(record.IsActive);
+        Assert.Null(record.Stack);
+    }
+
+    [Fact]
+    public void DescribePoolExhausted_FewerLeasesThanMaxPoolSize_NamesBothCausesAndTheOpenFailureEvent()
+    {
+        // Arrange: nothing leased through SafeSql (a slow server: SqlClient's queued opens time out behind its creation lock).
+        using var metrics = new SafeSqlMetrics(null);
+        var connectionString = new Microsoft.Data.SqlClient.SqlConnectionStringBuilder { MaxPoolSize = 10, ConnectTimeout = 3 };
+        using var tracker = new LeaseTracker("orders", connectionString, new SqlConnectionLeakOptions(), new ManualTimeProvider(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, metrics);
+
+        // Act
+        var message = tracker.DescribePoolExhausted();
+
+        // Assert
+        Assert.Equal(
+            """Connection pool exhausted: 0 of Max Pool Size=10 leased through SafeSql. Either code that opens the same connection string without SafeSql holds the other connections, or the pool is not full: SqlClient creates new pooled connections one at a time, so while the server is slow or unreachable, queued opens time out with this same message; the open failures logged before it (event 3000) tell which. Dispose connections; raising Max Pool Size only hides the leak. (SqlClient waited Connect Timeout=3 s for a free pooled connection; see InnerException.)""",
+            message);
+    }
+
     private static int CurrentLine([CallerLineNumber] int line = 0) => line;
+
+    /// <summary>A logger factory whose loggers record everything and throw on one event id (a failing logging provider).</summary>
+    private sealed class ThrowingLoggerFactory(int throwOnEventId) : ILoggerFactory
+    {
+        private int _thrown;
+
+        public int ThrowOnEventId { get; } = throwOnEventId;
+
+        public CollectingLoggerProvider Inner { get; } = new();
+
+        public int Thrown => Volatile.Read(ref _thrown);
+
+        public ILogger CreateLogger(string categoryName) => new ThrowingLogger(this, Inner.CreateLogger(categoryName));
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class ThrowingLogger(ThrowingLoggerFactory owner, ILogger inner) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                inner.Log(logLevel, eventId, state, exception, formatter);
+                if (eventId.Id == owner.ThrowOnEventId)
+                {
+                    Interlocked.Increment(ref owner._thrown);
+                    throw new InvalidOperationException("logging provider bug");
+                }
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using SafeSql.Classification;
 using SafeSql.Diagnostics;
 using SafeSql.Leases;
+using SafeSql.Testing;
 using SafeSql.Tests.TestUtilities;
 
 namespace SafeSql.Tests.Leases;
@@ -255,6 +256,56 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
         Assert.Equal(
             """GetPoolSnapshot needs a factory created by SafeSql (AddSafeSql or SqlConnectionFactory); got SafeSql.Tests.Leases.SqlConnectionFactoryTests+ForeignFactory. Resolve ISqlConnectionFactory from dependency injection.""",
             exception.Message);
+    }
+
+    [Fact]
+    public async Task Open_ServerSlowerThanConnectTimeoutAndConcurrentOpens_PoolTimeoutNamesSerialCreation()
+    {
+        // Arrange: every login takes longer than Connect Timeout. SqlClient creates pooled connections one at a time, so
+        // the opens queued behind the first creation wait Connect Timeout and get the pool timeout, with nothing leased.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        server.Faults.LoginDelay = TimeSpan.FromSeconds(20);
+        var connectionString = new SqlConnectionStringBuilder(server.ConnectionString)
+        {
+            ApplicationName = $"SafeSql.Tests.{Guid.NewGuid():N}",
+            ConnectTimeout = 3,
+            MaxPoolSize = 10,
+
+            // Without a blocking period a failed creation hands the creation lock to the next waiter instead of failing
+            // every waiter with its error, so the remaining waiters run out of time in the queue.
+            PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock,
+        }.ConnectionString;
+        var options = new SafeSqlOptions { ConnectionString = connectionString };
+        options.OpenRetry.Enabled = false;
+        await using var factory = new SqlConnectionFactory($"slow-{Guid.NewGuid():N}", options);
+
+        // Act: 4 sync opens on 4 threads at once.
+        using var start = new Barrier(4);
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Factory.StartNew(
+            () =>
+            {
+                start.SignalAndWait();
+                try
+                {
+                    factory.Open().Dispose();
+                    return null;
+                }
+                catch (Exception ex)
+                {
+                    return ex;
+                }
+            },
+            TaskCreationOptions.LongRunning)));
+
+        // Assert: no open succeeded; those that timed out in the pool carry the new explanation.
+        Assert.All(outcomes, Assert.NotNull);
+        var poolTimeouts = outcomes.OfType<SqlConnectionPoolExhaustedException>().ToList();
+        Assert.True(poolTimeouts.Count > 0, string.Join(" | ", outcomes.Select(o => o!.GetType().Name + ": " + o.Message)));
+        Assert.All(poolTimeouts, e => Assert.StartsWith(
+            """Connection pool exhausted: 0 of Max Pool Size=10 leased through SafeSql. Either code that opens the same connection string without SafeSql holds the other connections, or the pool is not full: SqlClient creates new pooled connections one at a time, so while the server is slow or unreachable, queued opens time out with this same message; the open failures logged before it (event 3000) tell which.""",
+            e.Message,
+            StringComparison.Ordinal));
+        factory.ClearPool();
     }
 
     [Fact]

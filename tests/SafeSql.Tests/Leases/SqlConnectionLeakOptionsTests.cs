@@ -38,6 +38,8 @@ public sealed class SqlConnectionLeakOptionsTests
     [Theory]
     [InlineData("00:00:01.999")]
     [InlineData("1.00:00:01")]
+    [InlineData("00:00:00")]
+    [InlineData("-00:00:00.001")] // Timeout.InfiniteTimeSpan: null, not infinity, turns the watchdog off
     public void Validate_ThresholdOutOfRange_FailsWithTheRange(string threshold)
     {
         // Arrange
@@ -47,7 +49,7 @@ public sealed class SqlConnectionLeakOptionsTests
         var error = Assert.Single(Validate(options));
 
         // Assert
-        Assert.Equal("""The field LeakDetectionThreshold must be between 00:00:02 and 1.00:00:00.""", error);
+        Assert.Equal("""The field LeakDetectionThreshold must be between 00:00:02 and 1.00:00:00 (HikariCP's minimum leakDetectionThreshold to one day), or null to turn the held-too-long watchdog off; zero and Timeout.InfiniteTimeSpan are not accepted.""", error);
     }
 
     [Fact]

@@ -184,16 +184,14 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
     [Fact]
     public async Task DependencyInjectionScope_ConnectionLeftOpen_IsReturnedAndReportedWhenTheScopeEnds()
     {
-        // Arrange: registrations as the policy helper makes them (BRIEF contract): keyed root singleton, scoped factory = root.CreateScope().
+        // Arrange: the real registration (keyed root singleton, scoped factory = root.CreateScope()).
         var reports = new ConcurrentQueue<ConnectionLeakReport>();
         var services = new ServiceCollection();
-        services.Configure<SafeSqlOptions>(Options.DefaultName, o =>
+        services.AddSafeSql(o =>
         {
             o.ConnectionString = fixture.ConnectionString();
             o.Leaks.OnLeakDetected = reports.Enqueue;
         });
-        services.AddKeyedSingleton(Options.DefaultName, (sp, _) => SqlConnectionFactory.Create(sp, Options.DefaultName));
-        services.AddScoped<ISqlConnectionFactory>(sp => sp.GetRequiredKeyedService<SqlConnectionFactory>(Options.DefaultName).CreateScope());
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
         SqlConnection connection;
         int line;

@@ -44,25 +44,26 @@ internal sealed class SafeSqlOptionsCustomValidator : IValidateOptions<SafeSqlOp
             return ValidateOptionsResult.Skip;
         }
 
+        var displayName = PoolDisplayName.Of(name);
         var instance = name.Length == 0 ? "SafeSqlOptions.ConnectionString" : $"SafeSqlOptions.ConnectionString of '{name}'";
         var builder = new ValidateOptionsResultBuilder();
         foreach (var finding in result.Findings)
         {
             if (finding.Severity == SqlConnectionStringFindingSeverity.Error)
             {
-                Log.ConnectionStringRefused(_logger, name, finding.RuleId, finding.Message);
+                Log.ConnectionStringRefused(_logger, displayName, finding.RuleId, finding.Message);
                 builder.AddError($"{instance} refused. {finding.Message}");
             }
             else
             {
-                Log.ConnectionStringWarning(_logger, name, finding.RuleId, finding.Message);
+                Log.ConnectionStringWarning(_logger, displayName, finding.RuleId, finding.Message);
             }
         }
 
         if (result.IsAccepted)
         {
             var accepted = new SqlConnectionStringBuilder(result.NormalizedConnectionString);
-            Log.ConnectionStringAccepted(_logger, name, accepted.DataSource, accepted.InitialCatalog);
+            Log.ConnectionStringAccepted(_logger, displayName, accepted.DataSource, accepted.InitialCatalog);
         }
 
         return builder.Build();

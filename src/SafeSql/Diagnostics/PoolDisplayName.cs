@@ -1,0 +1,21 @@
+namespace SafeSql.Diagnostics;
+
+/// <summary>
+/// How a SafeSql instance (and its pool) is named in every human-readable text: log messages (the <c>{PoolName}</c> and
+/// <c>{SafeSqlInstance}</c> placeholders), exception messages, leak reports, health check descriptions and data. The
+/// default instance (<see cref="Microsoft.Extensions.Options.Options.DefaultName"/>, the empty string) is shown as
+/// <see cref="Default"/>, so no text reads <c>pool ''</c>.
+/// </summary>
+/// <remarks>
+/// Values meant for programs keep the registered name as is: the metric tag <c>db.client.connection.pool.name</c> (the
+/// default instance's is the empty string, the key it is registered under; changing it would split existing series), and
+/// <see cref="Leases.SqlConnectionPoolSnapshot.PoolName"/> / <see cref="Leases.SqlConnectionLease.PoolName"/>.
+/// </remarks>
+internal static class PoolDisplayName
+{
+    /// <summary>How the default (unnamed) instance is shown.</summary>
+    internal const string Default = "(default)";
+
+    /// <summary>Returns the display name of the instance registered as <paramref name="name"/>.</summary>
+    internal static string Of(string? name) => string.IsNullOrEmpty(name) ? Default : name;
+}

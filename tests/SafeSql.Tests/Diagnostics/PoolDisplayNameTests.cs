@@ -1,0 +1,52 @@
+using System.Diagnostics.Metrics;
+
+using Microsoft.Data.SqlClient;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+
+using SafeSql.Diagnostics;
+using SafeSql.Testing;
+using SafeSql.Tests.TestUtilities;
+
+namespace SafeSql.Tests.Diagnostics;
+
+public sealed class PoolDisplayNameTests
+{
+    [Fact]
+    public async Task DefaultInstance_LoginFails_EveryTextNamesTheDefaultPoolAndTheMetricTagKeepsTheEmptyName()
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        server.Faults.FailLoginsWithError = 18456;
+        var connectionString = new SqlConnectionStringBuilder(server.ConnectionString) { ApplicationName = $"SafeSql.Tests.{Guid.NewGuid():N}" }.ConnectionString;
+        var logs = new CollectingLoggerProvider();
+        var services = new ServiceCollection().AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace)).AddMetrics();
+        services.AddSafeSql(connectionString);
+        services.AddHealthChecks().AddSafeSqlHealthCheck();
+        await using var provider = services.BuildServiceProvider();
+        using var metrics = new MetricCollector(SafeSqlMetrics.MeterName, provider.GetRequiredService<IMeterFactory>());
+
+        // Act
+        await using (var scope = provider.CreateAsyncScope())
+        {
+            var factory = scope.ServiceProvider.GetRequiredService<ISqlConnectionFactory>();
+            await Assert.ThrowsAsync<SqlException>(async () => await factory.OpenAsync());
+        }
+
+        var report = await provider.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+
+        // Assert
+        var accepted = Assert.Single(logs.Records, r => r.EventId.Id == SafeSqlEventId.ConnectionStringAccepted);
+        Assert.StartsWith("SafeSql instance '(default)': ", accepted.Message, StringComparison.Ordinal);
+        var attempt = Assert.Single(logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenAttemptFailed);
+        Assert.StartsWith("Opening a connection of pool '(default)' failed (attempt 1): AuthenticationFailure", attempt.Message, StringComparison.Ordinal);
+        var failed = Assert.Single(logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenFailed);
+        Assert.StartsWith("Opening a connection of pool '(default)' failed with AuthenticationFailure after 1 attempt(s)", failed.Message, StringComparison.Ordinal);
+        var entry = report.Entries["safesql"];
+        Assert.StartsWith("SafeSql pool '(default)': opening a connection failed: ", entry.Description, StringComparison.Ordinal);
+        Assert.Equal("(default)", entry.Data["poolName"]);
+        var failure = Assert.Single(metrics.For("db.client.connection.safesql.failures"));
+        Assert.Equal(string.Empty, failure.Tags["db.client.connection.pool.name"]);
+    }
+}
