@@ -122,7 +122,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         var refused = Assert.Single(logs.Records, r => r.EventId.Id == SafeSqlEventId.ConnectionStringRefused);
         Assert.Equal(LogLevel.Error, refused.Level);
         Assert.Equal("ConnectionStringRefused", refused.EventId.Name);
-        Assert.StartsWith("SafeSql instance '': connection string refused by SAFESQL004. SAFESQL004: Pooling=false turns connection pooling off.", refused.Message, StringComparison.Ordinal);
+        Assert.StartsWith("SafeSql instance '(default)': connection string refused by SAFESQL004. SAFESQL004: Pooling=false turns connection pooling off.", refused.Message, StringComparison.Ordinal);
         AssertNoPasswordIn(logs, ex);
     }
 
@@ -213,7 +213,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         AssertConnectionStringEqual(GoodNormalized, SqlConnectionStringNormalizer.Normalize(factory.Options));
         var accepted = Assert.Single(logs.Records, r => r.EventId.Id == SafeSqlEventId.ConnectionStringAccepted);
         Assert.Equal(LogLevel.Debug, accepted.Level);
-        Assert.Equal("SafeSql instance '': connection string to Data Source 'tcp:127.0.0.1,1433', Initial Catalog 'Orders' accepted and normalized.", accepted.Message);
+        Assert.Equal("SafeSql instance '(default)': connection string to Data Source 'tcp:127.0.0.1,1433', Initial Catalog 'Orders' accepted and normalized.", accepted.Message);
         AssertNoPasswordIn(logs, null);
         await host.StopAsync();
     }
@@ -278,7 +278,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         var warning = Assert.Single(logs.Records, r => r.EventId.Id == SafeSqlEventId.ConnectionStringWarning);
         Assert.Equal(LogLevel.Warning, warning.Level);
         Assert.StartsWith(
-            "SafeSql instance '': connection string accepted with warning SAFESQL004. SAFESQL004: Pooling=false turns connection pooling off (allowed by SqlConnectionStringPolicyOptions.AllowPoolingDisabled, so this is a warning).",
+            "SafeSql instance '(default)': connection string accepted with warning SAFESQL004. SAFESQL004: Pooling=false turns connection pooling off (allowed by SqlConnectionStringPolicyOptions.AllowPoolingDisabled, so this is a warning).",
             warning.Message,
             StringComparison.Ordinal);
         AssertNoPasswordIn(logs, null);
