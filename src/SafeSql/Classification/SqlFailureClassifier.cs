@@ -127,9 +127,9 @@ public static class SqlFailureClassifier
                 case SqlException sql:
                     return ClassifySqlException(sql, context, out pending);
                 case SqlConnectionPoolExhaustedException exhausted:
-                    // SafeSql's own type: decided by the type, not by the (localized) text of the pool exception inside.
-                    var nonPooledInner = exhausted.InnerException is { } inner && SqlClientSignatures.IsPoolTimeout(inner, out var innerNonPooled) && innerNonPooled;
-                    return new SqlFailure(SqlFailureKind.PoolTimeout, false, false, null, null, nonPooledInner ? Explanations.NonPooledOpenTimeout : Explanations.PoolTimeout, exhausted);
+                    // SafeSql's own type: decided by the type, not by the (localized) text of the pool exception inside. It is only
+                    // thrown for a pooled connection string, so the non-pooled variant cannot be inside.
+                    return new SqlFailure(SqlFailureKind.PoolTimeout, false, false, null, null, Explanations.PoolTimeout, exhausted);
                 case InvalidOperationException or TimeoutException when SqlClientSignatures.IsPoolTimeout(current, out var nonPooled):
                     return new SqlFailure(SqlFailureKind.PoolTimeout, false, false, null, null, nonPooled ? Explanations.NonPooledOpenTimeout : Explanations.PoolTimeout, current);
                 case SocketException socket:

@@ -1,28 +1,40 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 
+using Microsoft.Data.SqlClient;
+
 using SafeSql.Diagnostics;
 using SafeSql.Leases;
+using SafeSql.Resilience;
 using SafeSql.Tests.TestUtilities;
 
 namespace SafeSql.Tests.Leases;
 
 /// <summary>
-/// A root <see cref="SqlConnectionFactory"/> on its own pool, with collected logs, leak reports and metrics. Disposing it
-/// disposes the factory and clears its SqlClient pool.
+/// A root <see cref="SqlConnectionFactory"/> on its own pool, with collected logs, leak reports and metrics (leases, leaks
+/// and open failures). Disposing it disposes the factory and clears its SqlClient pool.
 /// </summary>
 internal sealed class FactoryHarness : IAsyncDisposable
 {
     private readonly ConcurrentQueue<ConnectionLeakReport> _reports = new();
     private readonly SemaphoreSlim _reported = new(0);
 
-    public FactoryHarness(string connectionString, Action<SqlConnectionLeakOptions>? configure = null, TimeProvider? timeProvider = null, [CallerMemberName] string name = "")
+    private readonly TimeProvider? _timeProvider;
+
+    public FactoryHarness(
+        string connectionString,
+        Action<SqlConnectionLeakOptions>? configure = null,
+        TimeProvider? timeProvider = null,
+        Action<SqlOpenRetryOptions>? configureOpenRetry = null,
+        [CallerMemberName] string name = "")
     {
         ConnectionString = connectionString;
         Name = $"{name}-{Guid.NewGuid():N}";
         Metrics = new MetricCollector(SafeSqlMetrics.MeterName);
+        _timeProvider = timeProvider;
         var options = new SafeSqlOptions { ConnectionString = connectionString };
         configure?.Invoke(options.Leaks);
+        configureOpenRetry?.Invoke(options.OpenRetry);
         var userCallback = options.Leaks.OnLeakDetected;
         options.Leaks.OnLeakDetected = report =>
         {
@@ -43,11 +55,19 @@ internal sealed class FactoryHarness : IAsyncDisposable
 
     public MetricCollector Metrics { get; }
 
+    /// <summary>The manual clock the harness was given (tests that move time pass one).</summary>
+    public ManualTimeProvider Time => _timeProvider as ManualTimeProvider ?? throw new InvalidOperationException("This harness runs on the system clock; pass a ManualTimeProvider.");
+
     public IReadOnlyList<ConnectionLeakReport> Reports => [.. _reports];
 
     /// <summary>The measurements of one instrument for this harness's pool only (other tests share the meter name).</summary>
     public IReadOnlyList<CollectedMeasurement> MeasurementsOf(string instrument) =>
-        [.. Metrics.For(instrument).Where(m => m.Tags.TryGetValue("db.client.connection.pool.name", out var pool) && Equals(pool, Name))];
+        [.. Metrics.For(instrument).Where(m => m.Tags.TryGetValue(SafeSqlMetrics.PoolNameTag, out var pool) && Equals(pool, Name))];
+
+    /// <summary>The open failures counted for this harness's pool (<c>db.client.connection.safesql.failures</c>).</summary>
+    public IReadOnlyList<CollectedMeasurement> Failures() => MeasurementsOf(SafeSqlMetrics.FailuresInstrumentName);
+
+    public async Task<SqlConnection> OpenAsync(bool async) => async ? await Factory.OpenAsync() : Factory.Open();
 
     /// <summary>Waits (generously: the box is loaded) until at least <paramref name="count"/> reports arrived.</summary>
     public async Task<IReadOnlyList<ConnectionLeakReport>> WaitForReportsAsync(int count, TimeSpan? timeout = null)

@@ -8,6 +8,8 @@ using Microsoft.Extensions.Logging;
 using SafeSql.Diagnostics;
 using SafeSql.Leases;
 
+using static SafeSql.Tests.TestUtilities.CallerInfo;
+
 namespace SafeSql.Tests.Leases;
 
 public sealed class LeaseSentinelTests(LoopbackServerFixture fixture) : IClassFixture<LoopbackServerFixture>
@@ -133,8 +135,4 @@ public sealed class LeaseSentinelTests(LoopbackServerFixture fixture) : IClassFi
         GC.KeepAlive(connection);
         return line;
     }
-
-    private static int CurrentLine([CallerLineNumber] int line = 0) => line;
-
-    private static string ThisFilePath([CallerFilePath] string path = "") => path;
 }

@@ -6,6 +6,8 @@ using SafeSql.Diagnostics;
 using SafeSql.Leases;
 using SafeSql.Tests.TestUtilities;
 
+using static SafeSql.Tests.TestUtilities.CallerInfo;
+
 namespace SafeSql.Tests.Leases;
 
 /// <summary>The held-too-long watchdog, driven by a manual clock: no test sleeps.</summary>
@@ -297,8 +299,6 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
             """Connection pool exhausted: 0 of Max Pool Size=10 leased through SafeSql. Either code that opens the same connection string without SafeSql holds the other connections, or the pool is not full: SqlClient creates new pooled connections one at a time, so while the server is slow or unreachable, queued opens time out with this same message; the open failures logged before it (event 3000) tell which. Dispose connections; raising Max Pool Size only hides the leak. (SqlClient waited Connect Timeout=3 s for a free pooled connection; see InnerException.)""",
             message);
     }
-
-    private static int CurrentLine([CallerLineNumber] int line = 0) => line;
 
     /// <summary>A logger factory whose loggers record everything and throw on one event id (a failing logging provider).</summary>
     private sealed class ThrowingLoggerFactory(int throwOnEventId) : ILoggerFactory

@@ -12,6 +12,8 @@ using SafeSql.Leases;
 using SafeSql.Testing;
 using SafeSql.Tests.TestUtilities;
 
+using static SafeSql.Tests.TestUtilities.CallerInfo;
+
 namespace SafeSql.Tests.Leases;
 
 public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : IClassFixture<LoopbackServerFixture>
@@ -337,10 +339,6 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
 
         return (list, line);
     }
-
-    private static int CurrentLine([CallerLineNumber] int line = 0) => line;
-
-    private static string ThisFilePath([CallerFilePath] string path = "") => path;
 
     private sealed class ForeignFactory : ISqlConnectionFactory
     {

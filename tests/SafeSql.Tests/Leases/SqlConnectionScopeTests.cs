@@ -11,6 +11,8 @@ using SafeSql.Diagnostics;
 using SafeSql.Leases;
 using SafeSql.Tests.TestUtilities;
 
+using static SafeSql.Tests.TestUtilities.CallerInfo;
+
 namespace SafeSql.Tests.Leases;
 
 public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : IClassFixture<LoopbackServerFixture>
@@ -339,8 +341,4 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
         Assert.Equal(1000, harness.MeasurementsOf("db.client.connection.safesql.leaks").Sum(m => m.Value));
         Assert.Equal(0, harness.Factory.GetPoolSnapshot().LeasedCount);
     }
-
-    private static int CurrentLine([CallerLineNumber] int line = 0) => line;
-
-    private static string ThisFilePath([CallerFilePath] string path = "") => path;
 }

@@ -4,6 +4,7 @@ using SafeSql.Classification;
 using SafeSql.Diagnostics;
 using SafeSql.Resilience;
 using SafeSql.Testing;
+using SafeSql.Tests.Leases;
 using SafeSql.Tests.TestUtilities;
 
 using static SafeSql.Tests.Classification.SqlFailureClassifierTests;
@@ -23,7 +24,7 @@ public sealed class SqlConnectionFactoryTests
     {
         // Arrange
         await using var server = await LoopbackSqlServer.StartAsync();
-        await using var harness = new Harness(ConnectionString(server, b => { b.ConnectTimeout = 5; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; }));
+        await using var harness = NewHarness(ConnectionString(server, b => { b.ConnectTimeout = 5; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; }));
         await server.StopAsync();
 
         // Act: refused; the server comes back while the pipeline waits; the clock moves past the (≤1.2 s) delay.
@@ -57,7 +58,7 @@ public sealed class SqlConnectionFactoryTests
         // Arrange
         await using var server = await LoopbackSqlServer.StartAsync();
         server.Faults.FailLoginsWithError = 18456;
-        await using var harness = new Harness(ConnectionString(server));
+        await using var harness = NewHarness(ConnectionString(server));
 
         // Act
         var exception = await CaptureAsync(async () => await harness.OpenAsync(async));
@@ -80,7 +81,7 @@ public sealed class SqlConnectionFactoryTests
     {
         // Arrange
         await using var server = await LoopbackSqlServer.StartAsync();
-        await using var harness = new Harness(ConnectionString(server, b => b.ConnectTimeout = 1), o => o.Enabled = false);
+        await using var harness = NewHarness(ConnectionString(server, b => b.ConnectTimeout = 1), o => o.Enabled = false);
         await server.StopAsync();
 
         // Act
@@ -99,7 +100,7 @@ public sealed class SqlConnectionFactoryTests
         // Arrange: the login hangs (longer than the connect timeout is not needed: the caller gives up first).
         await using var server = await LoopbackSqlServer.StartAsync();
         server.Faults.LoginDelay = TimeSpan.FromSeconds(30);
-        await using var harness = new Harness(ConnectionString(server, b => b.ConnectTimeout = 60));
+        await using var harness = NewHarness(ConnectionString(server, b => b.ConnectTimeout = 60));
         using var cancellation = new CancellationTokenSource();
 
         // Act
@@ -120,7 +121,7 @@ public sealed class SqlConnectionFactoryTests
     {
         // Arrange: the defaults (pooling, Pool Blocking Period=Auto, loopback is not Azure): failed opens block the pool 5 s.
         await using var server = await LoopbackSqlServer.StartAsync();
-        await using var harness = new Harness(ConnectionString(server, b => b.ConnectTimeout = 1), o => o.MaxRetryAttempts = 1);
+        await using var harness = NewHarness(ConnectionString(server, b => b.ConnectTimeout = 1), o => o.MaxRetryAttempts = 1);
         await server.StopAsync();
 
         // Act
@@ -144,7 +145,7 @@ public sealed class SqlConnectionFactoryTests
         await server.StopAsync();
         var exception = await CaptureOpenFailureAsync(connectionString, async: true);
         var failure = SqlFailureClassifier.Classify(exception, new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, new ExhaustedEvidence(server.EndPoint)));
-        await using var harness = new Harness(connectionString);
+        await using var harness = NewHarness(connectionString);
 
         // Act
         harness.Factory.OpenRetryPolicy.Observer!.OnFailure(failure, attemptNumber: 0, willRetry: true, reason: null);
@@ -159,6 +160,10 @@ public sealed class SqlConnectionFactoryTests
         Assert.Equal("socket_exhaustion", Assert.Single(harness.Failures()).Tags[SafeSqlMetrics.FailureKindTag]);
     }
 
+    /// <summary>A root factory on its own pool and a manual clock, its open pipeline configured by <paramref name="configure"/>.</summary>
+    private static FactoryHarness NewHarness(string connectionString, Action<SqlOpenRetryOptions>? configure = null) =>
+        new(connectionString, timeProvider: new ManualTimeProvider(), configureOpenRetry: configure, name: "open-pipeline");
+
     /// <summary>Polls <paramref name="condition"/> for at most 10 s (real time: the server runs on real sockets).</summary>
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
@@ -170,37 +175,4 @@ public sealed class SqlConnectionFactoryTests
         Assert.True(condition(), "The condition did not become true within 10 s.");
     }
 
-    /// <summary>A root factory on its own pool, with collected logs, failure measurements and a manual clock.</summary>
-    private sealed class Harness : IAsyncDisposable
-    {
-        private readonly MetricCollector _metrics = new(SafeSqlMetrics.MeterName);
-
-        public Harness(string connectionString, Action<SqlOpenRetryOptions>? configure = null)
-        {
-            Name = $"open-pipeline-{Guid.NewGuid():N}";
-            var options = new SafeSqlOptions { ConnectionString = connectionString };
-            configure?.Invoke(options.OpenRetry);
-            Factory = new SqlConnectionFactory(Name, options, Logs, metrics: null, Time);
-        }
-
-        public string Name { get; }
-
-        public ManualTimeProvider Time { get; } = new();
-
-        public CollectingLoggerProvider Logs { get; } = new();
-
-        public SqlConnectionFactory Factory { get; }
-
-        public IReadOnlyList<CollectedMeasurement> Failures() =>
-            [.. _metrics.For(SafeSqlMetrics.FailuresInstrumentName).Where(m => Equals(m.Tags[SafeSqlMetrics.PoolNameTag], Name))];
-
-        public async Task<SqlConnection> OpenAsync(bool async) => async ? await Factory.OpenAsync() : Factory.Open();
-
-        public async ValueTask DisposeAsync()
-        {
-            Factory.ClearPool();
-            await Factory.DisposeAsync();
-            _metrics.Dispose();
-        }
-    }
 }
