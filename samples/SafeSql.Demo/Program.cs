@@ -21,8 +21,8 @@ using SafeSql.Demo.Commands;
 using SafeSql.Demo.Reporting;
 using SafeSql.Demo.Scenarios;
 
-// 0. Process settings. Figures print the same everywhere. SqlClient 2.1.4 blocks a thread-pool thread while it opens a
-// connection, and sleeps on it between connect attempts until Connect Timeout when the server refuses; the loopback server
+// 0. Process settings. Figures print the same everywhere. A synchronous SqlClient open blocks a thread-pool thread
+// while it connects, and SqlClient retries a refused connect itself until Connect Timeout; the loopback server
 // shares this process, so give the thread pool the headroom a busy service would have.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 ThreadPool.SetMinThreads(workerThreads: 200, completionPortThreads: 200);

@@ -38,7 +38,7 @@ internal static partial class SafeSqlDefaults
 
     /// <summary>
     /// SqlClient's pool blocking period after a failed open: 5 s, doubled after each further failure, capped at 60 s
-    /// (<c>ERROR_WAIT_DEFAULT</c> and <c>CreateObject</c> in dotnet/SqlClient v2.1.4 src/.../ProviderBase/DbConnectionPool.cs).
+    /// (<c>ERROR_WAIT_DEFAULT</c> and <c>CreateObject</c> in dotnet/SqlClient v6.1.x src/.../ConnectionPool/WaitHandleDbConnectionPool.cs; unchanged through 7.1.1).
     /// </summary>
     internal const int PoolBlockingPeriodInitialSeconds = 5;
 

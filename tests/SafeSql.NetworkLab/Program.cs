@@ -198,6 +198,7 @@ static Dictionary<string, object?> Describe(object value) => value switch
         ["number"] = sql.Number,
         ["class"] = (int)sql.Class,
         ["innerException"] = sql.InnerException?.GetType().FullName,
+        ["innerSocketError"] = (sql.InnerException as System.Net.Sockets.SocketException)?.SocketErrorCode.ToString(),
         ["message"] = sql.Message,
     },
     SqlFailure failure => new()

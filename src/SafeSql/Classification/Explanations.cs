@@ -28,7 +28,8 @@ internal static class Explanations
         "used where TCP is expected. Check the Data Source (use tcp:host,port) and that the server is reachable from this host.";
 
     internal const string TcpConnectTimeout =
-        "The TCP connection to the server timed out (WSAETIMEDOUT 10060): the host does not answer, because it is down, a firewall " +
+        "The TCP connection to the server timed out (SqlClient 6.1+: SqlException Number 258 \"The connection attempt timed out\"; " +
+        "WSAETIMEDOUT 10060): the host does not answer, because it is down, a firewall " +
         "drops the packets, or its listen backlog is full and SYNs are dropped. Transient: retried with jittered backoff; if it " +
         "persists, check the host, the port and the firewall.";
 
@@ -50,8 +51,9 @@ internal static class Explanations
         "indexes) before raising CommandTimeout (default 30 s).";
 
     internal const string AmbiguousPrefix =
-        "SqlClient could not open a TCP connection (SqlException Number 0, class 20, \"TCP Provider, error: 40\", no inner " +
-        "exception: SqlClient 2.1.4 on Linux reports a refusal and ephemeral port exhaustion alike, so SafeSql asked the operating system).";
+        "SqlClient could not open a TCP connection and lost the socket error (SqlException Number 0, \"TCP Provider, error: 35\", " +
+        "inner SocketException with error code Success: SqlClient reads the socket's state before its error on Linux), so SafeSql " +
+        "asked the operating system.";
 
     private const string ExhaustionWhy =
         "Each connection the client closes keeps its local port in TIME_WAIT (" + TcpFacts.TimeWaitDurations + "), so opening and " +

@@ -14,7 +14,7 @@ namespace SafeSql.Classification;
 /// </summary>
 internal static class SqlClientSignatures
 {
-    /// <summary>The resource set SqlClient 2.x-6.x formats its messages from (Microsoft.Data.SqlClient.Resources.Strings).</summary>
+    /// <summary>The resource set SqlClient 6.x-7.x formats its messages from (Microsoft.Data.SqlClient.Resources.Strings).</summary>
     private const string ResourceBaseName = "Microsoft.Data.SqlClient.Resources.Strings";
 
     // English text of SqlClient's resources ADP_PooledOpenTimeout and ADP_NonPooledOpenTimeout (Strings.resx).
@@ -83,7 +83,8 @@ internal static class SqlClientSignatures
 
     /// <summary>
     /// Decides from the stack frames whether SqlClient was opening a connection or executing: the innermost SqlClient
-    /// frame that belongs to the login code (<c>SqlInternalConnectionTds</c> constructor or login methods,
+    /// frame that belongs to the login code (<c>SqlInternalConnectionTds</c> (6.x) or <c>SqlConnectionInternal</c> (7.x)
+    /// constructor or login methods,
     /// <c>TdsParser.Connect</c>, the pool) means open; one in <c>SqlCommand</c>, <c>SqlDataReader</c>, <c>SqlBulkCopy</c> or
     /// a transaction means execute. Type names are not localized; asynchronous exceptions keep their original frames.
     /// </summary>
@@ -124,7 +125,8 @@ internal static class SqlClientSignatures
     {
         switch (typeName)
         {
-            case "SqlInternalConnectionTds":
+            case "SqlInternalConnectionTds": // SqlClient 6.x
+            case "SqlConnectionInternal": // SqlClient 7.x
                 return methodName == ".ctor" || methodName.Contains("Login", StringComparison.Ordinal) ? SqlOperationPhase.Open : SqlOperationPhase.Unknown;
             case "TdsParser":
                 return methodName is "Connect" or "ConsumePreLoginHandshake" or "SendPreLoginHandshake" or "TdsLogin" ? SqlOperationPhase.Open : SqlOperationPhase.Unknown;

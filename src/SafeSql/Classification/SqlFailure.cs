@@ -59,7 +59,7 @@ public sealed class SqlFailure
     /// <summary>Gets the socket error behind the failure, when one is known.</summary>
     /// <value>
     /// From an inner <see cref="SocketException"/>, from a Winsock number in <c>SqlException.Number</c> (SqlClient 7.0+ and Windows),
-    /// or from SafeSql's diagnostic connect to the same endpoint (SqlClient 2.1.4 on Linux reports no socket error at all);
+    /// or from SafeSql's diagnostic connect to the same endpoint (SqlClient 6.1+ on Linux loses the socket error of a refused connect);
     /// <see langword="null"/> when none is known.
     /// </value>
     public SocketError? SocketError { get; }

@@ -18,14 +18,17 @@ namespace SafeSql.Classification;
 /// <remarks>
 /// <para>
 /// The classifier walks the exception and its inner exceptions (so an exception that wraps the pool's, or a
-/// <c>SqlException</c> inside an <see cref="AggregateException"/>, is recognized) and handles every SqlClient
-/// generation: 7.0+ reports socket errors in <c>SqlException.Number</c> (10049, 10048, 10055, 10061: dotnet/SqlClient
-/// PR #3461); 6.x and earlier report <c>Number</c> 0 with an inner <see cref="SocketException"/> (SqlClient #1773);
-/// 2.1.4 on Linux reports <c>Number</c> 0, class 20, "TCP Provider, error: 40" and <em>no</em> inner exception for both
-/// a refusal and port exhaustion. There the operating system decides: <see cref="OsTcpProbe"/> counts the sockets
-/// towards the server against the ephemeral port range, and one diagnostic connect to the same endpoint (bounded to
-/// 500 ms, cached for 1 s per endpoint) reports ECONNREFUSED or EADDRNOTAVAIL. Give the endpoint
-/// (<see cref="Classify(Exception, string?)"/>): a <c>SqlException</c> does not carry it.
+/// <c>SqlException</c> inside an <see cref="AggregateException"/>, is recognized) and handles the shapes that the supported
+/// SqlClient versions (6.1 and newer) produce. Since 6.1.0 the managed network layer reports socket errors in
+/// <c>SqlException.Number</c> (dotnet/SqlClient PR #3461, back-ported as #3475): 10049 for ephemeral port exhaustion, 258 with
+/// an inner <see cref="Win32Exception"/> for a TCP connect timeout, 10061 for a refusal with <c>MultiSubnetFailover=true</c>.
+/// A plain refusal on Linux reads <c>Number</c> 0, "(provider: TCP Provider, error: 35 - An internal exception was caught)"
+/// with an inner <see cref="SocketException"/> whose code is <see cref="SocketError.Success"/>: SqlClient reads the socket's
+/// state before its pending error, and that read clears the error. There the operating system decides:
+/// <see cref="OsTcpProbe"/> counts the sockets towards the server against the ephemeral port range, and one diagnostic
+/// connect to the same endpoint (bounded to 500 ms, cached for 1 s per endpoint) reports ECONNREFUSED, EADDRNOTAVAIL or a
+/// listener that is back. Give the endpoint (<see cref="Classify(Exception, string?)"/>): a <c>SqlException</c> does not
+/// carry it. The table of shapes per version is in <c>docs/failure-classification.md</c>.
 /// </para>
 /// <para>
 /// Connect timeout and command timeout share error -2 and a localized message. The classifier decides from what the
@@ -49,8 +52,8 @@ public static class SqlFailureClassifier
     /// <returns>The classification. Never <see langword="null"/>; <see cref="SqlFailureKind.Unknown"/> when nothing was recognized.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="exception"/> is <see langword="null"/>.</exception>
     /// <remarks>
-    /// Without the endpoint, a SqlClient 2.1.4 "could not open a connection" on Linux is reported as a refusal unless the
-    /// machine-wide TCP counts reach the ephemeral range. Prefer <see cref="Classify(Exception, string?)"/>.
+    /// Without the endpoint, a connect failure whose socket error SqlClient lost (a refusal on Linux) is reported as a
+    /// refusal unless the machine-wide TCP counts reach the ephemeral range. Prefer <see cref="Classify(Exception, string?)"/>.
     /// </remarks>
     public static SqlFailure Classify(Exception exception)
     {
@@ -197,6 +200,10 @@ public static class SqlFailureClassifier
             case 11002:
             case 11004:
                 return ClassifySocketError((SocketError)number, number, sql, context, out pending);
+            case 258 when sql.InnerException is Win32Exception:
+                // SqlClient 6.1+: the TCP connect got no answer within the connect timeout (a dropped SYN), reported as
+                // WAIT_TIMEOUT 258 "The connection attempt timed out." (SniTcpHandle.Connect).
+                return new SqlFailure(SqlFailureKind.ConnectTimeout, true, false, number, SocketError.TimedOut, Explanations.TcpConnectTimeout, sql);
             case 64:
             case 121:
             case 233:
@@ -218,12 +225,21 @@ public static class SqlFailureClassifier
     private static SqlFailure? ClassifyClientNetworkError(SqlException sql, SqlClassificationContext context, out PendingConnectFailure pending)
     {
         pending = default;
+        var phase = context.Phase == SqlOperationPhase.Open ? SqlOperationPhase.Open : SqlClientSignatures.DetectPhase(sql);
 
-        // SqlClient 6.x and earlier: the SocketException is inside (sometimes inside an IOException).
+        // The SocketException is inside (sometimes inside an IOException).
         for (var inner = sql.InnerException; inner is not null; inner = inner.InnerException)
         {
             if (inner is SocketException socket)
             {
+                // SqlClient 6.1+ on Linux: a failed connect whose error code SqlClient lost (it reads Socket.Connected, which
+                // consumes the pending error, before SO_ERROR). A refusal looks like this; so would any other connect failure.
+                if (socket.SocketErrorCode == SocketError.Success && (phase == SqlOperationPhase.Open || sql.ClientConnectionId == Guid.Empty))
+                {
+                    pending = new PendingConnectFailure(ConnectSignal.Ambiguous, sql, 0, null);
+                    return null;
+                }
+
                 return ClassifySocketError(socket.SocketErrorCode, 0, sql, context, out pending);
             }
 
@@ -233,18 +249,6 @@ public static class SqlFailureClassifier
             }
         }
 
-        // SqlClient 2.1.4 on Linux: "(provider: TCP Provider, error: 40 - Could not open a connection to SQL Server)" and no
-        // inner exception, for a refusal and for port exhaustion alike. The "(provider: ..., error: N - ...)" frame is not
-        // localized (TdsParser.ProcessSNIError formats it with a fixed string).
-        var providerError = SqlClientSignatures.GetProviderErrorNumber(sql.Message);
-        var connected = sql.ClientConnectionId != Guid.Empty;
-        if (providerError == 40 || (!connected && providerError < 0))
-        {
-            pending = new PendingConnectFailure(ConnectSignal.Ambiguous, sql, 0, null);
-            return null;
-        }
-
-        var phase = context.Phase == SqlOperationPhase.Open ? SqlOperationPhase.Open : SqlClientSignatures.DetectPhase(sql);
         var mayHaveExecuted = phase != SqlOperationPhase.Open;
         return new SqlFailure(SqlFailureKind.ConnectionBroken, true, mayHaveExecuted, 0, null, Explanations.ConnectionBroken(null, mayHaveExecuted), sql);
     }

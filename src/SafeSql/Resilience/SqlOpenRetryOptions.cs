@@ -19,12 +19,12 @@ namespace SafeSql.Resilience;
 /// </para>
 /// <para>
 /// SqlClient's pool blocking period: after a pooled open fails, SqlClient rethrows (a copy of) that error to every open of the
-/// pool, without trying, for 5 s; each further failure doubles the period up to 60 s (dotnet/SqlClient v2.1.4
+/// pool, without trying, for 5 s; each further failure doubles the period up to 60 s (dotnet/SqlClient v6.1.x
 /// DbConnectionPool.cs). It is on when <c>Pool Blocking Period</c> is <c>AlwaysBlock</c>, or <c>Auto</c> (the default) and the
 /// server is not an Azure SQL endpoint (<c>*.database.windows.net</c> and the sovereign clouds). A retry inside the period
 /// would fail at once without reaching the server, so SafeSql never retries a failed open sooner than the period: the
 /// retries wait at least 5 s, 10 s, 20 s, 40 s, then 60 s. For quicker retries set <c>Pool Blocking Period=NeverBlock</c> in
-/// the connection string (supported by Microsoft.Data.SqlClient 2.1.4 and later on .NET); SafeSql's jittered backoff then spaces the attempts.
+/// the connection string (supported by every Microsoft.Data.SqlClient on .NET); SafeSql's jittered backoff then spaces the attempts.
 /// </para>
 /// <para>The factory reads these options once, when it is created; later changes are not observed.</para>
 /// </remarks>

@@ -6,13 +6,13 @@ namespace SafeSql.Resilience;
 
 /// <summary>
 /// SqlClient's pool blocking period: after a pooled open fails, the pool rethrows (a copy of) that error to every open,
-/// without trying, for 5 s, doubling after each further failure up to 60 s (dotnet/SqlClient v2.1.4
+/// without trying, for 5 s, doubling after each further failure up to 60 s (dotnet/SqlClient v6.1.x
 /// src/Microsoft.Data.SqlClient/netcore/src/Microsoft/Data/ProviderBase/DbConnectionPool.cs: <c>ERROR_WAIT_DEFAULT</c>,
 /// <c>CreateObject</c>, <c>TryCloneCachedException</c>; DbConnectionPool.NetCoreApp.cs: <c>IsBlockingPeriodEnabled</c>).
 /// </summary>
 internal static class SqlPoolBlockingPeriod
 {
-    // ADP.AzureSqlServerEndpoints (SqlClient 2.1.4 Strings.resx AZURESQL_*): PoolBlockingPeriod.Auto does not block for these.
+    // ADP.AzureSqlServerEndpoints (SqlClient Strings.resx AZURESQL_*, unchanged from 2.1 through 7.1): PoolBlockingPeriod.Auto does not block for these.
     private static readonly string[] s_azureEndpointSuffixes =
     [
         ".database.windows.net",

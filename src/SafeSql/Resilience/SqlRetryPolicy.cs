@@ -208,8 +208,8 @@ internal sealed class SqlRetryPolicy
         }
 
         // Classified synchronously: Polly's synchronous Execute requires predicates that complete synchronously, and
-        // ResilienceContext.IsSynchronous is not public. The only blocking part, the diagnostic connect of the ambiguous
-        // SqlClient 2.1.4 refusal, is bounded to 500 ms, cached for 1 s per endpoint, and completes at once when the
+        // ResilienceContext.IsSynchronous is not public. The only blocking part, the diagnostic connect after a connect failure
+        // whose error code SqlClient lost (a refusal on Linux), is bounded to 500 ms, cached for 1 s per endpoint, and completes at once when the
         // connect is refused or no port is free.
         var context = args.Context;
         var failure = SqlFailureClassifier.Classify(exception, _context);

@@ -32,9 +32,9 @@ internal static class BenchmarkProgram
     private static async Task<string> FindOrBuildAsync()
     {
         var root = RepositoryRoot();
-        var configuration = TestConfiguration();
+        var configuration = BuildOutput.Configuration;
         var project = Path.Combine(root, "benchmarks", "SafeSql.Benchmarks", "SafeSql.Benchmarks.csproj");
-        var assembly = Path.Combine(root, "benchmarks", "SafeSql.Benchmarks", "bin", configuration, "net10.0", "SafeSql.Benchmarks.dll");
+        var assembly = BuildOutput.AssemblyOf(Path.Combine("benchmarks", "SafeSql.Benchmarks"), "SafeSql.Benchmarks");
         await s_buildLock.WaitAsync();
         try
         {
@@ -47,7 +47,7 @@ internal static class BenchmarkProgram
                     UseShellExecute = false,
                     WorkingDirectory = root,
                 };
-                foreach (var argument in new[] { "build", project, "-c", configuration, "-nologo", "-v:q" })
+                foreach (var argument in new[] { "build", project, "-c", configuration, "-nologo", "-v:q", $"-p:SqlClientVersion={BuildOutput.SqlClientVersion}" })
                 {
                     build.ArgumentList.Add(argument);
                 }
@@ -76,10 +76,6 @@ internal static class BenchmarkProgram
 
         throw new InvalidOperationException($"No SafeSql.sln above {AppContext.BaseDirectory}; the benchmark tests run from a repository checkout.");
     }
-
-    /// <summary>The configuration of this test build: the directory above the target framework in bin/CONFIGURATION/net10.0.</summary>
-    private static string TestConfiguration() =>
-        new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent?.Name is { Length: > 0 } name ? name : "Release";
 
     private static string DotNetHost() =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";

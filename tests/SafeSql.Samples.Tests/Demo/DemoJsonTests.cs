@@ -101,7 +101,10 @@ public sealed class DemoJsonTests(DemoJsonRun demo) : IClassFixture<DemoJsonRun>
         Assert.Equal(3977, ports);
         Assert.Equal(0, (int)raw["tcpTimeWaitReuse"]!);
         Assert.True(Failures(raw).GetValueOrDefault(nameof(SqlFailureKind.SocketExhaustion)) >= 1, $"No SocketExhaustion: {raw.ToJsonString()}");
-        Assert.InRange((long)raw["tcpConnections"]!, ports * 9 / 10, ports);
+        // A port is held for TIME_WAIT only by a connection closed in the usual way; an open abandoned by SqlClient's
+        // non-pooled open timeout (counted as PoolTimeout) can end in a reset and free its port at once for one more connection.
+        var abandoned = Failures(raw).GetValueOrDefault(nameof(SqlFailureKind.PoolTimeout));
+        Assert.InRange((long)raw["tcpConnections"]!, ports * 9 / 10, ports + abandoned);
         Assert.InRange((long)raw["timeWaitTowardsServer"]!, ports * 9 / 10, ports);
         Assert.Contains("ephemeral ports (1024-5000) in use towards 127.0.0.1:6000", (string)raw["exhaustionEvidence"]!, StringComparison.Ordinal);
         AssertSafeSqlServedTheBurst(scenario);

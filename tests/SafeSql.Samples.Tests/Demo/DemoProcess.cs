@@ -6,16 +6,15 @@ namespace SafeSql.Samples.Tests.Demo;
 /// <summary>Runs the built demo (samples/SafeSql.Demo) as a process, the way users run it: <c>dotnet SafeSql.Demo.dll ...</c>.</summary>
 internal static class DemoProcess
 {
-    /// <summary>Gets the demo's main assembly, built with the same configuration as this test assembly.</summary>
+    /// <summary>Gets the demo's main assembly, built with the same configuration and SqlClient as this test assembly.</summary>
     public static string AssemblyPath
     {
         get
         {
-            var configuration = typeof(DemoProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
-            var path = Path.Combine(RepositoryRoot, "samples", "SafeSql.Demo", "bin", configuration, "net10.0", "SafeSql.Demo.dll");
+            var path = BuildOutput.AssemblyOf(Path.Combine("samples", "SafeSql.Demo"), "SafeSql.Demo");
             return File.Exists(path)
                 ? path
-                : throw new FileNotFoundException($"The demo is not built: {path}. Build tests/SafeSql.Samples.Tests (it builds the demo) with -c {configuration}.", path);
+                : throw new FileNotFoundException($"The demo is not built: {path}. Build tests/SafeSql.Samples.Tests (it builds the demo) with -c {BuildOutput.Configuration}.", path);
         }
     }
 

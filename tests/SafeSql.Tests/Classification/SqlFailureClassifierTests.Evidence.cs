@@ -8,8 +8,8 @@ using SafeSql.Testing;
 namespace SafeSql.Tests.Classification;
 
 /// <summary>
-/// The decision table for SqlClient 2.1.4's ambiguous "could not open a connection" (Number 0, class 20, error 40): a real
-/// refusal exception, with the operating-system evidence (socket counts, diagnostic connect) supplied by the test.
+/// The decision table for a connect failure whose socket error SqlClient lost (6.1+ on Linux: Number 0, class 20, error 35,
+/// inner SocketException "Success"): a real refusal exception, with the operating-system evidence (socket counts, diagnostic connect) supplied by the test.
 /// </summary>
 public sealed partial class SqlFailureClassifierTests
 {
@@ -29,7 +29,7 @@ public sealed partial class SqlFailureClassifierTests
         Assert.True(failure.IsTransient);
         Assert.Equal(SocketError.AddressNotAvailable, failure.SocketError);
         Assert.Equal(
-            $"""SqlClient could not open a TCP connection (SqlException Number 0, class 20, "TCP Provider, error: 40", no inner exception: SqlClient 2.1.4 on Linux reports a refusal and ephemeral port exhaustion alike, so SafeSql asked the operating system). The client ran out of ephemeral TCP ports: 50 of 50 ephemeral ports (40000-40049) in use towards 127.0.0.1:{server.Port}, 50 of them in TIME_WAIT (50 TIME_WAIT in total); a diagnostic connect to the same endpoint failed with AddressNotAvailable (EADDRNOTAVAIL, 99 on Linux: no free local port). Each connection the client closes keeps its local port in TIME_WAIT (60 s on Linux, 120 s on Windows (TcpTimedWaitDelay; 240 s before Windows Server 2003)), so opening and closing connections faster than the range allows (28,232 ports / 60 s, about 470 per second towards one server with Linux defaults) exhausts it. Enable connection pooling (remove Pooling=false) and dispose connections so they return to the pool; do not retry at once, since ports free up only as TIME_WAIT expires and every retry takes another one.""",
+            $"""SqlClient could not open a TCP connection and lost the socket error (SqlException Number 0, "TCP Provider, error: 35", inner SocketException with error code Success: SqlClient reads the socket's state before its error on Linux), so SafeSql asked the operating system. The client ran out of ephemeral TCP ports: 50 of 50 ephemeral ports (40000-40049) in use towards 127.0.0.1:{server.Port}, 50 of them in TIME_WAIT (50 TIME_WAIT in total); a diagnostic connect to the same endpoint failed with AddressNotAvailable (EADDRNOTAVAIL, 99 on Linux: no free local port). Each connection the client closes keeps its local port in TIME_WAIT (60 s on Linux, 120 s on Windows (TcpTimedWaitDelay; 240 s before Windows Server 2003)), so opening and closing connections faster than the range allows (28,232 ports / 60 s, about 470 per second towards one server with Linux defaults) exhausts it. Enable connection pooling (remove Pooling=false) and dispose connections so they return to the pool; do not retry at once, since ports free up only as TIME_WAIT expires and every retry takes another one.""",
             failure.Explanation);
     }
 

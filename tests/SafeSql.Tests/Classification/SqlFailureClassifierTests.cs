@@ -90,11 +90,13 @@ public sealed partial class SqlFailureClassifierTests
         var exception = await CaptureOpenFailureAsync(connectionString, async);
         var failure = SqlFailureClassifier.ClassifyOpenFailure(exception, DataSource(server));
 
-        // Assert: SqlClient 2.1.4's shape: Number 0, class 20, TCP provider error 40, no inner exception.
+        // Assert: SqlClient 6.1+ on Linux loses the refusal's error code: Number 0, class 20, "TCP Provider, error: 35", an
+        // inner SocketException whose code is Success. The diagnostic connect decides.
         var sql = Assert.IsType<SqlException>(exception);
         Assert.Equal(0, sql.Number);
         Assert.Equal(20, sql.Class);
-        Assert.Null(sql.InnerException);
+        Assert.Contains("(provider: TCP Provider, error: 35 - An internal exception was caught)", sql.Message, StringComparison.Ordinal);
+        Assert.Equal(SocketError.Success, Assert.IsType<SocketException>(sql.InnerException).SocketErrorCode);
         Assert.Equal(SqlFailureKind.ConnectionRefused, failure.Kind);
         Assert.True(failure.IsTransient);
         Assert.False(failure.MayHaveExecuted);

@@ -32,8 +32,8 @@ public sealed class SqlConnectionStringNormalizerTests
     [Fact]
     public void Normalize_ValuesEqualToSqlClientDefaults_AreLeftOut()
     {
-        // Arrange
-        var options = Options("Data Source=db;Pooling=true;Max Pool Size=100;Min Pool Size=0;Connect Timeout=15;Enlist=true;Encrypt=false;Application Name=Orders");
+        // Arrange: the defaults of SqlClient 6.1+ (Encrypt=Mandatory since 5.0)
+        var options = Options("Data Source=db;Pooling=true;Max Pool Size=100;Min Pool Size=0;Connect Timeout=15;Enlist=true;Encrypt=Mandatory;Application Name=Orders");
 
         // Act
         var normalized = SqlConnectionStringNormalizer.Normalize(options);

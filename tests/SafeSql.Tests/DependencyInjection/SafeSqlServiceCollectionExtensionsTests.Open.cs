@@ -43,7 +43,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         Assert.Equal(LoopbackSqlServerOptions.DefaultUserName, login.UserName);
         Assert.True(string.Equals(LoopbackSqlServerOptions.DefaultPassword, login.Password, StringComparison.Ordinal), "The server received another password (not shown).");
         Assert.Equal(
-            $"Data Source=tcp:127.0.0.1,{server.Port};User ID=sa;Application Name={applicationName};Connect Retry Count=0",
+            $"Data Source=tcp:127.0.0.1,{server.Port};User ID=sa;Encrypt=False;Application Name={applicationName};Connect Retry Count=0",
             connection.ConnectionString);
         AssertNoPasswordIn(logs, null, LoopbackSqlServerOptions.DefaultPassword);
         await host.StopAsync();
@@ -58,8 +58,8 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         await using var server = await LoopbackSqlServer.StartAsync();
         var applicationName = UniqueApplicationName();
         var password = LoopbackSqlServerOptions.DefaultPassword;
-        var first = $"Server=tcp:127.0.0.1,{server.Port};UID=sa;Pwd={password};Connect Retry Count=0";
-        var second = $"Connect Retry Count=0;Pooling=true;Password={password};User ID=sa;Data Source=tcp:127.0.0.1,{server.Port};Max Pool Size=100";
+        var first = $"Server=tcp:127.0.0.1,{server.Port};UID=sa;Pwd={password};Encrypt=False;Connect Retry Count=0";
+        var second = $"Connect Retry Count=0;Encrypt=false;Pooling=true;Password={password};User ID=sa;Data Source=tcp:127.0.0.1,{server.Port};Max Pool Size=100";
         using var host = BuildHost(new CollectingLoggerProvider(), services =>
         {
             services.AddSafeSql(first, "reports").ConfigureConnectionStringPolicy(policy => policy.ApplicationName = applicationName);

@@ -15,7 +15,7 @@ namespace SafeSql.Tests.Resilience;
 /// The factory's default open pipeline (<c>CreateOpenPipeline</c>, built from <see cref="SafeSqlOptions.OpenRetry"/>), through
 /// a root <see cref="SqlConnectionFactory"/> constructed directly, with collected logs and metrics and a manual clock.
 /// </summary>
-public sealed class SqlConnectionFactoryTests
+public sealed partial class SqlConnectionFactoryTests
 {
     [Theory]
     [InlineData(false)]
