@@ -37,7 +37,7 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
         // Arrange
         var time = new ManualTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 5), o => o.LeakDetectionThreshold = null, time);
-        var held = Enumerable.Range(0, 4).Select(_ => harness.Factory.Open()).ToList();
+        var held = Enumerable.Range(0, 4).Select(_ => harness.Factory.OpenConnection()).ToList();
         time.Advance(TimeSpan.FromSeconds(12));
         var check = new SqlConnectionFactoryHealthCheck(harness.Factory);
 
@@ -123,7 +123,7 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
         options.ConnectionStringPolicy.AllowPoolingDisabled = !pooling;
         var logs = new CollectingLoggerProvider();
         var name = $"health-{Guid.NewGuid():N}";
-        await using var factory = new SqlConnectionFactory(name, options, logs, metrics: null, time);
+        await using var factory = new SafeSqlDataSource(name, options, logs, metrics: null, time);
         await server.StopAsync();
         var check = new SqlConnectionFactoryHealthCheck(factory);
 
@@ -156,7 +156,7 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
         Assert.Equal(["db"], entry.Tags);
         Assert.Equal("orders", entry.Data["poolName"]);
         Assert.Equal(3, entry.Data["maxPoolSize"]);
-        provider.GetRequiredKeyedService<SqlConnectionFactory>("orders").ClearPool();
+        provider.GetRequiredKeyedService<SafeSqlDataSource>("orders").ClearPool();
     }
 
     [Fact]

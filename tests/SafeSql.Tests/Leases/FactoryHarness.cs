@@ -11,7 +11,7 @@ using SafeSql.Tests.TestUtilities;
 namespace SafeSql.Tests.Leases;
 
 /// <summary>
-/// A root <see cref="SqlConnectionFactory"/> on its own pool, with collected logs, leak reports and metrics (leases, leaks
+/// A root <see cref="SafeSqlDataSource"/> on its own pool, with collected logs, leak reports and metrics (leases, leaks
 /// and open failures). Disposing it disposes the factory and clears its SqlClient pool.
 /// </summary>
 internal sealed class FactoryHarness : IAsyncDisposable
@@ -42,14 +42,14 @@ internal sealed class FactoryHarness : IAsyncDisposable
             _reported.Release();
             userCallback?.Invoke(report);
         };
-        Factory = new SqlConnectionFactory(Name, options, Logs, metrics: null, timeProvider);
+        Factory = new SafeSqlDataSource(Name, options, Logs, metrics: null, timeProvider);
     }
 
     public string ConnectionString { get; }
 
     public string Name { get; }
 
-    public SqlConnectionFactory Factory { get; }
+    public SafeSqlDataSource Factory { get; }
 
     public CollectingLoggerProvider Logs { get; } = new();
 
@@ -67,7 +67,7 @@ internal sealed class FactoryHarness : IAsyncDisposable
     /// <summary>The open failures counted for this harness's pool (<c>db.client.connection.safesql.failures</c>).</summary>
     public IReadOnlyList<CollectedMeasurement> Failures() => MeasurementsOf(SafeSqlMetrics.FailuresInstrumentName);
 
-    public async Task<SqlConnection> OpenAsync(bool async) => async ? await Factory.OpenAsync() : Factory.Open();
+    public async Task<SqlConnection> OpenAsync(bool async) => async ? await Factory.OpenConnectionAsync() : Factory.OpenConnection();
 
     /// <summary>Waits (generously: the box is loaded) until at least <paramref name="count"/> reports arrived.</summary>
     public async Task<IReadOnlyList<ConnectionLeakReport>> WaitForReportsAsync(int count, TimeSpan? timeout = null)

@@ -46,7 +46,7 @@ public sealed class PublicApiTests(ITestOutputHelper output)
             "    public static SafeSql.ISafeSqlBuilder AddSafeSql(this Microsoft.Extensions.DependencyInjection.IServiceCollection services, string connectionString, string? name = null)\n",
             rendered,
             StringComparison.Ordinal);
-        Assert.DoesNotMatch(@"class SqlConnectionFactory[ \n]", rendered);
+        Assert.DoesNotMatch(@"class UnscopedSqlConnectionFactory[ \n]", rendered);
         Assert.DoesNotContain("SqlConnectionStringEvaluation", rendered, StringComparison.Ordinal);
     }
 
