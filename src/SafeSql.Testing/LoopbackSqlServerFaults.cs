@@ -120,9 +120,11 @@ public sealed class LoopbackSqlServerFaults
         }
     }
 
-    /// <summary>Gets or sets whether the server resets the connection (RST) in the middle of the TLS handshake: after it sent its
-    /// certificate (ServerHello flight) and the client answered with its key exchange, before the server's Finished. Applies
-    /// to TDS 7.x (handshake inside PRELOGIN) and TDS 8.0 (TLS first) alike.</summary>
+    /// <summary>Gets or sets whether the server resets the connection (RST) in the middle of the TLS handshake: once the
+    /// client's ClientHello arrived, before the server answers it, as a crashing server or a middlebox that drops TLS does. Applies
+    /// to TDS 7.x (handshake inside PRELOGIN, after the PRELOGIN exchange) and TDS 8.0 (TLS first) alike; the client fails
+    /// inside its handshake (SqlClient: "SSL Provider, error: 31", inner <see cref="System.IO.IOException"/> connection
+    /// reset).</summary>
     /// <value>The default value is <see langword="false"/>.</value>
     public bool ResetDuringTlsHandshake
     {
