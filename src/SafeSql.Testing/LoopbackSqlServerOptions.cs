@@ -65,7 +65,8 @@ public sealed class LoopbackSqlServerOptions
 
     /// <summary>Gets or sets the server certificate, with its private key; <see langword="null"/> generates a self-signed one
     /// for this server (RSA 2048, SHA-256, subject <c>CN=localhost</c>, subject alternative names <c>localhost</c> and
-    /// <c>127.0.0.1</c>, valid from a day ago for a year).</summary>
+    /// <c>127.0.0.1</c>, valid from a day ago for a year; the certificates generated in one process share one key, because
+    /// generating an RSA key costs hundreds of milliseconds).</summary>
     /// <value>The default value is <see langword="null"/> (a certificate generated per server).</value>
     /// <remarks>Ignored when <see cref="Encryption"/> is <see cref="LoopbackEncryption.NotSupported"/>. The server does not
     /// dispose a certificate you supply. Its public part is written to <see cref="LoopbackSqlServer.CertificatePath"/>.</remarks>

