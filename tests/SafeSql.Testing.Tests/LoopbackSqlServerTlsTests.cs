@@ -1,6 +1,9 @@
+using System.Net.Security;
+using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Data.SqlClient;
+using SafeSql.Testing.Tls;
 using static SafeSql.Testing.Tests.LoopbackSqlServerFaultsTests;
 using static SafeSql.Testing.Tests.LoopbackSqlServerTests;
 
@@ -297,6 +300,57 @@ public sealed class LoopbackSqlServerTlsTests
         Assert.Equal(LoopbackConnectionEncryption.Tls, Assert.Single(server.Logins).Encryption);
     }
 
+    [Theory]
+    [InlineData(SslProtocols.Tls12 | SslProtocols.Tls13, SslProtocols.Tls12)]
+    [InlineData(SslProtocols.Tls13, SslProtocols.None)]
+    public async Task PreLoginTls_ClientOffering_NegotiatesTls12Only(SslProtocols offered, SslProtocols expected)
+    {
+        // Arrange: a raw TDS 7.x client: PRELOGIN with ENCRYPT_ON, then the handshake inside PRELOGIN packets.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(server.EndPoint);
+        await using var network = new NetworkStream(socket, ownsSocket: false);
+        byte[] preLogin = [0x12, 0x01, 0x00, 0x0F, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x06, 0x00, 0x01, 0xFF, 0x01];
+        await network.WriteAsync(preLogin);
+        var reply = new byte[8];
+        await network.ReadExactlyAsync(reply);
+        var payload = new byte[((reply[2] << 8) | reply[3]) - 8];
+        await network.ReadExactlyAsync(payload);
+        await using var tls = new SslStream(new TlsOverTdsStream(network, wrapInPreLogin: true), leaveInnerStreamOpen: true);
+
+        // Act
+        var handshake = await Record.ExceptionAsync(() => tls.AuthenticateAsClientAsync(ClientOptions(server, offered, alpn: false)));
+
+        // Assert
+        Assert.Equal(0x01, payload[ReadEncryptionOffset(payload)]); // ENCRYPT_ON answered to ENCRYPT_ON
+        if (expected == SslProtocols.None)
+        {
+            Assert.True(handshake is AuthenticationException or IOException, $"Expected the handshake to fail, got {handshake?.GetType().Name ?? "success"}.");
+        }
+        else
+        {
+            Assert.Null(handshake);
+            Assert.Equal(expected, tls.SslProtocol);
+        }
+    }
+
+    [Fact]
+    public async Task Tds8Tls_ClientWithAlpn_NegotiatesTls13AndTds8()
+    {
+        // Arrange: a raw TDS 8.0 client: TLS first on the socket.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(server.EndPoint);
+        await using var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
+
+        // Act
+        await tls.AuthenticateAsClientAsync(ClientOptions(server, SslProtocols.Tls12 | SslProtocols.Tls13, alpn: true));
+
+        // Assert
+        Assert.Equal(SslProtocols.Tls13, tls.SslProtocol);
+        Assert.Equal("tds/8.0", tls.NegotiatedApplicationProtocol.ToString());
+    }
+
     [Fact]
     public async Task StartAsync_SuppliedCertificate_PresentsAndExportsIt()
     {
@@ -372,6 +426,28 @@ public sealed class LoopbackSqlServerTlsTests
         Assert.False(File.Exists(first));
         Assert.False(File.Exists(second));
         Assert.False(Directory.Exists(Path.GetDirectoryName(first)));
+    }
+
+    private static SslClientAuthenticationOptions ClientOptions(LoopbackSqlServer server, SslProtocols protocols, bool alpn) => new()
+    {
+        TargetHost = "localhost",
+        EnabledSslProtocols = protocols,
+        ApplicationProtocols = alpn ? [new SslApplicationProtocol("tds/8.0")] : null,
+        RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(server.Certificate!.RawData),
+    };
+
+    /// <summary>The data offset of the ENCRYPTION option (token 0x01) in a PRELOGIN payload (offsets are big-endian).</summary>
+    private static int ReadEncryptionOffset(byte[] payload)
+    {
+        for (var i = 0; payload[i] != 0xFF; i += 5)
+        {
+            if (payload[i] == 0x01)
+            {
+                return (payload[i + 1] << 8) | payload[i + 2];
+            }
+        }
+
+        throw new InvalidDataException("The PRELOGIN reply has no ENCRYPTION option.");
     }
 
     private static void AssertCertificateRejected(SqlException ex, string stage, string innerMessage)
