@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -245,6 +246,7 @@ internal sealed class LoopbackSession : IDisposable
         {
             // Both sides said ENCRYPT_OFF: TLS protected LOGIN7 only; the reply and everything after it travel in clear
             // (SqlClient TdsParser.RemoveEncryption, FreeTDS encrypt_single_packet).
+            Debug.Assert(!reader.HasBufferedBytes, "The client sends nothing after LOGIN7 before the login reply.");
             reader.Stream = _network;
             _transport = _network;
         }
@@ -739,6 +741,7 @@ internal sealed class LoopbackSession : IDisposable
             return false;
         }
 
+        Debug.Assert(!reader.HasBufferedBytes, "The client sends its ClientHello only after the PRELOGIN reply (or first, for TDS 8.0).");
         var transport = new TlsOverTdsStream(_network, wrapInPreLogin: !tds8);
         var tls = new SslStream(transport, leaveInnerStreamOpen: false);
         _tls = tls;
