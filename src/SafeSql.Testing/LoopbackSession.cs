@@ -31,7 +31,7 @@ internal sealed class LoopbackSession : IDisposable
         CultureInfo.InvariantCulture,
         $"Microsoft SQL Server 2022 (RTM) - {s_serverVersion.Major}.{s_serverVersion.Minor}.{s_serverVersion.Build}.6 (X64) \n\tSafeSql.Testing loopback TDS server (not a real SQL Server)\n");
 
-    /// <summary>ALPN for TDS 8.0 (MS-TDS 2.2.1.1, SqlClient's TLS-first client sends it).</summary>
+    /// <summary>The ALPN protocol of TDS 8.0, which SqlClient's TLS-first client offers (ManagedSni SniPhysicalHandle).</summary>
     private static readonly List<SslApplicationProtocol> s_tds8Protocols = [new SslApplicationProtocol("tds/8.0")];
 
     private readonly LoopbackSqlServer _server;
