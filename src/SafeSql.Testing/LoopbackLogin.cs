@@ -4,7 +4,7 @@ namespace SafeSql.Testing;
 /// <remarks><see cref="ToString"/> never includes the password.</remarks>
 public sealed class LoopbackLogin
 {
-    internal LoopbackLogin(int sessionId, string userName, string password, string database, string applicationName, string hostName, int packetSize, bool succeeded)
+    internal LoopbackLogin(int sessionId, string userName, string password, string database, string applicationName, string hostName, int packetSize, bool succeeded, LoopbackConnectionEncryption encryption)
     {
         SessionId = sessionId;
         UserName = userName;
@@ -14,6 +14,7 @@ public sealed class LoopbackLogin
         HostName = hostName;
         PacketSize = packetSize;
         Succeeded = succeeded;
+        Encryption = encryption;
     }
 
     /// <summary>Gets the session id (SPID) the server gave the connection.</summary>
@@ -39,6 +40,9 @@ public sealed class LoopbackLogin
 
     /// <summary>Gets whether the server answered the login with LOGINACK.</summary>
     public bool Succeeded { get; }
+
+    /// <summary>Gets how the connection that sent this LOGIN7 was encrypted.</summary>
+    public LoopbackConnectionEncryption Encryption { get; }
 
     /// <summary>Returns a description without the password.</summary>
     /// <returns>For example <c>sa@master (app 'Core Microsoft SqlClient Data Provider', session 51, succeeded)</c>.</returns>

@@ -1,28 +1,42 @@
+using System.Diagnostics;
 using System.Globalization;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using SafeSql.Testing.Tds;
+using SafeSql.Testing.Tls;
 
 namespace SafeSql.Testing;
 
 /// <summary>
-/// One client connection: PRELOGIN, LOGIN7, then requests until the client or the server closes it. A single reader loop
-/// keeps reading the socket while a request runs (so an attention can cancel a running <c>WAITFOR</c>); a request that
-/// completes synchronously costs no extra task.
+/// One client connection: PRELOGIN (and TLS as negotiated there, or TLS first for TDS 8.0), LOGIN7, then requests until the
+/// client or the server closes it. A single reader loop keeps reading the connection while a request runs (so an attention can
+/// cancel a running <c>WAITFOR</c>); a request that completes synchronously costs no extra task.
 /// </summary>
 internal sealed class LoopbackSession : IDisposable
 {
     private const string ProgramName = "Microsoft SQL Server";
 
-    /// <summary>The version reported in PRELOGIN, LOGINACK (<c>SqlConnection.ServerVersion</c> "15.00.2000") and @@VERSION: SQL Server 2019 RTM.</summary>
-    private static readonly Version s_serverVersion = new(15, 0, 2000);
+    /// <summary>The first byte of a TLS record carrying a handshake message (RFC 5246 6.2.1, content type 22): a TDS 8.0 client's
+    /// ClientHello. A TDS 7.x client starts with a PRELOGIN packet (0x12).</summary>
+    private const byte TlsHandshakeRecord = 0x16;
+
+    /// <summary>The version reported in PRELOGIN, LOGINACK (<c>SqlConnection.ServerVersion</c> "16.00.1000") and @@VERSION: SQL
+    /// Server 2022 RTM, the first version that speaks TDS 8.0.</summary>
+    private static readonly Version s_serverVersion = new(16, 0, 1000);
 
     private static readonly string s_versionText = string.Create(
         CultureInfo.InvariantCulture,
-        $"Microsoft SQL Server 2019 (RTM) - {s_serverVersion.Major}.{s_serverVersion.Minor}.{s_serverVersion.Build}.5 (X64) \n\tSafeSql.Testing loopback TDS server (not a real SQL Server)\n");
+        $"Microsoft SQL Server 2022 (RTM) - {s_serverVersion.Major}.{s_serverVersion.Minor}.{s_serverVersion.Build}.6 (X64) \n\tSafeSql.Testing loopback TDS server (not a real SQL Server)\n");
+
+    /// <summary>The ALPN protocol of TDS 8.0, which SqlClient's TLS-first client offers (ManagedSni SniPhysicalHandle).</summary>
+    private static readonly List<SslApplicationProtocol> s_tds8Protocols = [new SslApplicationProtocol("tds/8.0")];
 
     private readonly LoopbackSqlServer _server;
     private readonly Socket _socket;
+    private readonly NetworkStream _network;
     private readonly CancellationTokenSource _sessionCts = new();
     private CancellationTokenSource _requestCts = new();
     private string _loginDatabase = "master";
@@ -34,11 +48,18 @@ internal sealed class LoopbackSession : IDisposable
     private byte[]? _cachedBatch;
     private string? _cachedDatabase;
     private List<TdsStatement>? _cachedStatements;
+    private SslStream? _tls;
+    private LoopbackConnectionEncryption _encryption;
+
+    /// <summary>The stream TDS packets travel on: the socket's, or the TLS stream while TLS is on.</summary>
+    private Stream _transport;
 
     public LoopbackSession(LoopbackSqlServer server, Socket socket, int sessionId)
     {
         _server = server;
         _socket = socket;
+        _network = new NetworkStream(socket, ownsSocket: false);
+        _transport = _network;
         SessionId = sessionId;
     }
 
@@ -114,7 +135,7 @@ internal sealed class LoopbackSession : IDisposable
     {
         await Task.Yield();
         var token = _sessionCts.Token;
-        using var reader = new TdsReader(_socket, Counters.OnReceived);
+        using var reader = new TdsReader(_network, Counters.OnReceived);
         using var writer = new TdsWriter(TdsConstants.DefaultPacketSize) { SessionId = (ushort)SessionId };
         try
         {
@@ -123,13 +144,16 @@ internal sealed class LoopbackSession : IDisposable
                 await RequestLoopAsync(reader, writer, token).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is SocketException or IOException or InvalidDataException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception ex) when (ex is SocketException or IOException or InvalidDataException or ObjectDisposedException or OperationCanceledException or AuthenticationException)
         {
-            // The client went away, the server closed the connection, or the client sent something malformed.
+            // The client went away, the server closed the connection, the client sent something malformed, or the client
+            // rejected the certificate (it aborts the TLS handshake).
         }
         finally
         {
             Close();
+            _tls?.Dispose();
+            _network.Dispose();
             Dispose();
         }
     }
@@ -143,8 +167,8 @@ internal sealed class LoopbackSession : IDisposable
 
     private async Task<bool> HandshakeAsync(TdsReader reader, TdsWriter writer, CancellationToken token)
     {
-        var message = await reader.ReadMessageAsync(token).ConfigureAwait(false);
-        if (message is null)
+        var first = await PeekFirstByteAsync(token).ConfigureAwait(false);
+        if (first < 0)
         {
             return false;
         }
@@ -152,17 +176,51 @@ internal sealed class LoopbackSession : IDisposable
         if (Faults.IgnorePrelogin)
         {
             // A hung server: keep the connection, answer nothing, until the client gives up and closes it.
-            while (await reader.ReadMessageAsync(token).ConfigureAwait(false) is not null)
+            await DrainAsync(token).ConfigureAwait(false);
+            return false;
+        }
+
+        var certificates = _server.Certificates;
+        if (first == TlsHandshakeRecord)
+        {
+            if (certificates is null || !_server.Options.SupportsTds8)
             {
+                // A TDS 7.x server reads the ClientHello as a packet of an unknown type and closes the transport, as MS-TDS
+                // says a server does when the first packet is not a structurally correct PRELOGIN.
+                await _network.ReadAsync(new byte[TdsConstants.DefaultPacketSize], token).ConfigureAwait(false);
+                Close();
+                return false;
             }
 
+            if (!await StartTlsAsync(reader, certificates, tds8: true, token).ConfigureAwait(false))
+            {
+                return false;
+            }
+        }
+
+        var message = await reader.ReadMessageAsync(token).ConfigureAwait(false);
+        if (message is null)
+        {
             return false;
         }
 
         if (message.Value.Type == TdsConstants.PacketPreLogin)
         {
-            PreLogin.WriteReply(writer, s_serverVersion);
+            var (answer, outcome) = PreLogin.Negotiate(PreLogin.ReadClientEncryption(message.Value.Payload.Span), _server.Options.Encryption);
+            PreLogin.WriteReply(writer, s_serverVersion, answer);
             await SendAsync(writer, endOfMessage: true, token).ConfigureAwait(false);
+
+            // Under TDS 8.0 TLS is already on and the client ignores the answer (SqlClient sends ENCRYPT_NOT_SUP inside TLS).
+            if (_encryption != LoopbackConnectionEncryption.Tds8 && outcome != LoopbackConnectionEncryption.None)
+            {
+                if (!await StartTlsAsync(reader, certificates!, tds8: false, token).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                _encryption = outcome;
+            }
+
             message = await reader.ReadMessageAsync(token).ConfigureAwait(false);
             if (message is null)
             {
@@ -170,8 +228,10 @@ internal sealed class LoopbackSession : IDisposable
             }
         }
 
-        if (message.Value.Type != TdsConstants.PacketLogin7)
+        if (message.Value.Type != TdsConstants.PacketLogin7 ||
+            (_encryption == LoopbackConnectionEncryption.None && _server.Options.Encryption == LoopbackEncryption.Required))
         {
+            // Not a login, or a login in clear to a server that requires encryption (a client that ignored ENCRYPT_REQ).
             return false;
         }
 
@@ -182,6 +242,15 @@ internal sealed class LoopbackSession : IDisposable
         }
 
         var login = Login7Parser.Parse(message.Value.Payload.Span);
+        if (_encryption == LoopbackConnectionEncryption.LoginOnly)
+        {
+            // Both sides said ENCRYPT_OFF: TLS protected LOGIN7 only; the reply and everything after it travel in clear
+            // (SqlClient TdsParser.RemoveEncryption, FreeTDS encrypt_single_packet).
+            Debug.Assert(!reader.HasBufferedBytes, "The client sends nothing after LOGIN7 before the login reply.");
+            reader.Stream = _network;
+            _transport = _network;
+        }
+
         var delay = Faults.LoginDelay;
         if (delay > TimeSpan.Zero)
         {
@@ -189,7 +258,7 @@ internal sealed class LoopbackSession : IDisposable
         }
 
         var failure = CheckLogin(login);
-        _server.RecordLogin(new LoopbackLogin(SessionId, login.UserName, login.Password, login.Database, login.ApplicationName, login.HostName, login.PacketSize, failure is null));
+        _server.RecordLogin(new LoopbackLogin(SessionId, login.UserName, login.Password, login.Database, login.ApplicationName, login.HostName, login.PacketSize, failure is null, _encryption));
         if (failure is not null)
         {
             Counters.OnFailedLogin();
@@ -659,10 +728,69 @@ internal sealed class LoopbackSession : IDisposable
         TdsTokens.WriteMessage(writer, error.Severity > 10, error.Number, error.State, error.Severity, error.Message, _server.Options.ServerName, procedure, error.Line);
     }
 
+    /// <summary>Starts TLS on the connection: TDS 7.x with the handshake inside PRELOGIN packets and TLS 1.2 only, or TDS 8.0
+    /// on the raw socket with TLS 1.2 or 1.3 and ALPN <c>tds/8.0</c>. From then on TDS packets travel inside TLS records.</summary>
+    /// <returns><see langword="false"/> when a fault ended the connection.</returns>
+    private async Task<bool> StartTlsAsync(TdsReader reader, ServerCertificates certificates, bool tds8, CancellationToken token)
+    {
+        if (Faults.ResetDuringTlsHandshake)
+        {
+            // Wait for the client's ClientHello, so the client is inside its handshake, waiting for the server's answer.
+            await _socket.ReceiveAsync(new byte[1], SocketFlags.Peek, token).ConfigureAwait(false);
+            Abort();
+            return false;
+        }
+
+        Debug.Assert(!reader.HasBufferedBytes, "The client sends its ClientHello only after the PRELOGIN reply (or first, for TDS 8.0).");
+        var transport = new TlsOverTdsStream(_network, wrapInPreLogin: !tds8);
+        var tls = new SslStream(transport, leaveInnerStreamOpen: false);
+        _tls = tls;
+        var options = new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = certificates.Select(Faults.ExpiredCertificate, Faults.CertificateNameMismatch),
+
+            // TLS 1.3 only with TDS 8.0, as SQL Server documents it: inside PRELOGIN its post-handshake messages would cross
+            // SqlClient's switch from framed to raw records.
+            EnabledSslProtocols = tds8 ? SslProtocols.Tls12 | SslProtocols.Tls13 : SslProtocols.Tls12,
+            ApplicationProtocols = tds8 ? s_tds8Protocols : null,
+            ClientCertificateRequired = false,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        };
+        await tls.AuthenticateAsServerAsync(options, token).ConfigureAwait(false);
+        transport.FinishHandshake();
+        Counters.OnTlsHandshake();
+        reader.Stream = tls;
+        _transport = tls;
+        if (tds8)
+        {
+            _encryption = LoopbackConnectionEncryption.Tds8;
+        }
+
+        return true;
+    }
+
+    /// <summary>Waits for the client's first byte without consuming it.</summary>
+    /// <returns>The byte, or -1 when the client closed the connection.</returns>
+    private async Task<int> PeekFirstByteAsync(CancellationToken token)
+    {
+        var buffer = new byte[1];
+        var n = await _socket.ReceiveAsync(buffer, SocketFlags.Peek, token).ConfigureAwait(false);
+        return n == 0 ? -1 : buffer[0];
+    }
+
+    /// <summary>Reads and discards until the client closes the connection.</summary>
+    private async Task DrainAsync(CancellationToken token)
+    {
+        var buffer = new byte[TdsConstants.DefaultPacketSize];
+        while (await _network.ReadAsync(buffer, token).ConfigureAwait(false) > 0)
+        {
+        }
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendAsync(TdsWriter writer, bool endOfMessage, CancellationToken token)
     {
-        var sent = await writer.SendAsync(_socket, endOfMessage, token).ConfigureAwait(false);
+        var sent = await writer.SendAsync(_transport, endOfMessage, token).ConfigureAwait(false);
         Counters.OnSent(sent);
     }
 }

@@ -2,14 +2,17 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using SafeSql.Testing.Tls;
 
 namespace SafeSql.Testing;
 
 /// <summary>
 /// A SQL Server look-alike on 127.0.0.1 that the real Microsoft.Data.SqlClient (and FreeTDS) talks to over real TCP: it speaks
-/// TDS 7.4 without TLS (PRELOGIN answers "encryption not supported"), checks credentials, answers a small T-SQL subset and
-/// RPCs (<c>sp_executesql</c>), honours attention (cancel / command timeout) and the pool's RESETCONNECTION bit, counts what
-/// it sees and injects faults on demand.
+/// TDS 7.4 with TLS as SQL Server 2022 negotiates it (TLS 1.2 inside PRELOGIN for <c>Encrypt=Mandatory</c>/<c>Optional</c>,
+/// TDS 8.0 with TLS first for <c>Encrypt=Strict</c>, a self-signed certificate generated per server), checks credentials,
+/// answers a small T-SQL subset and RPCs (<c>sp_executesql</c>), honours attention (cancel / command timeout) and the pool's
+/// RESETCONNECTION bit, counts what it sees and injects faults on demand.
 /// </summary>
 /// <example>
 /// <code>
@@ -20,13 +23,14 @@ namespace SafeSql.Testing;
 /// </code>
 /// </example>
 /// <remarks>One task per connection; sockets are closed and every task has ended when <see cref="DisposeAsync"/> returns.
-/// Protocol sources: MS-TDS and Microsoft.Data.SqlClient v2.1.4 (see docs/loopback-server.md).</remarks>
+/// Protocol sources: MS-TDS and the Microsoft.Data.SqlClient source (see docs/loopback-server.md).</remarks>
 public sealed class LoopbackSqlServer : IAsyncDisposable
 {
     private readonly LoopbackSqlServerOptions _options;
     private readonly ConcurrentDictionary<int, LoopbackSession> _sessions = new();
     private readonly ConcurrentQueue<LoopbackLogin> _logins = new();
     private readonly CancellationTokenSource _disposed = new();
+    private readonly ServerCertificates? _certificates;
     private readonly Lock _listenerLock = new();
     private Socket? _listener;
     private Task _acceptLoop = Task.CompletedTask;
@@ -38,9 +42,10 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
     private bool _stopped;
     private Exception? _lastSessionFault;
 
-    private LoopbackSqlServer(LoopbackSqlServerOptions options)
+    private LoopbackSqlServer(LoopbackSqlServerOptions options, ServerCertificates? certificates)
     {
         _options = options;
+        _certificates = certificates;
         _nextSessionId = options.FirstSessionId - 1;
         Faults = new LoopbackSqlServerFaults(this);
         Counters = new LoopbackSqlServerCounters();
@@ -52,16 +57,43 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
     /// <summary>Gets the endpoint the server listens on: 127.0.0.1 and <see cref="Port"/>.</summary>
     public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
 
-    /// <summary>Gets a connection string for Microsoft.Data.SqlClient:
-    /// <c>Data Source=tcp:127.0.0.1,PORT;User ID=sa;Password=...;Encrypt=False;Connect Retry Count=0</c>. Pooling is on (the
+    /// <summary>Gets a connection string for Microsoft.Data.SqlClient that works with its defaults (no <c>Encrypt</c> keyword,
+    /// i.e. <c>Encrypt=Mandatory</c>): <c>Data Source=tcp:127.0.0.1,PORT;User ID=sa;Password=...;Server Certificate=PATH;Connect
+    /// Retry Count=0</c>, where PATH is <see cref="CertificatePath"/>. The connection is TLS 1.2 and the client authenticates
+    /// the server by pinning its certificate (SqlClient accepts a certificate that matches the file byte for byte, self-signed
+    /// included, from 6.0.1; older versions reject the keyword or the certificate), not by <c>TrustServerCertificate=True</c>,
+    /// which turns server authentication off. Add <c>Encrypt=Strict</c> for TDS 8.0 with the same pin. Pooling is on (the
     /// SqlClient default). <c>Connect Retry Count=0</c> keeps SqlClient from silently retrying a failed login after 10 s. Add
     /// keywords with <c>SqlConnectionStringBuilder</c>.</summary>
-    /// <remarks>It contains the configured password (a fixed development credential by default,
-    /// <see cref="LoopbackSqlServerOptions.DefaultPassword"/>); when <see cref="LoopbackSqlServerOptions.Password"/> is
-    /// <see langword="null"/> any password is accepted and the string carries <c>x</c>.</remarks>
-    public string ConnectionString => string.Create(
-        CultureInfo.InvariantCulture,
-        $"Data Source=tcp:127.0.0.1,{Port};User ID={Quote(_options.UserName ?? LoopbackSqlServerOptions.DefaultUserName)};Password={Quote(_options.Password ?? "x")};Encrypt=False;Connect Retry Count=0");
+    /// <remarks>With <see cref="LoopbackEncryption.NotSupported"/> the string carries <c>Encrypt=False</c> instead of the
+    /// certificate. After <see cref="LoopbackSqlServerFaults.RotateCertificate"/> it pins the new certificate (a string read
+    /// before pins the old one, as an application that was not redeployed does). It contains the configured password (a fixed
+    /// development credential by default, <see cref="LoopbackSqlServerOptions.DefaultPassword"/>); when
+    /// <see cref="LoopbackSqlServerOptions.Password"/> is <see langword="null"/> any password is accepted and the string carries
+    /// <c>x</c>.</remarks>
+    public string ConnectionString
+    {
+        get
+        {
+            var credentials = $"User ID={Quote(_options.UserName ?? LoopbackSqlServerOptions.DefaultUserName)};Password={Quote(_options.Password ?? "x")}";
+            var encryption = _certificates is null ? "Encrypt=False" : "Server Certificate=" + Quote(_certificates.CurrentPath);
+            return string.Create(CultureInfo.InvariantCulture, $"Data Source=tcp:127.0.0.1,{Port};{credentials};{encryption};Connect Retry Count=0");
+        }
+    }
+
+    /// <summary>Gets the certificate the server presents in TLS handshakes (with its private key), or <see langword="null"/>
+    /// when <see cref="LoopbackSqlServerOptions.Encryption"/> is <see cref="LoopbackEncryption.NotSupported"/>. It is
+    /// <see cref="LoopbackSqlServerOptions.Certificate"/> when one was supplied, else a self-signed certificate generated for
+    /// this server; <see cref="LoopbackSqlServerFaults.RotateCertificate"/> replaces it.</summary>
+    /// <remarks>The server owns a certificate it generated; do not dispose it while the server runs.</remarks>
+    public X509Certificate2? Certificate => _certificates?.Current;
+
+    /// <summary>Gets the path of a DER-encoded <c>.cer</c> file holding the public part of <see cref="Certificate"/>, for
+    /// SqlClient's <c>Server Certificate</c> keyword (6.0.1+), FreeTDS's <c>ca file</c> (after conversion to PEM) or an
+    /// operating-system trust store; <see langword="null"/> without encryption.</summary>
+    /// <remarks>The file lives in a temporary folder of this server, deleted by <see cref="DisposeAsync"/>. Each
+    /// <see cref="LoopbackSqlServerFaults.RotateCertificate"/> writes a new file and keeps the old one until then.</remarks>
+    public string? CertificatePath => _certificates?.CurrentPath;
 
     /// <summary>Gets the counters of connections, logins, requests and bytes.</summary>
     public LoopbackSqlServerCounters Counters { get; }
@@ -91,6 +123,8 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
 
     internal LoopbackSqlServerOptions Options => _options;
 
+    internal ServerCertificates? Certificates => _certificates;
+
     internal bool IsRefusing
     {
         get
@@ -110,8 +144,9 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>The running server; dispose it to stop it.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="LoopbackSqlServerOptions.Port"/> is outside 0..65535,
-    /// <see cref="LoopbackSqlServerOptions.ListenBacklog"/> is less than 1, or <see cref="LoopbackSqlServerOptions.FirstSessionId"/>
-    /// is outside 1..32767.</exception>
+    /// <see cref="LoopbackSqlServerOptions.ListenBacklog"/> is less than 1, <see cref="LoopbackSqlServerOptions.FirstSessionId"/>
+    /// is outside 1..32767, or <see cref="LoopbackSqlServerOptions.Encryption"/> is not a defined value.</exception>
+    /// <exception cref="ArgumentException"><see cref="LoopbackSqlServerOptions.Certificate"/> has no private key.</exception>
     /// <exception cref="SocketException">The port is in use (<see cref="SocketError.AddressAlreadyInUse"/>).</exception>
     public static Task<LoopbackSqlServer> StartAsync(LoopbackSqlServerOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -123,12 +158,32 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.FirstSessionId, short.MaxValue);
         ArgumentNullException.ThrowIfNull(options.ServerName);
         ArgumentNullException.ThrowIfNull(options.TimeProvider);
-        cancellationToken.ThrowIfCancellationRequested();
-        var server = new LoopbackSqlServer(options);
-        server.Port = options.Port;
-        lock (server._listenerLock)
+        if (!Enum.IsDefined(options.Encryption))
         {
-            server.Listen();
+            throw new ArgumentOutOfRangeException("options.Encryption", options.Encryption, "LoopbackSqlServerOptions.Encryption is not a defined LoopbackEncryption value.");
+        }
+
+        var encrypted = options.Encryption != LoopbackEncryption.NotSupported;
+        if (encrypted)
+        {
+            ServerCertificates.Validate(options.Certificate, "options.Certificate");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var certificates = encrypted ? new ServerCertificates(options.Certificate) : null;
+        var server = new LoopbackSqlServer(options, certificates);
+        server.Port = options.Port;
+        try
+        {
+            lock (server._listenerLock)
+            {
+                server.Listen();
+            }
+        }
+        catch
+        {
+            certificates?.Dispose();
+            throw;
         }
 
         return Task.FromResult(server);
@@ -195,6 +250,7 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
 
         await acceptLoop.ConfigureAwait(false);
         await WaitForSessionsAsync().ConfigureAwait(false);
+        _certificates?.Dispose();
     }
 
     /// <summary>Returns the endpoint and counters.</summary>
@@ -218,6 +274,17 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
                 Listen();
             }
         }
+    }
+
+    internal X509Certificate2 RotateCertificate(X509Certificate2? certificate)
+    {
+        if (_certificates is null)
+        {
+            throw new InvalidOperationException("This server does not support encryption (LoopbackSqlServerOptions.Encryption is NotSupported), so it has no certificate to rotate. Start it with LoopbackEncryption.Supported or Required.");
+        }
+
+        ServerCertificates.Validate(certificate, nameof(certificate));
+        return _certificates.Rotate(certificate);
     }
 
     internal long NextTransactionId() => Interlocked.Increment(ref _nextTransactionId);

@@ -15,6 +15,7 @@ public sealed class LoopbackSqlServerCounters
     private long _bytesReceived;
     private long _bytesSent;
     private long _openConnections;
+    private long _tlsHandshakes;
 
     internal LoopbackSqlServerCounters()
     {
@@ -49,11 +50,17 @@ public sealed class LoopbackSqlServerCounters
     /// after a pooled connection is reused (it never sends <c>sp_reset_connection</c> as text).</summary>
     public long ResetConnections => Interlocked.Read(ref _resetConnections);
 
-    /// <summary>Gets the number of bytes received from clients, TDS headers included.</summary>
+    /// <summary>Gets the number of TDS bytes received from clients, headers included, after TLS decryption (TLS records and
+    /// the handshake are not counted).</summary>
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
 
-    /// <summary>Gets the number of bytes sent to clients, TDS headers included.</summary>
+    /// <summary>Gets the number of TDS bytes sent to clients, headers included, before TLS encryption (TLS records and the
+    /// handshake are not counted).</summary>
     public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    /// <summary>Gets the number of TLS handshakes the server completed (TDS 7.x inside PRELOGIN, or TDS 8.0 first); each one
+    /// is a new physical connection that paid for a handshake, as against a real SQL Server.</summary>
+    public long TlsHandshakes => Interlocked.Read(ref _tlsHandshakes);
 
     /// <summary>Gets the number of TCP connections currently open on the server side.</summary>
     public long OpenConnections => Interlocked.Read(ref _openConnections);
@@ -65,6 +72,8 @@ public sealed class LoopbackSqlServerCounters
     }
 
     internal void OnClosed() => Interlocked.Decrement(ref _openConnections);
+
+    internal void OnTlsHandshake() => Interlocked.Increment(ref _tlsHandshakes);
 
     internal void OnLogin() => Interlocked.Increment(ref _logins);
 

@@ -1,3 +1,5 @@
+using System.Security.Cryptography.X509Certificates;
+
 namespace SafeSql.Testing;
 
 /// <summary>
@@ -13,6 +15,9 @@ public sealed class LoopbackSqlServerFaults
     private volatile bool _resetOnAccept;
     private volatile bool _resetDuringLogin;
     private volatile bool _ignorePrelogin;
+    private volatile bool _resetDuringTlsHandshake;
+    private volatile bool _expiredCertificate;
+    private volatile bool _certificateNameMismatch;
     private long _loginDelayTicks;
     private long _acceptDelayTicks;
     private int _failLoginsWithError;
@@ -114,6 +119,56 @@ public sealed class LoopbackSqlServerFaults
             Interlocked.Exchange(ref _acceptDelayTicks, value.Ticks);
         }
     }
+
+    /// <summary>Gets or sets whether the server resets the connection (RST) in the middle of the TLS handshake: once the
+    /// client's ClientHello arrived, before the server answers it, as a crashing server or a middlebox that drops TLS does. Applies
+    /// to TDS 7.x (handshake inside PRELOGIN, after the PRELOGIN exchange) and TDS 8.0 (TLS first) alike; the client fails
+    /// inside its handshake (SqlClient: "SSL Provider, error: 31", inner <see cref="System.IO.IOException"/> connection
+    /// reset).</summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool ResetDuringTlsHandshake
+    {
+        get => _resetDuringTlsHandshake;
+        set => _resetDuringTlsHandshake = value;
+    }
+
+    /// <summary>Gets or sets whether the server presents an expired certificate (self-signed, names <c>localhost</c> and
+    /// <c>127.0.0.1</c>, valid until yesterday) instead of <see cref="LoopbackSqlServer.Certificate"/>, as a server whose
+    /// certificate nobody renewed.</summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    /// <remarks>A client that validates the chain sees the expiry (and the untrusted self-signed root); a client that pins
+    /// <see cref="LoopbackSqlServer.CertificatePath"/> sees a certificate that does not match the pinned one; a client with
+    /// <c>TrustServerCertificate=True</c> (not under <c>Encrypt=Strict</c>) sees nothing.</remarks>
+    public bool ExpiredCertificate
+    {
+        get => _expiredCertificate;
+        set => _expiredCertificate = value;
+    }
+
+    /// <summary>Gets or sets whether the server presents a certificate issued for another host (self-signed, only name
+    /// <c>safesql-other-host.invalid</c>) instead of <see cref="LoopbackSqlServer.Certificate"/>, as when a client reaches a
+    /// server through an alias, an IP address or a load balancer name that the certificate does not list.</summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    /// <remarks>A client that validates the chain sees the name mismatch (and the untrusted self-signed root);
+    /// <c>HostNameInCertificate=safesql-other-host.invalid</c> names the expected host. When
+    /// <see cref="ExpiredCertificate"/> is also set, the expired certificate wins.</remarks>
+    public bool CertificateNameMismatch
+    {
+        get => _certificateNameMismatch;
+        set => _certificateNameMismatch = value;
+    }
+
+    /// <summary>Replaces the server's certificate, as an operator renewing or re-issuing it does: from the next TLS handshake on the
+    /// server presents the new one. A client that pinned the old one (<c>Server Certificate=</c> the old
+    /// <see cref="LoopbackSqlServer.CertificatePath"/>) fails; <see cref="LoopbackSqlServer.ConnectionString"/> pins the new one.
+    /// Open connections keep their TLS session.</summary>
+    /// <param name="certificate">The new certificate, with its private key; <see langword="null"/> generates a new self-signed
+    /// one with the same names.</param>
+    /// <returns>The certificate the server presents from now on (<see cref="LoopbackSqlServer.Certificate"/>).</returns>
+    /// <exception cref="InvalidOperationException">The server does not support encryption
+    /// (<see cref="LoopbackEncryption.NotSupported"/>).</exception>
+    /// <exception cref="ArgumentException"><paramref name="certificate"/> has no private key.</exception>
+    public X509Certificate2 RotateCertificate(X509Certificate2? certificate = null) => _server.RotateCertificate(certificate);
 
     /// <summary>Aborts every open connection from the server side (RST), as when the server process dies or a DBA kills the
     /// sessions. The listener keeps accepting new connections.</summary>

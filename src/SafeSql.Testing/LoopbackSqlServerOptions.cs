@@ -1,3 +1,5 @@
+using System.Security.Cryptography.X509Certificates;
+
 namespace SafeSql.Testing;
 
 /// <summary>Options for <see cref="LoopbackSqlServer.StartAsync(LoopbackSqlServerOptions?, CancellationToken)"/>.</summary>
@@ -50,6 +52,33 @@ public sealed class LoopbackSqlServerOptions
     /// <summary>Gets or sets how many recent logins <see cref="LoopbackSqlServer.Logins"/> keeps.</summary>
     /// <value>The default value is 256.</value>
     public int MaxRecordedLogins { get; set; } = 256;
+
+    /// <summary>Gets or sets how the server answers the client's encryption request in PRELOGIN: which SQL Server configuration
+    /// it plays.</summary>
+    /// <value>The default value is <see cref="LoopbackEncryption.Supported"/>, what SQL Server 2022 does out of the box: TLS for
+    /// every client that asks for it, with a self-signed certificate.</value>
+    /// <remarks><see cref="LoopbackEncryption.NotSupported"/> is the server without TLS: a client with SqlClient's default
+    /// <c>Encrypt=Mandatory</c> fails with error 20, and <see cref="LoopbackSqlServer.ConnectionString"/> then carries
+    /// <c>Encrypt=False</c>. TDS 7.x TLS is limited to TLS 1.2: SQL Server documents TLS 1.3 only for TDS 8.0, and a server that
+    /// allows 1.3 inside PRELOGIN breaks SqlClient's switch from framed to raw TLS records (post-handshake messages cross it).</remarks>
+    public LoopbackEncryption Encryption { get; set; } = LoopbackEncryption.Supported;
+
+    /// <summary>Gets or sets the server certificate, with its private key; <see langword="null"/> generates a self-signed one
+    /// for this server (RSA 2048, SHA-256, subject <c>CN=localhost</c>, subject alternative names <c>localhost</c> and
+    /// <c>127.0.0.1</c>, valid from a day ago for a year; the certificates generated in one process share one key, because
+    /// generating an RSA key costs hundreds of milliseconds).</summary>
+    /// <value>The default value is <see langword="null"/> (a certificate generated per server).</value>
+    /// <remarks>Ignored when <see cref="Encryption"/> is <see cref="LoopbackEncryption.NotSupported"/>. The server does not
+    /// dispose a certificate you supply. Its public part is written to <see cref="LoopbackSqlServer.CertificatePath"/>.</remarks>
+    public X509Certificate2? Certificate { get; set; }
+
+    /// <summary>Gets or sets whether the server speaks TDS 8.0 (SqlClient <c>Encrypt=Strict</c>): TLS first, before any TDS
+    /// byte, with ALPN <c>tds/8.0</c>, then PRELOGIN inside TLS (TLS 1.2 or 1.3), as SQL Server 2022 does on the same port as
+    /// TDS 7.x. <see langword="false"/> plays a server that only speaks TDS 7.4 (SQL Server 2019 and older): it reads the
+    /// client's TLS ClientHello as a malformed PRELOGIN and closes the connection.</summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    /// <remarks>Without encryption (<see cref="LoopbackEncryption.NotSupported"/>) TDS 8.0 is never spoken.</remarks>
+    public bool SupportsTds8 { get; set; } = true;
 
     /// <summary>Gets or sets the time provider used for <c>WAITFOR DELAY</c>, login and accept delays, and
     /// <c>SYSUTCDATETIME()</c>.</summary>

@@ -5,10 +5,14 @@ namespace SafeSql.Testing.Tests;
 /// <summary>An independent TDS client (FreeTDS <c>tsql</c>, Debian package freetds-bin) against the loopback server.</summary>
 public sealed class FreeTdsInteropTests
 {
+    /// <remarks>FreeTDS's <c>encryption</c> setting maps onto the PRELOGIN ENCRYPTION byte: <c>off</c> sends ENCRYPT_NOT_SUP (no TLS),
+    /// <c>request</c> sends ENCRYPT_OFF (the server answers OFF: TLS for LOGIN7 only), <c>require</c> sends ENCRYPT_ON (TLS 1.2 for
+    /// the whole connection, the handshake inside PRELOGIN packets; GnuTLS in Debian's build).</remarks>
     [Theory]
-    [InlineData("off")]
-    [InlineData("request")]
-    public async Task Tsql_SelectOne_PrintsOne(string encryption)
+    [InlineData("off", LoopbackConnectionEncryption.None)]
+    [InlineData("request", LoopbackConnectionEncryption.LoginOnly)]
+    [InlineData("require", LoopbackConnectionEncryption.Tls)]
+    public async Task Tsql_SelectOne_PrintsOne(string encryption, LoopbackConnectionEncryption expected)
     {
         // Arrange
         var tsql = FindTsql();
@@ -32,7 +36,10 @@ public sealed class FreeTdsInteropTests
             Assert.Contains("héllo\t51", lines);
             Assert.Equal(1, server.Counters.Logins);
             Assert.InRange(server.Counters.Batches, 2, 3); // ours, plus "select @@spid" when this FreeTDS build asks for its SPID
-            Assert.Equal(LoopbackSqlServerOptions.DefaultUserName, Assert.Single(server.Logins).UserName);
+            var login = Assert.Single(server.Logins);
+            Assert.Equal(LoopbackSqlServerOptions.DefaultUserName, login.UserName);
+            Assert.Equal(expected, login.Encryption);
+            Assert.Equal(expected == LoopbackConnectionEncryption.None ? 0 : 1, server.Counters.TlsHandshakes);
         }
         finally
         {

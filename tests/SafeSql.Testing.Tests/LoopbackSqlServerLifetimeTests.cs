@@ -79,7 +79,7 @@ public sealed class LoopbackSqlServerLifetimeTests
         // Assert
         Assert.Equal(port, server.Port);
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, port), server.EndPoint);
-        Assert.Equal($"Data Source=tcp:127.0.0.1,{port};User ID=app;Password=\"p;w=d\";Encrypt=False;Connect Retry Count=0", server.ConnectionString);
+        Assert.Equal($"Data Source=tcp:127.0.0.1,{port};User ID=app;Password=\"p;w=d\";Server Certificate={server.CertificatePath};Connect Retry Count=0", server.ConnectionString);
         await using var connection = new SqlConnection(server.ConnectionString);
         await connection.OpenAsync();
         Assert.Equal("p;w=d", Assert.Single(server.Logins).Password);
@@ -111,10 +111,26 @@ public sealed class LoopbackSqlServerLifetimeTests
     }
 
     [Fact]
-    public async Task Open_EncryptTrue_ThrowsServerDoesNotSupportEncryption()
+    public async Task StartAsync_EncryptionNotSupported_BuildsConnectionStringWithEncryptFalse()
+    {
+        // Act
+        await using var server = await LoopbackSqlServer.StartAsync(new LoopbackSqlServerOptions { Encryption = LoopbackEncryption.NotSupported });
+
+        // Assert
+        Assert.Equal($"Data Source=tcp:127.0.0.1,{server.Port};User ID=sa;Password=SafeSql-Loopback-1;Encrypt=False;Connect Retry Count=0", server.ConnectionString);
+        Assert.Null(server.Certificate);
+        Assert.Null(server.CertificatePath);
+        await using var connection = new SqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+        Assert.Equal(LoopbackConnectionEncryption.None, Assert.Single(server.Logins).Encryption);
+        Assert.Equal(0, server.Counters.TlsHandshakes);
+    }
+
+    [Fact]
+    public async Task Open_EncryptTrueAgainstServerWithoutEncryption_ThrowsServerDoesNotSupportEncryption()
     {
         // Arrange
-        await using var server = await LoopbackSqlServer.StartAsync();
+        await using var server = await LoopbackSqlServer.StartAsync(new LoopbackSqlServerOptions { Encryption = LoopbackEncryption.NotSupported });
         var builder = new SqlConnectionStringBuilder(server.ConnectionString) { Encrypt = true, Pooling = false };
 
         // Act

@@ -155,8 +155,8 @@ public sealed class LoopbackSqlServerTests
         // Assert
         Assert.Equal((short)60, spid);
         Assert.Equal(60, connection.ServerProcessId);
-        Assert.StartsWith("Microsoft SQL Server 2019 (RTM) - 15.0.2000.5", (string)version!, StringComparison.Ordinal);
-        Assert.Equal("15.00.2000", connection.ServerVersion);
+        Assert.StartsWith("Microsoft SQL Server 2022 (RTM) - 16.0.1000.6", (string)version!, StringComparison.Ordinal);
+        Assert.Equal("16.00.1000", connection.ServerVersion);
         Assert.Equal("master", database);
         Assert.Equal("master", connection.Database);
     }

@@ -1,32 +1,38 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 
 namespace SafeSql.Testing.Tds;
 
 /// <summary>
-/// Reads client packets from a socket through one receive buffer and reassembles them into messages (consecutive
-/// packets up to the one with the EOM bit; only that bit is tested, because SqlClient sets 0x04 on non-final packets).
+/// Reads client packets from the connection's current transport (the socket's stream, or the TLS stream once TLS is on)
+/// through one receive buffer and reassembles them into messages (consecutive packets up to the one with the EOM bit; only
+/// that bit is tested, because SqlClient sets 0x04 on non-final packets). Counts TDS bytes, before TLS decryption.
 /// </summary>
 internal sealed class TdsReader : IDisposable
 {
     private const int ReceiveBufferSize = 16 * 1024;
 
-    private readonly Socket _socket;
     private readonly Action<int> _onReceived;
     private byte[] _receive;
     private int _start;
     private int _end;
     private byte[] _message;
 
-    public TdsReader(Socket socket, Action<int> onReceived)
+    public TdsReader(Stream stream, Action<int> onReceived)
     {
-        _socket = socket;
+        Stream = stream;
         _onReceived = onReceived;
         _receive = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
         _message = ArrayPool<byte>.Shared.Rent(8192);
     }
+
+    /// <summary>Gets or sets the transport read from. Switch it only between messages, when nothing is buffered
+    /// (<see cref="HasBufferedBytes"/>): the client sends nothing while it waits for the reply that precedes a switch.</summary>
+    public Stream Stream { get; set; }
+
+    /// <summary>Gets whether bytes past the last message were already received.</summary>
+    public bool HasBufferedBytes => _end > _start;
 
     /// <summary>Reads the next whole message.</summary>
     /// <returns>The message, or <see langword="null"/> when the client closed the connection cleanly between messages.</returns>
@@ -121,7 +127,7 @@ internal sealed class TdsReader : IDisposable
         {
             // No token: closing the socket (Close, Abort, dispose) ends a pending receive, and a token registration would
             // allocate on every read.
-            var n = await _socket.ReceiveAsync(_receive.AsMemory(_end), SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
+            var n = await Stream.ReadAsync(_receive.AsMemory(_end), CancellationToken.None).ConfigureAwait(false);
             if (n == 0)
             {
                 return false;

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
 
@@ -158,7 +157,7 @@ internal sealed class TdsWriter : IDisposable
     /// <summary>Closes the current packet and sends everything written so far, then starts a new message if <paramref name="endOfMessage"/>.</summary>
     /// <returns>The number of bytes sent.</returns>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<int> SendAsync(Socket socket, bool endOfMessage, CancellationToken cancellationToken)
+    public async ValueTask<int> SendAsync(Stream stream, bool endOfMessage, CancellationToken cancellationToken)
     {
         if (!endOfMessage && _position - _packetStart == TdsConstants.HeaderLength)
         {
@@ -169,7 +168,7 @@ internal sealed class TdsWriter : IDisposable
             }
 
             var closed = _packetStart;
-            await SendAllAsync(socket, _buffer.AsMemory(0, closed), cancellationToken).ConfigureAwait(false);
+            await SendAllAsync(stream, _buffer.AsMemory(0, closed), cancellationToken).ConfigureAwait(false);
             _packetStart = 0;
             _position = TdsConstants.HeaderLength;
             return closed;
@@ -177,7 +176,7 @@ internal sealed class TdsWriter : IDisposable
 
         WriteHeader(endOfMessage ? TdsConstants.StatusEndOfMessage : (byte)0);
         var length = _position;
-        await SendAllAsync(socket, _buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+        await SendAllAsync(stream, _buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
         if (endOfMessage)
         {
             _packetId = 0;
@@ -198,14 +197,11 @@ internal sealed class TdsWriter : IDisposable
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    private static async ValueTask SendAllAsync(Stream stream, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        while (!data.IsEmpty)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var sent = await socket.SendAsync(data, SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
-            data = data[sent..];
-        }
+        // No token for the write itself: closing the socket ends a pending send, and a registration would allocate.
+        cancellationToken.ThrowIfCancellationRequested();
+        await stream.WriteAsync(data, CancellationToken.None).ConfigureAwait(false);
     }
 
     private void StartNextPacket()

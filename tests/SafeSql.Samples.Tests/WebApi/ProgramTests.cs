@@ -134,8 +134,8 @@ public sealed class ProgramTests
     [Fact]
     public async Task GetHealth_ServerStopped_Unhealthy()
     {
-        // Arrange: fail fast (no open retry, 1 s Connect Timeout) so the probe reports the outage at once.
-        await using var app = await SampleApp.WithServerAsync("Connect Timeout=1", ("SafeSql:OpenRetry:Enabled", "false"));
+        // Arrange: fail fast (no open retry, 3 s Connect Timeout: a TLS login on a loaded machine needs more than 1 s).
+        await using var app = await SampleApp.WithServerAsync("Connect Timeout=3", ("SafeSql:OpenRetry:Enabled", "false"));
         using var client = app.Factory.CreateClient();
         // The first probes also load and JIT SqlClient in this process, which can take longer than the 1 s bound on a loaded
         // machine: wait (at most 10 probes) for the healthy state before stopping the server.
