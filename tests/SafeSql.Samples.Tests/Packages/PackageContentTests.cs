@@ -11,7 +11,10 @@ namespace SafeSql.Samples.Tests.Packages;
 /// Opens the packages a release would publish (.nupkg and .snupkg are zip files) and checks what a user and a debugger
 /// get: the README, the XML docs, the repository information, and a PDB that matches the assembly, maps its sources to
 /// the repository (SourceLink) and embeds them.
+/// Runs alone (<see cref="PackageTestGroup"/>): packing loads the machine, and the sample tests beside it use 1 s connect
+/// timeouts.
 /// </summary>
+[Collection(PackageTestGroup.Name)]
 public sealed class PackageContentTests(PackedPackages packages) : IClassFixture<PackedPackages>
 {
     private const string RepositoryUrl = "https://github.com/safesql/safesql";
