@@ -8,7 +8,7 @@ using SafeSql.Resilience;
 
 namespace SafeSql;
 
-/// <summary>The factory's open pipeline (issue #5): classification-driven retries built from <see cref="SafeSqlOptions.OpenRetry"/>.</summary>
+/// <summary>The factory's open pipeline: classification-driven retries built from <see cref="SafeSqlOptions.OpenRetry"/>.</summary>
 internal sealed partial class SqlConnectionFactory
 {
     /// <summary>The logger category of classification and retry messages (event ids 3000-3999).</summary>

@@ -18,7 +18,7 @@ namespace SafeSql;
 
 /// <summary>
 /// The root factory of one named SafeSql instance (a singleton): opens real pooled <see cref="SqlConnection"/>s through
-/// the open retry pipeline (<c>SqlConnectionFactory.Resilience.cs</c>, classification issue) and tracks each one with a
+/// the open retry pipeline (<c>SqlConnectionFactory.Resilience.cs</c>, driven by the failure classifier) and tracks each one with a
 /// lease (<see cref="LeaseTracker"/>). Connections opened through the root itself are covered by the finalizer sentinel
 /// and the held-too-long watchdog; scopes (<see cref="CreateScope"/>, and the DI scope of a request) add scope-end
 /// enforcement.

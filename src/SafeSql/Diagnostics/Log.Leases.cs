@@ -4,7 +4,7 @@ using SafeSql.Leases;
 
 namespace SafeSql.Diagnostics;
 
-/// <summary>Log messages of lease tracking and leak detection (issue #4).</summary>
+/// <summary>Log messages of lease tracking and leak detection.</summary>
 /// <remarks>
 /// The leak templates render exactly <see cref="ConnectionLeakReport.Message"/> (built by <see cref="LeakMessages"/> from the
 /// same fragments), so the log, the callback and the exception read the same.
