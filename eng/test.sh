@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every SafeSql test the way CI does: installs what the tests need (FreeTDS tsql for the TDS interop test),
 # builds with warnings as errors and runs the tests of the whole solution once per supported Microsoft.Data.SqlClient
-# version (the floor and the newest), and ends with "N passed, N failed" summed over both, counted from the TRX files. Usage: ./eng/test.sh [extra dotnet test args]
+# version (the floor and the newest), then installs the packed packages in a fresh project (eng/consumer-test.sh), and
+# ends with "N passed, N failed" summed over all of it (test counts from the TRX files, the consumer test as one).
+# Usage: ./eng/test.sh [extra dotnet test args]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -67,6 +69,13 @@ for version in $versions; do
   echo "test.sh: SqlClient $version: $v_passed passed, $v_failed failed, $v_skipped skipped"
   passed=$((passed + v_passed)); failed=$((failed + v_failed)); skipped=$((skipped + v_skipped))
 done
+
+# 6. The packages as a user installs them (eng/consumer-test.sh): pack, a fresh `dotnet new console` outside the
+#    repository, build with warnings as errors, run. Counted as one test; its failure fails the run.
+#    SKIP_CONSUMER_TEST=1 leaves it out of a local run.
+if [ "${SKIP_CONSUMER_TEST:-0}" != 1 ]; then
+  if ./eng/consumer-test.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+fi
 
 [ "$skipped" -gt 0 ] && echo "test.sh: $skipped test(s) skipped (see the skip reasons above)"
 echo "$passed passed, $failed failed"

@@ -6,7 +6,7 @@ using BenchmarkDotNet.Toolchains.InProcess.NoEmit;
 
 namespace SafeSql.Benchmarks;
 
-/// <summary>The two ways the benchmarks run (issue #7): the record run and the CI smoke run.</summary>
+/// <summary>The two ways the benchmarks run: the record run and the CI smoke run.</summary>
 internal static class BenchmarkConfigs
 {
     /// <summary>The id of the record job, shown in every report.</summary>

@@ -11,7 +11,7 @@ using SafeSql.Testing.Network;
 namespace SafeSql.Benchmarks;
 
 /// <summary>
-/// <c>field-table</c>: the field's measurement reproduced (issue #7). N sequential open + close (default 20,000) with raw pooled
+/// <c>field-table</c>: the field's measurement reproduced. N sequential open + close (default 20,000) with raw pooled
 /// SqlClient, through SafeSql, and with <c>Pooling=false</c>, each against a fresh loopback server, counting TCP connections and
 /// logins (server counters), TDS bytes (server counters), TCP segments and wire bytes (kernel counters), and the TIME_WAIT
 /// sockets left behind. Prints a markdown table. This is a measurement, not a timing benchmark.
@@ -36,7 +36,7 @@ internal static class FieldTableCommand
     private const int DefaultOpens = 20_000;
     private const int MaxOpens = 50_000;
 
-    // The field's figures (issue #7): 20,000 opens and closes.
+    // The field's figures: 20,000 opens and closes.
     private const long FieldPooledPackets = 160;
     private const long FieldPooledBytes = 23_520;
     private const long FieldUnpooledPackets = 225_129;

@@ -9,7 +9,7 @@ using SafeSql.Testing;
 namespace SafeSql.Benchmarks;
 
 /// <summary>
-/// What the side-by-side benchmarks share (issue #7): one loopback TDS server in the benchmark process and the three ways to
+/// What the side-by-side benchmarks share: one loopback TDS server in the benchmark process and the three ways to
 /// reach it, all with the same keywords so that only the thing measured differs.
 /// </summary>
 /// <remarks>

@@ -8,8 +8,8 @@ using Microsoft.Data.SqlClient;
 namespace SafeSql.Benchmarks;
 
 /// <summary>
-/// Why the leak sentinel rides on the <c>StateChange</c> subscription instead of a <see cref="ConditionalWeakTable{TKey, TValue}"/>
-/// (issue #4): both make a finalizable sentinel live exactly as long as the connection; the table adds a dependent handle
+/// Why the leak sentinel rides on the <c>StateChange</c> subscription instead of a <see cref="ConditionalWeakTable{TKey, TValue}"/>:
+/// both make a finalizable sentinel live exactly as long as the connection; the table adds a dependent handle
 /// and a lock per open. Attach + detach on one connection object, no I/O.
 /// Run: <c>dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- --filter 'SafeSql.Benchmarks.OpenCloseAttachmentBenchmark.*'</c>.
 /// </summary>

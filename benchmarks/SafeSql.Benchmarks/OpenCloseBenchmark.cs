@@ -13,7 +13,7 @@ namespace SafeSql.Benchmarks;
 
 /// <summary>
 /// What a lease costs: open + dispose of a pooled connection through SafeSql, per <see cref="StackCaptureMode"/>, against
-/// raw <c>new SqlConnection(cs)</c> Open + Dispose on the same SqlClient pool of the same loopback server (issue #4).
+/// raw <c>new SqlConnection(cs)</c> Open + Dispose on the same SqlClient pool of the same loopback server.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -23,9 +23,9 @@ namespace SafeSql.Benchmarks;
 /// an exporter.
 /// </para>
 /// <para>
-/// <c>SafeSql_*</c> go through the whole factory, including the classification-driven Polly open pipeline (issue #5);
-/// <c>LeaseOnly_CallSite</c> is raw plus the lease bookkeeping alone (start, sentinel, registry, end), which is what
-/// this issue adds. Run: <c>dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- --filter 'SafeSql.Benchmarks.OpenCloseBenchmark.*'</c>.
+/// <c>SafeSql_*</c> go through the whole factory, including the classification-driven Polly open pipeline;
+/// <c>LeaseOnly_CallSite</c> is raw plus the lease bookkeeping alone (start, sentinel, registry, end), the part
+/// a lease adds. Run: <c>dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- --filter 'SafeSql.Benchmarks.OpenCloseBenchmark.*'</c>.
 /// </para>
 /// </remarks>
 [MemoryDiagnoser]

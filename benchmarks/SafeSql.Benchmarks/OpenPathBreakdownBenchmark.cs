@@ -11,10 +11,10 @@ using SafeSql.Resilience;
 namespace SafeSql.Benchmarks;
 
 /// <summary>
-/// Where SafeSql's per-open time goes (issue #7), to say what would bring <c>StackCaptureMode.CallSite</c> within 5 % of raw:
+/// Where SafeSql's per-open time goes, to say what would bring <c>StackCaptureMode.CallSite</c> within 5 % of raw:
 /// raw pooled open + dispose (the baseline), the same through an empty Polly pipeline, through the open retry pipeline the
 /// factory builds (<c>AddSqlOpenRetry</c> with the default <see cref="SqlOpenRetryOptions"/>, named like the factory's), and the
-/// whole SafeSql open (pipeline + lease). The lease alone is <c>OpenCloseBenchmark.LeaseOnly_CallSite</c> (leases issue).
+/// whole SafeSql open (pipeline + lease). The lease alone is <c>OpenCloseBenchmark.LeaseOnly_CallSite</c>.
 /// </summary>
 /// <remarks>
 /// Nothing fails here, so the retry strategy never classifies or waits: the rows measure the success path only, the one every

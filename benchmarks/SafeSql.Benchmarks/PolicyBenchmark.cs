@@ -7,7 +7,7 @@ using SafeSql.ConnectionStrings;
 namespace SafeSql.Benchmarks;
 
 /// <summary>
-/// What the connection-string policy costs (issue #7): <see cref="SqlConnectionStringPolicy.Validate"/> of a typical production
+/// What the connection-string policy costs: <see cref="SqlConnectionStringPolicy.Validate"/> of a typical production
 /// string (accepted, normalized) and of a refused one (Pooling=false and a Max Pool Size hike: two errors with messages), against
 /// parsing the same string with <see cref="SqlConnectionStringBuilder"/>, which SqlClient does anyway (the baseline).
 /// </summary>

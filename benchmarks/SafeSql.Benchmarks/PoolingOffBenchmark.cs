@@ -6,13 +6,13 @@ using Microsoft.Data.SqlClient;
 namespace SafeSql.Benchmarks;
 
 /// <summary>
-/// What <c>Pooling=false</c> costs per open + close (issue #7): raw pooled <see cref="SqlConnection"/> (the baseline) against the
+/// What <c>Pooling=false</c> costs per open + close: raw pooled <see cref="SqlConnection"/> (the baseline) against the
 /// same string with <c>Pooling=false</c>, which makes a TCP connection, a PRELOGIN and a LOGIN7 on every open and leaves a
 /// client socket in TIME_WAIT on every close.
 /// </summary>
 /// <remarks>
 /// <para>
-/// SafeSql per <c>StackCaptureMode</c> against the same baseline is <c>OpenCloseBenchmark</c> (leases issue); this class
+/// SafeSql per <c>StackCaptureMode</c> against the same baseline is <c>OpenCloseBenchmark</c>; this class
 /// adds only the unpooled row that SafeSql's policy refuses (SAFESQL004). A pooled open sends nothing (SqlClient sends the pool
 /// reset with the next command), so the baseline is client CPU only, while the unpooled open is two round trips plus the TCP
 /// handshake and teardown against a loopback server running in this same process.

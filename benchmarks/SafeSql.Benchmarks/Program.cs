@@ -2,7 +2,7 @@ using BenchmarkDotNet.Running;
 
 using SafeSql.Benchmarks;
 
-// SafeSql's benchmarks (issue #7), run from the repository root:
+// SafeSql's benchmarks, run from the repository root:
 //   dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- --filter '*'          the record run (MemoryDiagnoser, job "Record")
 //   dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- --smoke               every benchmark once, in process (CI)
 //   dotnet run -c Release --project benchmarks/SafeSql.Benchmarks -- field-table           20,000 opens: TCP connections, segments, bytes

@@ -8,7 +8,7 @@ namespace SafeSql.Benchmarks;
 
 /// <summary>
 /// <c>--smoke</c>: runs every benchmark of this assembly once, in process (<see cref="BenchmarkConfigs.Smoke"/>), and reports per
-/// class whether every benchmark executed (issue #7). The last lines are machine-readable, for CI and
+/// class whether every benchmark executed. The last lines are machine-readable, for CI and
 /// <c>BenchmarkSmokeTests</c>:
 /// <code>
 /// smoke: class ThroughputBenchmark ok 9/9

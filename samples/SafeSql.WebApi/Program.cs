@@ -1,12 +1,15 @@
-// SafeSql in an ASP.NET Core minimal API: configuration, a Dapper read, the health check, the pool and the meter, and a
-// deliberately leaky endpoint. Run it with `dotnet run --project samples/SafeSql.WebApi`, then try:
+// SafeSql in an ASP.NET Core minimal API: configuration, a Dapper read, the health check, the pool, metrics exported with
+// OpenTelemetry, and a deliberately leaky endpoint. Run it with `dotnet run --project samples/SafeSql.WebApi`, then try:
 //   GET /orders/42     a read through Dapper            GET /health    Healthy / Degraded / Unhealthy, with the pool snapshot
 //   GET /leaky         forgets to dispose a connection  GET /leaks     the leak reports, with the leaking file:line
-//   GET /pool          the live pool snapshot           GET /metrics   the "SafeSql" meter
+//   GET /pool          the live pool snapshot           and the console: the "SafeSql" meter every 10 s (OpenTelemetry)
 using System.Text.Json;
 
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 using SafeSql;
 using SafeSql.Leases;
@@ -31,26 +34,39 @@ if (string.IsNullOrWhiteSpace(safeSql["ConnectionString"]))
 //    is reported as a leak, with the line that opened it.
 var leaks = new RecentLeaks();
 builder.Services.AddSingleton(leaks);
-builder.Services.AddSingleton<SafeSqlMeterView>();
 builder.Services.AddSafeSql(safeSql).Configure(options => options.Leaks.OnLeakDetected = leaks.Add);
 
-// 3. The health check: Healthy; Degraded under pool pressure (80 % of Max Pool Size leased) or after a recent leak;
+// 3. Metrics through OpenTelemetry: SafeSql's meter "SafeSql" (db.client.connection.count / .max / .use_time /
+//    .timeouts, db.client.connection.safesql.leaks / .failures, tagged with the pool name) and Polly's meter "Polly" (the
+//    retries of Polly pipelines that enable Polly's telemetry). The console exporter prints them every 10 s; in production
+//    add an OTLP or Prometheus exporter to the same builder. "OpenTelemetry:ConsoleExporter": false turns the printing off.
+builder.Services.AddOpenTelemetry()
+    .ConfigureResource(resource => resource.AddService("SafeSql.WebApi"))
+    .WithMetrics(metrics =>
+    {
+        metrics.AddMeter("SafeSql", "Polly");
+        if (builder.Configuration.GetValue("OpenTelemetry:ConsoleExporter", defaultValue: true))
+        {
+            metrics.AddConsoleExporter((_, reader) => reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 10_000);
+        }
+    });
+
+// 4. The health check: Healthy; Degraded under pool pressure (80 % of Max Pool Size leased) or after a recent leak;
 //    Unhealthy when a connection cannot be opened.
 builder.Services.AddHealthChecks().AddSafeSqlHealthCheck();
 
 var app = builder.Build();
-app.Services.GetRequiredService<SafeSqlMeterView>(); // listen from the start
 if (loopback is not null)
 {
     app.Lifetime.ApplicationStopped.Register(() => loopback.DisposeAsync().AsTask().GetAwaiter().GetResult());
 }
 
-// 4. The data endpoints (OrderEndpoints.cs): a read through Dapper, and a deliberate leak whose report GET /leaks shows.
+// 5. The data endpoints (OrderEndpoints.cs): a read through Dapper, and a deliberate leak whose report GET /leaks shows.
 app.MapGet("/orders/{id:int}", OrderEndpoints.GetOrderAsync);
 app.MapGet("/leaky", OrderEndpoints.LeakyAsync);
 app.MapGet("/leaks", (RecentLeaks reports) => reports.Snapshot());
 
-// 5. The pool and the meter.
+// 6. The pool.
 app.MapGet("/pool", (SafeSqlDataSource dataSource) =>
 {
     var pool = dataSource.GetPoolSnapshot();
@@ -67,9 +83,8 @@ app.MapGet("/pool", (SafeSqlDataSource dataSource) =>
         pool.PoolTimeouts,
     };
 });
-app.MapGet("/metrics", (SafeSqlMeterView meter) => meter.Read());
 
-// 6. The health check, as JSON.
+// 7. The health check, as JSON.
 app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
 
 app.Run();

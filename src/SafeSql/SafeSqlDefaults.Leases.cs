@@ -2,7 +2,7 @@ namespace SafeSql;
 
 /// <summary>
 /// Default values of SafeSql's options, as constants so attributes and XML docs can use them. Partial by concern:
-/// this file holds the defaults of lease tracking and leak detection (issue #4).
+/// this file holds the defaults of lease tracking and leak detection.
 /// </summary>
 internal static partial class SafeSqlDefaults
 {

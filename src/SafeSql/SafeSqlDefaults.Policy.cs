@@ -2,7 +2,7 @@ namespace SafeSql;
 
 /// <summary>
 /// Default values of SafeSql's options, as constants so attributes and XML docs can use them. Partial by concern:
-/// this file holds the connection-string policy's defaults (issue #2).
+/// this file holds the connection-string policy's defaults.
 /// </summary>
 internal static partial class SafeSqlDefaults
 {

@@ -2,7 +2,7 @@ namespace SafeSql;
 
 /// <summary>
 /// Default values of SafeSql's options, as constants so attributes and XML docs can use them. Partial by concern:
-/// this file holds the defaults of failure classification and retries (issue #5).
+/// this file holds the defaults of failure classification and retries.
 /// </summary>
 internal static partial class SafeSqlDefaults
 {

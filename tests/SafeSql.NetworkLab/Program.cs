@@ -44,7 +44,9 @@ try
     {
         DataSource = dataSource,
         Pooling = false,
-        ConnectTimeout = 2, // a failed open takes about Connect Timeout: SqlClient retries the TCP connect until it expires
+        // A failed open takes about Connect Timeout (SqlClient retries the TCP connect until it expires); 5 s leaves room for
+        // a TLS login on a loaded machine.
+        ConnectTimeout = 5,
     }.ConnectionString;
 
     // 3. Reproduce the failure.

@@ -1,4 +1,5 @@
 using Microsoft.Data.SqlClient;
+using Microsoft.Extensions.Time.Testing;
 
 namespace SafeSql.Testing.Tests;
 
@@ -477,14 +478,14 @@ public sealed class LoopbackSqlServerTests
     public async Task ExecuteScalar_SysUtcDateTime_ReadsOptionsTimeProviderEachTime()
     {
         // Arrange
-        var clock = new SettableTimeProvider(new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero));
         await using var server = await LoopbackSqlServer.StartAsync(new LoopbackSqlServerOptions { TimeProvider = clock });
         await using var connection = new SqlConnection(server.ConnectionString);
         await connection.OpenAsync();
 
         // Act
         var first = await ScalarAsync(connection, "SELECT SYSUTCDATETIME()", async: true);
-        clock.UtcNow = clock.UtcNow.AddHours(1);
+        clock.Advance(TimeSpan.FromHours(1));
         var second = await ScalarAsync(connection, "SELECT SYSUTCDATETIME()", async: true);
 
         // Assert
@@ -506,13 +507,6 @@ public sealed class LoopbackSqlServerTests
             Assert.True(Environment.TickCount64 < deadline, "The condition did not become true within 20 s.");
             await Task.Delay(10);
         }
-    }
-
-    private sealed class SettableTimeProvider(DateTimeOffset utcNow) : TimeProvider
-    {
-        public DateTimeOffset UtcNow { get; set; } = utcNow;
-
-        public override DateTimeOffset GetUtcNow() => UtcNow;
     }
 
     public sealed record DapperRow(int N, long Big, string Name, DateTime At, bool Flag, double Ratio, decimal Price, Guid Id, int? Nothing);

@@ -7,7 +7,9 @@ using Dapper;
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 
 using SafeSql.Diagnostics;
@@ -112,7 +114,7 @@ public sealed class SafeSqlDataSourceTests
         var builder = new SafeSqlDataSourceBuilder(UniquePool(server.ConnectionString)) { Name = $"create-{Guid.NewGuid():N}" };
         builder.Options.Leaks.OnLeakDetected = reports.Add;
         await using var dataSource = builder.Build();
-        using var metrics = new MetricCollector(SafeSqlMetrics.MeterName);
+        using var useTime = new MetricCollector<double>(dataSource.Metrics.Meter, "db.client.connection.use_time");
         await using var connection = dataSource.CreateConnection();
         var leasedWhileOpen = new List<int>();
 
@@ -127,7 +129,7 @@ public sealed class SafeSqlDataSourceTests
         // Assert: one lease per open, each ended by its close (db.client.connection.use_time: one measurement per ended lease).
         Assert.All(leasedWhileOpen, count => Assert.Equal(1, count));
         Assert.Equal(0, dataSource.GetPoolSnapshot().LeasedCount);
-        Assert.Equal(1000, metrics.For("db.client.connection.use_time").Count(m => Equals(m.Tags[SafeSqlMetrics.PoolNameTag], builder.Name)));
+        Assert.Equal(1000, useTime.GetMeasurementSnapshot().Count(m => Equals(m.Tags[SafeSqlMetrics.PoolNameTag], builder.Name)));
         Assert.Empty(reports);
         Assert.Equal(1, server.Counters.TcpConnectionsAccepted);
     }
@@ -191,9 +193,10 @@ public sealed class SafeSqlDataSourceTests
     {
         // Arrange: scope validation off, as in Production: a singleton holding ISqlConnectionFactory.
         await using var server = await LoopbackSqlServer.StartAsync();
-        var logs = new CollectingLoggerProvider();
+        var logs = new FakeLogCollector();
         var reports = new List<ConnectionLeakReport>();
-        var services = new ServiceCollection().AddSingleton<ILoggerFactory>(logs);
+        using var loggerFactory = new LoggerFactory([new FakeLoggerProvider(logs)]);
+        var services = new ServiceCollection().AddSingleton<ILoggerFactory>(loggerFactory);
         services.AddSafeSql(options =>
         {
             options.ConnectionString = UniquePool(server.ConnectionString);
@@ -212,7 +215,7 @@ public sealed class SafeSqlDataSourceTests
 
         // Assert: reported once, with the fix; the dropped connection was found by its sentinel, not held by a root scope.
         Assert.IsNotAssignableFrom<ISqlConnectionScope>(fromRoot);
-        var log = Assert.Single(logs.Records, r => r.EventId.Id == SafeSqlEventId.ScopedFactoryResolvedFromRoot);
+        var log = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.ScopedFactoryResolvedFromRoot);
         Assert.Equal(LogLevel.Error, log.Level);
         Assert.EndsWith("Inject SafeSqlDataSource (or DbDataSource) into singletons and create a scope per unit of work: await using var scope = dataSource.CreateScope();", log.Message, StringComparison.Ordinal);
         var report = Assert.Single(reports);
@@ -225,15 +228,16 @@ public sealed class SafeSqlDataSourceTests
     {
         // Arrange
         await using var server = await LoopbackSqlServer.StartAsync();
-        var logs = new CollectingLoggerProvider();
-        var dataSource = new SafeSqlDataSourceBuilder(UniquePool(server.ConnectionString)).UseLoggerFactory(logs).Build();
+        var logs = new FakeLogCollector();
+        using var loggerFactory = new LoggerFactory([new FakeLoggerProvider(logs)]);
+        var dataSource = new SafeSqlDataSourceBuilder(UniquePool(server.ConnectionString)).UseLoggerFactory(loggerFactory).Build();
         await using var held = await dataSource.OpenConnectionAsync();
 
         // Act
         await dataSource.DisposeAsync();
 
         // Assert
-        var log = Assert.Single(logs.Records, r => r.EventId.Id == SafeSqlEventId.DataSourceDisposedWithLeases);
+        var log = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.DataSourceDisposedWithLeases);
         Assert.StartsWith("SafeSql pool '(default)': the data source was disposed with 1 connection(s) still leased (oldest: ", log.Message, StringComparison.Ordinal);
         Assert.Throws<ObjectDisposedException>(() => dataSource.OpenConnection());
         Assert.Throws<ObjectDisposedException>(() => dataSource.CreateConnection());

@@ -6,7 +6,7 @@ using SafeSql.Classification;
 
 namespace SafeSql.Diagnostics;
 
-/// <summary>Log messages of failure classification and retries (event ids 3000-3999, issue #5).</summary>
+/// <summary>Log messages of failure classification and retries (event ids 3000-3999).</summary>
 internal static partial class Log
 {
     [LoggerMessage(

@@ -1,6 +1,6 @@
 namespace SafeSql.Diagnostics;
 
-/// <summary>Event ids 3000-3999: failure classification and retries (issue #5).</summary>
+/// <summary>Event ids 3000-3999: failure classification and retries.</summary>
 public static partial class SafeSqlEventId
 {
     /// <summary>

@@ -1,6 +1,6 @@
 namespace SafeSql.Diagnostics;
 
-/// <summary>Event ids 4000-4999: the connection-string policy (issue #2).</summary>
+/// <summary>Event ids 4000-4999: the connection-string policy.</summary>
 public static partial class SafeSqlEventId
 {
     /// <summary>4000 (Debug): the connection string of a SafeSql instance was accepted and normalized. Logs the instance name,

@@ -5,7 +5,7 @@ using SafeSql.Classification;
 
 namespace SafeSql.Diagnostics;
 
-/// <summary>The failure instruments of the "SafeSql" meter (issue #5): failed open attempts by <see cref="SqlFailureKind"/>.</summary>
+/// <summary>The failure instruments of the "SafeSql" meter: failed open attempts by <see cref="SqlFailureKind"/>.</summary>
 internal sealed partial class SafeSqlMetrics
 {
     /// <summary>The counter of classified failures: <c>db.client.connection.safesql.failures</c>.</summary>

@@ -5,8 +5,8 @@ using SafeSql.Leases;
 namespace SafeSql.Diagnostics;
 
 /// <summary>
-/// The instruments of the "SafeSql" meter. This file holds the meter and the lease instruments (issue #4); the
-/// classification issue adds <c>SafeSqlMetrics.Failures.cs</c> (failures by kind).
+/// The instruments of the "SafeSql" meter. This file holds the meter and the lease instruments;
+/// <c>SafeSqlMetrics.Failures.cs</c> holds the failures by kind.
 /// </summary>
 /// <remarks>
 /// Names follow OpenTelemetry's database client semantic conventions where one exists

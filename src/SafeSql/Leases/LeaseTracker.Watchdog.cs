@@ -13,6 +13,12 @@ internal sealed partial class LeaseTracker
     private long _nextDeadline = long.MaxValue;
     private bool _disposed;
 
+    /// <summary>Gets whether this tracker has a watchdog timer (a leak detection threshold is set).</summary>
+    internal bool HasWatchdog => _watchdogTimer is not null;
+
+    /// <summary>Gets whether the watchdog timer is armed for a pending deadline (tests check it is disarmed once no lease is pending).</summary>
+    internal bool IsWatchdogArmed => Volatile.Read(ref _nextDeadline) != long.MaxValue;
+
     /// <summary>Hot path: one volatile read unless <paramref name="deadline"/> is the earliest (then arms the timer).</summary>
     private void ScheduleWatchdog(long deadline)
     {

@@ -4,13 +4,13 @@ using System.Text.RegularExpressions;
 namespace SafeSql.Samples.Tests.Benchmarks;
 
 /// <summary>
-/// The benchmark program as CI runs it (issue #7): <c>--smoke</c> executes every benchmark once in process and reports each class;
+/// The benchmark program as CI runs it: <c>--smoke</c> executes every benchmark once in process and reports each class;
 /// <c>field-table</c> counts TCP connections per open with and without pooling. Neither asserts a time.
 /// </summary>
 public sealed partial class BenchmarkSmokeTests
 {
-    // The classes this issue owns; the other issues' classes (OpenClose*, Classifier*, LoopbackServer*) are checked by the
-    // program itself, which compares the classes that ran with every [Benchmark] class it finds by reflection.
+    // Named here so that renaming or dropping one fails this test; the other classes (OpenClose*, Classifier*, LoopbackServer*)
+    // are checked by the program itself, which compares the classes that ran with every [Benchmark] class it finds by reflection.
     private static readonly string[] s_requiredClasses = ["ThroughputBenchmark", "PoolingOffBenchmark", "PolicyBenchmark"];
 
     [Fact]

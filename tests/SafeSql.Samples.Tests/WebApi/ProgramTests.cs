@@ -7,6 +7,8 @@ using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
+using OpenTelemetry.Metrics;
+
 using SafeSql.Samples.Tests.Demo;
 using SafeSql.Testing;
 
@@ -79,9 +81,31 @@ public sealed class ProgramTests
         var pool = await client.GetFromJsonAsync<JsonObject>("/pool");
         Assert.Equal(0, (int)pool!["leasedCount"]!);
         Assert.Equal(1, (long)pool["leaksDetected"]!);
+    }
 
-        var metrics = await client.GetFromJsonAsync<JsonObject>("/metrics");
-        Assert.Equal(1, (double)metrics!["db.client.connection.safesql.leaks{db.client.connection.pool.name=,safesql.leak.kind=not_disposed_before_scope_end}"]!);
+    [Fact]
+    public async Task OpenTelemetry_ReadAndLeak_ExportsTheSafeSqlInstrumentsWithTheirValues()
+    {
+        // Arrange
+        await using var app = await SampleApp.WithServerAsync();
+        using var client = app.Factory.CreateClient();
+
+        // Act: one read, one leak (reported when the request's scope ends), then the exporter runs.
+        await client.GetFromJsonAsync<JsonObject>("/orders/42");
+        await client.GetAsync("/leaky");
+        await PollAsync(client, "/leaks", static json => json.AsArray().Count > 0);
+        var exported = app.ExportMetrics("SafeSql");
+
+        // Assert: what an OpenTelemetry backend receives from the "SafeSql" meter, for the default pool (name "").
+        Assert.Equal("{connection}", exported["db.client.connection.count"].Unit);
+        Assert.Equal(0, Assert.Single(PointsOfThePool(exported["db.client.connection.count"])).GetSumLong());
+        Assert.Equal(100, Assert.Single(PointsOfThePool(exported["db.client.connection.max"])).GetSumLong());
+        var useTime = exported["db.client.connection.use_time"];
+        Assert.Equal(("s", MetricType.Histogram), (useTime.Unit, useTime.MetricType));
+        Assert.Equal(2, Assert.Single(PointsOfThePool(useTime)).GetHistogramCount());
+        var leak = Assert.Single(PointsOfThePool(exported["db.client.connection.safesql.leaks"]));
+        Assert.Equal(1, leak.GetSumLong());
+        Assert.Contains(new KeyValuePair<string, object?>("safesql.leak.kind", "not_disposed_before_scope_end"), Tags(leak));
     }
 
     [Fact]
@@ -199,6 +223,20 @@ public sealed class ProgramTests
 
             await Task.Delay(50, deadline.Token);
         }
+    }
+
+    private static IEnumerable<MetricPoint> PointsOfThePool(MetricSnapshot metric) =>
+        metric.MetricPoints.Where(point => Tags(point).Contains(new KeyValuePair<string, object?>("db.client.connection.pool.name", string.Empty)));
+
+    private static List<KeyValuePair<string, object?>> Tags(MetricPoint point)
+    {
+        var tags = new List<KeyValuePair<string, object?>>();
+        foreach (var tag in point.Tags)
+        {
+            tags.Add(tag);
+        }
+
+        return tags;
     }
 
     private static int LineOf(string relativePath, string marker)

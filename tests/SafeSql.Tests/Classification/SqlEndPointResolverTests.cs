@@ -1,7 +1,8 @@
 using System.Net;
 
+using Microsoft.Extensions.Time.Testing;
+
 using SafeSql.Classification;
-using SafeSql.Tests.TestUtilities;
 
 namespace SafeSql.Tests.Classification;
 
@@ -15,7 +16,7 @@ public sealed class SqlEndPointResolverTests
     public void Resolve_HostName_LooksUpOncePerCachePeriod()
     {
         // Arrange
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var lookups = 0;
         var resolver = new SqlEndPointResolver("tcp:db.example.com,1500", time, TimeSpan.FromSeconds(1), host =>
         {
@@ -52,7 +53,7 @@ public sealed class SqlEndPointResolverTests
     {
         // Arrange
         var lookups = 0;
-        var resolver = new SqlEndPointResolver(dataSource, new ManualTimeProvider(), TimeSpan.FromSeconds(1), _ =>
+        var resolver = new SqlEndPointResolver(dataSource, new FakeTimeProvider(), TimeSpan.FromSeconds(1), _ =>
         {
             lookups++;
             return null;
@@ -70,7 +71,7 @@ public sealed class SqlEndPointResolverTests
     public void Resolve_LookupFails_CachesAnyAddressForThePeriod()
     {
         // Arrange: an unresolvable name (the lookup returns nothing, as after a DNS error or the 500 ms bound).
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var lookups = 0;
         var resolver = new SqlEndPointResolver("tcp:unknown.invalid,1433", time, TimeSpan.FromSeconds(1), _ =>
         {
@@ -97,7 +98,7 @@ public sealed class SqlEndPointResolverTests
     {
         // Arrange
         var lookups = 0;
-        var resolver = new SqlEndPointResolver(dataSource, new ManualTimeProvider(), TimeSpan.FromSeconds(1), _ =>
+        var resolver = new SqlEndPointResolver(dataSource, new FakeTimeProvider(), TimeSpan.FromSeconds(1), _ =>
         {
             lookups++;
             return null;

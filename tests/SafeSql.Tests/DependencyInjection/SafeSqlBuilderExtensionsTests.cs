@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 
 using SafeSql.ConnectionStrings;
-using SafeSql.Tests.TestUtilities;
 
 namespace SafeSql.Tests.DependencyInjection;
 
@@ -70,7 +70,7 @@ public sealed class SafeSqlBuilderExtensionsTests
     public async Task ConfigureConnectionStringPolicy_ClusterOptIn_LetsAHostWithConnectionLifetimeStart()
     {
         // Arrange
-        var logs = new CollectingLoggerProvider();
+        var logs = new FakeLogCollector();
         using var host = SafeSqlServiceCollectionExtensionsTests.BuildHost(logs, services => services
             .AddSafeSql("Server=tcp:127.0.0.1,1433;Pwd=Zq7-Hunter2;Connection Lifetime=300", "cluster")
             .ConfigureConnectionStringPolicy(policy =>
@@ -94,7 +94,7 @@ public sealed class SafeSqlBuilderExtensionsTests
     public async Task ConfigureConnectionStringPolicy_WithoutTheOptIn_ConnectionLifetimeStopsTheHost()
     {
         // Arrange
-        using var host = SafeSqlServiceCollectionExtensionsTests.BuildHost(new CollectingLoggerProvider(), services => services
+        using var host = SafeSqlServiceCollectionExtensionsTests.BuildHost(new FakeLogCollector(), services => services
             .AddSafeSql("Server=tcp:127.0.0.1,1433;Connection Lifetime=300", "cluster")
             .ConfigureConnectionStringPolicy(policy => policy.ApplicationName = "OrdersApi"));
 

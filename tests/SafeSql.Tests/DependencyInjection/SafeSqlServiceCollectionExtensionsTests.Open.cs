@@ -3,9 +3,9 @@ using System.Data;
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Testing;
 
 using SafeSql.Testing;
-using SafeSql.Tests.TestUtilities;
 
 namespace SafeSql.Tests.DependencyInjection;
 
@@ -20,7 +20,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         // Arrange
         await using var server = await LoopbackSqlServer.StartAsync();
         var applicationName = UniqueApplicationName();
-        var logs = new CollectingLoggerProvider();
+        var logs = new FakeLogCollector();
         using var host = BuildHost(logs, services => services
             .AddSafeSql(server.ConnectionString)
             .ConfigureConnectionStringPolicy(policy => policy.ApplicationName = applicationName));
@@ -60,7 +60,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         var password = LoopbackSqlServerOptions.DefaultPassword;
         var first = $"Server=tcp:127.0.0.1,{server.Port};UID=sa;Pwd={password};Encrypt=False;Connect Retry Count=0";
         var second = $"Connect Retry Count=0;Encrypt=false;Pooling=true;Password={password};User ID=sa;Data Source=tcp:127.0.0.1,{server.Port};Max Pool Size=100";
-        using var host = BuildHost(new CollectingLoggerProvider(), services =>
+        using var host = BuildHost(new FakeLogCollector(), services =>
         {
             services.AddSafeSql(first, "reports").ConfigureConnectionStringPolicy(policy => policy.ApplicationName = applicationName);
             services.AddSafeSql(second, "orders").ConfigureConnectionStringPolicy(policy => policy.ApplicationName = applicationName);

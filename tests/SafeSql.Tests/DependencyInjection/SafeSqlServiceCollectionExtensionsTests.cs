@@ -3,13 +3,13 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 
 using SafeSql.ConnectionStrings;
 using SafeSql.Diagnostics;
 using SafeSql.Internal.Validators;
 using SafeSql.Tests.ConnectionStrings;
-using SafeSql.Tests.TestUtilities;
 
 namespace SafeSql.Tests.DependencyInjection;
 
@@ -109,7 +109,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
     public async Task AddSafeSql_PoolingFalse_HostFailsToStartNamingTheRuleAndTheFix()
     {
         // Arrange
-        var logs = new CollectingLoggerProvider();
+        var logs = new FakeLogCollector();
         using var host = BuildHost(logs, services => services.AddSafeSql("Server=tcp:127.0.0.1,1433;User ID=app;Password=Zq7-Hunter2;Pooling=false"));
 
         // Act
@@ -121,9 +121,9 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
             ex.Message);
         Assert.Equal(Options.DefaultName, ex.OptionsName);
         Assert.Equal(typeof(SafeSqlOptions), ex.OptionsType);
-        var refused = Assert.Single(logs.Records, r => r.EventId.Id == SafeSqlEventId.ConnectionStringRefused);
+        var refused = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.ConnectionStringRefused);
         Assert.Equal(LogLevel.Error, refused.Level);
-        Assert.Equal("ConnectionStringRefused", refused.EventId.Name);
+        Assert.Equal("ConnectionStringRefused", refused.Id.Name);
         Assert.StartsWith("SafeSql instance '(default)': connection string refused by SAFESQL004. SAFESQL004: Pooling=false turns connection pooling off.", refused.Message, StringComparison.Ordinal);
         AssertNoPasswordIn(logs, ex);
     }
@@ -132,7 +132,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
     public async Task AddSafeSql_NamedInstanceWithSeveralProblems_FailureNamesTheInstanceAndEveryRule()
     {
         // Arrange
-        var logs = new CollectingLoggerProvider();
+        var logs = new FakeLogCollector();
         using var host = BuildHost(logs, services =>
         {
             services.AddSafeSql(GoodConnectionString);
@@ -163,7 +163,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
     public async Task AddSafeSql_NoConnectionString_HostFailsSayingHowToSetIt(string? name, string member)
     {
         // Arrange
-        using var host = BuildHost(new CollectingLoggerProvider(), services => services.AddSafeSql(_ => { }, name));
+        using var host = BuildHost(new FakeLogCollector(), services => services.AddSafeSql(_ => { }, name));
 
         // Act
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
@@ -178,7 +178,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
     public async Task AddSafeSql_ThresholdOutOfRange_HostFailsFromTheNestedOptionsAttributes()
     {
         // Arrange
-        using var host = BuildHost(new CollectingLoggerProvider(), services => services
+        using var host = BuildHost(new FakeLogCollector(), services => services
             .AddSafeSql(GoodConnectionString)
             .ConfigureConnectionStringPolicy(policy =>
             {
@@ -199,7 +199,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
     public async Task AddSafeSql_GoodConnectionString_HostStartsAndTheFactoryUsesTheNormalizedString()
     {
         // Arrange
-        var logs = new CollectingLoggerProvider();
+        var logs = new FakeLogCollector();
         using var host = BuildHost(logs, services => services
             .AddSafeSql(GoodConnectionString)
             .ConfigureConnectionStringPolicy(policy => policy.ApplicationName = "OrdersApi"));
@@ -213,7 +213,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         Assert.Equal(Options.DefaultName, factory.Name);
         AssertConnectionStringEqual(GoodConnectionString, factory.Options.ConnectionString);
         AssertConnectionStringEqual(GoodNormalized, SqlConnectionStringNormalizer.Normalize(factory.Options));
-        var accepted = Assert.Single(logs.Records, r => r.EventId.Id == SafeSqlEventId.ConnectionStringAccepted);
+        var accepted = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.ConnectionStringAccepted);
         Assert.Equal(LogLevel.Debug, accepted.Level);
         Assert.Equal("SafeSql instance '(default)': connection string to Data Source 'tcp:127.0.0.1,1433', Initial Catalog 'Orders' accepted and normalized.", accepted.Message);
         AssertNoPasswordIn(logs, null);
@@ -224,7 +224,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
     public async Task AddSafeSql_ConfigureWithServiceProvider_ReadsOtherServices()
     {
         // Arrange
-        using var host = BuildHost(new CollectingLoggerProvider(), services =>
+        using var host = BuildHost(new FakeLogCollector(), services =>
         {
             services.AddSingleton(new ConnectionStringSource(GoodConnectionString));
             services.AddSafeSql((options, provider) => options.ConnectionString = provider.GetRequiredService<ConnectionStringSource>().Value, "orders");
@@ -250,7 +250,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
             ["SafeSql:Orders:ConnectionStringPolicy:MaxPoolSizeLimit"] = "2000",
             ["SafeSql:Orders:ConnectionStringPolicy:ApplicationName"] = "OrdersApi",
         }).Build();
-        using var host = BuildHost(new CollectingLoggerProvider(), services => services.AddSafeSql(configuration.GetSection("SafeSql:Orders"), "orders"));
+        using var host = BuildHost(new FakeLogCollector(), services => services.AddSafeSql(configuration.GetSection("SafeSql:Orders"), "orders"));
 
         // Act
         await host.StartAsync();
@@ -268,7 +268,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
     public async Task AddSafeSql_WarningFinding_HostStartsAndLogsTheWarning()
     {
         // Arrange
-        var logs = new CollectingLoggerProvider();
+        var logs = new FakeLogCollector();
         using var host = BuildHost(logs, services => services
             .AddSafeSql("Server=tcp:127.0.0.1,1433;Pwd=Zq7-Hunter2;Pooling=false")
             .ConfigureConnectionStringPolicy(policy => policy.AllowPoolingDisabled = true));
@@ -277,7 +277,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         await host.StartAsync();
 
         // Assert
-        var warning = Assert.Single(logs.Records, r => r.EventId.Id == SafeSqlEventId.ConnectionStringWarning);
+        var warning = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.ConnectionStringWarning);
         Assert.Equal(LogLevel.Warning, warning.Level);
         Assert.StartsWith(
             "SafeSql instance '(default)': connection string accepted with warning SAFESQL004. SAFESQL004: Pooling=false turns connection pooling off (allowed by SqlConnectionStringPolicyOptions.AllowPoolingDisabled, so this is a warning).",
@@ -287,12 +287,12 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         await host.StopAsync();
     }
 
-    internal static IHost BuildHost(CollectingLoggerProvider logs, Action<IServiceCollection> configure)
+    internal static IHost BuildHost(FakeLogCollector logs, Action<IServiceCollection> configure)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
-        builder.Logging.AddProvider(logs);
+        builder.Logging.AddProvider(new FakeLoggerProvider(logs));
         configure(builder.Services);
         return builder.Build();
     }
@@ -318,11 +318,11 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         return builder.ConnectionString;
     }
 
-    internal static void AssertNoPasswordIn(CollectingLoggerProvider logs, Exception? exception, string? password = null)
+    internal static void AssertNoPasswordIn(FakeLogCollector logs, Exception? exception, string? password = null)
     {
-        var texts = logs.Records
+        var texts = logs.GetSnapshot()
             .SelectMany(r => new[] { r.Message, r.Exception?.ToString() }
-                .Concat(r.State.Select(pair => Convert.ToString(pair.Value, System.Globalization.CultureInfo.InvariantCulture))))
+                .Concat((r.StructuredState ?? []).Select(pair => pair.Value)))
             .Append(exception?.ToString());
         foreach (var text in texts)
         {

@@ -3,11 +3,12 @@ using System.Diagnostics.Metrics;
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 using SafeSql.Diagnostics;
 using SafeSql.Testing;
-using SafeSql.Tests.TestUtilities;
 
 namespace SafeSql.Tests.Diagnostics;
 
@@ -20,12 +21,12 @@ public sealed class PoolDisplayNameTests
         await using var server = await LoopbackSqlServer.StartAsync();
         server.Faults.FailLoginsWithError = 18456;
         var connectionString = new SqlConnectionStringBuilder(server.ConnectionString) { ApplicationName = $"SafeSql.Tests.{Guid.NewGuid():N}" }.ConnectionString;
-        var logs = new CollectingLoggerProvider();
-        var services = new ServiceCollection().AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace)).AddMetrics();
+        var logs = new FakeLogCollector();
+        var services = new ServiceCollection().AddLogging(b => b.AddProvider(new FakeLoggerProvider(logs)).SetMinimumLevel(LogLevel.Trace)).AddMetrics();
         services.AddSafeSql(connectionString);
         services.AddHealthChecks().AddSafeSqlHealthCheck();
         await using var provider = services.BuildServiceProvider();
-        using var metrics = new MetricCollector(SafeSqlMetrics.MeterName, provider.GetRequiredService<IMeterFactory>());
+        using var failures = new MetricCollector<long>(provider.GetRequiredService<IMeterFactory>(), SafeSqlMetrics.MeterName, SafeSqlMetrics.FailuresInstrumentName);
 
         // Act
         await using (var scope = provider.CreateAsyncScope())
@@ -37,16 +38,16 @@ public sealed class PoolDisplayNameTests
         var report = await provider.GetRequiredService<HealthCheckService>().CheckHealthAsync();
 
         // Assert
-        var accepted = Assert.Single(logs.Records, r => r.EventId.Id == SafeSqlEventId.ConnectionStringAccepted);
+        var accepted = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.ConnectionStringAccepted);
         Assert.StartsWith("SafeSql instance '(default)': ", accepted.Message, StringComparison.Ordinal);
-        var attempt = Assert.Single(logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenAttemptFailed);
+        var attempt = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.OpenAttemptFailed);
         Assert.StartsWith("Opening a connection of pool '(default)' failed (attempt 1): AuthenticationFailure", attempt.Message, StringComparison.Ordinal);
-        var failed = Assert.Single(logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenFailed);
+        var failed = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.OpenFailed);
         Assert.StartsWith("Opening a connection of pool '(default)' failed with AuthenticationFailure after 1 attempt(s)", failed.Message, StringComparison.Ordinal);
         var entry = report.Entries["safesql"];
         Assert.StartsWith("SafeSql pool '(default)': opening a connection failed: ", entry.Description, StringComparison.Ordinal);
         Assert.Equal("(default)", entry.Data["poolName"]);
-        var failure = Assert.Single(metrics.For("db.client.connection.safesql.failures"));
+        var failure = Assert.Single(failures.GetMeasurementSnapshot());
         Assert.Equal(string.Empty, failure.Tags["db.client.connection.pool.name"]);
     }
 }

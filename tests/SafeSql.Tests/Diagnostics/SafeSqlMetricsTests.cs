@@ -1,8 +1,10 @@
 using System.Diagnostics.Metrics;
 
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Time.Testing;
+
 using SafeSql.Diagnostics;
 using SafeSql.Tests.Leases;
-using SafeSql.Tests.TestUtilities;
 
 namespace SafeSql.Tests.Diagnostics;
 
@@ -46,7 +48,7 @@ public sealed class SafeSqlMetricsTests(LoopbackServerFixture fixture) : IClassF
         await using var second = await harness.Factory.OpenConnectionAsync();
 
         // Act
-        harness.Metrics.RecordObservableInstruments();
+        harness.RecordObservableInstruments();
 
         // Assert
         var used = Assert.Single(harness.MeasurementsOf("db.client.connection.count"));
@@ -62,7 +64,7 @@ public sealed class SafeSqlMetricsTests(LoopbackServerFixture fixture) : IClassF
     public async Task UseTime_ConnectionHeldTwoAndAHalfSeconds_RecordsSecondsTaggedWithThePool(bool async)
     {
         // Arrange
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(), timeProvider: time);
         var connection = async ? await harness.Factory.OpenConnectionAsync() : harness.Factory.OpenConnection();
         time.Advance(TimeSpan.FromSeconds(2.5));
@@ -78,7 +80,7 @@ public sealed class SafeSqlMetricsTests(LoopbackServerFixture fixture) : IClassF
         }
 
         // Assert
-        var useTime = Assert.Single(harness.MeasurementsOf("db.client.connection.use_time"));
+        var useTime = Assert.Single(harness.UseTime.GetMeasurementSnapshot());
         Assert.Equal(2.5, useTime.Value);
         Assert.Equal(harness.Name, useTime.Tags["db.client.connection.pool.name"]);
     }
@@ -93,17 +95,17 @@ public sealed class SafeSqlMetricsTests(LoopbackServerFixture fixture) : IClassF
         var factory = new SafeSqlDataSource(name, options, metrics: shared);
         var otherOptions = new SafeSqlOptions { ConnectionString = fixture.ConnectionString() + ";Application Name=other" }; // another pool
         await using var other = new SafeSqlDataSource($"other-{Guid.NewGuid():N}", otherOptions, metrics: shared);
-        using var collector = new MetricCollector(SafeSqlMetrics.MeterName);
+        using var collector = new MetricCollector<long>(shared.Meter, "db.client.connection.count");
         collector.RecordObservableInstruments();
-        Assert.Contains(collector.Measurements, m => m.Tags.TryGetValue("db.client.connection.pool.name", out var pool) && Equals(pool, name));
+        Assert.Contains(collector.GetMeasurementSnapshot(), m => m.Tags.TryGetValue("db.client.connection.pool.name", out var pool) && Equals(pool, name));
         await factory.DisposeAsync();
-        var before = collector.Measurements.Count;
+        var before = collector.GetMeasurementSnapshot().Count;
 
         // Act
         collector.RecordObservableInstruments();
 
         // Assert: the shared instruments still report (the other factory), but no longer this pool.
-        var after = collector.Measurements.Skip(before).ToList();
+        var after = collector.GetMeasurementSnapshot().Skip(before).ToList();
         Assert.Contains(after, m => m.Tags.TryGetValue("db.client.connection.pool.name", out var pool) && Equals(pool, other.Name));
         Assert.DoesNotContain(after, m => m.Tags.TryGetValue("db.client.connection.pool.name", out var pool) && Equals(pool, name));
     }

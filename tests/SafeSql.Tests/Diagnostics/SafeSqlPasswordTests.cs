@@ -2,12 +2,12 @@ using System.Collections.Concurrent;
 
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Time.Testing;
 
 using SafeSql.Diagnostics;
 using SafeSql.Leases;
 using SafeSql.Testing;
 using SafeSql.Tests.Leases;
-using SafeSql.Tests.TestUtilities;
 
 namespace SafeSql.Tests.Diagnostics;
 
@@ -21,7 +21,7 @@ public sealed class SafeSqlPasswordTests(LoopbackServerFixture fixture) : IClass
         const string Password = LoopbackSqlServerOptions.DefaultPassword;
         var connectionString = fixture.ConnectionString(maxPoolSize: 2, connectTimeout: 3);
         Assert.True(connectionString.Contains(Password, StringComparison.Ordinal), "The loopback connection string must carry the password the test looks for (not shown).");
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var texts = new ConcurrentQueue<string>();
         await using var harness = new FactoryHarness(connectionString, o => { o.LeakDetectionThreshold = TimeSpan.FromSeconds(2); o.StackCapture = StackCaptureMode.Full; }, time);
 
@@ -50,7 +50,7 @@ public sealed class SafeSqlPasswordTests(LoopbackServerFixture fixture) : IClass
 
         first.Dispose();
         second.Dispose();
-        harness.Metrics.RecordObservableInstruments();
+        harness.RecordObservableInstruments();
 
         // Assert
         Assert.Equal(
@@ -63,16 +63,16 @@ public sealed class SafeSqlPasswordTests(LoopbackServerFixture fixture) : IClass
             texts.Enqueue(report.Lease.StackTrace ?? string.Empty);
         }
 
-        foreach (var log in harness.Logs.Records)
+        foreach (var log in harness.Logs.GetSnapshot())
         {
             texts.Enqueue(log.Message);
             texts.Enqueue(log.Exception?.ToString() ?? string.Empty);
-            texts.Enqueue(string.Join(";", log.State.Select(kv => $"{kv.Key}={kv.Value}")));
+            texts.Enqueue(string.Join(";", (log.StructuredState ?? []).Select(kv => $"{kv.Key}={kv.Value}")));
         }
 
-        foreach (var measurement in harness.Metrics.Measurements)
+        foreach (var tags in harness.AllMeasurementTags())
         {
-            texts.Enqueue(string.Join(";", measurement.Tags.Select(kv => $"{kv.Key}={kv.Value}")));
+            texts.Enqueue(string.Join(";", tags.Select(kv => $"{kv.Key}={kv.Value}")));
         }
 
         Assert.True(texts.Count > 30);

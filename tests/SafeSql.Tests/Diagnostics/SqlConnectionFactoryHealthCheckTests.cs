@@ -1,11 +1,13 @@
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 using SafeSql.Diagnostics;
 using SafeSql.Testing;
 using SafeSql.Tests.Leases;
-using SafeSql.Tests.TestUtilities;
 
 namespace SafeSql.Tests.Diagnostics;
 
@@ -35,7 +37,7 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
     public async Task CheckHealthAsync_FourOfFiveLeased_ReturnsDegradedNamingTheOldestLease()
     {
         // Arrange
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 5), o => o.LeakDetectionThreshold = null, time);
         var held = Enumerable.Range(0, 4).Select(_ => harness.Factory.OpenConnection()).ToList();
         time.Advance(TimeSpan.FromSeconds(12));
@@ -60,7 +62,7 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
     public async Task CheckHealthAsync_LeakInTheLastFiveMinutes_ReturnsDegradedThenHealthyAfterTheWindow()
     {
         // Arrange
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(), timeProvider: time);
         await using (var scope = harness.Factory.CreateScope())
         {
@@ -112,7 +114,7 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
     {
         // Arrange: the factory's time never advances, so a probe that went through the open pipeline would wait for its
         // first retry delay forever; a probe without it fails as soon as the connect is refused.
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var server = await LoopbackSqlServer.StartAsync();
         var connectionString = new SqlConnectionStringBuilder(server.ConnectionString)
         {
@@ -121,9 +123,10 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
         }.ConnectionString;
         var options = new SafeSqlOptions { ConnectionString = connectionString };
         options.ConnectionStringPolicy.AllowPoolingDisabled = !pooling;
-        var logs = new CollectingLoggerProvider();
+        var logs = new FakeLogCollector();
         var name = $"health-{Guid.NewGuid():N}";
-        await using var factory = new SafeSqlDataSource(name, options, logs, metrics: null, time);
+        using var loggerFactory = new LoggerFactory([new FakeLoggerProvider(logs)]);
+        await using var factory = new SafeSqlDataSource(name, options, loggerFactory, metrics: null, time);
         await server.StopAsync();
         var check = new SqlConnectionFactoryHealthCheck(factory);
 
@@ -134,7 +137,7 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
         Assert.Equal(HealthStatus.Unhealthy, result.Status);
         Assert.IsType<SqlException>(result.Exception);
         Assert.StartsWith($"SafeSql pool '{name}': opening a connection failed: ", result.Description, StringComparison.Ordinal);
-        Assert.DoesNotContain(logs.Records, r => r.EventId.Id is >= SafeSqlEventId.OpenAttemptFailed and <= SafeSqlEventId.SocketExhaustionDetected);
+        Assert.DoesNotContain(logs.GetSnapshot(), r => r.Id.Id is >= SafeSqlEventId.OpenAttemptFailed and <= SafeSqlEventId.SocketExhaustionDetected);
         Assert.Null(factory.LastOpenFailure);
     }
 

@@ -1,25 +1,43 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 
 using Microsoft.Data.SqlClient;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 using SafeSql.Diagnostics;
 using SafeSql.Leases;
 using SafeSql.Resilience;
-using SafeSql.Tests.TestUtilities;
 
 namespace SafeSql.Tests.Leases;
 
 /// <summary>
-/// A root <see cref="SafeSqlDataSource"/> on its own pool, with collected logs, leak reports and metrics (leases, leaks
-/// and open failures). Disposing it disposes the factory and clears its SqlClient pool.
+/// A root <see cref="SafeSqlDataSource"/> on its own pool, with collected logs (<see cref="FakeLogCollector"/>), leak
+/// reports and metrics (one <see cref="MetricCollector{T}"/> per instrument of the factory's own meter). Disposing it
+/// disposes the factory and clears its SqlClient pool.
 /// </summary>
 internal sealed class FactoryHarness : IAsyncDisposable
 {
+    private static readonly string[] s_longInstruments =
+    [
+        "db.client.connection.count",
+        "db.client.connection.max",
+        "db.client.connection.timeouts",
+        "db.client.connection.safesql.leaks",
+        SafeSqlMetrics.FailuresInstrumentName,
+    ];
+
     private readonly ConcurrentQueue<ConnectionLeakReport> _reports = new();
     private readonly SemaphoreSlim _reported = new(0);
-
+    private readonly Channel<bool> _logged = Channel.CreateUnbounded<bool>();
+    private readonly LoggerFactory _loggerFactory;
+    private readonly Dictionary<string, MetricCollector<long>> _counters;
     private readonly TimeProvider? _timeProvider;
+    private int _retriesSeen;
 
     public FactoryHarness(
         string connectionString,
@@ -30,8 +48,9 @@ internal sealed class FactoryHarness : IAsyncDisposable
     {
         ConnectionString = connectionString;
         Name = $"{name}-{Guid.NewGuid():N}";
-        Metrics = new MetricCollector(SafeSqlMetrics.MeterName);
         _timeProvider = timeProvider;
+        Logs = FakeLogCollector.Create(new FakeLogCollectorOptions { OutputSink = _ => _logged.Writer.TryWrite(true) });
+        _loggerFactory = new LoggerFactory([new FakeLoggerProvider(Logs)]);
         var options = new SafeSqlOptions { ConnectionString = connectionString };
         configure?.Invoke(options.Leaks);
         configureOpenRetry?.Invoke(options.OpenRetry);
@@ -42,7 +61,11 @@ internal sealed class FactoryHarness : IAsyncDisposable
             _reported.Release();
             userCallback?.Invoke(report);
         };
-        Factory = new SafeSqlDataSource(Name, options, Logs, metrics: null, timeProvider);
+        Factory = new SafeSqlDataSource(Name, options, _loggerFactory, metrics: null, timeProvider);
+
+        // The factory owns its meter (no IMeterFactory), so these collectors see this harness's measurements only.
+        _counters = s_longInstruments.ToDictionary(i => i, i => new MetricCollector<long>(Factory.Metrics.Meter, i));
+        UseTime = new MetricCollector<double>(Factory.Metrics.Meter, "db.client.connection.use_time");
     }
 
     public string ConnectionString { get; }
@@ -51,23 +74,54 @@ internal sealed class FactoryHarness : IAsyncDisposable
 
     public SafeSqlDataSource Factory { get; }
 
-    public CollectingLoggerProvider Logs { get; } = new();
+    public FakeLogCollector Logs { get; }
 
-    public MetricCollector Metrics { get; }
+    /// <summary>Gets the <c>db.client.connection.use_time</c> histogram's measurements (seconds).</summary>
+    public MetricCollector<double> UseTime { get; }
 
-    /// <summary>The manual clock the harness was given (tests that move time pass one).</summary>
-    public ManualTimeProvider Time => _timeProvider as ManualTimeProvider ?? throw new InvalidOperationException("This harness runs on the system clock; pass a ManualTimeProvider.");
+    /// <summary>The fake clock the harness was given (tests that move time pass one).</summary>
+    public FakeTimeProvider Time => _timeProvider as FakeTimeProvider ?? throw new InvalidOperationException("This harness runs on the system clock; pass a FakeTimeProvider.");
 
     public IReadOnlyList<ConnectionLeakReport> Reports => [.. _reports];
 
-    /// <summary>The measurements of one instrument for this harness's pool only (other tests share the meter name).</summary>
-    public IReadOnlyList<CollectedMeasurement> MeasurementsOf(string instrument) =>
-        [.. Metrics.For(instrument).Where(m => m.Tags.TryGetValue(SafeSqlMetrics.PoolNameTag, out var pool) && Equals(pool, Name))];
+    /// <summary>The measurements of one <see cref="long"/> instrument (every instrument but use_time).</summary>
+    public IReadOnlyList<CollectedMeasurement<long>> MeasurementsOf(string instrument) => _counters[instrument].GetMeasurementSnapshot();
 
-    /// <summary>The open failures counted for this harness's pool (<c>db.client.connection.safesql.failures</c>).</summary>
-    public IReadOnlyList<CollectedMeasurement> Failures() => MeasurementsOf(SafeSqlMetrics.FailuresInstrumentName);
+    /// <summary>The open failures counted (<c>db.client.connection.safesql.failures</c>).</summary>
+    public IReadOnlyList<CollectedMeasurement<long>> Failures() => MeasurementsOf(SafeSqlMetrics.FailuresInstrumentName);
+
+    /// <summary>The tags of every measurement of every instrument.</summary>
+    public IEnumerable<IReadOnlyDictionary<string, object?>> AllMeasurementTags() =>
+        _counters.Values.SelectMany(c => c.GetMeasurementSnapshot().Select(m => m.Tags))
+            .Concat(UseTime.GetMeasurementSnapshot().Select(m => m.Tags));
+
+    /// <summary>Asks the observable instruments (count, max) to report now.</summary>
+    public void RecordObservableInstruments()
+    {
+        _counters["db.client.connection.count"].RecordObservableInstruments();
+        _counters["db.client.connection.max"].RecordObservableInstruments();
+    }
 
     public async Task<SqlConnection> OpenAsync(bool async) => async ? await Factory.OpenConnectionAsync() : Factory.OpenConnection();
+
+    /// <summary>
+    /// Waits for the open pipeline's next retry announcement: the "retrying" record (3002) that Polly's OnRetry writes
+    /// before the retry delay starts, and returns that delay. Woken by each log record, no polling.
+    /// </summary>
+    public async Task<TimeSpan> NextRetryAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var retries = Logs.GetSnapshot().Where(r => r.Id.Id == SafeSqlEventId.OpenRetrying).ToList();
+            if (retries.Count > _retriesSeen)
+            {
+                var milliseconds = retries[_retriesSeen++].GetStructuredStateValue("RetryDelayMilliseconds");
+                return TimeSpan.FromMilliseconds(long.Parse(milliseconds!, CultureInfo.InvariantCulture));
+            }
+
+            await _logged.Reader.ReadAsync(cancellationToken);
+        }
+    }
 
     /// <summary>Waits (generously: the box is loaded) until at least <paramref name="count"/> reports arrived.</summary>
     public async Task<IReadOnlyList<ConnectionLeakReport>> WaitForReportsAsync(int count, TimeSpan? timeout = null)
@@ -86,7 +140,13 @@ internal sealed class FactoryHarness : IAsyncDisposable
     {
         Factory.ClearPool();
         await Factory.DisposeAsync();
-        Metrics.Dispose();
+        foreach (var collector in _counters.Values)
+        {
+            collector.Dispose();
+        }
+
+        UseTime.Dispose();
+        _loggerFactory.Dispose();
         _reported.Dispose();
     }
 }

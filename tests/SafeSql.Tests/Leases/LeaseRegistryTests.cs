@@ -2,10 +2,10 @@ using System.Runtime.CompilerServices;
 
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 using SafeSql.Diagnostics;
 using SafeSql.Leases;
-using SafeSql.Tests.TestUtilities;
 
 namespace SafeSql.Tests.Leases;
 
@@ -16,7 +16,7 @@ public sealed class LeaseRegistryTests
     {
         // Arrange
         using var metrics = new SafeSqlMetrics(null);
-        using var tracker = new LeaseTracker("registry", new SqlConnectionStringBuilder(), new SqlConnectionLeakOptions(), new ManualTimeProvider(), NullLogger.Instance, metrics);
+        using var tracker = new LeaseTracker("registry", new SqlConnectionStringBuilder(), new SqlConnectionLeakOptions(), new FakeTimeProvider(), NullLogger.Instance, metrics);
         var registry = new LeaseRegistry();
         var kept = new System.Collections.Concurrent.ConcurrentBag<LeaseRecord>();
 
@@ -52,7 +52,7 @@ public sealed class LeaseRegistryTests
     {
         // Arrange
         using var metrics = new SafeSqlMetrics(null);
-        using var tracker = new LeaseTracker("registry", new SqlConnectionStringBuilder(), new SqlConnectionLeakOptions(), new ManualTimeProvider(), NullLogger.Instance, metrics);
+        using var tracker = new LeaseTracker("registry", new SqlConnectionStringBuilder(), new SqlConnectionLeakOptions(), new FakeTimeProvider(), NullLogger.Instance, metrics);
         var registry = new LeaseRegistry();
         var ended = AddAndEnd(registry, tracker);
 

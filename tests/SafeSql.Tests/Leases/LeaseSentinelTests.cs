@@ -43,7 +43,7 @@ public sealed class LeaseSentinelTests(LoopbackServerFixture fixture) : IClassFi
             " s after it was opened; its pooled connection could not be reused until then. Dispose every connection: 'await using var connection = await factory.OpenAsync();'.",
             report.Message,
             StringComparison.Ordinal);
-        var log = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.LeakCollectedWithoutDispose);
+        var log = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.LeakCollectedWithoutDispose);
         Assert.Equal(LogLevel.Warning, log.Level);
         Assert.Equal(report.Message, log.Message);
         Assert.Equal(0, harness.Factory.GetPoolSnapshot().LeasedCount);

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 using SafeSql.Diagnostics;
 using SafeSql.Leases;
@@ -19,7 +21,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
     public async Task Watchdog_LeaseHeldPastThreshold_ReportsOnceAtThresholdAndAgainOnReturn(bool async)
     {
         // Arrange
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.LeakDetectionThreshold = TimeSpan.FromSeconds(5), time);
         var (connection, line) = (async ? await harness.Factory.OpenConnectionAsync() : harness.Factory.OpenConnection(), CurrentLine());
         var site = $"LeaseTrackerTests.cs:{line} (Watchdog_LeaseHeldPastThreshold_ReportsOnceAtThresholdAndAgainOnReturn)";
@@ -37,7 +39,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
         Assert.Equal(
             $"""Possible connection leak in SafeSql pool '{harness.Name}': the connection opened at {site} has been held for 5 s, longer than LeakDetectionThreshold=5 s. Dispose connections as soon as the work is done, or raise SafeSqlOptions.Leaks.LeakDetectionThreshold for long-running work.""",
             heldTooLong.Message);
-        var warning = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.LeaseHeldTooLong);
+        var warning = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.LeaseHeldTooLong);
         Assert.Equal(LogLevel.Warning, warning.Level);
         Assert.Equal(heldTooLong.Message, warning.Message);
 
@@ -61,7 +63,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
         Assert.Equal(
             $"""The connection of SafeSql pool '{harness.Name}' opened at {site}, reported as held too long, was returned after 65 s.""",
             returned.Message);
-        var information = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.LeaseReturnedAfterHeldTooLong);
+        var information = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.LeaseReturnedAfterHeldTooLong);
         Assert.Equal(LogLevel.Information, information.Level);
         Assert.Equal(returned.Message, information.Message);
         var leak = Assert.Single(harness.MeasurementsOf("db.client.connection.safesql.leaks"));
@@ -72,7 +74,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
     public async Task Watchdog_LeaseReturnedBeforeThreshold_ReportsNothing()
     {
         // Arrange
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.LeakDetectionThreshold = TimeSpan.FromSeconds(5), time);
         var connection = harness.Factory.OpenConnection();
         time.Advance(TimeSpan.FromSeconds(4));
@@ -83,14 +85,14 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
 
         // Assert
         Assert.Empty(harness.Reports);
-        Assert.Equal(0, time.ActiveTimerCount);
+        Assert.False(harness.Factory.Tracker.IsWatchdogArmed);
     }
 
     [Fact]
     public async Task Watchdog_LeasesOpenedAtDifferentTimes_ReportsEachAtItsOwnThreshold()
     {
         // Arrange
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.LeakDetectionThreshold = TimeSpan.FromSeconds(5), time);
         await using var first = harness.Factory.OpenConnection();
         time.Advance(TimeSpan.FromSeconds(3));
@@ -110,7 +112,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
     public async Task Watchdog_ThresholdNull_CreatesNoTimerAndReportsNothing()
     {
         // Arrange
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.LeakDetectionThreshold = null, time);
         await using var connection = harness.Factory.OpenConnection();
 
@@ -118,7 +120,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
         time.Advance(TimeSpan.FromDays(2));
 
         // Assert
-        Assert.Equal(0, time.ActiveTimerCount);
+        Assert.False(harness.Factory.Tracker.HasWatchdog);
         Assert.Empty(harness.Reports);
     }
 
@@ -128,7 +130,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
     public async Task Watchdog_FullStackCapture_ReportCarriesTheCallersStack(bool async)
     {
         // Arrange
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(
             fixture.ConnectionString(),
             o =>
@@ -157,7 +159,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
     public async Task Watchdog_StackCaptureNone_ReportsAnUnknownCallSite()
     {
         // Arrange
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(
             fixture.ConnectionString(),
             o =>
@@ -182,7 +184,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
     public async Task Watchdog_CallbackThrows_LogsAndKeepsReporting()
     {
         // Arrange
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(
             fixture.ConnectionString(),
             o =>
@@ -200,7 +202,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
 
         // Assert
         Assert.Equal(2, harness.Reports.Count);
-        var failures = harness.Logs.Records.Where(r => r.EventId.Id == SafeSqlEventId.LeakCallbackFailed).ToList();
+        var failures = harness.Logs.GetSnapshot().Where(r => r.Id.Id == SafeSqlEventId.LeakCallbackFailed).ToList();
         Assert.Equal(2, failures.Count);
         Assert.All(failures, f => Assert.Equal("callback bug", f.Exception?.Message));
         Assert.Equal(
@@ -212,7 +214,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
     public async Task Watchdog_LoggerThrowsOnTheReport_LogsLeakReportFailedAndKeepsWatching()
     {
         // Arrange: a logging provider that fails on the held-too-long warning (the timer thread must survive it).
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var logs = new ThrowingLoggerFactory(SafeSqlEventId.LeaseHeldTooLong);
         var options = new SafeSqlOptions { ConnectionString = fixture.ConnectionString() };
         options.Leaks.LeakDetectionThreshold = TimeSpan.FromSeconds(5);
@@ -227,7 +229,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
 
         // Assert: both leases reached the logger (the watchdog was re-armed after the first failure), each failure was logged.
         Assert.Equal(2, logs.Thrown);
-        var failures = logs.Inner.Records.Where(r => r.EventId.Id == SafeSqlEventId.LeakReportFailed).ToList();
+        var failures = logs.Inner.GetSnapshot().Where(r => r.Id.Id == SafeSqlEventId.LeakReportFailed).ToList();
         Assert.Equal(2, failures.Count);
         Assert.Equal(LogLevel.Warning, failures[0].Level);
         Assert.Equal(
@@ -240,7 +242,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
     public async Task DrainCollected_TrackerDisposed_ReportsNothing()
     {
         // Arrange
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(), timeProvider: time);
         var record = new LeaseRecord(harness.Factory.Tracker, "Member", "File.cs", 1, null, harness.Factory.Tracker.GetTimestamp());
         harness.Factory.Tracker.Dispose();
@@ -252,7 +254,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
         // Assert
         Assert.False(record.IsActive);
         Assert.Empty(harness.Reports);
-        Assert.DoesNotContain(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.LeakCollectedWithoutDispose);
+        Assert.DoesNotContain(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.LeakCollectedWithoutDispose);
     }
 
     [Theory]
@@ -289,7 +291,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
         // Arrange: nothing leased through SafeSql (a slow server: SqlClient's queued opens time out behind its creation lock).
         using var metrics = new SafeSqlMetrics(null);
         var connectionString = new Microsoft.Data.SqlClient.SqlConnectionStringBuilder { MaxPoolSize = 10, ConnectTimeout = 3 };
-        using var tracker = new LeaseTracker("orders", connectionString, new SqlConnectionLeakOptions(), new ManualTimeProvider(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, metrics);
+        using var tracker = new LeaseTracker("orders", connectionString, new SqlConnectionLeakOptions(), new FakeTimeProvider(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, metrics);
 
         // Act
         var message = tracker.DescribePoolExhausted();
@@ -307,11 +309,11 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
 
         public int ThrowOnEventId { get; } = throwOnEventId;
 
-        public CollectingLoggerProvider Inner { get; } = new();
+        public FakeLogCollector Inner { get; } = new();
 
         public int Thrown => Volatile.Read(ref _thrown);
 
-        public ILogger CreateLogger(string categoryName) => new ThrowingLogger(this, Inner.CreateLogger(categoryName));
+        public ILogger CreateLogger(string categoryName) => new ThrowingLogger(this, new FakeLogger(Inner, categoryName));
 
         public void AddProvider(ILoggerProvider provider)
         {

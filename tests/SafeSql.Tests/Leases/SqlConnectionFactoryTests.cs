@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 using SafeSql.Classification;
 using SafeSql.Diagnostics;
@@ -79,7 +80,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
         Assert.Equal(0, snapshot.LeasedCount);
         Assert.Null(snapshot.OldestLease);
         Assert.Empty(harness.Reports);
-        Assert.Single(harness.MeasurementsOf("db.client.connection.use_time"));
+        Assert.Single(harness.UseTime.GetMeasurementSnapshot());
     }
 
     [Theory]
@@ -114,7 +115,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
     public async Task GetPoolSnapshot_LeasesFromTwoCallSites_RanksThemByCountAndByAge()
     {
         // Arrange
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(), timeProvider: time);
         var (old, siteA) = OpenAtSiteA(harness.Factory);
         time.Advance(TimeSpan.FromSeconds(5));
@@ -194,7 +195,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
         Assert.Equal(SqlFailureKind.PoolTimeout, SqlFailureClassifier.Classify(exhausted).Kind);
         Assert.Equal(3, exhausted.Snapshot!.LeasedCount);
         Assert.Equal(1, exhausted.Snapshot.PoolTimeouts);
-        var log = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.PoolExhausted);
+        var log = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.PoolExhausted);
         Assert.Equal(LogLevel.Error, log.Level);
         Assert.Equal($"SafeSql pool '{harness.Name}': {exhausted.Message}", log.Message);
         var timeout = Assert.Single(harness.MeasurementsOf("db.client.connection.timeouts"));

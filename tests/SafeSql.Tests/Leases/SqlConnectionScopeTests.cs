@@ -6,6 +6,7 @@ using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 using SafeSql.Diagnostics;
 using SafeSql.Leases;
@@ -25,7 +26,7 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
     public async Task Dispose_ConnectionStillOpen_ReturnsItToThePoolAndReportsLeak(bool async)
     {
         // Arrange
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(), timeProvider: time);
         var scope = harness.Factory.CreateScope();
         var (connection, line) = (async ? await scope.OpenAsync() : scope.Open(), CurrentLine());
@@ -55,7 +56,7 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
         Assert.Equal(
             $"""Connection leak in SafeSql pool '{harness.Name}': the connection opened at SqlConnectionScopeTests.cs:{line} (Dispose_ConnectionStillOpen_ReturnsItToThePoolAndReportsLeak) was still open when its scope ended, 1.5 s after it was opened; SafeSql disposed it (returned it to the pool). Dispose every connection before its scope ends: 'await using var connection = await factory.OpenAsync();'.""",
             report.Message);
-        var log = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.LeakNotDisposedBeforeScopeEnd);
+        var log = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.LeakNotDisposedBeforeScopeEnd);
         Assert.Equal(LogLevel.Warning, log.Level);
         Assert.Equal(report.Message, log.Message);
         var leak = Assert.Single(harness.MeasurementsOf("db.client.connection.safesql.leaks"));
@@ -337,7 +338,7 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
             Assert.Equal(openLine, r.Lease.CallSite.LineNumber);
             Assert.Contains($"SqlConnectionScopeTests.cs:{openLine} (LeakLoop_ScopePerIteration_Runs1000IterationsWithoutPoolTimeoutAndReportsEveryLeak)", r.Message, StringComparison.Ordinal);
         });
-        Assert.Equal(1000, harness.Logs.Records.Count(r => r.EventId.Id == SafeSqlEventId.LeakNotDisposedBeforeScopeEnd));
+        Assert.Equal(1000, harness.Logs.GetSnapshot().Count(r => r.Id.Id == SafeSqlEventId.LeakNotDisposedBeforeScopeEnd));
         Assert.Equal(1000, harness.MeasurementsOf("db.client.connection.safesql.leaks").Sum(m => m.Value));
         Assert.Equal(0, harness.Factory.GetPoolSnapshot().LeasedCount);
     }

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
+using System.Threading.Channels;
+
+using Microsoft.Extensions.Time.Testing;
 
 using Polly;
 using Polly.Retry;
@@ -7,7 +9,6 @@ using Polly.Telemetry;
 
 using SafeSql.Classification;
 using SafeSql.Resilience;
-using SafeSql.Tests.TestUtilities;
 
 namespace SafeSql.Tests.Resilience;
 
@@ -18,6 +19,7 @@ internal sealed record RecordedRetry(int AttemptNumber, TimeSpan Delay, SqlFailu
 internal sealed class RetryRecorder : TelemetryListener
 {
     private readonly ConcurrentQueue<RecordedRetry> _retries = new();
+    private readonly Channel<RecordedRetry> _announced = Channel.CreateUnbounded<RecordedRetry>();
 
     public IReadOnlyList<RecordedRetry> Retries => [.. _retries];
 
@@ -31,9 +33,13 @@ internal sealed class RetryRecorder : TelemetryListener
             args.Context.Properties.TryGetValue(SqlRetryPolicy.FailureKey, out var failure);
             var recorded = new RecordedRetry(retry.AttemptNumber, retry.RetryDelay, failure?.Kind);
             _retries.Enqueue(recorded);
+            _announced.Writer.TryWrite(recorded);
             OnRetry?.Invoke(recorded);
         }
     }
+
+    /// <summary>Waits for the next OnRetry event (Polly raises it before the retry delay starts) and returns its delay.</summary>
+    public async Task<TimeSpan> NextRetryAsync(CancellationToken cancellationToken) => (await _announced.Reader.ReadAsync(cancellationToken)).Delay;
 
     /// <summary>A pipeline builder named like the factory's, on <paramref name="time"/>, reporting to this recorder.</summary>
     public ResiliencePipelineBuilder Builder(TimeProvider? time = null) =>
@@ -43,46 +49,79 @@ internal sealed class RetryRecorder : TelemetryListener
         new() { Name = "SafeSql", InstanceName = "tests", TimeProvider = time, TelemetryListener = this };
 }
 
-/// <summary>Drives a pipeline waiting on a <see cref="ManualTimeProvider"/>.</summary>
-internal static class ManualTime
+/// <summary>
+/// Drives an operation whose retry delays run on a <see cref="FakeTimeProvider"/>. The code under test announces each retry
+/// (Polly's OnRetry, through <see cref="RetryRecorder"/> or the factory's "retrying" log record) with its delay; the clock
+/// is then moved past that delay. Polly raises OnRetry just before it starts the delay's timer, so when the operation
+/// shows no progress for a second of real time after a move, the clock is moved once more (the timer started after it).
+/// </summary>
+internal static class FakeTime
 {
-    /// <summary>Waits (real time, bounded to 30 s) until something waits on <paramref name="time"/>: Polly's retry delay.</summary>
-    public static async Task WaitForDelayAsync(ManualTimeProvider time, Task running)
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_settle = TimeSpan.FromSeconds(1);
+
+    /// <summary>Waits (real time, bounded to 30 s) for the next retry announcement; fails if <paramref name="running"/> ends first.</summary>
+    public static async Task<TimeSpan> WaitForRetryAsync(Func<CancellationToken, Task<TimeSpan>> nextRetry, Task running)
     {
-        var clock = Stopwatch.StartNew();
-        while (time.ActiveTimerCount == 0)
+        using var deadline = new CancellationTokenSource(s_timeout);
+        var retry = nextRetry(deadline.Token);
+        if (await Task.WhenAny(retry, running) == running)
         {
-            if (running.IsCompleted)
+            await running; // surfaces the failure of an operation that ended instead of retrying
+            throw new Xunit.Sdk.XunitException("The operation completed without retrying.");
+        }
+
+        return await AwaitOrFailAsync(retry, "No retry was announced within 30 s.");
+    }
+
+    /// <summary>
+    /// Moves the clock past each announced delay until <paramref name="running"/> ends (at most 30 s of real time).
+    /// <paramref name="pending"/> is a delay already announced and not yet waited out.
+    /// </summary>
+    public static async Task RunToCompletionAsync(FakeTimeProvider time, Task running, Func<CancellationToken, Task<TimeSpan>> nextRetry, TimeSpan? pending = null)
+    {
+        using var deadline = new CancellationTokenSource(s_timeout);
+        var retry = nextRetry(deadline.Token);
+        if (pending is { } first)
+        {
+            time.Advance(first);
+        }
+
+        while (!running.IsCompleted)
+        {
+            var settle = Task.Delay(pending is null ? Timeout.InfiniteTimeSpan : s_settle, deadline.Token);
+            var progress = await Task.WhenAny(running, retry, settle);
+            if (deadline.IsCancellationRequested)
             {
-                await running; // surfaces the failure of an operation that ended instead of waiting
-                throw new Xunit.Sdk.XunitException("The operation completed without waiting for a retry delay.");
+                throw new Xunit.Sdk.XunitException("The operation neither retried nor completed within 30 s.");
             }
 
-            if (clock.Elapsed > TimeSpan.FromSeconds(30))
+            if (progress == retry)
             {
-                throw new Xunit.Sdk.XunitException("No retry delay started within 30 s.");
+                pending = await retry;
+                time.Advance(pending.Value);
+                retry = nextRetry(deadline.Token);
             }
-
-            await Task.Delay(10);
+            else if (progress == settle && pending is { } delay)
+            {
+                time.Advance(delay); // the delay's timer started after the previous move
+            }
         }
     }
 
-    /// <summary>Advances <paramref name="time"/> by <paramref name="step"/> whenever a delay waits, until <paramref name="running"/> ends (at most 50 steps).</summary>
-    public static async Task RunToCompletionAsync(ManualTimeProvider time, Task running, TimeSpan step)
-    {
-        for (var i = 0; i < 50 && !running.IsCompleted; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            while (time.ActiveTimerCount == 0 && !running.IsCompleted && clock.Elapsed < TimeSpan.FromSeconds(30))
-            {
-                await Task.Delay(10);
-            }
-
-            time.Advance(step);
-        }
-    }
-
-    /// <summary>Runs a synchronous pipeline execution on a thread of its own (it blocks on the manual clock).</summary>
+    /// <summary>Runs a synchronous pipeline execution on a thread of its own (it blocks on the fake clock).</summary>
     public static Task<T> OnOwnThread<T>(Func<T> action) =>
         Task.Factory.StartNew(action, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private static async Task<TimeSpan> AwaitOrFailAsync(Task<TimeSpan> retry, string message)
+    {
+        try
+        {
+            return await retry;
+        }
+        catch (OperationCanceledException)
+        {
+            throw new Xunit.Sdk.XunitException(message);
+        }
+    }
 }

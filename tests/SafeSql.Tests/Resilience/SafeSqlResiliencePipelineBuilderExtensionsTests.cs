@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Net.Sockets;
 
 using Microsoft.Data.SqlClient;
+using Microsoft.Extensions.Time.Testing;
 
 using Polly;
 
@@ -9,7 +10,6 @@ using SafeSql.Classification;
 using SafeSql.Diagnostics;
 using SafeSql.Resilience;
 using SafeSql.Testing;
-using SafeSql.Tests.TestUtilities;
 
 using static SafeSql.Tests.Classification.SqlFailureClassifierTests;
 
@@ -30,17 +30,17 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         await using var server = await LoopbackSqlServer.StartAsync();
         var connectionString = ConnectionString(server, b => { b.ConnectTimeout = 5; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
         await server.StopAsync();
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var recorder = new RetryRecorder();
         var pipeline = recorder.Builder<SqlConnection>(time).AddSqlOpenRetry(new SqlOpenRetryOptions(), connectionString).Build();
 
         // Act: the first attempt is refused; while Polly waits, the server comes back; then the clock moves on.
         var open = async
             ? pipeline.ExecuteAsync(async ct => await OpenAsync(connectionString, async: true)).AsTask()
-            : ManualTime.OnOwnThread(() => pipeline.Execute(() => OpenAsync(connectionString, async: false).GetAwaiter().GetResult()));
-        await ManualTime.WaitForDelayAsync(time, open);
+            : FakeTime.OnOwnThread(() => pipeline.Execute(() => OpenAsync(connectionString, async: false).GetAwaiter().GetResult()));
+        var delay = await FakeTime.WaitForRetryAsync(recorder.NextRetryAsync, open);
         await server.RestartAsync();
-        time.Advance(TimeSpan.FromSeconds(2));
+        await FakeTime.RunToCompletionAsync(time, open, recorder.NextRetryAsync, delay);
         await using var connection = await open;
 
         // Assert
@@ -101,7 +101,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         await using var server = await LoopbackSqlServer.StartAsync();
         var connectionString = ConnectionString(server, b => { b.ConnectTimeout = 1; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
         await server.StopAsync();
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var recorder = new RetryRecorder();
         var pipeline = recorder.Builder(time).AddSqlOpenRetry(new SqlOpenRetryOptions { MaxRetryAttempts = 2 }, connectionString).Build();
         var attempts = new List<Exception>();
@@ -122,8 +122,8 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         // Act
         var run = async
             ? pipeline.ExecuteAsync(_ => { Attempt(); return ValueTask.CompletedTask; }).AsTask()
-            : ManualTime.OnOwnThread(() => { pipeline.Execute(Attempt); return true; });
-        await ManualTime.RunToCompletionAsync(time, run, TimeSpan.FromSeconds(10));
+            : FakeTime.OnOwnThread(() => { pipeline.Execute(Attempt); return true; });
+        await FakeTime.RunToCompletionAsync(time, run, recorder.NextRetryAsync);
         var thrown = await CaptureAsync(() => run);
 
         // Assert: 3 attempts; what the caller sees is the last attempt's exception itself, Number and stack intact.
@@ -142,14 +142,14 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         await using var server = await LoopbackSqlServer.StartAsync();
         var connectionString = ConnectionString(server, b => { b.ConnectTimeout = 1; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
         await server.StopAsync();
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var recorder = new RetryRecorder();
         var options = new SqlOpenRetryOptions { MaxRetryAttempts = 3, BaseDelay = TimeSpan.FromSeconds(1), MaxDelay = TimeSpan.FromSeconds(3) };
         var pipeline = recorder.Builder(time).AddSqlOpenRetry(options, connectionString).Build();
 
         // Act
         var run = pipeline.ExecuteAsync(async ct => await OpenAsync(connectionString, async: true)).AsTask();
-        await ManualTime.RunToCompletionAsync(time, run, TimeSpan.FromSeconds(5));
+        await FakeTime.RunToCompletionAsync(time, run, recorder.NextRetryAsync);
         await CaptureAsync(() => run);
 
         // Assert
@@ -167,13 +167,13 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         await using var server = await LoopbackSqlServer.StartAsync();
         var connectionString = ConnectionString(server, b => b.ConnectTimeout = 1);
         await server.StopAsync();
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var recorder = new RetryRecorder();
         var pipeline = recorder.Builder(time).AddSqlOpenRetry(new SqlOpenRetryOptions { MaxRetryAttempts = 3 }, connectionString).Build();
 
         // Act
         var run = pipeline.ExecuteAsync(async ct => await OpenAsync(connectionString, async: true)).AsTask();
-        await ManualTime.RunToCompletionAsync(time, run, TimeSpan.FromSeconds(30));
+        await FakeTime.RunToCompletionAsync(time, run, recorder.NextRetryAsync);
         await CaptureAsync(() => run);
 
         // Assert: at least 5 s, 10 s, 20 s (the pool's blocking period after the 1st, 2nd and 3rd failure), though the backoff alone would be ~1, 2, 4 s.
@@ -293,7 +293,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         await server.StopAsync();
         var evidence = new ExhaustedEvidence(server.EndPoint);
         var policy = new SqlRetryPolicy(new SqlOpenRetryOptions { MaxRetryAttempts = 3 }, isOpen: true, connectionString, evidence: evidence);
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var recorder = new RetryRecorder();
         var pipeline = recorder.Builder(time).AddSqlRetry(policy).Build();
         var attempts = 0;
@@ -304,7 +304,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
             attempts++;
             await using var connection = await OpenAsync(connectionString, async: true);
         }).AsTask();
-        await ManualTime.RunToCompletionAsync(time, run, TimeSpan.FromSeconds(40));
+        await FakeTime.RunToCompletionAsync(time, run, recorder.NextRetryAsync);
         var exception = await CaptureAsync(() => run);
 
         // Assert: one retry, after SocketExhaustionDelay (30 s ±20 %), then the original exception.

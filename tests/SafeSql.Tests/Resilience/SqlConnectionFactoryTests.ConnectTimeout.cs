@@ -25,10 +25,10 @@ public sealed partial class SqlConnectionFactoryTests
 
         // Assert: both attempts timed out in TCP connect (258), the first was retried, the original exception reached the caller.
         Assert.Equal(258, Assert.IsType<SqlException>(exception).Number);
-        var attempts = harness.Logs.Records.Where(r => r.EventId.Id == SafeSqlEventId.OpenAttemptFailed).ToArray();
+        var attempts = harness.Logs.GetSnapshot().Where(r => r.Id.Id == SafeSqlEventId.OpenAttemptFailed).ToArray();
         Assert.Equal(2, attempts.Length);
         Assert.StartsWith($"Opening a connection of pool '{harness.Name}' failed (attempt 1): ConnectTimeout, SQL error 258, socket error TimedOut; will retry: True.", attempts[0].Message, StringComparison.Ordinal);
-        Assert.Matches($@"^Retrying the open of pool '{harness.Name}' after ConnectTimeout in \d+ ms \(retry 1 of at most 1\)\.$", Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenRetrying).Message);
+        Assert.Matches($@"^Retrying the open of pool '{harness.Name}' after ConnectTimeout in \d+ ms \(retry 1 of at most 1\)\.$", Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.OpenRetrying).Message);
         Assert.All(harness.Failures(), m => Assert.Equal("connect_timeout", m.Tags[SafeSqlMetrics.FailureKindTag]));
         Assert.Equal(2, harness.Failures().Count);
     }

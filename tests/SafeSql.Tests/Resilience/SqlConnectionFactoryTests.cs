@@ -1,11 +1,11 @@
 using Microsoft.Data.SqlClient;
+using Microsoft.Extensions.Time.Testing;
 
 using SafeSql.Classification;
 using SafeSql.Diagnostics;
 using SafeSql.Resilience;
 using SafeSql.Testing;
 using SafeSql.Tests.Leases;
-using SafeSql.Tests.TestUtilities;
 
 using static SafeSql.Tests.Classification.SqlFailureClassifierTests;
 
@@ -30,20 +30,20 @@ public sealed partial class SqlConnectionFactoryTests
         // Act: refused; the server comes back while the pipeline waits; the clock moves past the (≤1.2 s) delay.
         var open = async
             ? harness.Factory.OpenConnectionAsync().AsTask()
-            : ManualTime.OnOwnThread(() => harness.Factory.OpenConnection());
-        await ManualTime.WaitForDelayAsync(harness.Time, open);
+            : FakeTime.OnOwnThread(() => harness.Factory.OpenConnection());
+        var delay = await FakeTime.WaitForRetryAsync(harness.NextRetryAsync, open);
         await server.RestartAsync();
-        harness.Time.Advance(TimeSpan.FromSeconds(2));
+        await FakeTime.RunToCompletionAsync(harness.Time, open, harness.NextRetryAsync, delay);
         await using var connection = await open;
 
         // Assert: the caller got an open connection; the refusal was logged, counted and retried once.
         Assert.Equal(System.Data.ConnectionState.Open, connection.State);
-        var failed = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenAttemptFailed);
+        var failed = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.OpenAttemptFailed);
         Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, failed.Level);
         Assert.StartsWith($"Opening a connection of pool '{harness.Name}' failed (attempt 1): ConnectionRefused, SQL error 0, socket error ConnectionRefused; will retry: True.", failed.Message, StringComparison.Ordinal);
-        var retrying = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenRetrying);
+        var retrying = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.OpenRetrying);
         Assert.Matches($@"^Retrying the open of pool '{harness.Name}' after ConnectionRefused in \d+ ms \(retry 1 of at most 3\)\.$", retrying.Message);
-        Assert.DoesNotContain(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenFailed);
+        Assert.DoesNotContain(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.OpenFailed);
         var counted = Assert.Single(harness.Failures());
         Assert.Equal("connection_refused", counted.Tags[SafeSqlMetrics.FailureKindTag]);
         Assert.Equal("0", counted.Tags[SafeSqlMetrics.ErrorTypeTag]);
@@ -66,12 +66,12 @@ public sealed partial class SqlConnectionFactoryTests
         // Assert: one login attempt; the original SqlException reached the caller.
         Assert.Equal(18456, Assert.IsType<SqlException>(exception).Number);
         Assert.Equal(1, server.Counters.FailedLogins);
-        var failed = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenFailed);
+        var failed = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.OpenFailed);
         Assert.Equal(
             $"""Opening a connection of pool '{harness.Name}' failed with AuthenticationFailure after 1 attempt(s), not retried: AuthenticationFailure is never retried. The original exception is rethrown.""",
             failed.Message);
         Assert.Equal("authentication_failure", Assert.Single(harness.Failures()).Tags[SafeSqlMetrics.FailureKindTag]);
-        Assert.DoesNotContain(harness.Logs.Records, r => r.Message.Contains(LoopbackSqlServerOptions.DefaultPassword, StringComparison.Ordinal));
+        Assert.DoesNotContain(harness.Logs.GetSnapshot(), r => r.Message.Contains(LoopbackSqlServerOptions.DefaultPassword, StringComparison.Ordinal));
     }
 
     [Theory]
@@ -89,8 +89,8 @@ public sealed partial class SqlConnectionFactoryTests
 
         // Assert
         Assert.Equal(0, Assert.IsType<SqlException>(exception).Number);
-        Assert.Equal(0, harness.Time.ActiveTimerCount);
-        Assert.EndsWith("not retried: retries are disabled (OpenRetry.Enabled is false). The original exception is rethrown.", Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenFailed).Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.OpenRetrying);
+        Assert.EndsWith("not retried: retries are disabled (OpenRetry.Enabled is false). The original exception is rethrown.", Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.OpenFailed).Message, StringComparison.Ordinal);
         Assert.Equal("connection_refused", Assert.Single(harness.Failures()).Tags[SafeSqlMetrics.FailureKindTag]);
     }
 
@@ -111,7 +111,7 @@ public sealed partial class SqlConnectionFactoryTests
 
         // Assert: the cancellation reached the caller; no 3000-3003 record and no failure measurement.
         Assert.IsAssignableFrom<OperationCanceledException>(exception);
-        Assert.DoesNotContain(harness.Logs.Records, r => r.EventId.Id is SafeSqlEventId.OpenAttemptFailed or SafeSqlEventId.OpenFailed or SafeSqlEventId.OpenRetrying);
+        Assert.DoesNotContain(harness.Logs.GetSnapshot(), r => r.Id.Id is SafeSqlEventId.OpenAttemptFailed or SafeSqlEventId.OpenFailed or SafeSqlEventId.OpenRetrying);
         Assert.Empty(harness.Failures());
         server.Faults.LoginDelay = TimeSpan.Zero;
     }
@@ -126,12 +126,12 @@ public sealed partial class SqlConnectionFactoryTests
 
         // Act
         var open = harness.Factory.OpenConnectionAsync().AsTask();
-        await ManualTime.RunToCompletionAsync(harness.Time, open, TimeSpan.FromSeconds(10));
+        await FakeTime.RunToCompletionAsync(harness.Time, open, harness.NextRetryAsync);
         await CaptureAsync(() => open);
 
         // Assert: 5 s × (1.02 to 1.10), not the 1 s backoff.
-        var retrying = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.OpenRetrying);
-        var delay = (long)retrying.State.Single(p => p.Key == "RetryDelayMilliseconds").Value!;
+        var retrying = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.OpenRetrying);
+        var delay = long.Parse(retrying.GetStructuredStateValue("RetryDelayMilliseconds")!, System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(delay, 5100, 5500);
         Assert.True(harness.Factory.OpenRetryPolicy.PoolBlocking);
     }
@@ -152,7 +152,7 @@ public sealed partial class SqlConnectionFactoryTests
 
         // Assert
         Assert.Equal(SqlFailureKind.SocketExhaustion, failure.Kind);
-        var log = Assert.Single(harness.Logs.Records, r => r.EventId.Id == SafeSqlEventId.SocketExhaustionDetected);
+        var log = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.SocketExhaustionDetected);
         Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Error, log.Level);
         Assert.Equal(
             $"""Ephemeral port exhaustion towards 127.0.0.1:{server.Port} (pool '{harness.Name}'): 50 of 50 ephemeral ports in use, 50 in TIME_WAIT. Enable connection pooling and dispose connections.""",
@@ -162,7 +162,7 @@ public sealed partial class SqlConnectionFactoryTests
 
     /// <summary>A root factory on its own pool and a manual clock, its open pipeline configured by <paramref name="configure"/>.</summary>
     private static FactoryHarness NewHarness(string connectionString, Action<SqlOpenRetryOptions>? configure = null) =>
-        new(connectionString, timeProvider: new ManualTimeProvider(), configureOpenRetry: configure, name: "open-pipeline");
+        new(connectionString, timeProvider: new FakeTimeProvider(), configureOpenRetry: configure, name: "open-pipeline");
 
     /// <summary>Polls <paramref name="condition"/> for at most 10 s (real time: the server runs on real sockets).</summary>
     private static async Task WaitUntilAsync(Func<bool> condition)
