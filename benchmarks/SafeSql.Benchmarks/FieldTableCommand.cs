@@ -102,7 +102,7 @@ internal static class FieldTableCommand
                 var factory = environment.CreateFactory();
                 return () =>
                 {
-                    using var connection = factory.Open();
+                    using var connection = factory.OpenConnection();
                 };
             }),
             Measure("Raw SqlClient, Pooling=false", opens, static environment =>
@@ -163,7 +163,7 @@ internal static class FieldTableCommand
             {
             }
 
-            using (factory.Open())
+            using (factory.OpenConnection())
             {
             }
 

@@ -22,7 +22,7 @@ namespace SafeSql.Benchmarks;
 /// </remarks>
 internal sealed class LoopbackBenchmarkEnvironment : IDisposable
 {
-    private readonly List<SqlConnectionFactory> _factories = [];
+    private readonly List<SafeSqlDataSource> _factories = [];
 
     private LoopbackBenchmarkEnvironment(LoopbackSqlServer server, string applicationName)
     {
@@ -52,11 +52,11 @@ internal sealed class LoopbackBenchmarkEnvironment : IDisposable
     }
 
     /// <summary>Creates a root SafeSql factory on <see cref="Raw"/>, as <c>AddSafeSql</c> would (no logger output, no meter listener).</summary>
-    public SqlConnectionFactory CreateFactory(StackCaptureMode stackCapture = StackCaptureMode.CallSite)
+    public SafeSqlDataSource CreateFactory(StackCaptureMode stackCapture = StackCaptureMode.CallSite)
     {
         var options = new SafeSqlOptions { ConnectionString = Raw };
         options.Leaks.StackCapture = stackCapture;
-        var factory = new SqlConnectionFactory($"bench-{stackCapture}", options, NullLoggerFactory.Instance, new SafeSqlMetrics(null), TimeProvider.System);
+        var factory = new SafeSqlDataSource($"bench-{stackCapture}", options, NullLoggerFactory.Instance, new SafeSqlMetrics(null), TimeProvider.System);
         _factories.Add(factory);
         return factory;
     }

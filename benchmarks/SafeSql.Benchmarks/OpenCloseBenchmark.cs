@@ -38,9 +38,9 @@ public class OpenCloseBenchmark
 
     private LoopbackSqlServer? _server;
     private string _connectionString = string.Empty;
-    private SqlConnectionFactory? _none;
-    private SqlConnectionFactory? _callSite;
-    private SqlConnectionFactory? _full;
+    private SafeSqlDataSource? _none;
+    private SafeSqlDataSource? _callSite;
+    private SafeSqlDataSource? _full;
     private ISqlConnectionScope? _scope;
 
     [GlobalSetup]
@@ -91,14 +91,14 @@ public class OpenCloseBenchmark
     [BenchmarkCategory(Sync)]
     public void SafeSql_None()
     {
-        using var connection = _none!.Open();
+        using var connection = _none!.OpenConnection();
     }
 
     [Benchmark]
     [BenchmarkCategory(Sync)]
     public void SafeSql_CallSite()
     {
-        using var connection = _callSite!.Open();
+        using var connection = _callSite!.OpenConnection();
     }
 
     [Benchmark]
@@ -112,7 +112,7 @@ public class OpenCloseBenchmark
     [BenchmarkCategory(Sync)]
     public void SafeSql_Full()
     {
-        using var connection = _full!.Open();
+        using var connection = _full!.OpenConnection();
     }
 
     [Benchmark(Baseline = true)]
@@ -136,14 +136,14 @@ public class OpenCloseBenchmark
     [BenchmarkCategory(Async)]
     public async Task SafeSql_NoneAsync()
     {
-        await using var connection = await _none!.OpenAsync();
+        await using var connection = await _none!.OpenConnectionAsync();
     }
 
     [Benchmark]
     [BenchmarkCategory(Async)]
     public async Task SafeSql_CallSiteAsync()
     {
-        await using var connection = await _callSite!.OpenAsync();
+        await using var connection = await _callSite!.OpenConnectionAsync();
     }
 
     [Benchmark]
@@ -157,13 +157,13 @@ public class OpenCloseBenchmark
     [BenchmarkCategory(Async)]
     public async Task SafeSql_FullAsync()
     {
-        await using var connection = await _full!.OpenAsync();
+        await using var connection = await _full!.OpenConnectionAsync();
     }
 
-    private static SqlConnectionFactory Create(string connectionString, StackCaptureMode mode)
+    private static SafeSqlDataSource Create(string connectionString, StackCaptureMode mode)
     {
         var options = new SafeSqlOptions { ConnectionString = connectionString };
         options.Leaks.StackCapture = mode;
-        return new SqlConnectionFactory($"bench-{mode}", options, NullLoggerFactory.Instance, new SafeSqlMetrics(null), TimeProvider.System);
+        return new SafeSqlDataSource($"bench-{mode}", options, NullLoggerFactory.Instance, new SafeSqlMetrics(null), TimeProvider.System);
     }
 }

@@ -43,7 +43,7 @@ public class OpenPathBreakdownBenchmark
     };
 
     private LoopbackBenchmarkEnvironment? _environment;
-    private SqlConnectionFactory? _factory;
+    private SafeSqlDataSource? _factory;
     private ResiliencePipeline _empty = ResiliencePipeline.Empty;
     private ResiliencePipeline _openRetry = ResiliencePipeline.Empty;
     private string _pooled = string.Empty;
@@ -90,7 +90,7 @@ public class OpenPathBreakdownBenchmark
     [BenchmarkCategory(Sync)]
     public void SafeSql_CallSite()
     {
-        using var connection = _factory!.Open();
+        using var connection = _factory!.OpenConnection();
     }
 
     [Benchmark(Baseline = true)]
@@ -119,6 +119,6 @@ public class OpenPathBreakdownBenchmark
     [BenchmarkCategory(Async)]
     public async Task SafeSql_CallSiteAsync()
     {
-        await using var connection = await _factory!.OpenAsync();
+        await using var connection = await _factory!.OpenConnectionAsync();
     }
 }

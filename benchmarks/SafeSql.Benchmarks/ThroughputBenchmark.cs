@@ -31,7 +31,7 @@ public class ThroughputBenchmark
     public const int Operations = 512;
 
     private LoopbackBenchmarkEnvironment? _environment;
-    private SqlConnectionFactory? _factory;
+    private SafeSqlDataSource? _factory;
     private string _pooled = string.Empty;
     private string _unpooled = string.Empty;
     private int _remaining;
@@ -79,7 +79,7 @@ public class ThroughputBenchmark
 
     private async Task SafeSqlOnceAsync()
     {
-        await using var connection = await _factory!.OpenAsync();
+        await using var connection = await _factory!.OpenConnectionAsync();
         _ = await SelectOneAsync(connection);
     }
 

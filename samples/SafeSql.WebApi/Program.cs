@@ -67,9 +67,9 @@ app.MapGet("/leaky", OrderEndpoints.LeakyAsync);
 app.MapGet("/leaks", (RecentLeaks reports) => reports.Snapshot());
 
 // 6. The pool.
-app.MapGet("/pool", (ISqlConnectionFactory db) =>
+app.MapGet("/pool", (SafeSqlDataSource dataSource) =>
 {
-    var pool = db.GetPoolSnapshot();
+    var pool = dataSource.GetPoolSnapshot();
     return new
     {
         pool.PoolName,

@@ -1,6 +1,8 @@
+using System.Data.Common;
 using System.Diagnostics.Metrics;
 
 using Microsoft.Extensions.Configuration;
+
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -11,16 +13,22 @@ using SafeSql.Internal.Validators;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>
-/// Registers SafeSql: a validated, normalized connection string per database and the <see cref="ISqlConnectionFactory"/> that
-/// opens real, pooled, tracked <c>SqlConnection</c>s from it.
+/// Registers SafeSql: a validated, normalized connection string per database, its <see cref="SafeSqlDataSource"/> and the
+/// <see cref="ISqlConnectionFactory"/> that opens real, pooled, tracked <c>SqlConnection</c>s from it in request code.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Each call registers one SafeSql instance, identified by its name (the options name). Per instance: a keyed singleton root
-/// factory (key = name) and a scoped <see cref="ISqlConnectionFactory"/> (keyed by name; the default instance is also
-/// registered without a key), which is a scope of the root factory: when the DI scope ends (for example an ASP.NET Core
-/// request), connections still open are returned to the pool and reported as leaks. Inject it with
-/// <c>[FromKeyedServices("orders")] ISqlConnectionFactory</c> for a named instance.
+/// Each call registers one SafeSql instance, identified by its name (the options name). Per instance, keyed by the name
+/// (the default instance is also registered without a key): <see cref="SafeSqlDataSource"/> and <see cref="DbDataSource"/>,
+/// the same singleton, for singletons, background services and libraries (create a scope per unit of work with
+/// <see cref="SafeSqlDataSource.CreateScope"/>); and a scoped <see cref="ISqlConnectionFactory"/> for request code, a scope of
+/// the data source: when the DI scope ends (for example an ASP.NET Core request), connections still open are returned to the
+/// pool and reported as leaks. Inject them with <c>[FromKeyedServices("orders")]</c> for a named instance.
+/// </para>
+/// <para>
+/// <see cref="ISqlConnectionFactory"/> resolved from the root provider (held by a singleton, or with scope validation off) is
+/// not a scope: SafeSql logs event 1004 (<see cref="SafeSql.Diagnostics.SafeSqlEventId.ScopedFactoryResolvedFromRoot"/>)
+/// and hands out an unscoped factory, so its connections stay covered by the finalizer sentinel and the watchdog.
 /// </para>
 /// <para>
 /// The options are validated when the host starts (<c>ValidateOnStart</c>): the data annotations, then the connection-string
@@ -112,12 +120,15 @@ public static class SafeSqlServiceCollectionExtensions
         // Shared by every instance.
         services.TryAddSingleton(static provider => new SafeSqlMetrics(provider.GetService<IMeterFactory>()));
 
-        // Per instance: the root factory (a keyed singleton) and a scope of it per DI scope.
-        services.TryAddKeyedSingleton(name, static (provider, key) => SqlConnectionFactory.Create(provider, (string)key!));
-        services.TryAddKeyedScoped<ISqlConnectionFactory>(name, static (provider, key) => provider.GetRequiredKeyedService<SqlConnectionFactory>(key).CreateScope());
+        // Per instance: the data source (a singleton, also as DbDataSource) and, per DI scope, a scope of it.
+        services.TryAddKeyedSingleton(name, static (provider, key) => SafeSqlDataSource.CreateFromServices(provider, (string)key!));
+        services.TryAddKeyedSingleton<DbDataSource>(name, static (provider, key) => provider.GetRequiredKeyedService<SafeSqlDataSource>(key));
+        services.TryAddKeyedScoped(name, static (provider, key) => provider.GetRequiredKeyedService<SafeSqlDataSource>(key).CreateServiceScope(provider));
         if (name.Length == 0)
         {
-            services.TryAddScoped<ISqlConnectionFactory>(static provider => provider.GetRequiredKeyedService<SqlConnectionFactory>(Microsoft.Extensions.Options.Options.DefaultName).CreateScope());
+            services.TryAddSingleton(static provider => provider.GetRequiredKeyedService<SafeSqlDataSource>(Microsoft.Extensions.Options.Options.DefaultName));
+            services.TryAddSingleton<DbDataSource>(static provider => provider.GetRequiredKeyedService<SafeSqlDataSource>(Microsoft.Extensions.Options.Options.DefaultName));
+            services.TryAddScoped(static provider => provider.GetRequiredKeyedService<SafeSqlDataSource>(Microsoft.Extensions.Options.Options.DefaultName).CreateServiceScope(provider));
         }
 
         return new SafeSqlBuilder(name, services);

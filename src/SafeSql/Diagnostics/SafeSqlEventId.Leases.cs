@@ -3,11 +3,21 @@ namespace SafeSql.Diagnostics;
 /// <summary>Event ids of lease tracking (1000s) and leak detection (2000s).</summary>
 public static partial class SafeSqlEventId
 {
-    /// <summary>1001 (Debug): a factory was created and tracks leases (pool name, Max Pool Size, stack capture, threshold).</summary>
+    /// <summary>1001 (Debug): a data source was created and tracks leases (pool name, Max Pool Size, stack capture, threshold).</summary>
     public const int LeaseTrackingStarted = 1001;
 
     /// <summary>1002 (Error): the connection pool timed out; the message names the call sites holding the leases.</summary>
     public const int PoolExhausted = 1002;
+
+    /// <summary>1003 (Warning): the last data source on a pool was disposed while connections were still leased (count, oldest lease).</summary>
+    public const int DataSourceDisposedWithLeases = 1003;
+
+    /// <summary>
+    /// 1004 (Error): the scoped <c>ISqlConnectionFactory</c> was resolved from the root service provider (by a singleton, or with
+    /// scope validation off). A scope there would live until shutdown and hold its connections, hiding their leaks; SafeSql
+    /// hands out an unscoped view instead. Inject <c>SafeSqlDataSource</c> and create a scope per unit of work.
+    /// </summary>
+    public const int ScopedFactoryResolvedFromRoot = 1004;
 
     /// <summary>2001 (Warning): a connection was still open when its scope ended; SafeSql disposed it (returned it to the pool).</summary>
     public const int LeakNotDisposedBeforeScopeEnd = 2001;

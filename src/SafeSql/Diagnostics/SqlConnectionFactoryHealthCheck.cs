@@ -20,13 +20,13 @@ namespace SafeSql.Diagnostics;
 /// </remarks>
 internal sealed class SqlConnectionFactoryHealthCheck : IHealthCheck
 {
-    private readonly SqlConnectionFactory _factory;
+    private readonly SafeSqlDataSource _factory;
     private readonly TimeSpan _connectTimeout;
 
-    internal SqlConnectionFactoryHealthCheck(SqlConnectionFactory factory)
+    internal SqlConnectionFactoryHealthCheck(SafeSqlDataSource factory)
     {
         _factory = factory;
-        var connectTimeout = new SqlConnectionStringBuilder(factory.ConnectionString).ConnectTimeout;
+        var connectTimeout = new SqlConnectionStringBuilder(factory.ConnectionStringWithPassword).ConnectTimeout;
         _connectTimeout = connectTimeout > 0 ? TimeSpan.FromSeconds(connectTimeout) : Timeout.InfiniteTimeSpan;
     }
 
@@ -44,7 +44,7 @@ internal sealed class SqlConnectionFactoryHealthCheck : IHealthCheck
             timeoutSource.CancelAfter(timeout);
             try
             {
-                var connection = new SqlConnection(_factory.ConnectionString);
+                var connection = new SqlConnection(_factory.ConnectionStringWithPassword);
                 await using (connection.ConfigureAwait(false))
                 {
                     await connection.OpenAsync(timeoutSource.Token).ConfigureAwait(false);

@@ -96,13 +96,9 @@ internal sealed partial class LeaseTracker : IDisposable
     /// <c>StateChange</c> event and hands it to <paramref name="scope"/> if there is one.
     /// </summary>
     /// <exception cref="ObjectDisposedException"><paramref name="scope"/> was disposed while the connection opened; the connection is disposed.</exception>
-    internal void Track(SqlConnection connection, SqlConnectionScope? scope, string memberName, string filePath, int lineNumber, StackTrace? stack)
+    internal void Track(SqlConnection connection, SqlConnectionScope? scope, string? memberName, string? filePath, int lineNumber, StackTrace? stack)
     {
-        var useTimeStart = _coarseClock && _metrics.IsUseTimeEnabled ? Stopwatch.GetTimestamp() : 0;
-        var record = StackCapture == StackCaptureMode.None
-            ? new LeaseRecord(this, null, null, 0, null, GetTimestamp()) { UseTimeStart = useTimeStart }
-            : new LeaseRecord(this, memberName, filePath, lineNumber, stack, GetTimestamp()) { UseTimeStart = useTimeStart };
-        _registry.Add(record);
+        var record = Begin(memberName, filePath, lineNumber, stack);
         if (scope is null)
         {
             // Outside a scope only the sentinel (finalizable, reachable only from the connection) can see a dropped connection.
@@ -119,11 +115,25 @@ internal sealed partial class LeaseTracker : IDisposable
                 throw new ObjectDisposedException(nameof(ISqlConnectionScope), "The SafeSql scope was disposed while a connection was being opened through it; the connection was disposed. Open connections through a live scope.");
             }
         }
+    }
 
+    /// <summary>
+    /// Starts a lease: registers its record (call site, optional stack, open time) and arms the held-too-long watchdog. The
+    /// caller ends it through <see cref="OnClosed"/> or <see cref="OnCollected"/>.
+    /// </summary>
+    internal LeaseRecord Begin(string? memberName, string? filePath, int lineNumber, StackTrace? stack)
+    {
+        var useTimeStart = _coarseClock && _metrics.IsUseTimeEnabled ? Stopwatch.GetTimestamp() : 0;
+        var record = StackCapture == StackCaptureMode.None || (filePath is null && stack is null)
+            ? new LeaseRecord(this, null, null, 0, null, GetTimestamp()) { UseTimeStart = useTimeStart }
+            : new LeaseRecord(this, memberName, filePath, lineNumber, stack, GetTimestamp()) { UseTimeStart = useTimeStart };
+        _registry.Add(record);
         if (_thresholdTimestampTicks > 0)
         {
             ScheduleWatchdog(record.StartTimestamp + _thresholdTimestampTicks);
         }
+
+        return record;
     }
 
     /// <summary>The connection closed (any way): ends the lease; reports the return of a lease reported as held too long.</summary>

@@ -15,6 +15,6 @@ public static class SqlConnectionFactoryExtensions
         return factory is ILeaseTrackerOwner owner
             ? owner.Tracker.GetSnapshot()
             : throw new NotSupportedException(
-                $"GetPoolSnapshot needs a factory created by SafeSql (AddSafeSql or SqlConnectionFactory); got {factory.GetType().FullName}. Resolve ISqlConnectionFactory from dependency injection.");
+                $"GetPoolSnapshot needs a factory created by SafeSql (AddSafeSql or SafeSqlDataSource); got {factory.GetType().FullName}. Resolve ISqlConnectionFactory from dependency injection.");
     }
 }

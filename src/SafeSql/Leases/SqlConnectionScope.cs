@@ -5,7 +5,7 @@ using Microsoft.Data.SqlClient;
 namespace SafeSql.Leases;
 
 /// <summary>
-/// A scope of a root <see cref="SqlConnectionFactory"/>: opens through the root and owns the leases it opened. Disposing
+/// A scope of a root <see cref="SafeSqlDataSource"/>: opens through the root and owns the leases it opened. Disposing
 /// it disposes every connection it opened that is still open (returning it to the pool) and reports each as
 /// <see cref="ConnectionLeakKind.NotDisposedBeforeScopeEnd"/>.
 /// </summary>
@@ -17,13 +17,13 @@ namespace SafeSql.Leases;
 /// </remarks>
 internal sealed class SqlConnectionScope : ISqlConnectionScope, ILeaseTrackerOwner
 {
-    private readonly SqlConnectionFactory _root;
+    private readonly SafeSqlDataSource _root;
     private readonly Lock _gate = new();
     private Entry[] _entries = [];
     private int _count;
     private bool _disposed;
 
-    internal SqlConnectionScope(SqlConnectionFactory root)
+    internal SqlConnectionScope(SafeSqlDataSource root)
     {
         _root = root;
     }

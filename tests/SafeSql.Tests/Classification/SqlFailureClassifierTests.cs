@@ -50,19 +50,19 @@ public sealed partial class SqlFailureClassifierTests
         // Arrange: the factory rethrows SqlClient's pool timeout as SqlConnectionPoolExhaustedException (original inside).
         await using var server = await LoopbackSqlServer.StartAsync();
         var options = new SafeSqlOptions { ConnectionString = ConnectionString(server, b => { b.MaxPoolSize = 2; b.ConnectTimeout = 3; }) };
-        await using var factory = new SqlConnectionFactory($"pool-{Guid.NewGuid():N}", options);
-        await using var first = await factory.OpenAsync();
-        await using var second = await factory.OpenAsync();
+        await using var factory = new SafeSqlDataSource($"pool-{Guid.NewGuid():N}", options);
+        await using var first = await factory.OpenConnectionAsync();
+        await using var second = await factory.OpenConnectionAsync();
 
         // Act
         Exception exception;
         if (async)
         {
-            exception = await Assert.ThrowsAsync<SqlConnectionPoolExhaustedException>(async () => await factory.OpenAsync());
+            exception = await Assert.ThrowsAsync<SqlConnectionPoolExhaustedException>(async () => await factory.OpenConnectionAsync());
         }
         else
         {
-            exception = Assert.Throws<SqlConnectionPoolExhaustedException>(() => factory.Open());
+            exception = Assert.Throws<SqlConnectionPoolExhaustedException>(() => factory.OpenConnection());
         }
 
         var failure = SqlFailureClassifier.Classify(exception);

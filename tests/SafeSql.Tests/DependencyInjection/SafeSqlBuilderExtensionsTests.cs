@@ -83,7 +83,7 @@ public sealed class SafeSqlBuilderExtensionsTests
         await host.StartAsync();
 
         // Assert
-        var factory = host.Services.GetRequiredKeyedService<SqlConnectionFactory>("cluster");
+        var factory = host.Services.GetRequiredKeyedService<SafeSqlDataSource>("cluster");
         SafeSqlServiceCollectionExtensionsTests.AssertConnectionStringEqual(
             "Data Source=tcp:127.0.0.1,1433;Password=Zq7-Hunter2;Load Balance Timeout=300;Application Name=OrdersApi",
             SqlConnectionStringNormalizer.Normalize(factory.Options));

@@ -54,7 +54,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         // Assert
         Assert.Equal(Options.DefaultName, builder.Name);
         Assert.Same(services, builder.Services);
-        AssertRegistered(services, typeof(SqlConnectionFactory), Options.DefaultName, ServiceLifetime.Singleton);
+        AssertRegistered(services, typeof(SafeSqlDataSource), Options.DefaultName, ServiceLifetime.Singleton);
         AssertRegistered(services, typeof(ISqlConnectionFactory), Options.DefaultName, ServiceLifetime.Scoped);
         AssertRegistered(services, typeof(ISqlConnectionFactory), null, ServiceLifetime.Scoped);
         AssertRegistered(services, typeof(SafeSqlMetrics), null, ServiceLifetime.Singleton);
@@ -77,7 +77,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         Assert.Equal("billing", billing.Name);
         foreach (var name in new[] { "orders", "billing" })
         {
-            AssertRegistered(services, typeof(SqlConnectionFactory), name, ServiceLifetime.Singleton);
+            AssertRegistered(services, typeof(SafeSqlDataSource), name, ServiceLifetime.Singleton);
             AssertRegistered(services, typeof(ISqlConnectionFactory), name, ServiceLifetime.Scoped);
         }
 
@@ -97,7 +97,9 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
 
         // Assert
         Assert.Equal(countAfterFirst, services.Count(IsNotAConfigureAction));
-        Assert.Single(services, d => d.ServiceType == typeof(SqlConnectionFactory));
+        Assert.Single(services, d => d.ServiceType == typeof(SafeSqlDataSource) && d.IsKeyedService);
+        Assert.Single(services, d => d.ServiceType == typeof(SafeSqlDataSource) && !d.IsKeyedService);
+        Assert.Single(services, d => d.ServiceType == typeof(System.Data.Common.DbDataSource) && !d.IsKeyedService);
         Assert.Single(services, d => d.ServiceType == typeof(IValidateOptions<SafeSqlOptions>) && d.ImplementationType == typeof(SafeSqlOptionsCustomValidator));
         using var provider = services.BuildServiceProvider();
         Assert.Equal("Server=second-db", provider.GetRequiredService<IOptionsMonitor<SafeSqlOptions>>().Get(Options.DefaultName).ConnectionString);
@@ -206,8 +208,8 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         await host.StartAsync();
 
         // Assert
-        var factory = host.Services.GetRequiredKeyedService<SqlConnectionFactory>(Options.DefaultName);
-        Assert.Same(factory, host.Services.GetRequiredKeyedService<SqlConnectionFactory>(Options.DefaultName));
+        var factory = host.Services.GetRequiredKeyedService<SafeSqlDataSource>(Options.DefaultName);
+        Assert.Same(factory, host.Services.GetRequiredKeyedService<SafeSqlDataSource>(Options.DefaultName));
         Assert.Equal(Options.DefaultName, factory.Name);
         AssertConnectionStringEqual(GoodConnectionString, factory.Options.ConnectionString);
         AssertConnectionStringEqual(GoodNormalized, SqlConnectionStringNormalizer.Normalize(factory.Options));
@@ -232,7 +234,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         await host.StartAsync();
 
         // Assert
-        var factory = host.Services.GetRequiredKeyedService<SqlConnectionFactory>("orders");
+        var factory = host.Services.GetRequiredKeyedService<SafeSqlDataSource>("orders");
         Assert.Equal("orders", factory.Name);
         AssertConnectionStringEqual(GoodConnectionString, factory.Options.ConnectionString);
         await host.StopAsync();

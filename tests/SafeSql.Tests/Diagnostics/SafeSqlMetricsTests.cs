@@ -44,8 +44,8 @@ public sealed class SafeSqlMetricsTests(LoopbackServerFixture fixture) : IClassF
     {
         // Arrange
         await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 9));
-        await using var first = harness.Factory.Open();
-        await using var second = await harness.Factory.OpenAsync();
+        await using var first = harness.Factory.OpenConnection();
+        await using var second = await harness.Factory.OpenConnectionAsync();
 
         // Act
         harness.RecordObservableInstruments();
@@ -66,7 +66,7 @@ public sealed class SafeSqlMetricsTests(LoopbackServerFixture fixture) : IClassF
         // Arrange
         var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(), timeProvider: time);
-        var connection = async ? await harness.Factory.OpenAsync() : harness.Factory.Open();
+        var connection = async ? await harness.Factory.OpenConnectionAsync() : harness.Factory.OpenConnection();
         time.Advance(TimeSpan.FromSeconds(2.5));
 
         // Act
@@ -92,8 +92,9 @@ public sealed class SafeSqlMetricsTests(LoopbackServerFixture fixture) : IClassF
         using var shared = new SafeSqlMetrics(null);
         var name = $"disposed-{Guid.NewGuid():N}";
         var options = new SafeSqlOptions { ConnectionString = fixture.ConnectionString() };
-        var factory = new SqlConnectionFactory(name, options, metrics: shared);
-        await using var other = new SqlConnectionFactory($"other-{Guid.NewGuid():N}", options, metrics: shared);
+        var factory = new SafeSqlDataSource(name, options, metrics: shared);
+        var otherOptions = new SafeSqlOptions { ConnectionString = fixture.ConnectionString() + ";Application Name=other" }; // another pool
+        await using var other = new SafeSqlDataSource($"other-{Guid.NewGuid():N}", otherOptions, metrics: shared);
         using var collector = new MetricCollector<long>(shared.Meter, "db.client.connection.count");
         collector.RecordObservableInstruments();
         Assert.Contains(collector.GetMeasurementSnapshot(), m => m.Tags.TryGetValue("db.client.connection.pool.name", out var pool) && Equals(pool, name));

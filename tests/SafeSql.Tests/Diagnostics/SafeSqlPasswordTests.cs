@@ -31,10 +31,10 @@ public sealed class SafeSqlPasswordTests(LoopbackServerFixture fixture) : IClass
             scope.Open();
         }
 
-        var first = harness.Factory.Open();
-        var second = harness.Factory.Open();
+        var first = harness.Factory.OpenConnection();
+        var second = harness.Factory.OpenConnection();
         time.Advance(TimeSpan.FromSeconds(3));
-        var exhausted = Assert.Throws<SqlConnectionPoolExhaustedException>(() => harness.Factory.Open());
+        var exhausted = Assert.Throws<SqlConnectionPoolExhaustedException>(() => harness.Factory.OpenConnection());
         texts.Enqueue(exhausted.ToString());
         texts.Enqueue(exhausted.InnerException!.ToString());
         var snapshot = harness.Factory.GetPoolSnapshot();

@@ -39,7 +39,7 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
         // Arrange
         var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 5), o => o.LeakDetectionThreshold = null, time);
-        var held = Enumerable.Range(0, 4).Select(_ => harness.Factory.Open()).ToList();
+        var held = Enumerable.Range(0, 4).Select(_ => harness.Factory.OpenConnection()).ToList();
         time.Advance(TimeSpan.FromSeconds(12));
         var check = new SqlConnectionFactoryHealthCheck(harness.Factory);
 
@@ -126,7 +126,7 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
         var logs = new FakeLogCollector();
         var name = $"health-{Guid.NewGuid():N}";
         using var loggerFactory = new LoggerFactory([new FakeLoggerProvider(logs)]);
-        await using var factory = new SqlConnectionFactory(name, options, loggerFactory, metrics: null, time);
+        await using var factory = new SafeSqlDataSource(name, options, loggerFactory, metrics: null, time);
         await server.StopAsync();
         var check = new SqlConnectionFactoryHealthCheck(factory);
 
@@ -159,7 +159,7 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
         Assert.Equal(["db"], entry.Tags);
         Assert.Equal("orders", entry.Data["poolName"]);
         Assert.Equal(3, entry.Data["maxPoolSize"]);
-        provider.GetRequiredKeyedService<SqlConnectionFactory>("orders").ClearPool();
+        provider.GetRequiredKeyedService<SafeSqlDataSource>("orders").ClearPool();
     }
 
     [Fact]

@@ -16,7 +16,7 @@ using SafeSql.Resilience;
 namespace SafeSql.Tests.Leases;
 
 /// <summary>
-/// A root <see cref="SqlConnectionFactory"/> on its own pool, with collected logs (<see cref="FakeLogCollector"/>), leak
+/// A root <see cref="SafeSqlDataSource"/> on its own pool, with collected logs (<see cref="FakeLogCollector"/>), leak
 /// reports and metrics (one <see cref="MetricCollector{T}"/> per instrument of the factory's own meter). Disposing it
 /// disposes the factory and clears its SqlClient pool.
 /// </summary>
@@ -61,7 +61,7 @@ internal sealed class FactoryHarness : IAsyncDisposable
             _reported.Release();
             userCallback?.Invoke(report);
         };
-        Factory = new SqlConnectionFactory(Name, options, _loggerFactory, metrics: null, timeProvider);
+        Factory = new SafeSqlDataSource(Name, options, _loggerFactory, metrics: null, timeProvider);
 
         // The factory owns its meter (no IMeterFactory), so these collectors see this harness's measurements only.
         _counters = s_longInstruments.ToDictionary(i => i, i => new MetricCollector<long>(Factory.Metrics.Meter, i));
@@ -72,7 +72,7 @@ internal sealed class FactoryHarness : IAsyncDisposable
 
     public string Name { get; }
 
-    public SqlConnectionFactory Factory { get; }
+    public SafeSqlDataSource Factory { get; }
 
     public FakeLogCollector Logs { get; }
 
@@ -102,7 +102,7 @@ internal sealed class FactoryHarness : IAsyncDisposable
         _counters["db.client.connection.max"].RecordObservableInstruments();
     }
 
-    public async Task<SqlConnection> OpenAsync(bool async) => async ? await Factory.OpenAsync() : Factory.Open();
+    public async Task<SqlConnection> OpenAsync(bool async) => async ? await Factory.OpenConnectionAsync() : Factory.OpenConnection();
 
     /// <summary>
     /// Waits for the open pipeline's next retry announcement: the "retrying" record (3002) that Polly's OnRetry writes

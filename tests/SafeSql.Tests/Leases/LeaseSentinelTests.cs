@@ -47,7 +47,7 @@ public sealed class LeaseSentinelTests(LoopbackServerFixture fixture) : IClassFi
         Assert.Equal(LogLevel.Warning, log.Level);
         Assert.Equal(report.Message, log.Message);
         Assert.Equal(0, harness.Factory.GetPoolSnapshot().LeasedCount);
-        await using var reused = await harness.Factory.OpenAsync();
+        await using var reused = await harness.Factory.OpenConnectionAsync();
         Assert.Equal(System.Data.ConnectionState.Open, reused.State);
     }
 
@@ -101,35 +101,35 @@ public sealed class LeaseSentinelTests(LoopbackServerFixture fixture) : IClassFi
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int OpenAndDrop(ISqlConnectionFactory factory)
+    private static int OpenAndDrop(SafeSqlDataSource factory)
     {
-        var (connection, line) = (factory.Open(), CurrentLine());
+        var (connection, line) = (factory.OpenConnection(), CurrentLine());
         GC.KeepAlive(connection);
         return line;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static async Task<int> OpenAndDropAsync(ISqlConnectionFactory factory)
+    private static async Task<int> OpenAndDropAsync(SafeSqlDataSource factory)
     {
-        var (connection, line) = (await factory.OpenAsync(), CurrentLine());
+        var (connection, line) = (await factory.OpenConnectionAsync(), CurrentLine());
         GC.KeepAlive(connection);
         return line;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void OpenDisposeAndDrop(ISqlConnectionFactory factory)
+    private static void OpenDisposeAndDrop(SafeSqlDataSource factory)
     {
-        using var connection = factory.Open();
+        using var connection = factory.OpenConnection();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static async Task OpenDisposeAndDropAsync(ISqlConnectionFactory factory)
+    private static async Task OpenDisposeAndDropAsync(SafeSqlDataSource factory)
     {
-        await using var connection = await factory.OpenAsync();
+        await using var connection = await factory.OpenConnectionAsync();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int OpenInScopeAndDropBoth(ISqlConnectionFactory factory)
+    private static int OpenInScopeAndDropBoth(SafeSqlDataSource factory)
     {
         var scope = factory.CreateScope();
         var (connection, line) = (scope.Open(), CurrentLine());

@@ -23,7 +23,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
         // Arrange
         var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.LeakDetectionThreshold = TimeSpan.FromSeconds(5), time);
-        var (connection, line) = (async ? await harness.Factory.OpenAsync() : harness.Factory.Open(), CurrentLine());
+        var (connection, line) = (async ? await harness.Factory.OpenConnectionAsync() : harness.Factory.OpenConnection(), CurrentLine());
         var site = $"LeaseTrackerTests.cs:{line} (Watchdog_LeaseHeldPastThreshold_ReportsOnceAtThresholdAndAgainOnReturn)";
 
         // Act / Assert: nothing before the threshold.
@@ -76,7 +76,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
         // Arrange
         var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.LeakDetectionThreshold = TimeSpan.FromSeconds(5), time);
-        var connection = harness.Factory.Open();
+        var connection = harness.Factory.OpenConnection();
         time.Advance(TimeSpan.FromSeconds(4));
 
         // Act
@@ -94,9 +94,9 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
         // Arrange
         var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.LeakDetectionThreshold = TimeSpan.FromSeconds(5), time);
-        await using var first = harness.Factory.Open();
+        await using var first = harness.Factory.OpenConnection();
         time.Advance(TimeSpan.FromSeconds(3));
-        await using var second = await harness.Factory.OpenAsync();
+        await using var second = await harness.Factory.OpenConnectionAsync();
 
         // Act / Assert
         time.Advance(TimeSpan.FromSeconds(2));
@@ -114,7 +114,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
         // Arrange
         var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.LeakDetectionThreshold = null, time);
-        await using var connection = harness.Factory.Open();
+        await using var connection = harness.Factory.OpenConnection();
 
         // Act
         time.Advance(TimeSpan.FromDays(2));
@@ -139,7 +139,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
                 o.StackCapture = StackCaptureMode.Full;
             },
             time);
-        await using var connection = async ? await harness.Factory.OpenAsync() : harness.Factory.Open();
+        await using var connection = async ? await harness.Factory.OpenConnectionAsync() : harness.Factory.OpenConnection();
 
         // Act
         time.Advance(TimeSpan.FromSeconds(2));
@@ -168,7 +168,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
                 o.StackCapture = StackCaptureMode.None;
             },
             time);
-        await using var connection = harness.Factory.Open();
+        await using var connection = harness.Factory.OpenConnection();
 
         // Act
         time.Advance(TimeSpan.FromSeconds(2));
@@ -193,9 +193,9 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
                 o.OnLeakDetected = _ => throw new InvalidOperationException("callback bug");
             },
             time);
-        await using var first = harness.Factory.Open();
+        await using var first = harness.Factory.OpenConnection();
         time.Advance(TimeSpan.FromSeconds(1));
-        await using var second = harness.Factory.Open();
+        await using var second = harness.Factory.OpenConnection();
 
         // Act
         time.Advance(TimeSpan.FromSeconds(5));
@@ -219,12 +219,12 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
         var options = new SafeSqlOptions { ConnectionString = fixture.ConnectionString() };
         options.Leaks.LeakDetectionThreshold = TimeSpan.FromSeconds(5);
         var name = $"throwing-logger-{Guid.NewGuid():N}";
-        await using var factory = new SqlConnectionFactory(name, options, logs, metrics: null, time);
-        await using var first = factory.Open();
+        await using var factory = new SafeSqlDataSource(name, options, logs, metrics: null, time);
+        await using var first = factory.OpenConnection();
 
         // Act
         time.Advance(TimeSpan.FromSeconds(5));
-        await using var second = factory.Open();
+        await using var second = factory.OpenConnection();
         time.Advance(TimeSpan.FromSeconds(5));
 
         // Assert: both leases reached the logger (the watchdog was re-armed after the first failure), each failure was logged.
@@ -264,7 +264,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
     {
         // Arrange
         await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.StackCapture = StackCaptureMode.Full);
-        var connection = async ? await harness.Factory.OpenAsync() : harness.Factory.Open();
+        var connection = async ? await harness.Factory.OpenConnectionAsync() : harness.Factory.OpenConnection();
         var active = new List<LeaseRecord>();
         harness.Factory.Tracker.CopyActiveLeases(active);
         var record = Assert.Single(active);

@@ -46,14 +46,14 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
         switch (closeWay)
         {
             case "using":
-                using (var connection = async ? await factory.OpenAsync() : factory.Open())
+                using (var connection = async ? await factory.OpenConnectionAsync() : factory.OpenConnection())
                 {
                     leasedWhileOpen = factory.GetPoolSnapshot().LeasedCount;
                 }
 
                 break;
             default:
-                var opened = async ? await factory.OpenAsync() : factory.Open();
+                var opened = async ? await factory.OpenConnectionAsync() : factory.OpenConnection();
                 leasedWhileOpen = factory.GetPoolSnapshot().LeasedCount;
                 switch (closeWay)
                 {
@@ -92,7 +92,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
         await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 7));
 
         // Act
-        var (connection, line) = (async ? await harness.Factory.OpenAsync() : harness.Factory.Open(), CurrentLine());
+        var (connection, line) = (async ? await harness.Factory.OpenConnectionAsync() : harness.Factory.OpenConnection(), CurrentLine());
         var snapshot = harness.Factory.GetPoolSnapshot();
         await connection.DisposeAsync();
 
@@ -150,7 +150,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
     {
         // Arrange
         await using var harness = new FactoryHarness(fixture.ConnectionString());
-        var connection = async ? await harness.Factory.OpenAsync() : harness.Factory.Open();
+        var connection = async ? await harness.Factory.OpenConnectionAsync() : harness.Factory.OpenConnection();
         using var command = new SqlCommand("RAISERROR('fatal', 20, 1) WITH LOG", connection);
 
         // Act
@@ -182,8 +182,8 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
 
         // Act
         var exception = async
-            ? await Assert.ThrowsAnyAsync<InvalidOperationException>(async () => await harness.Factory.OpenAsync())
-            : Assert.ThrowsAny<InvalidOperationException>(() => harness.Factory.Open());
+            ? await Assert.ThrowsAnyAsync<InvalidOperationException>(async () => await harness.Factory.OpenConnectionAsync())
+            : Assert.ThrowsAny<InvalidOperationException>(() => harness.Factory.OpenConnection());
 
         // Assert
         var exhausted = Assert.IsType<SqlConnectionPoolExhaustedException>(exception);
@@ -216,7 +216,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
         var held = new List<SqlConnection>(others) { first };
 
         // Act
-        var exception = Assert.Throws<SqlConnectionPoolExhaustedException>(() => harness.Factory.Open());
+        var exception = Assert.Throws<SqlConnectionPoolExhaustedException>(() => harness.Factory.OpenConnection());
 
         // Assert
         Assert.Equal(
@@ -239,11 +239,11 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
 
         // Act
         var exception = async
-            ? await Assert.ThrowsAsync<ObjectDisposedException>(async () => await harness.Factory.OpenAsync())
-            : Assert.Throws<ObjectDisposedException>(() => harness.Factory.Open());
+            ? await Assert.ThrowsAsync<ObjectDisposedException>(async () => await harness.Factory.OpenConnectionAsync())
+            : Assert.Throws<ObjectDisposedException>(() => harness.Factory.OpenConnection());
 
         // Assert
-        Assert.Equal("SafeSql.SqlConnectionFactory", exception.ObjectName);
+        Assert.Equal("SafeSql.SafeSqlDataSource", exception.ObjectName);
     }
 
     [Fact]
@@ -257,7 +257,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
 
         // Assert
         Assert.Equal(
-            """GetPoolSnapshot needs a factory created by SafeSql (AddSafeSql or SqlConnectionFactory); got SafeSql.Tests.Leases.SqlConnectionFactoryTests+ForeignFactory. Resolve ISqlConnectionFactory from dependency injection.""",
+            """GetPoolSnapshot needs a factory created by SafeSql (AddSafeSql or SafeSqlDataSource); got SafeSql.Tests.Leases.SqlConnectionFactoryTests+ForeignFactory. Resolve ISqlConnectionFactory from dependency injection.""",
             exception.Message);
     }
 
@@ -280,7 +280,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
         }.ConnectionString;
         var options = new SafeSqlOptions { ConnectionString = connectionString };
         options.OpenRetry.Enabled = false;
-        await using var factory = new SqlConnectionFactory($"slow-{Guid.NewGuid():N}", options);
+        await using var factory = new SafeSqlDataSource($"slow-{Guid.NewGuid():N}", options);
 
         // Act: 4 sync opens on 4 threads at once.
         using var start = new Barrier(4);
@@ -290,7 +290,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
                 start.SignalAndWait();
                 try
                 {
-                    factory.Open().Dispose();
+                    factory.OpenConnection().Dispose();
                     return null;
                 }
                 catch (Exception ex)
@@ -322,19 +322,19 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (SqlConnection Connection, int Line) HoldLease(ISqlConnectionFactory factory) => (factory.Open(), CurrentLine());
+    private static (SqlConnection Connection, int Line) HoldLease(SafeSqlDataSource factory) => (factory.OpenConnection(), CurrentLine());
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (SqlConnection Connection, int Line) OpenAtSiteA(ISqlConnectionFactory factory) => (factory.Open(), CurrentLine());
+    private static (SqlConnection Connection, int Line) OpenAtSiteA(SafeSqlDataSource factory) => (factory.OpenConnection(), CurrentLine());
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (List<SqlConnection> Connections, int Line) OpenThreeAtSiteB(ISqlConnectionFactory factory)
+    private static (List<SqlConnection> Connections, int Line) OpenThreeAtSiteB(SafeSqlDataSource factory)
     {
         var list = new List<SqlConnection>();
         var line = 0;
         for (var i = 0; i < 3; i++)
         {
-            (var connection, line) = (factory.Open(), CurrentLine());
+            (var connection, line) = (factory.OpenConnection(), CurrentLine());
             list.Add(connection);
         }
 

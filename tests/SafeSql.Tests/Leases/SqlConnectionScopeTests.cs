@@ -213,7 +213,7 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
         Assert.Equal(line, report.Lease.CallSite!.LineNumber);
         Assert.Equal(string.Empty, report.Lease.PoolName);
         Assert.Contains("Connection leak in SafeSql pool '(default)': the connection opened at SqlConnectionScopeTests.cs:", report.Message, StringComparison.Ordinal);
-        provider.GetRequiredKeyedService<SqlConnectionFactory>(Options.DefaultName).ClearPool();
+        provider.GetRequiredKeyedService<SafeSqlDataSource>(Options.DefaultName).ClearPool();
     }
 
     /// <summary>

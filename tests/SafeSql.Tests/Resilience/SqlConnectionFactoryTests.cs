@@ -13,7 +13,7 @@ namespace SafeSql.Tests.Resilience;
 
 /// <summary>
 /// The factory's default open pipeline (<c>CreateOpenPipeline</c>, built from <see cref="SafeSqlOptions.OpenRetry"/>), through
-/// a root <see cref="SqlConnectionFactory"/> constructed directly, with collected logs and metrics and a manual clock.
+/// a root <see cref="SafeSqlDataSource"/> constructed directly, with collected logs and metrics and a manual clock.
 /// </summary>
 public sealed partial class SqlConnectionFactoryTests
 {
@@ -29,8 +29,8 @@ public sealed partial class SqlConnectionFactoryTests
 
         // Act: refused; the server comes back while the pipeline waits; the clock moves past the (≤1.2 s) delay.
         var open = async
-            ? harness.Factory.OpenAsync().AsTask()
-            : FakeTime.OnOwnThread(() => harness.Factory.Open());
+            ? harness.Factory.OpenConnectionAsync().AsTask()
+            : FakeTime.OnOwnThread(() => harness.Factory.OpenConnection());
         var delay = await FakeTime.WaitForRetryAsync(harness.NextRetryAsync, open);
         await server.RestartAsync();
         await FakeTime.RunToCompletionAsync(harness.Time, open, harness.NextRetryAsync, delay);
@@ -104,7 +104,7 @@ public sealed partial class SqlConnectionFactoryTests
         using var cancellation = new CancellationTokenSource();
 
         // Act
-        var open = harness.Factory.OpenAsync(cancellation.Token).AsTask();
+        var open = harness.Factory.OpenConnectionAsync(cancellation.Token).AsTask();
         await WaitUntilAsync(() => server.Counters.TcpConnectionsAccepted > 0);
         cancellation.Cancel();
         var exception = await CaptureAsync(() => open);
@@ -125,7 +125,7 @@ public sealed partial class SqlConnectionFactoryTests
         await server.StopAsync();
 
         // Act
-        var open = harness.Factory.OpenAsync().AsTask();
+        var open = harness.Factory.OpenConnectionAsync().AsTask();
         await FakeTime.RunToCompletionAsync(harness.Time, open, harness.NextRetryAsync);
         await CaptureAsync(() => open);
 

@@ -8,8 +8,8 @@ using SafeSql.Resilience;
 
 namespace SafeSql;
 
-/// <summary>The factory's open pipeline: classification-driven retries built from <see cref="SafeSqlOptions.OpenRetry"/>.</summary>
-internal sealed partial class SqlConnectionFactory
+/// <summary>The data source's open pipeline: classification-driven retries built from <see cref="SafeSqlOptions.OpenRetry"/>.</summary>
+public sealed partial class SafeSqlDataSource
 {
     /// <summary>The logger category of classification and retry messages (event ids 3000-3999).</summary>
     internal const string ClassificationLoggerCategory = "SafeSql.Classification";
@@ -39,7 +39,7 @@ internal sealed partial class SqlConnectionFactory
         .Build();
     }
 
-    private sealed class OpenRetryObserver(SqlConnectionFactory factory, ILogger logger) : ISqlRetryObserver
+    private sealed class OpenRetryObserver(SafeSqlDataSource factory, ILogger logger) : ISqlRetryObserver
     {
         private readonly int _maxRetryAttempts = factory.Options.OpenRetry?.MaxRetryAttempts ?? SafeSqlDefaults.OpenMaxRetryAttempts;
         private readonly string _poolDisplayName = PoolDisplayName.Of(factory.Name);

@@ -1,0 +1,60 @@
+using System.Data;
+using System.Diagnostics;
+
+namespace SafeSql.Leases;
+
+/// <summary>
+/// Tracks a connection handed out unopened (<see cref="SafeSqlDataSource.CreateConnection"/>) on every open: each
+/// <c>StateChange</c> to Open starts a lease, each change to Closed ends it. Like <see cref="LeaseSentinel"/>, the
+/// connection's event is the only reference to it, so its finalizer reports a connection collected while open.
+/// </summary>
+/// <remarks>
+/// Code that opens and closes one connection around each query (EF Core, many repositories) gets one lease per open, with
+/// the call site of <c>CreateConnection</c> (the code that opens it is SqlClient's caller, which caller info cannot see;
+/// <see cref="StackCaptureMode.Full"/> records the opener's stack). The finalizer is armed only while the connection is open.
+/// </remarks>
+internal sealed class PerOpenLeaseSentinel
+{
+    private readonly LeaseTracker _tracker;
+    private readonly string? _memberName;
+    private readonly string? _filePath;
+    private readonly int _lineNumber;
+    private LeaseRecord? _current;
+
+    internal PerOpenLeaseSentinel(LeaseTracker tracker, string? memberName, string? filePath, int lineNumber)
+    {
+        _tracker = tracker;
+        _memberName = memberName;
+        _filePath = filePath;
+        _lineNumber = lineNumber;
+#pragma warning disable CA1816 // Not IDisposable: the finalizer is armed while the connection is open, and only then.
+        GC.SuppressFinalize(this);
+#pragma warning restore CA1816
+    }
+
+    ~PerOpenLeaseSentinel()
+    {
+        if (Volatile.Read(ref _current) is { } record)
+        {
+            _tracker.OnCollected(record);
+        }
+    }
+
+    /// <summary>The connection's <c>StateChange</c> handler: a lease per open.</summary>
+    internal void OnStateChange(object sender, StateChangeEventArgs e)
+    {
+        if (e.CurrentState == ConnectionState.Open && e.OriginalState != ConnectionState.Open)
+        {
+            var stack = _tracker.StackCapture == StackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
+            Volatile.Write(ref _current, _tracker.Begin(_memberName, _filePath, _lineNumber, stack));
+            GC.ReRegisterForFinalize(this);
+        }
+        else if (e.CurrentState == ConnectionState.Closed && Interlocked.Exchange(ref _current, null) is { } record)
+        {
+#pragma warning disable CA1816 // See the constructor.
+            GC.SuppressFinalize(this);
+#pragma warning restore CA1816
+            _tracker.OnClosed(record);
+        }
+    }
+}
