@@ -45,9 +45,12 @@ internal sealed class LoopbackBenchmarkEnvironment : IDisposable
     public string Unpooled { get; }
 
     /// <summary>Starts a loopback server; <paramref name="applicationName"/> keeps each benchmark class in its own SqlClient pool.</summary>
-    public static LoopbackBenchmarkEnvironment Start(string applicationName)
+    /// <param name="applicationName">The Application Name of the benchmark's connection strings.</param>
+    /// <param name="encryption">What the server offers: TLS as SQL Server 2022 out of the box (the default; every new
+    /// physical connection pays a TLS handshake) or no encryption (<c>Encrypt=False</c>, the figures before TLS).</param>
+    public static LoopbackBenchmarkEnvironment Start(string applicationName, LoopbackEncryption encryption = LoopbackEncryption.Supported)
     {
-        var server = LoopbackSqlServer.StartAsync(new LoopbackSqlServerOptions { ListenBacklog = 1024 }).GetAwaiter().GetResult();
+        var server = LoopbackSqlServer.StartAsync(new LoopbackSqlServerOptions { ListenBacklog = 1024, Encryption = encryption }).GetAwaiter().GetResult();
         return new LoopbackBenchmarkEnvironment(server, applicationName);
     }
 

@@ -3,6 +3,8 @@ using BenchmarkDotNet.Configs;
 
 using Microsoft.Data.SqlClient;
 
+using SafeSql.Testing;
+
 namespace SafeSql.Benchmarks;
 
 /// <summary>
@@ -36,10 +38,15 @@ public class PoolingOffBenchmark
     private string _pooled = string.Empty;
     private string _unpooled = string.Empty;
 
+    /// <summary>Gets or sets what the server offers: <c>Supported</c> (TLS, as a real server: each unpooled open pays a TLS
+    /// handshake) or <c>NotSupported</c> (a connection in clear).</summary>
+    [Params(LoopbackEncryption.Supported, LoopbackEncryption.NotSupported)]
+    public LoopbackEncryption Encryption { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
-        _environment = LoopbackBenchmarkEnvironment.Start("SafeSql.Benchmarks.Unpooled");
+        _environment = LoopbackBenchmarkEnvironment.Start("SafeSql.Benchmarks.Unpooled", Encryption);
         _pooled = _environment.Pooled;
         _unpooled = _environment.Unpooled;
         _environment.WarmPool();
