@@ -47,6 +47,9 @@ internal sealed partial class SqlConnectionStringEvaluation
         const string VerifiableFix =
             "make the certificate verifiable: install the issuing CA's certificate on this machine, or pin the server's certificate with Server Certificate=<path to its .cer> (SqlClient 6.0.1+), and set HostNameInCertificate when connecting by another name than the certificate's.";
         var value = _entries[TrustServerCertificateKeyword].Value;
+        var where = loopback
+            ? ", which is on the loopback interface but judged like a remote server (SqlConnectionStringPolicyOptions.AllowTrustServerCertificateOnLoopback is false)"
+            : ", a server that is not on the loopback interface";
         if (loopback && _options.AllowTrustServerCertificateOnLoopback)
         {
             Add(
@@ -67,7 +70,7 @@ internal sealed partial class SqlConnectionStringEvaluation
                 SqlConnectionStringFindingSeverity.Warning,
                 TrustServerCertificateKeyword,
                 value,
-                $"{Shown(TrustServerCertificateKeyword)} turns off the validation of the certificate of {host} (allowed by SqlConnectionStringPolicyOptions.AllowTrustServerCertificate, so this is a warning).",
+                $"{Shown(TrustServerCertificateKeyword)} turns off the validation of the certificate of {host}{where} (allowed by SqlConnectionStringPolicyOptions.AllowTrustServerCertificate, so this is a warning).",
                 Reason,
                 "Remove TrustServerCertificate as soon as the server can be authenticated: " + VerifiableFix);
             return;
@@ -77,7 +80,7 @@ internal sealed partial class SqlConnectionStringEvaluation
             SqlConnectionStringRules.TrustServerCertificate,
             TrustServerCertificateKeyword,
             value,
-            $"{Shown(TrustServerCertificateKeyword)} turns off the validation of the certificate of {host}, a server that is not on the loopback interface.",
+            $"{Shown(TrustServerCertificateKeyword)} turns off the validation of the certificate of {host}{where}.",
             Reason,
             "Remove TrustServerCertificate and " + VerifiableFix + " If this server truly cannot be authenticated, set SqlConnectionStringPolicyOptions.AllowTrustServerCertificate to true.");
     }

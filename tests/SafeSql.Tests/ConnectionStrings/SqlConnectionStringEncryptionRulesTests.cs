@@ -94,7 +94,7 @@ public sealed class SqlConnectionStringEncryptionRulesTests
         Assert.True(result.IsAccepted);
         var finding = Assert.Single(result.Warnings);
         Assert.Equal(
-            "SAFESQL013: TrustServerCertificate=True (Trust Server Certificate) turns off the validation of the certificate of db.example.com (allowed by SqlConnectionStringPolicyOptions.AllowTrustServerCertificate, so this is a warning). "
+            "SAFESQL013: TrustServerCertificate=True (Trust Server Certificate) turns off the validation of the certificate of db.example.com, a server that is not on the loopback interface (allowed by SqlConnectionStringPolicyOptions.AllowTrustServerCertificate, so this is a warning). "
                 + TrustReason + " Fix: Remove TrustServerCertificate as soon as the server can be authenticated: " + VerifiableFix + " " + TrustSource,
             finding.Message);
     }
@@ -110,7 +110,7 @@ public sealed class SqlConnectionStringEncryptionRulesTests
 
         // Assert
         var finding = Assert.Single(result.Errors);
-        Assert.StartsWith("SAFESQL013: TrustServerCertificate=True (Trust Server Certificate) turns off the validation of the certificate of 127.0.0.1, a server that is not on the loopback interface.", finding.Message, StringComparison.Ordinal);
+        Assert.StartsWith("SAFESQL013: TrustServerCertificate=True (Trust Server Certificate) turns off the validation of the certificate of 127.0.0.1, which is on the loopback interface but judged like a remote server (SqlConnectionStringPolicyOptions.AllowTrustServerCertificateOnLoopback is false). It keeps TLS", finding.Message, StringComparison.Ordinal);
     }
 
     [Theory]
