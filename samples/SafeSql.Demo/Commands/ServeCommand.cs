@@ -1,13 +1,16 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
+using Microsoft.Data.SqlClient;
+
 using SafeSql.Testing;
 
 namespace SafeSql.Demo.Commands;
 
 /// <summary>
 /// <c>serve [--port N] [--user NAME] [--password PASSWORD]</c>: only the loopback SQL Server, until Ctrl+C. Without
-/// <c>--password</c> any password is accepted for the user; a password given is required and never printed.
+/// <c>--password</c> any password is accepted for the user; a password given is required and never printed. The server speaks
+/// TLS with a self-signed certificate; the printed connection string pins it (<c>Server Certificate</c>, SqlClient 6.0.1+).
 /// </summary>
 internal static class ServeCommand
 {
@@ -40,9 +43,15 @@ internal static class ServeCommand
 
         await using var server = await LoopbackSqlServer.StartAsync(options);
         var password = options.Password is null ? "<any>" : "<the --password given>";
-        output.WriteLine($"Loopback SQL Server listening on 127.0.0.1:{server.Port} (TDS 7.4, no TLS). Press Ctrl+C to stop.");
-        output.WriteLine($"  SqlClient: Data Source=tcp:127.0.0.1,{server.Port};User ID={options.UserName};Password={password};Encrypt=False");
-        output.WriteLine($"  FreeTDS:   TDSVER=7.4 tsql -H 127.0.0.1 -p {server.Port} -U {options.UserName} -P '{password}'");
+
+        // The server's own string with the password replaced: it pins the certificate, so SqlClient's defaults (Encrypt=Mandatory)
+        // validate the server without TrustServerCertificate=True.
+        var connectionString = new SqlConnectionStringBuilder(server.ConnectionString) { Password = password }.ConnectionString;
+        output.WriteLine($"Loopback SQL Server listening on 127.0.0.1:{server.Port} (TDS 7.4 and 8.0, TLS with a self-signed certificate). Press Ctrl+C to stop.");
+        output.WriteLine($"  Certificate: {server.CertificatePath} (DER .cer, deleted when the server stops; SqlClient pins it with Server Certificate=<path>)");
+        output.WriteLine($"  SqlClient: {connectionString}");
+        output.WriteLine($"  SqlClient, TDS 8.0: {connectionString};Encrypt=Strict");
+        output.WriteLine($"  FreeTDS:   TDSVER=7.4 tsql -H 127.0.0.1 -p {server.Port} -U {options.UserName} -P '{password}' (whole connection in TLS: encryption = require in freetds.conf)");
         await output.FlushAsync();
 
         var stop = new TaskCompletionSource();

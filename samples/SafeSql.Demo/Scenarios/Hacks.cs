@@ -8,8 +8,8 @@ using SafeSql.Demo.Running;
 namespace SafeSql.Demo.Scenarios;
 
 /// <summary>
-/// Scenario 3, the connection-string hacks from the field: the settings teams add to make pool timeouts or port exhaustion
-/// go away. Each hides the cause and makes the next outage worse.
+/// Scenario 3, the connection-string hacks from the field: the settings teams add to make pool timeouts, port exhaustion or
+/// certificate errors go away. Each hides the cause and makes the next outage (or the next breach) worse.
 /// </summary>
 internal static class Hacks
 {
@@ -21,7 +21,14 @@ internal static class Hacks
         "Connection Lifetime=1",  // "stale connections? recycle them every second"
         "Connect Timeout=40000",  // "timeouts? wait longer"
         "Max Pool Size=40000",    // "pool exhausted? make it bigger"
+        "TrustServerCertificate=True", // "certificate not trusted? trust any certificate"
     ];
+
+    /// <summary>
+    /// The policy as it judges a production server: the loopback server stands in for one, so TrustServerCertificate=True
+    /// towards it is refused as it would be towards a remote server (by default loopback only gets a warning).
+    /// </summary>
+    private static readonly SqlConnectionStringPolicyOptions s_policy = new() { AllowTrustServerCertificateOnLoopback = false };
 
     public static async Task<ScenarioResult> RunAsync(DemoOptions options)
     {
@@ -34,7 +41,8 @@ internal static class Hacks
             Number = 3,
             Title = "The connection-string hacks from the field",
             Setup = $"Each hack is added to a good connection string: {string.Join(", ", s_hacks)}. Raw: open and run SELECT 1. "
-                + "SafeSql: start the application with AddSafeSql.",
+                + "SafeSql: start the application with AddSafeSql; the local server stands in for a production server, so the policy judges "
+                + "it as one (AllowTrustServerCertificateOnLoopback = false).",
             Raw = raw,
             SafeSql = safeSql,
             Notes = [.. safeSql.Detail<List<Dictionary<string, string>>>("refusals")!.Select(static r =>
@@ -81,12 +89,12 @@ internal static class Hacks
             var connectionString = server.ConnectionString("SafeSql.Demo hacks", hack);
             try
             {
-                await using var app = await SafeSqlApp.StartAsync(connectionString, recorder); // started: not refused
+                await using var app = await SafeSqlApp.StartAsync(connectionString, recorder, ConfigurePolicy); // started: not refused
             }
             catch (OptionsValidationException startupFailure)
             {
                 // The same verdict, as structured findings: rule id, reason, fix (never the password).
-                var finding = SqlConnectionStringPolicy.Validate(connectionString).Errors.First();
+                var finding = SqlConnectionStringPolicy.Validate(connectionString, s_policy).Errors.First();
                 refusals.Add(new()
                 {
                     ["hack"] = hack,
@@ -104,4 +112,7 @@ internal static class Hacks
                 + string.Join(", ", refusals.Select(static r => $"{r["hack"]} -> {r["ruleId"]}")) + ".",
             new() { ["refused"] = refusals.Count, ["refusals"] = refusals });
     }
+
+    private static void ConfigurePolicy(SafeSqlOptions options) =>
+        options.ConnectionStringPolicy.AllowTrustServerCertificateOnLoopback = s_policy.AllowTrustServerCertificateOnLoopback;
 }

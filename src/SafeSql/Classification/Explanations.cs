@@ -7,7 +7,7 @@ using SafeSql.Diagnostics;
 namespace SafeSql.Classification;
 
 /// <summary>The explanation paragraphs of <see cref="SqlFailure"/>: what happened, the evidence, what to do. No connection string, no password.</summary>
-internal static class Explanations
+internal static partial class Explanations
 {
     internal const string PoolTimeout =
         "The connection pool timed out: every pooled connection stayed in use for the whole Connect Timeout (SqlClient's " +

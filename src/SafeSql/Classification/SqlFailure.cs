@@ -39,7 +39,7 @@ public sealed class SqlFailure
     /// <value>
     /// <see langword="true"/> for refusals, connect timeouts, broken connections, socket exhaustion (after a long wait) and the
     /// transient server errors listed in <see cref="TransientSqlErrors"/>; <see langword="false"/> for pool timeouts, command
-    /// timeouts, authentication failures and permanent errors. Whether a retry is also <em>safe</em> depends on
+    /// timeouts, authentication failures, encryption failures and permanent errors. Whether a retry is also <em>safe</em> depends on
     /// <see cref="MayHaveExecuted"/>.
     /// </value>
     public bool IsTransient { get; }

@@ -12,7 +12,7 @@ namespace SafeSql.Classification;
 
 /// <summary>
 /// Tells SQL Server failures apart: pool timeout, ephemeral port exhaustion, refusal, connect timeout, command timeout,
-/// broken connection, transient server error, authentication failure, permanent error. Each needs a different response;
+/// broken connection, transient server error, authentication failure, encryption failure, permanent error. Each needs a different response;
 /// the result says which, and why.
 /// </summary>
 /// <remarks>
@@ -183,6 +183,9 @@ public static class SqlFailureClassifier
 
         switch (number)
         {
+            case EncryptionSignatures.CertificateRejectedNumber:
+            case EncryptionSignatures.EncryptionNotSupportedNumber when sql.Class >= 20:
+                return ClassifyEncryptionFailure(sql);
             case -2:
                 return ClassifyTimeout(sql, context);
             case 10048:
@@ -213,12 +216,44 @@ public static class SqlFailureClassifier
                 return new SqlFailure(SqlFailureKind.NetworkUnreachable, false, false, number, null, Explanations.NetworkPathNotFound, sql);
         }
 
+        if (number == 0 && sql.Class >= 20 && SqlClientSignatures.GetProviderErrorNumber(sql.Message) == EncryptionSignatures.HandshakeFailedProviderError)
+        {
+            return ClassifyEncryptionFailure(sql);
+        }
+
         if (number == 0 && sql.Class >= 20)
         {
             return ClassifyClientNetworkError(sql, context, out pending);
         }
 
         return new SqlFailure(SqlFailureKind.Permanent, false, true, number, null, Explanations.Permanent(number, sql.Class), sql);
+    }
+
+    /// <summary>
+    /// The connection could not be encrypted: a rejected certificate (-2146893019), a server without encryption (20), or a TLS
+    /// handshake that failed while opening (provider error 31). Nothing was sent, and retrying cannot help.
+    /// </summary>
+    private static SqlFailure ClassifyEncryptionFailure(SqlException sql)
+    {
+        if (sql.Number == EncryptionSignatures.CertificateRejectedNumber)
+        {
+            var problems = EncryptionSignatures.ReadCertificateProblems(sql, out var otherStatuses);
+            return new SqlFailure(SqlFailureKind.EncryptionFailure, false, false, sql.Number, null, Explanations.CertificateRejected(problems, otherStatuses), sql);
+        }
+
+        if (sql.Number == EncryptionSignatures.EncryptionNotSupportedNumber)
+        {
+            return new SqlFailure(SqlFailureKind.EncryptionFailure, false, false, sql.Number, null, Explanations.EncryptionNotSupported, sql);
+        }
+
+        var handshake = EncryptionSignatures.ReadHandshakeFailure(sql, out var socketError);
+        var explanation = handshake switch
+        {
+            EncryptionSignatures.HandshakeFailure.Reset => Explanations.HandshakeReset(socketError),
+            EncryptionSignatures.HandshakeFailure.Closed => Explanations.HandshakeClosed,
+            _ => Explanations.HandshakeNegotiation,
+        };
+        return new SqlFailure(SqlFailureKind.EncryptionFailure, false, false, sql.Number, socketError, explanation, sql);
     }
 
     /// <summary>Number 0, class 20: an error SqlClient raised itself (the network layer), not the server.</summary>

@@ -80,4 +80,14 @@ public enum SqlFailureKind
     /// object (208), a constraint violation (2627, 547), a user error raised by the code (50000). Never retried.
     /// </summary>
     Permanent = 10,
+
+    /// <summary>
+    /// The connection could not be encrypted: the server's TLS certificate was rejected (untrusted chain, expired, name
+    /// mismatch, or no longer the certificate pinned with <c>Server Certificate</c>: SqlClient's Number -2146893019 with an
+    /// inner <see cref="System.Security.Authentication.AuthenticationException"/>), the server does not support encryption
+    /// (Number 20), or the TLS handshake was reset or refused while opening (provider error 31), as happens with
+    /// <c>Encrypt=Strict</c> against a server without TDS 8.0. Never retried: the certificate, the server's TLS settings or the
+    /// connection string must change. <see cref="SqlFailure.Explanation"/> names the cause found and its fix.
+    /// </summary>
+    EncryptionFailure = 11,
 }

@@ -318,6 +318,8 @@ internal sealed partial class SqlConnectionStringEvaluation
                 "SqlClient refuses such a connection string when the first connection is created, so the application would fail on its first query instead of at startup.",
                 $"Lower Min Pool Size to at most {_parsed.MaxPoolSize}, or remove it (SqlClient's default is 0).");
         }
+
+        ApplyEncryptionRules();
     }
 
     private void AddPoolingDisabled()

@@ -86,6 +86,48 @@ public class SqlConnectionStringPolicyOptions
     public bool AllowPoolingDisabled { get; set; }
 
     /// <summary>
+    /// Gets or sets a value indicating whether <c>TrustServerCertificate=True</c> towards a server that is not on the loopback
+    /// interface is reported as a warning instead of being refused (rule <see cref="SqlConnectionStringRules.TrustServerCertificate"/>,
+    /// SAFESQL013).
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>: it is refused.</value>
+    /// <remarks>
+    /// <c>TrustServerCertificate=True</c> keeps TLS but accepts any certificate, so the client no longer knows it talks to its
+    /// server: whoever can intercept the connection reads the password and the data ("Transport Security Layer (TLS) can be made
+    /// secure only with certificate validation", https://learn.microsoft.com/sql/connect/ado-net/encryption-and-certificate-validation).
+    /// Pin the server's certificate with <c>Server Certificate</c> (SqlClient 6.0.1+) or install its issuing CA instead. Under
+    /// <c>Encrypt=Strict</c> SqlClient ignores the keyword, so the rule does not apply.
+    /// </remarks>
+    public bool AllowTrustServerCertificate { get; set; }
+
+    /// <summary>
+    /// Gets or sets a value indicating whether <c>TrustServerCertificate=True</c> towards the loopback interface (<c>localhost</c>,
+    /// <c>127.0.0.0/8</c>, <c>::1</c>, <c>.</c>, <c>(local)</c>) is only a warning (rule
+    /// <see cref="SqlConnectionStringRules.TrustServerCertificate"/>, SAFESQL013).
+    /// </summary>
+    /// <value>The default value is <see langword="true"/>: a warning. <see langword="false"/> judges the loopback interface like
+    /// any other server, for a local server that stands in for a remote one.</value>
+    /// <remarks>
+    /// Traffic to the loopback interface does not leave the machine, so nobody can intercept it; the same string pointed at
+    /// another server would. Host names other than <c>localhost</c> are not resolved: they count as remote.
+    /// </remarks>
+    public bool AllowTrustServerCertificateOnLoopback { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets a value indicating whether <c>Encrypt=False</c> or <c>Encrypt=Optional</c> towards a server that is not on the
+    /// loopback interface is accepted without a warning (rule <see cref="SqlConnectionStringRules.EncryptionOff"/>, SAFESQL014).
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>: a warning.</value>
+    /// <remarks>
+    /// With <c>Encrypt=False</c>/<c>Optional</c> the password travels in a TLS session used for the login only (whose certificate
+    /// is not validated) and every query and row after it in clear, unless the server forces encryption ("SQL Server always
+    /// encrypts network packets associated with logging in",
+    /// https://learn.microsoft.com/sql/connect/ado-net/encryption-and-certificate-validation). Set this only for a network where
+    /// the data may travel in clear.
+    /// </remarks>
+    public bool AllowUnencryptedConnection { get; set; }
+
+    /// <summary>
     /// Gets or sets a value indicating whether the normalized connection string gets an <c>Application Name</c> when it has none.
     /// </summary>
     /// <value>The default value is <see langword="true"/>.</value>

@@ -28,7 +28,7 @@ public sealed class SqlConnectionStringRule
     public string? Keyword { get; }
 
     /// <summary>Gets the severity of the rule's findings with the default <see cref="SqlConnectionStringPolicyOptions"/>.</summary>
-    /// <value><see cref="SqlConnectionStringFindingSeverity.Error"/> for every rule except the duplicate-keyword warning.</value>
+    /// <value><see cref="SqlConnectionStringFindingSeverity.Error"/> for every rule except the duplicate-keyword and unencrypted-connection warnings.</value>
     public SqlConnectionStringFindingSeverity DefaultSeverity { get; }
 
     /// <summary>Gets the source of the rule: the document (URL) or the SqlClient error text it is based on.</summary>

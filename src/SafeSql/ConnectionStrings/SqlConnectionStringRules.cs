@@ -3,7 +3,7 @@ using SafeSql.Classification;
 namespace SafeSql.ConnectionStrings;
 
 /// <summary>
-/// The catalog of the connection-string policy's rules (SAFESQL001 to SAFESQL012), each with its id, title, severity and
+/// The catalog of the connection-string policy's rules (SAFESQL001 to SAFESQL014), each with its id, title, severity and
 /// source. <see cref="SqlConnectionStringPolicy.Validate"/> reports a <see cref="SqlConnectionStringFinding"/> per rule broken.
 /// </summary>
 /// <remarks>The rules, their reasons and their thresholds are explained in <c>docs/connection-string-policy.md</c>.</remarks>
@@ -11,6 +11,7 @@ public static class SqlConnectionStringRules
 {
     private const string KeywordsSource = "https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring";
     private const string PoolingSource = "https://learn.microsoft.com/sql/connect/ado-net/sql-server-connection-pooling";
+    private const string EncryptionSource = "https://learn.microsoft.com/sql/connect/ado-net/encryption-and-certificate-validation";
 
     /// <summary>Gets SAFESQL001: the connection string cannot be parsed (an error).</summary>
     /// <value>Source: the connection string syntax and SqlClient's "Format of the initialization string does not conform to
@@ -129,8 +130,31 @@ public static class SqlConnectionStringRules
         SqlConnectionStringFindingSeverity.Warning,
         KeywordsSource + " (synonyms of one keyword, the last value wins)");
 
+    /// <summary>Gets SAFESQL013: <c>TrustServerCertificate=True</c>, which turns off the validation of the server's certificate (an
+    /// error towards a server that is not on the loopback interface unless
+    /// <see cref="SqlConnectionStringPolicyOptions.AllowTrustServerCertificate"/> makes it a warning; a warning towards loopback).</summary>
+    /// <value>Source: "Encryption and certificate validation" ("TLS can be made secure only with certificate validation") and
+    /// SqlConnectionStringBuilder.TrustServerCertificate ("bypass walking the certificate chain to validate trust").</value>
+    public static SqlConnectionStringRule TrustServerCertificate { get; } = new(
+        "SAFESQL013",
+        "Server certificate not validated",
+        "Trust Server Certificate",
+        SqlConnectionStringFindingSeverity.Error,
+        EncryptionSource + " (\"Transport Security Layer (TLS) can be made secure only with certificate validation\") and https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnectionstringbuilder.trustservercertificate (\"bypass walking the certificate chain to validate trust\")");
+
+    /// <summary>Gets SAFESQL014: <c>Encrypt=False</c> or <c>Optional</c> towards a server that is not on the loopback interface (a
+    /// warning, unless <see cref="SqlConnectionStringPolicyOptions.AllowUnencryptedConnection"/> is set).</summary>
+    /// <value>Source: "Encryption and certificate validation" (SQL Server always encrypts the login packets; the rest is
+    /// encrypted only when the client or the server asks for it) and SqlConnectionStringBuilder.Encrypt.</value>
+    public static SqlConnectionStringRule EncryptionOff { get; } = new(
+        "SAFESQL014",
+        "Connection not encrypted",
+        "Encrypt",
+        SqlConnectionStringFindingSeverity.Warning,
+        EncryptionSource + " (\"SQL Server always encrypts network packets associated with logging in\") and https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnectionstringbuilder.encrypt");
+
     /// <summary>Gets every rule, in id order.</summary>
-    /// <value>SAFESQL001 to SAFESQL012.</value>
+    /// <value>SAFESQL001 to SAFESQL014.</value>
     public static IReadOnlyList<SqlConnectionStringRule> All { get; } =
     [
         Malformed,
@@ -145,5 +169,7 @@ public static class SqlConnectionStringRules
         MinPoolSizeAboveMax,
         DataSourceMissing,
         DuplicateKeyword,
+        TrustServerCertificate,
+        EncryptionOff,
     ];
 }

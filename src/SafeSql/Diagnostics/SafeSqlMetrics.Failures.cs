@@ -54,6 +54,7 @@ internal sealed partial class SafeSqlMetrics
         SqlFailureKind.AuthenticationFailure => "authentication_failure",
         SqlFailureKind.NetworkUnreachable => "network_unreachable",
         SqlFailureKind.Permanent => "permanent",
+        SqlFailureKind.EncryptionFailure => "encryption_failure",
         _ => "unknown",
     };
 

@@ -43,7 +43,7 @@ internal sealed class SqlRetryPolicy
         _isIdempotent = isOpen || strategy?.IsIdempotent == true;
         _name = isOpen ? SafeSqlDefaults.OpenRetryStrategyName : strategy?.Name ?? SafeSqlDefaults.RetryStrategyName;
 
-        _behaviors = new SqlRetryBehavior[(int)SqlFailureKind.Permanent + 1];
+        _behaviors = new SqlRetryBehavior[(int)SqlFailureKind.EncryptionFailure + 1];
         _behaviors[(int)SqlFailureKind.ConnectionRefused] = options.ConnectionRefused;
         _behaviors[(int)SqlFailureKind.ConnectTimeout] = options.ConnectTimeout;
         _behaviors[(int)SqlFailureKind.ConnectionBroken] = options.ConnectionBroken;
@@ -108,7 +108,7 @@ internal sealed class SqlRetryPolicy
         {
             return failure.Kind switch
             {
-                SqlFailureKind.PoolTimeout or SqlFailureKind.AuthenticationFailure or SqlFailureKind.Permanent or SqlFailureKind.Unknown =>
+                SqlFailureKind.PoolTimeout or SqlFailureKind.AuthenticationFailure or SqlFailureKind.EncryptionFailure or SqlFailureKind.Permanent or SqlFailureKind.Unknown =>
                     $"{failure.Kind} is never retried",
                 SqlFailureKind.CommandTimeout when !_isIdempotent => "a command timeout may have executed and the operation is not marked idempotent",
                 _ => $"{failure.Kind} is configured DoNotRetry",

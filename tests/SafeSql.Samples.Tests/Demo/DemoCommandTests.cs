@@ -123,14 +123,14 @@ public sealed partial class DemoCommandTests
         var output = run.StandardOutput;
         Assert.Contains("3. The connection-string hacks from the field", output, StringComparison.Ordinal);
         Assert.Matches(@"run\s+opens\s+errors by kind\s+failed calls\s+leaks reported\s+TCP connections\s+time", output);
-        Assert.Matches(@"raw SqlClient\s+4\s+none\s+0\s+0\s+4\s+\d+\.\d s", output);
+        Assert.Matches(@"raw SqlClient\s+5\s+none\s+0\s+0\s+5\s+\d+\.\d s", output);
         Assert.Matches(@"SafeSql\s+0\s+none\s+0\s+0\s+0\s+\d+\.\d s", output);
-        foreach (var line in new[] { "- Pooling=false -> SAFESQL004:", "- Connection Lifetime=1 -> SAFESQL005:", "- Connect Timeout=40000 -> SAFESQL008:", "- Max Pool Size=40000 -> SAFESQL009:" })
+        foreach (var line in new[] { "- Pooling=false -> SAFESQL004:", "- Connection Lifetime=1 -> SAFESQL005:", "- Connect Timeout=40000 -> SAFESQL008:", "- Max Pool Size=40000 -> SAFESQL009:", "- TrustServerCertificate=True -> SAFESQL013:" })
         {
             Assert.Contains(line, output, StringComparison.Ordinal);
         }
 
-        Assert.Contains("Verdict: Raw SqlClient accepted all 4 hacks without a word; SafeSql refused 4 of 4 at startup, each with its reason", output, StringComparison.Ordinal);
+        Assert.Contains("Verdict: Raw SqlClient accepted all 5 hacks without a word; SafeSql refused 5 of 5 at startup, each with its reason", output, StringComparison.Ordinal);
         Assert.Matches(@"\n1 scenario in \d+\.\d s\.\n$", output);
     }
 
@@ -149,9 +149,17 @@ public sealed partial class DemoCommandTests
         {
             var banner = await process.StandardOutput.ReadLineAsync().WaitAsync(s_timeout);
             var port = int.Parse(ListeningPort().Match(banner!).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            var certificateLine = await process.StandardOutput.ReadLineAsync().WaitAsync(s_timeout);
+            var printed = (await process.StandardOutput.ReadLineAsync().WaitAsync(s_timeout))!;
 
-            // Act
-            await using (var connection = new SqlConnection($"Data Source=tcp:127.0.0.1,{port};User ID=sa;Password=anything;Encrypt=False;Pooling=false"))
+            // Act: the printed string, as a user would paste it (with a password of their own): TLS, certificate pinned.
+            Assert.StartsWith("  SqlClient: ", printed, StringComparison.Ordinal);
+            var builder = new SqlConnectionStringBuilder(printed["  SqlClient: ".Length..]);
+            var pinned = builder.ServerCertificate;
+            var certificateExisted = File.Exists(pinned);
+            builder.Password = "anything";
+            builder.Pooling = false;
+            await using (var connection = new SqlConnection(builder.ConnectionString))
             {
                 await connection.OpenAsync();
                 await using var command = new SqlCommand("SELECT 42", connection);
@@ -168,7 +176,13 @@ public sealed partial class DemoCommandTests
 
             // Assert
             Assert.Equal(0, process.ExitCode);
-            Assert.Contains($"  SqlClient: Data Source=tcp:127.0.0.1,{port};User ID=sa;Password=<any>;Encrypt=False", rest, StringComparison.Ordinal);
+            Assert.Contains("(TDS 7.4 and 8.0, TLS with a self-signed certificate)", banner, StringComparison.Ordinal);
+            Assert.Equal($"  Certificate: {pinned} (DER .cer, deleted when the server stops; SqlClient pins it with Server Certificate=<path>)", certificateLine);
+            Assert.True(certificateExisted);
+            Assert.Equal($"  SqlClient: Data Source=tcp:127.0.0.1,{port};User ID=sa;Password=<any>;Server Certificate={pinned};Connect Retry Count=0", printed);
+            Assert.False(builder.TrustServerCertificate);
+            Assert.Equal(SqlConnectionEncryptOption.Mandatory, builder.Encrypt);
+            Assert.Contains($"  SqlClient, TDS 8.0: Data Source=tcp:127.0.0.1,{port};User ID=sa;Password=<any>;Server Certificate={pinned};Connect Retry Count=0;Encrypt=Strict", rest, StringComparison.Ordinal);
             Assert.Contains("Stopped: 1 TCP connections, 1 logins, 1 batches, 0 RPCs.", rest, StringComparison.Ordinal);
         }
         finally

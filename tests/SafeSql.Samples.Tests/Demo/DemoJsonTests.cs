@@ -130,7 +130,7 @@ public sealed class DemoJsonTests(DemoJsonRun demo) : IClassFixture<DemoJsonRun>
     }
 
     [Fact]
-    public void Json_Hacks_RawAcceptsAllFourAndSafeSqlRefusesEachWithItsRule()
+    public void Json_Hacks_RawAcceptsAllFiveAndSafeSqlRefusesEachWithItsRule()
     {
         // Arrange
         var scenario = demo.Scenario("hacks");
@@ -141,13 +141,13 @@ public sealed class DemoJsonTests(DemoJsonRun demo) : IClassFixture<DemoJsonRun>
         var refusals = safeSql["refusals"]!.AsArray().Select(static r => r!.AsObject()).ToArray();
 
         // Assert
-        Assert.Equal(4, (long)raw["opens"]!);
+        Assert.Equal(5, (long)raw["opens"]!);
         Assert.Empty(Failures(raw));
         Assert.Equal(0, (long)safeSql["opens"]!);
-        Assert.Equal(4, (int)safeSql["refused"]!);
+        Assert.Equal(5, (int)safeSql["refused"]!);
         Assert.Equal(0, (long)safeSql["tcpConnections"]!);
         Assert.Equal(
-            [("Pooling=false", "SAFESQL004"), ("Connection Lifetime=1", "SAFESQL005"), ("Connect Timeout=40000", "SAFESQL008"), ("Max Pool Size=40000", "SAFESQL009")],
+            [("Pooling=false", "SAFESQL004"), ("Connection Lifetime=1", "SAFESQL005"), ("Connect Timeout=40000", "SAFESQL008"), ("Max Pool Size=40000", "SAFESQL009"), ("TrustServerCertificate=True", "SAFESQL013")],
             refusals.Select(static r => ((string)r["hack"]!, (string)r["ruleId"]!)));
         Assert.All(refusals, r =>
         {

@@ -37,12 +37,12 @@ public sealed class SqlConnectionStringRulesTests
     }
 
     [Fact]
-    public void All_OnlyTheDuplicateKeywordRuleIsAWarningByDefault()
+    public void All_OnlyTheDuplicateKeywordAndEncryptionOffRulesAreWarningsByDefault()
     {
         // Act
         var warnings = SqlConnectionStringRules.All.Where(r => r.DefaultSeverity == SqlConnectionStringFindingSeverity.Warning);
 
         // Assert
-        Assert.Equal([SqlConnectionStringRules.DuplicateKeyword], warnings);
+        Assert.Equal([SqlConnectionStringRules.DuplicateKeyword, SqlConnectionStringRules.EncryptionOff], warnings);
     }
 }
