@@ -4,9 +4,15 @@ namespace SafeSql.Tests.ConnectionStrings;
 
 public sealed partial class SqlConnectionStringPolicyTests
 {
-    private const string Server = "Data Source=tcp:db.example.com,1433;User ID=app;Password=S3cret-Pa55;Initial Catalog=Orders";
+    private const string Server = "Data Source=tcp:db.example.com,1433;User ID=app;Password=\"S3cret-Pa55\";Initial Catalog=Orders";
 
     private static readonly SqlConnectionStringPolicyOptions s_named = new() { ApplicationName = "OrdersApi" };
+
+    /// <summary>The version of the SqlClient under test, as SafeSql names it ("7.1.1"): read, never assumed.</summary>
+    private static readonly string s_sqlClientVersion = typeof(Microsoft.Data.SqlClient.SqlConnection).Assembly
+        .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+        .Cast<System.Reflection.AssemblyInformationalVersionAttribute>()
+        .Single().InformationalVersion.Split('+')[0];
 
     [Fact]
     public void Validate_NullConnectionString_ThrowsArgumentNullException()
@@ -320,16 +326,19 @@ public sealed partial class SqlConnectionStringPolicyTests
         // Assert
         var finding = AssertSingleError(result, "SAFESQL002", null, null);
         Assert.Equal(
-            """SAFESQL002: Keyword 'Max Pool Sise' is not supported by Microsoft.Data.SqlClient 2.1.4. Did you mean 'Max Pool Size'? SqlClient refuses the whole connection string ("Keyword not supported") at the first Open, so the application would fail on its first query instead of at startup. Fix: Correct or remove the keyword. A keyword added in a newer SqlClient needs the application to reference that version. Source: https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring (SqlClient: "Keyword not supported")""",
+            $"""SAFESQL002: Keyword 'Max Pool Sise' is not supported by Microsoft.Data.SqlClient {s_sqlClientVersion}. Did you mean 'Max Pool Size'? SqlClient refuses the whole connection string ("Keyword not supported") at the first Open, so the application would fail on its first query instead of at startup. Fix: Correct or remove the keyword. A keyword added in a newer SqlClient needs the application to reference that version. Source: https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring (SqlClient: "Keyword not supported")""",
             finding.Message);
     }
 
     [Theory]
     [InlineData("MaxPoolSize=10", "Did you mean 'Max Pool Size'?")]
     [InlineData("Trust Server Certficate=true", "Did you mean 'Trust Server Certificate'?")]
-    [InlineData("Frobnicate=1", "is not supported by Microsoft.Data.SqlClient 2.1.4. SqlClient refuses")]
+    [InlineData("Frobnicate=1", "is not supported by Microsoft.Data.SqlClient {version}. SqlClient refuses")]
     public void Validate_UnknownKeyword_SuggestsOnlyANearKeyword(string entry, string expected)
     {
+        // Arrange
+        expected = expected.Replace("{version}", s_sqlClientVersion, StringComparison.Ordinal);
+
         // Act
         var result = SqlConnectionStringPolicy.Validate(Server + ";" + entry);
 
