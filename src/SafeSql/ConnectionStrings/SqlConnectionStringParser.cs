@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 using Microsoft.Data.SqlClient;
 
 namespace SafeSql.ConnectionStrings;
@@ -10,11 +12,14 @@ namespace SafeSql.ConnectionStrings;
 /// </summary>
 /// <remarks>
 /// The password rule (docs/connection-string-policy.md, "Passwords"): an entry may be part of a password when it comes after
-/// a <c>Password</c> (<c>Pwd</c>) entry whose value is not quoted, empty values included, up to the end of the string. A
-/// password that contains <c>;</c> splits into such entries, and they can look like anything, a valid keyword included. For
-/// these entries SafeSql never shows the keyword or the value as written.
+/// a <c>Password</c> (<c>Pwd</c>) entry whose value is not quoted (an empty value included), up to the end of the string; and
+/// from the first entry whose keyword ends with, or whose value contains, a password assignment (<c>x;Password</c>,
+/// <c>a Password=b</c>: a quote left open or a missing <c>;</c> swallowed the password entry). A password that contains
+/// <c>;</c> splits into such entries, and they can look like anything, a valid keyword included. For these entries SafeSql
+/// shows only words of SqlClient's own vocabulary: a keyword SqlClient knows, and a value SqlClient reads as a number, a
+/// Boolean or a named option; never free text, an unknown keyword or a value SqlClient refuses.
 /// </remarks>
-internal sealed class SqlConnectionStringParser
+internal sealed partial class SqlConnectionStringParser
 {
     private readonly List<SqlConnectionStringEntry> _entries = [];
     private readonly int _firstGuarded;
@@ -34,13 +39,33 @@ internal sealed class SqlConnectionStringParser
         for (var i = 0; i < _entries.Count; i++)
         {
             var entry = _entries[i];
-            if (!entry.IsQuoted && SqlClientKeywords.IsPassword(SqlClientKeywords.Canonical(entry.Keyword)))
+            if (SqlClientKeywords.IsPassword(SqlClientKeywords.Canonical(entry.Keyword)))
             {
-                _firstGuarded = i + 1;
+                if (!entry.IsQuoted)
+                {
+                    _firstGuarded = i + 1;
+                    break;
+                }
+
+                continue;
+            }
+
+            if (KeywordHoldsPassword().IsMatch(entry.Keyword) || (entry.Value is { } value && ValueHoldsPassword().IsMatch(value)))
+            {
+                // A quote left open or a missing ';' swallowed a password entry into this one.
+                _firstGuarded = i;
                 break;
             }
         }
     }
+
+    /// <summary>A keyword that ends with a password keyword ("x;Password"): the entries before swallowed the ';'.</summary>
+    [GeneratedRegex(@"(password|pwd)\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex KeywordHoldsPassword();
+
+    /// <summary>A value that holds a password assignment ("a Password=b"): a quote left open or a missing ';' swallowed it.</summary>
+    [GeneratedRegex(@"(password|pwd)\s*=", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex ValueHoldsPassword();
 
     /// <summary>Gets the connection string as given (it may hold the password: never show it).</summary>
     internal string Text { get; }
