@@ -18,7 +18,7 @@ internal static class SqlClientKeywords
     internal const string ApplicationName = "Application Name";
     internal const string WorkstationId = "Workstation ID";
 
-    private static readonly ConcurrentDictionary<string, string?> s_canonical = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly ConcurrentDictionary<string, string> s_canonical = new(StringComparer.OrdinalIgnoreCase);
     private static readonly ConcurrentDictionary<string, bool> s_emptyValueAccepted = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Gets a builder holding SqlClient's defaults (do not modify).</summary>
@@ -29,13 +29,9 @@ internal static class SqlClientKeywords
 
     /// <summary>Maps any spelling SqlClient accepts (<c>Pwd</c>, <c>Server</c>, <c>Connection Lifetime</c>, any case) to its
     /// canonical keyword; <see langword="null"/> for a keyword SqlClient does not support.</summary>
-    internal static string? Canonical(string keyword) => s_canonical.GetOrAdd(keyword, static k =>
+    internal static string? Canonical(string keyword) => !Defaults.ContainsKey(keyword) ? null : s_canonical.GetOrAdd(keyword, static k =>
     {
-        if (!Defaults.ContainsKey(k))
-        {
-            return null;
-        }
-
+        // Only keywords SqlClient knows are cached, so arbitrary input cannot grow the cache.
         try
         {
             // Setting a keyword to its own default marks exactly its canonical entry as set.

@@ -201,8 +201,8 @@ internal sealed class SqlConnectionStringEvaluation
             return;
         }
 
-        // Last line of defence before the rules: SqlConnection validates what the builder does not (combinations such as
-        // Authentication with Integrated Security, an unknown keyword without a value).
+        // Then SqlConnection, which validates what the builder does not (combinations such as Authentication with Integrated
+        // Security, an unknown keyword without a value).
         CheckConnectionAccepts(_connectionString);
     }
 
