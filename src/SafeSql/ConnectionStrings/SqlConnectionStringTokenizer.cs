@@ -199,6 +199,9 @@ internal static class SqlConnectionStringTokenizer
                         break;
                     }
 
+                    // The value ends here, even if a NUL follows (then the NUL ends the string).
+                    value = buffer.ToString();
+                    quoted = true;
                     state = State.QuotedValueEnd;
                     goto case State.QuotedValueEnd;
 
@@ -223,6 +226,9 @@ internal static class SqlConnectionStringTokenizer
                         break;
                     }
 
+                    // The value ends here, even if a NUL follows (then the NUL ends the string).
+                    value = buffer.ToString();
+                    quoted = true;
                     state = State.QuotedValueEnd;
                     goto case State.QuotedValueEnd;
 
