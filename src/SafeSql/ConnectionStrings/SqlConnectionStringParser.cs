@@ -41,7 +41,9 @@ internal sealed partial class SqlConnectionStringParser
             var entry = _entries[i];
             if (SqlClientKeywords.IsPassword(SqlClientKeywords.Canonical(entry.Keyword)))
             {
-                if (!entry.IsQuoted)
+                // Unquoted, or quoted around another password assignment (a quote left open earlier swallowed the real
+                // password entry, whose rest then follows the closing quote).
+                if (!entry.IsQuoted || (entry.Value is { } swallowed && ValueHoldsPassword().IsMatch(swallowed)))
                 {
                     _firstGuarded = i + 1;
                     break;

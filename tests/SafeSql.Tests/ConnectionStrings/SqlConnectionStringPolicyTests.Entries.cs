@@ -75,6 +75,7 @@ public sealed partial class SqlConnectionStringPolicyTests
     [InlineData("Data Source=db;Application Name=x Password=Zq7;Xv9=1")]
     [InlineData("Data Source=db;Application Name='x;Password=Zq7;Xv9=1")]
     [InlineData("Data Source=db;Bogus;Password=Zq7;Xv9=1")]
+    [InlineData("Data Source=db;Pwd=\"a;Password=Zq7\";Xv9;Kp4=1")]
     public void Validate_PasswordSwallowedByAnotherEntry_HidesWhatFollows(string connectionString)
     {
         // Act: a missing ';' or an open quote carries "Password=..." into another entry's text.
