@@ -55,9 +55,13 @@ internal sealed class LoopbackBenchmarkEnvironment : IDisposable
     }
 
     /// <summary>Creates a root SafeSql factory on <see cref="Raw"/>, as <c>AddSafeSql</c> would (no logger output, no meter listener).</summary>
+    /// <remarks>Each mode gets a pool of its own (its own Application Name): data sources on one SqlClient pool share one
+    /// lease tracker, whose leak options are the first data source's.</remarks>
     public SafeSqlDataSource CreateFactory(StackCaptureMode stackCapture = StackCaptureMode.CallSite)
     {
-        var options = new SafeSqlOptions { ConnectionString = Raw };
+        var raw = new SqlConnectionStringBuilder(Raw);
+        raw.ApplicationName += "." + stackCapture;
+        var options = new SafeSqlOptions { ConnectionString = raw.ConnectionString };
         options.Leaks.StackCapture = stackCapture;
         var factory = new SafeSqlDataSource($"bench-{stackCapture}", options, NullLoggerFactory.Instance, new SafeSqlMetrics(null), TimeProvider.System);
         _factories.Add(factory);

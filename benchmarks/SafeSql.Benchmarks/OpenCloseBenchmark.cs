@@ -48,15 +48,17 @@ public class OpenCloseBenchmark
     {
         _server = LoopbackSqlServer.StartAsync().GetAwaiter().GetResult();
         var raw = new SqlConnectionStringBuilder(_server.ConnectionString) { ApplicationName = "SafeSql.Benchmarks.OpenClose" }.ConnectionString;
+        // One SqlClient pool per capture mode (data sources on one pool share one lease tracker, with the first one's
+        // options); Raw uses the CallSite data source's normalized string, so the baseline and SafeSql_CallSite share a pool.
         _none = Create(raw, StackCaptureMode.None);
         _callSite = Create(raw, StackCaptureMode.CallSite);
         _full = Create(raw, StackCaptureMode.Full);
         _scope = _callSite.CreateScope();
-
-        // Raw uses the factory's normalized string: one SqlClient pool for every benchmark, warmed with one connection.
-        _connectionString = SqlConnectionStringNormalizer.Normalize(new SafeSqlOptions { ConnectionString = raw });
-        using var warm = new SqlConnection(_connectionString);
-        warm.Open();
+        _connectionString = _callSite.ConnectionStringWithPassword;
+        foreach (var dataSource in new[] { _none, _callSite, _full })
+        {
+            using var warm = dataSource.OpenConnection();
+        }
     }
 
     [GlobalCleanup]
@@ -162,7 +164,9 @@ public class OpenCloseBenchmark
 
     private static SafeSqlDataSource Create(string connectionString, StackCaptureMode mode)
     {
-        var options = new SafeSqlOptions { ConnectionString = connectionString };
+        var builder = new SqlConnectionStringBuilder(connectionString);
+        builder.ApplicationName += "." + mode;
+        var options = new SafeSqlOptions { ConnectionString = builder.ConnectionString };
         options.Leaks.StackCapture = mode;
         return new SafeSqlDataSource($"bench-{mode}", options, NullLoggerFactory.Instance, new SafeSqlMetrics(null), TimeProvider.System);
     }

@@ -1,8 +1,7 @@
-using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Globalization;
 using System.Reflection;
-using System.Text.RegularExpressions;
+using System.Text;
 
 using Microsoft.Data.SqlClient;
 
@@ -11,50 +10,61 @@ using SafeSql.Classification;
 namespace SafeSql.ConnectionStrings;
 
 /// <summary>
-/// One run of the connection-string policy over one string: parses it entry by entry (so one bad entry does not hide the
-/// others), applies the rules, and builds the normalized string. Messages are built here and never quote the password.
+/// One run of the connection-string policy over one string: reads it through <see cref="SqlConnectionStringParser"/> entry
+/// by entry, in the order written (so one bad entry does not hide the others, and the password guard sees every entry where
+/// SqlClient sees it), applies the rules, and builds the normalized string. Messages are built here and never quote the
+/// password, nor any keyword or value that may be part of it (<see cref="SqlConnectionStringParser.MayBePartOfPassword"/>).
 /// </summary>
 internal sealed partial class SqlConnectionStringEvaluation
 {
-    private const string PasswordKeyword = "Password";
-    private const string ApplicationNameKeyword = "Application Name";
-    private const string WorkstationIdKeyword = "Workstation ID";
+    private const string WithheldText = "(not shown: it may be part of the password)";
 
-    private static readonly SqlConnectionStringBuilder s_defaults = new();
-    private static readonly ConcurrentDictionary<string, string> s_canonicalKeywords = new(StringComparer.OrdinalIgnoreCase);
-    private static readonly string s_sqlClientVersion = GetSqlClientVersion();
-
-    // The keywords SqlConnection checks against each other (SqlClient 2.1.4 SqlConnectionString constructor: Authentication
-    // with Integrated Security, User ID or Password; Column Encryption Setting with the enclave keywords), in SqlClient's order.
+    // The keywords SqlConnection checks against each other (SqlConnectionString constructor: Authentication with Integrated
+    // Security, User ID or Password; Column Encryption Setting with the enclave keywords), in SqlClient's order.
     private static readonly string[] s_combinationKeywords =
     [
-        "Integrated Security", "User ID", PasswordKeyword, "Authentication", "Column Encryption Setting", "Enclave Attestation Url", "Attestation Protocol",
+        "Integrated Security", "User ID", SqlClientKeywords.Password, "Authentication", "Column Encryption Setting", "Enclave Attestation Url", "Attestation Protocol",
     ];
 
+    private readonly SqlConnectionStringParser _parser;
     private readonly string _connectionString;
     private readonly SqlConnectionStringPolicyOptions _options;
     private readonly List<SqlConnectionStringFinding> _findings = [];
     private readonly SqlConnectionStringBuilder _parsed = new();
 
-    // Canonical keyword -> how the string spelled it and the value as written (the last occurrence wins, as in SqlClient).
-    private readonly Dictionary<string, (string Spelling, string Value)> _entries = new(StringComparer.OrdinalIgnoreCase);
+    // Canonical keyword -> the entry in effect: its spelling and value as written, and whether it may be part of a password.
+    private readonly Dictionary<string, Effective> _entries = new(StringComparer.OrdinalIgnoreCase);
+
+    // Canonical keyword -> whether its last entry has no value, and how messages may spell that entry.
+    private readonly Dictionary<string, bool> _lastIsEmpty = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, string> _lastSpelling = new(StringComparer.OrdinalIgnoreCase);
 
     public SqlConnectionStringEvaluation(string connectionString, SqlConnectionStringPolicyOptions options)
     {
+        _parser = SqlConnectionStringParser.Parse(connectionString);
         _connectionString = connectionString;
         _options = options;
     }
 
     public SqlConnectionStringPolicyResult Run()
     {
-        if (!TryTokenize(out var entries))
+        if (!_parser.IsWellFormed)
         {
+            AddMalformed(_parser.SyntaxErrorIndex);
             return Result(normalized: null);
         }
 
-        ReadEntries(entries);
+        ReadEntries();
+        CheckEmptyValues();
         ApplyRules();
-        if (_findings.Any(f => f.Severity == SqlConnectionStringFindingSeverity.Error))
+        if (!HasErrors())
+        {
+            // SafeSql's own reading found nothing: SqlClient's two readers must agree (a rule above names the problem better
+            // than SqlClient's refusal would, so they run first).
+            CheckSqlClientReads();
+        }
+
+        if (HasErrors())
         {
             return Result(normalized: null);
         }
@@ -63,6 +73,8 @@ internal sealed partial class SqlConnectionStringEvaluation
         CheckSqlClientAccepts(normalized);
         return Result(normalized);
     }
+
+    private bool HasErrors() => _findings.Exists(f => f.Severity == SqlConnectionStringFindingSeverity.Error);
 
     private SqlConnectionStringPolicyResult Result(string? normalized)
     {
@@ -73,178 +85,128 @@ internal sealed partial class SqlConnectionStringEvaluation
             .ThenBy(x => x.index)
             .Select(x => x.finding)
             .ToArray();
-        return new SqlConnectionStringPolicyResult(ordered, normalized);
+        return new SqlConnectionStringPolicyResult(ordered, normalized, Displayed(SqlClientKeywords.DataSource, _parsed.DataSource), Displayed(SqlClientKeywords.InitialCatalog, _parsed.InitialCatalog));
     }
+
+    /// <summary>A free-text value for a log line, or a placeholder when its entry may be part of a password.</summary>
+    private string Displayed(string canonical, string value) =>
+        _entries.TryGetValue(canonical, out var entry) && entry.MayBePassword ? WithheldText : value;
 
     // ---- Parsing ------------------------------------------------------------------------------------------------------
 
-    private bool TryTokenize(out List<KeyValuePair<string, string>> entries)
+    private void ReadEntries()
     {
-        entries = [];
-        DbConnectionStringBuilder tokens;
-        try
+        // Each entry in the order written, as SqlConnectionStringBuilder applies them: an entry without a value resets its
+        // keyword to SqlClient's default, a later entry overrides an earlier one, and every value must convert.
+        var entries = _parser.Entries;
+        for (var i = 0; i < entries.Count; i++)
         {
-            // The generic builder splits keyword=value pairs with the same syntax as SqlClient but accepts any keyword, so each
-            // entry can be judged on its own.
-            tokens = new DbConnectionStringBuilder { ConnectionString = _connectionString };
-        }
-        catch (ArgumentException ex)
-        {
-            // The parser's message is not passed on (it may quote the string); only the position is kept.
-            var match = IndexPattern().Match(ex.Message);
-            int? index = match.Success && int.TryParse(match.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : null;
-            AddMalformed(index);
-            return false;
-        }
-
-        foreach (string key in tokens.Keys)
-        {
-            entries.Add(new(key, Convert.ToString(tokens[key], CultureInfo.InvariantCulture) ?? string.Empty));
-        }
-
-        return true;
-    }
-
-    private void ReadEntries(List<KeyValuePair<string, string>> entries)
-    {
-        // After an unquoted Password entry, bad entries may be fragments of a password that contains ';': they are reported
-        // without their name or value.
-        var afterPassword = false;
-        foreach (var (key, value) in entries)
-        {
-            if (!_parsed.ContainsKey(key))
+            var entry = entries[i];
+            var mayBePassword = _parser.MayBePartOfPassword(i);
+            var canonical = SqlClientKeywords.Canonical(entry.Keyword);
+            if (canonical is null)
             {
-                AddUnknownKeyword(key, afterPassword);
+                AddUnknownKeyword(entry.Keyword, mayBePassword);
                 continue;
             }
 
-            var canonical = CanonicalKeyword(key);
-            var spelling = OriginalSpelling(key);
-            if (!TrySetValue(key, value))
+            // A keyword SqlClient knows is a word of SqlClient's vocabulary, so its spelling can always be shown.
+            var spelling = Spelling(entry.Keyword, canonical);
+            var valid = entry.Value is null || TrySetValue(canonical, entry.Value);
+            if (_lastSpelling.TryGetValue(canonical, out var earlierSpelling))
             {
-                AddInvalidValue(canonical, spelling, value, afterPassword);
-                continue;
+                // After an unquoted password a value is shown only when SqlClient reads it as a number, a Boolean or a named
+                // option: never free text, never a value it refuses.
+                var showValue = entry.Value is not null && !SqlClientKeywords.IsPassword(canonical) && (!mayBePassword || (valid && !IsFreeText(canonical)));
+                AddDuplicate(canonical, earlierSpelling, spelling, entry.Value, showValue);
             }
 
-            afterPassword = string.Equals(canonical, PasswordKeyword, StringComparison.OrdinalIgnoreCase) && !ValueIsQuoted(key);
-            if (_entries.TryGetValue(canonical, out var earlier))
+            _lastSpelling[canonical] = spelling;
+            _lastIsEmpty[canonical] = entry.Value is null;
+            if (entry.Value is null)
             {
-                AddDuplicate(canonical, earlier.Spelling, spelling, value);
+                _parsed.Remove(canonical);
+                _entries.Remove(canonical);
             }
-
-            _entries[canonical] = (spelling, value);
+            else if (valid)
+            {
+                _entries[canonical] = new Effective(spelling, entry.Value, mayBePassword);
+            }
+            else
+            {
+                AddInvalidValue(canonical, spelling, entry.Value, mayBePassword);
+                _entries.Remove(canonical);
+            }
         }
     }
 
-    private bool TrySetValue(string key, string value)
+    private bool TrySetValue(string canonical, string value)
     {
         try
         {
-            _parsed[key] = value;
+            _parsed[canonical] = value;
         }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException or InvalidCastException or NotSupportedException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // ArgumentException, FormatException, OverflowException, NotSupportedException... all quote the value.
+            _parsed.Remove(canonical);
             return false;
         }
 
-        var canonical = CanonicalKeyword(key);
-        if ((canonical == ApplicationNameKeyword || canonical == WorkstationIdKeyword) && value.Length > SafeSqlDefaults.ApplicationNameMaxLength)
+        if ((canonical == SqlClientKeywords.ApplicationName || canonical == SqlClientKeywords.WorkstationId) && value.Length > SafeSqlDefaults.ApplicationNameMaxLength)
         {
             // SqlClient's builder accepts it; SqlConnection refuses it ("exceeds it's limit of '128'").
-            _parsed.Remove(key);
+            _parsed.Remove(canonical);
             return false;
         }
 
         return true;
     }
 
-    /// <summary>Maps any spelling SqlClient accepts (Pwd, Server, Connection Lifetime...) to its canonical keyword.</summary>
-    private static string CanonicalKeyword(string key) => s_canonicalKeywords.GetOrAdd(key, static k =>
+    /// <summary>The keyword as the string wrote it (a synonym such as Connection Lifetime), or the canonical name when they
+    /// differ only in case.</summary>
+    private static string Spelling(string written, string canonical) =>
+        string.Equals(written, canonical, StringComparison.OrdinalIgnoreCase) ? canonical : written;
+
+    private void CheckEmptyValues()
     {
-        try
+        foreach (var (canonical, isEmpty) in _lastIsEmpty)
         {
-            // Setting a keyword to its own default marks exactly its canonical entry as set.
-            var probe = new SqlConnectionStringBuilder();
-            probe[k] = s_defaults[k];
-            foreach (string candidate in probe.Keys)
+            if (isEmpty && !SqlClientKeywords.EmptyValueAccepted(canonical))
             {
-                if (probe.ShouldSerialize(candidate))
-                {
-                    return candidate;
-                }
+                Add(
+                    SqlConnectionStringRules.InvalidValue,
+                    canonical,
+                    null,
+                    $"{canonical} has no value (nothing follows its '=').",
+                    "SqlConnectionStringBuilder reads it as SqlClient's default, but SqlConnection fails on this keyword without a value when the connection is created, so the application would fail on its first query instead of at startup.",
+                    $"Remove the {canonical} entry to use SqlClient's default{DefaultText(canonical)}, or give it a value.");
             }
         }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException or NotSupportedException)
-        {
-        }
-
-        return k;
-    });
-
-    /// <summary>The keyword as the string wrote it (the tokenizer lowercases keys), found only at a keyword position.</summary>
-    private string OriginalSpelling(string key)
-    {
-        var canonical = CanonicalKeyword(key);
-        foreach (var at in KeywordPositions(key))
-        {
-            var spelled = _connectionString.Substring(at, key.Length);
-            return string.Equals(spelled, canonical, StringComparison.OrdinalIgnoreCase) ? canonical : spelled;
-        }
-
-        return canonical;
     }
 
-    /// <summary>An unknown keyword as the string wrote it (the tokenizer lowercases keys).</summary>
-    private string RawSpelling(string key)
+    private void CheckSqlClientReads()
     {
-        foreach (var at in KeywordPositions(key))
+        // The entries are applied as SqlConnectionStringBuilder applies them; this is the check that SqlClient's own reading
+        // agrees. Its exception (FormatException, OverflowException...) is never passed on: it quotes the value.
+        if (_parser.ReadWithSqlClient() is null)
         {
-            return _connectionString.Substring(at, key.Length);
+            Add(
+                SqlConnectionStringRules.InvalidValue,
+                null,
+                null,
+                "SqlConnectionStringBuilder refuses the connection string. Its message is not shown: it could quote part of the connection string.",
+                "No connection can be opened with it.",
+                "Check each keyword and value against the SqlClient keyword list at the source.");
+            return;
         }
 
-        return key;
+        // Then SqlConnection, which validates what the builder does not (combinations such as Authentication with Integrated
+        // Security, an unknown keyword without a value).
+        CheckConnectionAccepts(_connectionString);
     }
 
-    /// <summary>Whether every occurrence of the keyword has a quoted value (then no later entry can be part of it).</summary>
-    private bool ValueIsQuoted(string key)
-    {
-        var any = false;
-        foreach (var at in KeywordPositions(key))
-        {
-            var value = _connectionString.AsSpan(at + key.Length).TrimStart()[1..].TrimStart();
-            if (value.Length == 0 || (value[0] != '"' && value[0] != '\''))
-            {
-                return false;
-            }
-
-            any = true;
-        }
-
-        return any;
-    }
-
-    /// <summary>Where <paramref name="key"/> starts an entry: after the start, a ';' or white space, and followed by '='.</summary>
-    private IEnumerable<int> KeywordPositions(string key)
-    {
-        var start = 0;
-        while (start < _connectionString.Length)
-        {
-            var at = _connectionString.IndexOf(key, start, StringComparison.OrdinalIgnoreCase);
-            if (at < 0)
-            {
-                yield break;
-            }
-
-            var before = at == 0 ? ';' : _connectionString[at - 1];
-            var rest = _connectionString.AsSpan(at + key.Length).TrimStart();
-            if ((before == ';' || char.IsWhiteSpace(before)) && rest.Length > 0 && rest[0] == '=')
-            {
-                yield return at;
-            }
-
-            start = at + 1;
-        }
-    }
+    private sealed record Effective(string Spelling, string Value, bool MayBePassword);
 
     // ---- Rules --------------------------------------------------------------------------------------------------------
 
@@ -409,7 +371,7 @@ internal sealed partial class SqlConnectionStringEvaluation
             SqlConnectionStringRules.UnknownKeyword,
             null,
             null,
-            $"Keyword '{RawSpelling(key)}' is not supported by Microsoft.Data.SqlClient {s_sqlClientVersion}.{(suggestion is null ? "" : $" Did you mean '{suggestion}'?")}",
+            $"Keyword '{key}' is not supported by Microsoft.Data.SqlClient {SqlClientKeywords.Version}.{(suggestion is null ? "" : $" Did you mean '{suggestion}'?")}",
             "SqlClient refuses the whole connection string (\"Keyword not supported\") at the first Open, so the application would fail on its first query instead of at startup.",
             "Correct or remove the keyword. A keyword added in a newer SqlClient needs the application to reference that version.");
     }
@@ -429,7 +391,7 @@ internal sealed partial class SqlConnectionStringEvaluation
         }
 
         var synonym = string.Equals(spelling, canonical, StringComparison.Ordinal) ? string.Empty : $" ({canonical})";
-        var tooLong = (canonical == ApplicationNameKeyword || canonical == WorkstationIdKeyword) && value.Length > SafeSqlDefaults.ApplicationNameMaxLength;
+        var tooLong = (canonical == SqlClientKeywords.ApplicationName || canonical == SqlClientKeywords.WorkstationId) && value.Length > SafeSqlDefaults.ApplicationNameMaxLength;
         Add(
             SqlConnectionStringRules.InvalidValue,
             canonical,
@@ -441,34 +403,40 @@ internal sealed partial class SqlConnectionStringEvaluation
             $"Set {canonical} to a valid value, or remove it to use SqlClient's default{DefaultText(canonical)}.");
     }
 
-    private void AddDuplicate(string canonical, string earlierSpelling, string spelling, string value)
+    private void AddDuplicate(string canonical, string earlierSpelling, string spelling, string? value, bool showValue)
     {
-        var isPassword = string.Equals(canonical, PasswordKeyword, StringComparison.OrdinalIgnoreCase);
-        var twice = string.Equals(earlierSpelling, spelling, StringComparison.OrdinalIgnoreCase)
+        var sameSpelling = string.Equals(earlierSpelling, spelling, StringComparison.OrdinalIgnoreCase);
+        var twice = sameSpelling
             ? $"{canonical} is given twice"
             : $"{canonical} is given twice, as {earlierSpelling} and as {spelling}";
+        var last = value is null
+            ? "SqlClient uses the last one, which is empty, so SqlClient's default applies."
+            : showValue ? $"SqlClient uses the last one ({value})." : "SqlClient uses the last one.";
         Add(
             SqlConnectionStringRules.DuplicateKeyword,
             SqlConnectionStringFindingSeverity.Warning,
             canonical,
-            isPassword ? null : value,
-            isPassword
-                ? $"{twice}. SqlClient uses the last one."
-                : $"{twice}. SqlClient uses the last one ({value}).",
-            "Two spellings of one setting make the value in effect easy to misread, and an edit to the first one silently does nothing.",
+            showValue ? value : null,
+            $"{twice}. {last}",
+            sameSpelling
+                ? "A setting given twice makes the value in effect easy to misread, and an edit to the first one silently does nothing."
+                : "Two spellings of one setting make the value in effect easy to misread, and an edit to the first one silently does nothing.",
             "Keep one of them.");
     }
 
-    private void CheckSqlClientAccepts(string normalized)
+    private void CheckSqlClientAccepts(string normalized) => CheckConnectionAccepts(normalized);
+
+    private void CheckConnectionAccepts(string connectionString)
     {
-        // Last line of defence: SqlConnection validates combinations the builder does not (for example Authentication with
-        // Integrated Security). SqlClient's message is never passed on, whatever it says: an escaped, trimmed or partial form
-        // of the password could pass any check for the password itself. The message names the keywords that were set instead.
+        // SqlConnection validates combinations the builder does not (for example Authentication with Integrated Security).
+        // SqlClient's message is never passed on, whatever it says: an escaped, trimmed or partial form of the password could
+        // pass any check for the password itself. The message names the keywords that were set instead. Any exception counts:
+        // SqlClient 6.1.8 and 7.1.1 throw a NullReferenceException for some strings.
         try
         {
-            using var connection = new SqlConnection(normalized);
+            using var connection = new SqlConnection(connectionString);
         }
-        catch (ArgumentException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             var involved = s_combinationKeywords.Where(_entries.ContainsKey).ToArray();
             var names = involved.Length > 0 ? involved : [.. _entries.Keys.Order(StringComparer.OrdinalIgnoreCase)];
@@ -487,13 +455,14 @@ internal sealed partial class SqlConnectionStringEvaluation
     private string Normalize()
     {
         var canonical = new SqlConnectionStringBuilder();
-        var fillApplicationName = _options.SetApplicationNameWhenMissing && !_parsed.ShouldSerialize(ApplicationNameKeyword);
+        var fillApplicationName = _options.SetApplicationNameWhenMissing && !_parsed.ShouldSerialize(SqlClientKeywords.ApplicationName);
 
-        // SqlClient's keyword order, one canonical name per setting, values equal to SqlClient's defaults left out: equivalent
-        // strings become the identical string, and so share one pool (SqlClient keys its pools by the exact string).
+        // SqlClient's keyword order, one canonical name per setting, values equal to SqlClient's defaults (read from the loaded
+        // SqlClient, never assumed) left out: equivalent strings become the identical string, and so share one pool (SqlClient
+        // keys its pools by the exact string).
         foreach (string keyword in _parsed.Keys)
         {
-            if (keyword == ApplicationNameKeyword && fillApplicationName)
+            if (keyword == SqlClientKeywords.ApplicationName && fillApplicationName)
             {
                 canonical[keyword] = ApplicationName();
                 continue;
@@ -505,7 +474,7 @@ internal sealed partial class SqlConnectionStringEvaluation
             }
 
             var value = _parsed[keyword];
-            if (keyword != ApplicationNameKeyword && Equals(value, s_defaults[keyword]))
+            if (keyword != SqlClientKeywords.ApplicationName && Equals(value, SqlClientKeywords.Defaults[keyword]))
             {
                 continue;
             }
@@ -513,7 +482,41 @@ internal sealed partial class SqlConnectionStringEvaluation
             canonical[keyword] = value;
         }
 
-        return canonical.ConnectionString;
+        return KeepEmptyValues(canonical.ConnectionString);
+    }
+
+    /// <summary>
+    /// SqlConnectionStringBuilder writes a value set to the empty string as <c>Keyword=</c>, which a second reading takes for
+    /// "no value" (SqlClient's default, not the empty string), so normalizing twice would change the string. An empty value is
+    /// written <c>Keyword=""</c> instead; every other entry is written exactly as SqlClient wrote it.
+    /// </summary>
+    private static string KeepEmptyValues(string written)
+    {
+        var entries = new List<SqlConnectionStringEntry>();
+        if (!SqlConnectionStringTokenizer.TryTokenize(written, entries, out _) || entries.TrueForAll(e => e.Value is not null))
+        {
+            return written;
+        }
+
+        var text = new StringBuilder(written.Length + 8);
+        foreach (var entry in entries)
+        {
+            if (entry.Value is null)
+            {
+                if (text.Length > 0)
+                {
+                    text.Append(';');
+                }
+
+                text.Append(entry.Keyword).Append("=\"\"");
+            }
+            else
+            {
+                DbConnectionStringBuilder.AppendKeyValuePair(text, entry.Keyword, entry.Value);
+            }
+        }
+
+        return text.ToString();
     }
 
     private string ApplicationName()
@@ -534,12 +537,17 @@ internal sealed partial class SqlConnectionStringEvaluation
 
     // ---- Text helpers -------------------------------------------------------------------------------------------------
 
-    /// <summary>"Max Pool Size=40000", or "Connection Lifetime=1 (Load Balance Timeout)" for a synonym; never for Password.</summary>
+    /// <summary>"Max Pool Size=40000", or "Connection Lifetime=1 (Load Balance Timeout)" for a synonym; never for Password.
+    /// Used only for number, Boolean and enumeration keywords: a value SqlClient parsed as one of these is a word of
+    /// SqlClient's vocabulary, never free text, so it is shown as written even after an unquoted password.</summary>
     private string Shown(string canonical)
     {
-        var (spelling, value) = _entries[canonical];
+        var (spelling, value, _) = _entries[canonical];
         return string.Equals(spelling, canonical, StringComparison.Ordinal) ? $"{spelling}={value}" : $"{spelling}={value} ({canonical})";
     }
+
+    /// <summary>Whether a keyword takes free text (a name, a host, a catalog) rather than a number, a Boolean or a named option.</summary>
+    private static bool IsFreeText(string canonical) => SqlClientKeywords.Defaults[canonical] is string or null;
 
     private static string LimitSeconds(TimeSpan limit) => ((long)limit.TotalSeconds).ToString(CultureInfo.InvariantCulture);
 
@@ -550,7 +558,7 @@ internal sealed partial class SqlConnectionStringEvaluation
         _ => $"{(seconds / 3600d).ToString("0.#", CultureInfo.InvariantCulture)} hours",
     };
 
-    private static string Expected(string canonical) => s_defaults[canonical] switch
+    private static string Expected(string canonical) => SqlClientKeywords.Defaults[canonical] switch
     {
         bool => "true or false (yes and no also work)",
         int => "a whole number within the keyword's documented range",
@@ -558,7 +566,7 @@ internal sealed partial class SqlConnectionStringEvaluation
         _ => "a value from the keyword's documentation",
     };
 
-    private static string DefaultText(string canonical) => s_defaults[canonical] switch
+    private static string DefaultText(string canonical) => SqlClientKeywords.Defaults[canonical] switch
     {
         string s when s.Length == 0 => string.Empty,
         bool b => $" ({(b ? "true" : "false")})",
@@ -575,7 +583,7 @@ internal sealed partial class SqlConnectionStringEvaluation
             < 10 => 2,
             _ => 3,
         } + 1;
-        foreach (string keyword in s_defaults.Keys)
+        foreach (string keyword in SqlClientKeywords.Defaults.Keys)
         {
             var distance = Distance(squeezed, Squeeze(keyword));
             if (distance < bestDistance)
@@ -614,25 +622,9 @@ internal sealed partial class SqlConnectionStringEvaluation
         return previous[b.Length];
     }
 
-    private static string GetSqlClientVersion()
-    {
-        var assembly = typeof(SqlConnection).Assembly;
-        var informational = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
-        if (!string.IsNullOrEmpty(informational))
-        {
-            var plus = informational.IndexOf('+', StringComparison.Ordinal);
-            return plus < 0 ? informational : informational[..plus];
-        }
-
-        return assembly.GetName().Version?.ToString() ?? "(unknown version)";
-    }
-
     private void Add(SqlConnectionStringRule rule, string? keyword, string? currentValue, string description, string reason, string fix)
         => Add(rule, rule.DefaultSeverity, keyword, currentValue, description, reason, fix);
 
     private void Add(SqlConnectionStringRule rule, SqlConnectionStringFindingSeverity severity, string? keyword, string? currentValue, string description, string reason, string fix)
         => _findings.Add(new SqlConnectionStringFinding(rule, severity, keyword, currentValue, description, reason, fix));
-
-    [GeneratedRegex(@"index (\d+)", RegexOptions.CultureInvariant)]
-    private static partial Regex IndexPattern();
 }

@@ -6,8 +6,9 @@ namespace SafeSql.ConnectionStrings;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The string is parsed with Microsoft.Data.SqlClient's own <c>SqlConnectionStringBuilder</c>, so it is read exactly as
-/// SqlClient will read it. Refused by default: <c>Pooling=false</c> (SAFESQL004); <c>Connection Lifetime</c> above 0 without
+/// The string is read entry by entry in the order written (repeated keywords and empty values included) and applied to
+/// Microsoft.Data.SqlClient's own <c>SqlConnectionStringBuilder</c> as that builder applies them, then checked with the builder
+/// and <c>SqlConnection</c> themselves, so it is read exactly as SqlClient will read it. Refused by default: <c>Pooling=false</c> (SAFESQL004); <c>Connection Lifetime</c> above 0 without
 /// the cluster opt-in (SAFESQL005, SAFESQL006); <c>Connect Timeout=0</c> or above 2 minutes (SAFESQL007, SAFESQL008);
 /// <c>Max Pool Size</c> above 1000 (SAFESQL009); <c>Min Pool Size</c> above <c>Max Pool Size</c> (SAFESQL010); malformed
 /// strings, unknown keywords and invalid values (SAFESQL001 to SAFESQL003); a missing <c>Data Source</c> (SAFESQL011). Each
@@ -15,9 +16,11 @@ namespace SafeSql.ConnectionStrings;
 /// <see cref="SqlConnectionStringPolicyOptions"/>.
 /// </para>
 /// <para>
-/// No finding ever contains the password: values are shown only for the keywords a rule is about, and an entry that may be a
-/// fragment of an unquoted password (an unknown keyword right after <c>Password</c>) is reported without its name or value.
-/// SqlClient's own parser messages are never passed through, because they can quote the string.
+/// No finding ever contains the password, nor anything that may be part of it: values are shown only for the keywords a rule
+/// is about, and after an unquoted <c>Password</c> (or where another entry swallowed a <c>Password=</c>) only words of
+/// SqlClient's own vocabulary are shown (known keywords, numbers, Booleans, named options), never free text, an unknown
+/// keyword or a refused value. SqlClient's own parser messages are never passed through, because they can quote the string.
+/// The rule is stated in <c>docs/connection-string-policy.md</c> ("Passwords").
 /// </para>
 /// </remarks>
 public static class SqlConnectionStringPolicy

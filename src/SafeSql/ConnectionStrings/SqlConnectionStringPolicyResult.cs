@@ -6,11 +6,17 @@ namespace SafeSql.ConnectionStrings;
 /// </summary>
 public sealed class SqlConnectionStringPolicyResult
 {
-    internal SqlConnectionStringPolicyResult(IReadOnlyList<SqlConnectionStringFinding> findings, string? normalizedConnectionString)
+    internal SqlConnectionStringPolicyResult(
+        IReadOnlyList<SqlConnectionStringFinding> findings,
+        string? normalizedConnectionString,
+        string displayedDataSource = "",
+        string displayedInitialCatalog = "")
     {
         Findings = findings;
         IsAccepted = !findings.Any(f => f.Severity == SqlConnectionStringFindingSeverity.Error);
         NormalizedConnectionString = IsAccepted ? normalizedConnectionString : null;
+        DisplayedDataSource = displayedDataSource;
+        DisplayedInitialCatalog = displayedInitialCatalog;
     }
 
     /// <summary>Gets a value indicating whether the connection string is accepted (no finding is an error).</summary>
@@ -39,6 +45,12 @@ public sealed class SqlConnectionStringPolicyResult
     /// <value>The string to open connections with; equivalent strings give the identical string, so they share one connection
     /// pool. It contains the password: never log it. <see langword="null"/> when the connection string is refused.</value>
     public string? NormalizedConnectionString { get; }
+
+    /// <summary>Gets the Data Source for a log line, or a placeholder when its entry may be part of a password.</summary>
+    internal string DisplayedDataSource { get; }
+
+    /// <summary>Gets the Initial Catalog for a log line, or a placeholder when its entry may be part of a password.</summary>
+    internal string DisplayedInitialCatalog { get; }
 
     /// <summary>Returns a one-line summary, for example "Refused: SAFESQL004, SAFESQL009 (2 errors, 0 warnings)."; it never
     /// contains the connection string.</summary>

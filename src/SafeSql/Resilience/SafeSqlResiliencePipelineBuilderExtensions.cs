@@ -37,8 +37,10 @@ public static class SafeSqlResiliencePipelineBuilderExtensions
     /// <exception cref="ValidationException"><paramref name="options"/> has a value outside its documented range.</exception>
     /// <exception cref="ArgumentException">
     /// <paramref name="connectionString"/> cannot be parsed by <c>SqlConnectionStringBuilder</c> (for example an unquoted value
-    /// containing <c>;</c>). The message is fixed and there is no inner exception: SqlClient's message can quote part of a
-    /// password. <see cref="ConnectionStrings.SqlConnectionStringPolicy.Validate"/> names the rule that fails.
+    /// containing <c>;</c>, or <c>Pooling=1</c>), whichever exception SqlClient throws for it (ArgumentException,
+    /// FormatException, OverflowException, NotSupportedException, InvalidOperationException). The message is fixed and there is
+    /// no inner exception: SqlClient's message can quote part of a password.
+    /// <see cref="ConnectionStrings.SqlConnectionStringPolicy.Validate"/> names the rule that fails.
     /// </exception>
     public static ResiliencePipelineBuilder AddSqlOpenRetry(this ResiliencePipelineBuilder builder, SqlOpenRetryOptions options, string? connectionString = null)
     {
@@ -58,8 +60,10 @@ public static class SafeSqlResiliencePipelineBuilderExtensions
     /// <exception cref="ValidationException"><paramref name="options"/> has a value outside its documented range.</exception>
     /// <exception cref="ArgumentException">
     /// <paramref name="connectionString"/> cannot be parsed by <c>SqlConnectionStringBuilder</c> (for example an unquoted value
-    /// containing <c>;</c>). The message is fixed and there is no inner exception: SqlClient's message can quote part of a
-    /// password. <see cref="ConnectionStrings.SqlConnectionStringPolicy.Validate"/> names the rule that fails.
+    /// containing <c>;</c>, or <c>Pooling=1</c>), whichever exception SqlClient throws for it (ArgumentException,
+    /// FormatException, OverflowException, NotSupportedException, InvalidOperationException). The message is fixed and there is
+    /// no inner exception: SqlClient's message can quote part of a password.
+    /// <see cref="ConnectionStrings.SqlConnectionStringPolicy.Validate"/> names the rule that fails.
     /// </exception>
     public static ResiliencePipelineBuilder<TResult> AddSqlOpenRetry<TResult>(this ResiliencePipelineBuilder<TResult> builder, SqlOpenRetryOptions options, string? connectionString = null)
     {
@@ -81,8 +85,10 @@ public static class SafeSqlResiliencePipelineBuilderExtensions
     /// <exception cref="ValidationException"><paramref name="options"/> has a value outside its documented range.</exception>
     /// <exception cref="ArgumentException">
     /// <paramref name="connectionString"/> cannot be parsed by <c>SqlConnectionStringBuilder</c> (for example an unquoted value
-    /// containing <c>;</c>). The message is fixed and there is no inner exception: SqlClient's message can quote part of a
-    /// password. <see cref="ConnectionStrings.SqlConnectionStringPolicy.Validate"/> names the rule that fails.
+    /// containing <c>;</c>, or <c>Pooling=1</c>), whichever exception SqlClient throws for it (ArgumentException,
+    /// FormatException, OverflowException, NotSupportedException, InvalidOperationException). The message is fixed and there is
+    /// no inner exception: SqlClient's message can quote part of a password.
+    /// <see cref="ConnectionStrings.SqlConnectionStringPolicy.Validate"/> names the rule that fails.
     /// </exception>
     public static ResiliencePipelineBuilder AddSqlRetry(this ResiliencePipelineBuilder builder, SqlRetryStrategyOptions options, string? connectionString = null)
     {
@@ -102,8 +108,10 @@ public static class SafeSqlResiliencePipelineBuilderExtensions
     /// <exception cref="ValidationException"><paramref name="options"/> has a value outside its documented range.</exception>
     /// <exception cref="ArgumentException">
     /// <paramref name="connectionString"/> cannot be parsed by <c>SqlConnectionStringBuilder</c> (for example an unquoted value
-    /// containing <c>;</c>). The message is fixed and there is no inner exception: SqlClient's message can quote part of a
-    /// password. <see cref="ConnectionStrings.SqlConnectionStringPolicy.Validate"/> names the rule that fails.
+    /// containing <c>;</c>, or <c>Pooling=1</c>), whichever exception SqlClient throws for it (ArgumentException,
+    /// FormatException, OverflowException, NotSupportedException, InvalidOperationException). The message is fixed and there is
+    /// no inner exception: SqlClient's message can quote part of a password.
+    /// <see cref="ConnectionStrings.SqlConnectionStringPolicy.Validate"/> names the rule that fails.
     /// </exception>
     public static ResiliencePipelineBuilder<TResult> AddSqlRetry<TResult>(this ResiliencePipelineBuilder<TResult> builder, SqlRetryStrategyOptions options, string? connectionString = null)
     {

@@ -4,6 +4,7 @@ using Polly;
 using Polly.Retry;
 
 using SafeSql.Classification;
+using SafeSql.ConnectionStrings;
 
 namespace SafeSql.Resilience;
 
@@ -226,9 +227,11 @@ internal sealed class SqlRetryPolicy
     }
 
     /// <summary>
-    /// Parses the connection string once, or returns <see langword="null"/> for <see langword="null"/>. Throws an
-    /// <see cref="ArgumentException"/> with <see cref="UnparsableConnectionStringMessage"/> (no inner exception, nothing of
-    /// the connection string) when SqlClient rejects it.
+    /// Reads the connection string once through SafeSql's front door (<see cref="SqlConnectionStringParser"/>), or returns
+    /// <see langword="null"/> for <see langword="null"/>. Throws an <see cref="ArgumentException"/> with
+    /// <see cref="UnparsableConnectionStringMessage"/> (no inner exception, nothing of the connection string) whenever
+    /// SqlConnectionStringBuilder refuses it, whichever exception SqlClient throws (ArgumentException, FormatException,
+    /// OverflowException, NotSupportedException...).
     /// </summary>
     private static SqlConnectionStringBuilder? ParseConnectionString(string? connectionString)
     {
@@ -237,15 +240,10 @@ internal sealed class SqlRetryPolicy
             return null;
         }
 
-        try
-        {
-            return new SqlConnectionStringBuilder(connectionString);
-        }
-        catch (ArgumentException)
-        {
-            // Not chained: SqlClient's exception ("Keyword not supported: 'cd'") can hold a fragment of the password.
-            throw new ArgumentException(UnparsableConnectionStringMessage, nameof(connectionString));
-        }
+        // Not chained: SqlClient's exception ("Keyword not supported: 'cd'", "String 'x' was not recognized as a valid
+        // Boolean.") can hold a fragment of the password.
+        return SqlConnectionStringParser.Parse(connectionString).ReadWithSqlClient()
+            ?? throw new ArgumentException(UnparsableConnectionStringMessage, nameof(connectionString));
     }
 
     private TimeSpan Jitter(TimeSpan delay) => TimeSpan.FromMilliseconds(delay.TotalMilliseconds * (0.8 + (0.4 * Randomizer())));

@@ -32,14 +32,32 @@ public sealed class SqlConnectionStringNormalizerTests
     [Fact]
     public void Normalize_ValuesEqualToSqlClientDefaults_AreLeftOut()
     {
-        // Arrange: the defaults of SqlClient 6.1+ (Encrypt=Mandatory since 5.0)
-        var options = Options("Data Source=db;Pooling=true;Max Pool Size=100;Min Pool Size=0;Connect Timeout=15;Enlist=true;Encrypt=Mandatory;Application Name=Orders");
+        // Arrange: the defaults of the SqlClient under test, read at run time (Encrypt is Mandatory, written True, since 5.0).
+        var defaults = new SqlConnectionStringBuilder();
+        var options = Options($"Data Source=db;Pooling={defaults.Pooling};Max Pool Size={defaults.MaxPoolSize};Min Pool Size={defaults.MinPoolSize};Connect Timeout={defaults.ConnectTimeout};Enlist={defaults.Enlist};Encrypt={defaults.Encrypt};Application Name=Orders");
 
         // Act
         var normalized = SqlConnectionStringNormalizer.Normalize(options);
 
         // Assert
         Assert.Equal("Data Source=db;Application Name=Orders", normalized);
+    }
+
+    [Fact]
+    public void Normalize_EncryptDefault_IsMandatoryOnEverySupportedSqlClient()
+    {
+        // Arrange
+        var defaults = new SqlConnectionStringBuilder();
+
+        // Act
+        var mandatory = SqlConnectionStringNormalizer.Normalize(Options("Data Source=db;Encrypt=true;Application Name=Orders"));
+        var optional = SqlConnectionStringNormalizer.Normalize(Options("Data Source=db;Encrypt=false;Application Name=Orders"));
+
+        // Assert: SqlClient 5.0 changed the default from false to Mandatory; 6.1.8 and 7.1.1 both have it, so Encrypt=true is
+        // the default (left out) and Encrypt=false is a setting (kept).
+        Assert.Equal(SqlConnectionEncryptOption.Mandatory, defaults.Encrypt);
+        Assert.Equal("Data Source=db;Application Name=Orders", mandatory);
+        Assert.Equal("Data Source=db;Encrypt=False;Application Name=Orders", optional);
     }
 
     [Fact]

@@ -5,9 +5,10 @@ namespace SafeSql.Tests.ConnectionStrings;
 
 public sealed partial class SqlConnectionStringPolicyTests
 {
-    private const string Server = "Data Source=tcp:db.example.com,1433;User ID=app;Password=S3cret-Pa55;Initial Catalog=Orders";
+    private const string Server = "Data Source=tcp:db.example.com,1433;User ID=app;Password=\"S3cret-Pa55\";Initial Catalog=Orders";
 
     private static readonly SqlConnectionStringPolicyOptions s_named = new() { ApplicationName = "OrdersApi" };
+
 
     [Fact]
     public void Validate_NullConnectionString_ThrowsArgumentNullException()
@@ -321,7 +322,7 @@ public sealed partial class SqlConnectionStringPolicyTests
         // Assert
         var finding = AssertSingleError(result, "SAFESQL002", null, null);
         Assert.Equal(
-            $$"""SAFESQL002: Keyword 'Max Pool Sise' is not supported by Microsoft.Data.SqlClient {{SqlClientVersion.Current}}. Did you mean 'Max Pool Size'? SqlClient refuses the whole connection string ("Keyword not supported") at the first Open, so the application would fail on its first query instead of at startup. Fix: Correct or remove the keyword. A keyword added in a newer SqlClient needs the application to reference that version. Source: https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring (SqlClient: "Keyword not supported")""",
+            $"""SAFESQL002: Keyword 'Max Pool Sise' is not supported by Microsoft.Data.SqlClient {SqlClientVersion.Current}. Did you mean 'Max Pool Size'? SqlClient refuses the whole connection string ("Keyword not supported") at the first Open, so the application would fail on its first query instead of at startup. Fix: Correct or remove the keyword. A keyword added in a newer SqlClient needs the application to reference that version. Source: https://learn.microsoft.com/dotnet/api/microsoft.data.sqlclient.sqlconnection.connectionstring (SqlClient: "Keyword not supported")""",
             finding.Message);
     }
 

@@ -1,4 +1,3 @@
-using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -62,8 +61,8 @@ internal sealed class SafeSqlOptionsCustomValidator : IValidateOptions<SafeSqlOp
 
         if (result.IsAccepted)
         {
-            var accepted = new SqlConnectionStringBuilder(result.NormalizedConnectionString);
-            Log.ConnectionStringAccepted(_logger, displayName, accepted.DataSource, accepted.InitialCatalog);
+            // Data Source and Initial Catalog as the policy read them, withheld when they may be part of a password.
+            Log.ConnectionStringAccepted(_logger, displayName, result.DisplayedDataSource, result.DisplayedInitialCatalog);
         }
 
         return builder.Build();
