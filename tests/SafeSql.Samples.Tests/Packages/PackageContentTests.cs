@@ -62,7 +62,7 @@ public sealed class PackageContentTests(PackedPackages packages) : IClassFixture
     }
 
     [Theory]
-    [InlineData("SafeSql", "SafeSqlDataSource.cs", "internal sealed partial class SafeSqlDataSource")]
+    [InlineData("SafeSql", "SafeSqlDataSource.cs", "public sealed partial class SafeSqlDataSource")]
     [InlineData("SafeSql.Testing", "LoopbackSqlServer.cs", "public sealed class LoopbackSqlServer")]
     public void Snupkg_Packed_HoldsThePdbOfTheAssemblyWithSourceLinkAndEmbeddedSources(string id, string sourceFile, string sourceText)
     {
