@@ -19,7 +19,8 @@ internal sealed partial class SqlConnectionStringEvaluation
             return;
         }
 
-        var host = ServerHost(_parsed.DataSource, out var loopback);
+        // The host is free text: after an unquoted password it may be part of it, and is then withheld like the Data Source.
+        var host = Displayed(SqlClientKeywords.DataSource, ServerHost(_parsed.DataSource, out var loopback));
         var strict = _parsed.Encrypt == SqlConnectionEncryptOption.Strict;
 
         // Under Encrypt=Strict SqlClient validates the certificate whatever TrustServerCertificate says.

@@ -21,6 +21,20 @@ public sealed class SqlConnectionStringEncryptionRulesTests
     private const string VerifiableFix =
         "make the certificate verifiable: install the issuing CA's certificate on this machine, or pin the server's certificate with Server Certificate=<path to its .cer> (SqlClient 6.0.1+), and set HostNameInCertificate when connecting by another name than the certificate's.";
 
+    [Theory]
+    [InlineData("User ID=app;Password=Zq7;Data Source=tcp:Xv9Kp4host,1433;Encrypt=Optional", "SAFESQL014")]
+    [InlineData("User ID=app;Password=Zq7;Data Source=tcp:Xv9Kp4host,1433;TrustServerCertificate=True", "SAFESQL013")]
+    public void Validate_DataSourceAfterAnUnquotedPassword_NamesNoHost(string connectionString, string ruleId)
+    {
+        // Act: the Data Source may be the rest of a password that contains ';' (found by the policy fuzz property).
+        var result = SqlConnectionStringPolicy.Validate(connectionString);
+
+        // Assert
+        var finding = Assert.Single(result.Findings, f => f.RuleId == ruleId);
+        Assert.Contains("(not shown: it may be part of the password)", finding.Message, StringComparison.Ordinal);
+        Assert.True(!finding.Message.Contains("Xv9Kp4", StringComparison.Ordinal), "The finding quotes a possible piece of the password (not shown).");
+    }
+
     [Fact]
     public void Validate_TrustServerCertificateTowardsRemoteServer_RefusedBySafeSql013()
     {
