@@ -790,7 +790,6 @@ internal sealed class LoopbackSession : IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendAsync(TdsWriter writer, bool endOfMessage, CancellationToken token)
     {
-        var sent = await writer.SendAsync(_transport, endOfMessage, token).ConfigureAwait(false);
-        Counters.OnSent(sent);
+        await writer.SendAsync(_transport, endOfMessage, Counters, token).ConfigureAwait(false);
     }
 }

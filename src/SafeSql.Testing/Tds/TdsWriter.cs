@@ -155,9 +155,11 @@ internal sealed class TdsWriter : IDisposable
     }
 
     /// <summary>Closes the current packet and sends everything written so far, then starts a new message if <paramref name="endOfMessage"/>.</summary>
+    /// <remarks>The bytes are counted on <paramref name="counters"/> before they leave, so a client that has the reply always
+    /// finds it counted.</remarks>
     /// <returns>The number of bytes sent.</returns>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<int> SendAsync(Stream stream, bool endOfMessage, CancellationToken cancellationToken)
+    public async ValueTask<int> SendAsync(Stream stream, bool endOfMessage, LoopbackSqlServerCounters? counters, CancellationToken cancellationToken)
     {
         if (!endOfMessage && _position - _packetStart == TdsConstants.HeaderLength)
         {
@@ -168,6 +170,7 @@ internal sealed class TdsWriter : IDisposable
             }
 
             var closed = _packetStart;
+            counters?.OnSent(closed); // before the bytes leave, so the client never sees a reply the counter does not hold yet
             await SendAllAsync(stream, _buffer.AsMemory(0, closed), cancellationToken).ConfigureAwait(false);
             _packetStart = 0;
             _position = TdsConstants.HeaderLength;
@@ -176,6 +179,7 @@ internal sealed class TdsWriter : IDisposable
 
         WriteHeader(endOfMessage ? TdsConstants.StatusEndOfMessage : (byte)0);
         var length = _position;
+        counters?.OnSent(length);
         await SendAllAsync(stream, _buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
         if (endOfMessage)
         {
