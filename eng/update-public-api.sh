@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-dotnet build SafeSql.sln -c Release -nologo -v:q -p:TreatWarningsAsErrors=false 2>&1 | grep -E 'RS001[67]' > "$log"
+dotnet build SafeSql.sln -c Release -nologo -v:q --no-incremental -p:TreatWarningsAsErrors=false 2>&1 | grep -E 'RS001[67]' > "$log"
 python3 - "$log" <<'PY'
 import re, sys, os, collections
 added, removed = collections.defaultdict(set), collections.defaultdict(set)

@@ -5,6 +5,7 @@ using System.Text;
 
 using Microsoft.Data.SqlClient;
 
+using SafeSql.Classification;
 using SafeSql.Diagnostics;
 using SafeSql.Testing.Network;
 

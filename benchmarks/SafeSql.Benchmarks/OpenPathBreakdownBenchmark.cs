@@ -13,7 +13,7 @@ namespace SafeSql.Benchmarks;
 /// <summary>
 /// Where SafeSql's per-open time goes, to say what would bring <c>StackCaptureMode.CallSite</c> within 5 % of raw:
 /// raw pooled open + dispose (the baseline), the same through an empty Polly pipeline, through the open retry pipeline the
-/// factory builds (<c>AddSqlOpenRetry</c> with the default <see cref="SqlOpenRetryOptions"/>, named like the factory's), and the
+/// factory builds (<c>AddSqlOpenRetry</c> with the default <see cref="SqlRetryStrategyOptions"/>, named like the factory's), and the
 /// whole SafeSql open (pipeline + lease). The lease alone is <c>OpenCloseBenchmark.LeaseOnly_CallSite</c>.
 /// </summary>
 /// <remarks>
@@ -56,7 +56,7 @@ public class OpenPathBreakdownBenchmark
         _factory = _environment.CreateFactory();
         _empty = new ResiliencePipelineBuilder().Build();
         _openRetry = new ResiliencePipelineBuilder { Name = "SafeSql", InstanceName = "breakdown", TimeProvider = TimeProvider.System }
-            .AddSqlOpenRetry(new SqlOpenRetryOptions(), _pooled)
+            .AddSqlOpenRetry(new SqlRetryStrategyOptions(), _pooled)
             .Build();
         _environment.WarmPool();
     }

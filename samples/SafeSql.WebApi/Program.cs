@@ -3,6 +3,7 @@
 //   GET /orders/42     a read through Dapper            GET /health    Healthy / Degraded / Unhealthy, with the pool snapshot
 //   GET /leaky         forgets to dispose a connection  GET /leaks     the leak reports, with the leaking file:line
 //   GET /pool          the live pool snapshot           and the console: the "SafeSql" meter every 10 s (OpenTelemetry)
+//   GET /reports/orders/42   a singleton "library" that takes a DbDataSource (SafeSql's data source)
 using System.Text.Json;
 
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -32,9 +33,11 @@ if (string.IsNullOrWhiteSpace(safeSql["ConnectionString"]))
 //    Max Pool Size=40000 and the other hacks stop it with an OptionsValidationException that names the rule and the fix.
 //    Each request's DI scope is a SafeSql scope: a connection still open when the request ends goes back to the pool and
 //    is reported as a leak, with the line that opened it.
+//    Singletons and libraries take the data source instead (SafeSqlDataSource, or DbDataSource as OrderReport.cs does).
 var leaks = new RecentLeaks();
 builder.Services.AddSingleton(leaks);
 builder.Services.AddSafeSql(safeSql).Configure(options => options.Leaks.OnLeakDetected = leaks.Add);
+builder.Services.AddSingleton<OrderReport>();
 
 // 3. Metrics through OpenTelemetry: SafeSql's meter "SafeSql" (db.client.connection.count / .max / .use_time /
 //    .timeouts, db.client.connection.safesql.leaks / .failures, tagged with the pool name) and Polly's meter "Polly" (the
@@ -65,6 +68,7 @@ if (loopback is not null)
 app.MapGet("/orders/{id:int}", OrderEndpoints.GetOrderAsync);
 app.MapGet("/leaky", OrderEndpoints.LeakyAsync);
 app.MapGet("/leaks", (RecentLeaks reports) => reports.Snapshot());
+app.MapGet("/reports/orders/{id:int}", (int id, OrderReport report, CancellationToken cancellationToken) => report.GetAsync(id, cancellationToken));
 
 // 6. The pool.
 app.MapGet("/pool", (SafeSqlDataSource dataSource) =>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 
 using Polly;
+using Polly.Telemetry;
 
 using SafeSql.Classification;
 using SafeSql.Diagnostics;
@@ -20,37 +21,42 @@ public sealed partial class SafeSqlDataSource
     internal SqlRetryPolicy OpenRetryPolicy => _openRetryPolicy ?? throw new InvalidOperationException("The open pipeline has not been created.");
 
     /// <summary>
-    /// Builds the open pipeline: a Polly pipeline named "SafeSql" (instance name = the options name, so Polly's telemetry
-    /// attributes the retries) on the factory's <see cref="TimeProvider"/>, with one retry strategy driven by
-    /// <see cref="SqlFailureClassifier"/> and <see cref="SafeSqlOptions.OpenRetry"/>. Every failed attempt is classified,
-    /// logged (3000-3003) and counted (<c>db.client.connection.safesql.failures</c>), even when retries are disabled.
+    /// Builds the open pipeline: a Polly pipeline named "SafeSql" (instance name = the options name) on the data source's
+    /// <see cref="TimeProvider"/>, with one retry strategy from <see cref="SafeSqlOptions.OpenRetry"/> whose decisions come from
+    /// <see cref="SqlFailureClassifier"/>, and Polly's telemetry (<c>resilience.polly.*</c>, the "Polly" meter and log
+    /// category) enriched with the failure kind. Every failed attempt is classified, logged (3000-3003) and counted
+    /// (<c>db.client.connection.safesql.failures</c>), even when retries are off.
     /// </summary>
     private ResiliencePipeline CreateOpenPipeline()
     {
-        var observer = new OpenRetryObserver(this, LoggerFactory.CreateLogger(ClassificationLoggerCategory));
-        _openRetryPolicy = new SqlRetryPolicy(Options.OpenRetry ?? new SqlOpenRetryOptions(), isOpen: true, _connectionString, observer);
+        var options = Options.OpenRetry;
+        var observer = new OpenRetryObserver(this, LoggerFactory.CreateLogger(ClassificationLoggerCategory), options?.MaxRetryAttempts ?? 0);
+        var effective = options ?? new SqlRetryStrategyOptions();
+        _openRetryPolicy = new SqlRetryPolicy(effective, SqlOperationPhase.Open, _connectionString, observer, retriesDisabled: options is null);
+        var telemetry = new TelemetryOptions { LoggerFactory = LoggerFactory };
+        telemetry.MeteringEnrichers.Add(SqlFailureMeteringEnricher.Instance);
         return new ResiliencePipelineBuilder
         {
-            Name = SafeSqlDefaults.PipelineName,
+            Name = RetryDefaults.PipelineName,
             InstanceName = Name,
             TimeProvider = TimeProvider,
         }
-        .AddSqlRetry(_openRetryPolicy)
+        .AddSqlRetry(effective, _openRetryPolicy)
+        .ConfigureTelemetry(telemetry)
         .Build();
     }
 
-    private sealed class OpenRetryObserver(SafeSqlDataSource factory, ILogger logger) : ISqlRetryObserver
+    private sealed class OpenRetryObserver(SafeSqlDataSource factory, ILogger logger, int maxRetryAttempts) : ISqlRetryObserver
     {
-        private readonly int _maxRetryAttempts = factory.Options.OpenRetry?.MaxRetryAttempts ?? SafeSqlDefaults.OpenMaxRetryAttempts;
         private readonly string _poolDisplayName = PoolDisplayName.Of(factory.Name);
 
         public void OnFailure(SqlFailure failure, int attemptNumber, bool willRetry, string? reason)
         {
-            factory.Metrics.RecordFailure(factory.Name, failure); // the metric tag keeps the registered name (see PoolDisplayName)
-            Log.OpenAttemptFailed(logger, _poolDisplayName, attemptNumber + 1, failure.Kind, failure.SqlErrorNumber, failure.SocketError, willRetry, failure.Explanation, failure.Exception);
+            factory.Metrics.RecordFailure(factory.Name, FailureKindTagValue.Of(failure.Kind), FailureKindTagValue.ErrorTypeOf(failure)); // the metric tag keeps the registered name (see PoolDisplayName)
+            DataSourceLog.OpenAttemptFailed(logger, _poolDisplayName, attemptNumber + 1, failure.Kind, failure.SqlErrorNumber, failure.SocketError, willRetry, failure.Explanation, failure.Exception);
             if (failure.Kind == SqlFailureKind.SocketExhaustion && failure.TcpSnapshot is { } snapshot)
             {
-                Log.SocketExhaustionDetected(
+                DataSourceLog.SocketExhaustionDetected(
                     logger,
                     snapshot.RemoteEndPoint is { } endPoint ? OsTcpSnapshot.Describe(endPoint) : "the server",
                     _poolDisplayName,
@@ -61,11 +67,11 @@ public sealed partial class SafeSqlDataSource
 
             if (!willRetry)
             {
-                Log.OpenFailed(logger, _poolDisplayName, failure.Kind, attemptNumber + 1, reason ?? "retries exhausted");
+                DataSourceLog.OpenFailed(logger, _poolDisplayName, failure.Kind, attemptNumber + 1, reason ?? "retries exhausted");
             }
         }
 
         public void OnRetry(SqlFailure failure, int attemptNumber, TimeSpan delay) =>
-            Log.OpenRetrying(logger, _poolDisplayName, failure.Kind, (long)delay.TotalMilliseconds, attemptNumber + 1, _maxRetryAttempts);
+            DataSourceLog.OpenRetrying(logger, _poolDisplayName, failure.Kind, (long)delay.TotalMilliseconds, attemptNumber + 1, maxRetryAttempts);
     }
 }

@@ -243,7 +243,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         {
             if (Interlocked.Exchange(ref _rootScopeReported, 1) == 0)
             {
-                Log.ScopedFactoryResolvedFromRoot(Logger, PoolDisplayName.Of(Name));
+                DataSourceLog.ScopedFactoryResolvedFromRoot(Logger, PoolDisplayName.Of(Name));
             }
 
             return new UnscopedSqlConnectionFactory(this);
@@ -330,7 +330,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         var snapshot = Tracker.LeasedCount > 0 ? Tracker.GetSnapshot() : null;
         if (LeaseTrackerRegistry.Release(_connectionString, Tracker) && snapshot is not null)
         {
-            Log.DataSourceDisposedWithLeases(Logger, PoolDisplayName.Of(Name), snapshot.LeasedCount, snapshot.OldestLease?.ToString() ?? "unknown");
+            DataSourceLog.DataSourceDisposedWithLeases(Logger, PoolDisplayName.Of(Name), snapshot.LeasedCount, snapshot.OldestLease?.ToString() ?? "unknown");
         }
 
         if (_ownsMetrics)

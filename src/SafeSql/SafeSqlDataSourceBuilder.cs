@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 using SafeSql.Diagnostics;
-using SafeSql.Internal.Validators;
 
 namespace SafeSql;
 

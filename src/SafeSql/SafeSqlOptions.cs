@@ -37,9 +37,14 @@ public class SafeSqlOptions
     [ValidateObjectMembers]
     public SqlConnectionLeakOptions Leaks { get; set; } = new();
 
-    /// <summary>Gets or sets the retry applied to opening a connection (opening is idempotent).</summary>
-    /// <value>The default value is a <see cref="SqlOpenRetryOptions"/> with its documented defaults.</value>
-    [Required]
+    /// <summary>Gets or sets the retry applied to opening a connection (opening is idempotent), as Polly's options.</summary>
+    /// <value>
+    /// The default value is a <see cref="SqlRetryStrategyOptions"/> with its documented defaults (3 retries, 1 s exponential
+    /// backoff with jitter, never sooner than SqlClient's pool blocking period). <see langword="null"/> turns retries off:
+    /// every failed open is still classified, logged (event ids 3000, 3002) and counted, and rethrown at once.
+    /// <see cref="SqlRetryStrategyOptions.IsIdempotent"/> and <see cref="SqlRetryStrategyOptions.CommandTimeout"/> do not
+    /// apply to opens. The data source reads these options once, when it is created.
+    /// </value>
     [ValidateObjectMembers]
-    public SqlOpenRetryOptions OpenRetry { get; set; } = new();
+    public SqlRetryStrategyOptions? OpenRetry { get; set; } = new();
 }

@@ -145,7 +145,7 @@ static async Task<Dictionary<string, object?>> RunOpenPipelineAsync(string conne
     var listener = new RetryRecorder();
     var builder = new ResiliencePipelineBuilder { Name = "SafeSql", InstanceName = "network-lab", TelemetryListener = listener };
     var pipeline = builder
-        .AddSqlOpenRetry(new SqlOpenRetryOptions { MaxRetryAttempts = 3, SocketExhaustionDelay = TimeSpan.FromMilliseconds(200) }, connectionString)
+        .AddSqlOpenRetry(new SqlRetryStrategyOptions { MaxRetryAttempts = 3, SocketExhaustionDelay = TimeSpan.FromMilliseconds(200) }, connectionString)
         .Build();
     var attempts = 0;
     Exception? lastAttempt = null;

@@ -272,7 +272,7 @@ internal static class LunchBurst
             EphemeralPortRangeStart = NamespacePortRangeStart,
             EphemeralPortRangeEnd = NamespacePortRangeEnd,
             TcpTimeWaitReuse = 0,
-            Timeout = TimeSpan.FromSeconds(60),
+            Timeout = TimeSpan.FromSeconds(120), // a few seconds alone; generous for a 2-core machine under other builds
         });
         var figures = result.ExitCode == 0 ? JsonSerializer.Deserialize<RunFigures>(result.StandardOutput, DemoJson.Options) : null;
         return figures ?? throw new InvalidOperationException(

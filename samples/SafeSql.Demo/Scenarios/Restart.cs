@@ -91,11 +91,11 @@ internal static class Restart
         var connectionString = server.ConnectionString("SafeSql.Demo restart", Settings);
         await using var app = await SafeSqlApp.StartAsync(connectionString, recorder, options =>
         {
-            options.OpenRetry.BaseDelay = TimeSpan.FromMilliseconds(200); // then 400, 800, 1600, 3200 ms, each ±20 %
-            options.OpenRetry.MaxRetryAttempts = 5;
+            options.OpenRetry!.Delay = TimeSpan.FromMilliseconds(200); // Polly's jittered exponential backoff around 200, 400, 800... ms
+            options.OpenRetry!.MaxRetryAttempts = 5;
         });
         var read = new ResiliencePipelineBuilder()
-            .AddSqlRetry(new SqlRetryStrategyOptions { IsIdempotent = true, BaseDelay = TimeSpan.FromMilliseconds(100), MaxRetryAttempts = 5 }, connectionString)
+            .AddSqlRetry(new SqlRetryStrategyOptions { IsIdempotent = true, Delay = TimeSpan.FromMilliseconds(100), MaxRetryAttempts = 5 }, connectionString)
             .Build();
 
         var requests = await RunUnderFaultsAsync(server.Loopback!, async () =>

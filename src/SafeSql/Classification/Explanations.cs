@@ -141,7 +141,7 @@ internal static partial class Explanations
         "the listener was briefly unavailable (a restart) or its listen backlog overflowed under a connect burst. " + RefusalFix;
 
     internal static string ProbeTimedOut(string target) =>
-        string.Create(CultureInfo.InvariantCulture, $"A diagnostic connect to {target} got no answer within {SafeSqlDefaults.DiagnosticConnectTimeoutMilliseconds} ms: the host is down, a firewall drops the packets, or its listen backlog is full. ") +
+        string.Create(CultureInfo.InvariantCulture, $"A diagnostic connect to {target} got no answer within {ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds} ms: the host is down, a firewall drops the packets, or its listen backlog is full. ") +
         "Transient: retried with jittered backoff; if it persists, check the host and the firewall.";
 
     internal static string RefusedWithoutEndPoint(OsTcpSnapshot snapshot) =>

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
 
+using SafeSql.ConnectionStrings;
+
 namespace SafeSql.Classification;
 
 /// <summary>What the caller knows about the failed operation.</summary>

@@ -1,12 +1,14 @@
 using System.Collections.Concurrent;
 using System.Net;
 
+using SafeSql.ConnectionStrings;
+
 namespace SafeSql.Classification;
 
 /// <summary>
 /// Points the operating-system evidence at the server of one <c>Data Source</c>, off the hot path: the data source is parsed
 /// once, an IP literal (or <c>localhost</c>) never touches DNS, and a host name is resolved (bounded to
-/// <see cref="SafeSqlDefaults.DiagnosticConnectTimeoutMilliseconds"/>) at most once per cache period (1 s, like the evidence),
+/// <see cref="ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds"/>) at most once per cache period (1 s, like the evidence),
 /// so a burst of failed opens does not make one blocking DNS lookup each.
 /// </summary>
 internal sealed class SqlEndPointResolver
@@ -15,7 +17,7 @@ internal sealed class SqlEndPointResolver
     internal static readonly TimeSpan DefaultCacheDuration = OsTcpEvidenceSource.DefaultCacheDuration;
 
     private const int MaxSharedResolvers = 64;
-    private static readonly TimeSpan s_resolveTimeout = TimeSpan.FromMilliseconds(SafeSqlDefaults.DiagnosticConnectTimeoutMilliseconds);
+    private static readonly TimeSpan s_resolveTimeout = TimeSpan.FromMilliseconds(ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds);
     private static readonly ConcurrentDictionary<string, SqlEndPointResolver> s_shared = new(StringComparer.OrdinalIgnoreCase);
 
     private readonly SqlDataSource _source;

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 
 using Microsoft.Data.SqlClient;
 
+using SafeSql.ConnectionStrings;
 using SafeSql.Diagnostics;
 using SafeSql.Leases;
 
@@ -129,10 +130,10 @@ public static class SqlFailureClassifier
             {
                 case SqlException sql:
                     return ClassifySqlException(sql, context, out pending);
-                case SqlConnectionPoolExhaustedException exhausted:
+                case IPoolTimeoutException:
                     // SafeSql's own type: decided by the type, not by the (localized) text of the pool exception inside. It is only
                     // thrown for a pooled connection string, so the non-pooled variant cannot be inside.
-                    return new SqlFailure(SqlFailureKind.PoolTimeout, false, false, null, null, Explanations.PoolTimeout, exhausted);
+                    return new SqlFailure(SqlFailureKind.PoolTimeout, false, false, null, null, Explanations.PoolTimeout, current);
                 case InvalidOperationException or TimeoutException when SqlClientSignatures.IsPoolTimeout(current, out var nonPooled):
                     return new SqlFailure(SqlFailureKind.PoolTimeout, false, false, null, null, nonPooled ? Explanations.NonPooledOpenTimeout : Explanations.PoolTimeout, current);
                 case SocketException socket:

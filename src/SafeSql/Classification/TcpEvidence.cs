@@ -24,7 +24,7 @@ internal sealed class OsTcpEvidenceSource : ITcpEvidenceSource
     internal static readonly TimeSpan DefaultCacheDuration = TimeSpan.FromSeconds(1);
 
     /// <summary>The longest a diagnostic connect may take: 500 ms (a refused or exhausted connect fails at once).</summary>
-    internal static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromMilliseconds(SafeSqlDefaults.DiagnosticConnectTimeoutMilliseconds);
+    internal static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromMilliseconds(ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds);
 
     private const int MaxCachedEndPoints = 64;
     private static readonly IPEndPoint s_totalsKey = new(IPAddress.None, 0);

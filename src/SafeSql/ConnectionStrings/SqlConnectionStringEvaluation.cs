@@ -153,7 +153,7 @@ internal sealed partial class SqlConnectionStringEvaluation
             return false;
         }
 
-        if ((canonical == SqlClientKeywords.ApplicationName || canonical == SqlClientKeywords.WorkstationId) && value.Length > SafeSqlDefaults.ApplicationNameMaxLength)
+        if ((canonical == SqlClientKeywords.ApplicationName || canonical == SqlClientKeywords.WorkstationId) && value.Length > PolicyDefaults.ApplicationNameMaxLength)
         {
             // SqlClient's builder accepts it; SqlConnection refuses it ("exceeds it's limit of '128'").
             _parsed.Remove(canonical);
@@ -241,7 +241,7 @@ internal sealed partial class SqlConnectionStringEvaluation
                 "0",
                 $"{Shown("Connect Timeout")} means wait forever.",
                 "An unreachable server then hangs every Open, and because SqlClient also waits up to Connect Timeout for a free pooled connection, an exhausted pool (usually a connection leak) hangs every request instead of failing with an error that names the cause.",
-                $"Remove Connect Timeout (SqlClient's default is {SafeSqlDefaults.SqlClientConnectTimeoutSeconds} s) or set it between 1 and {LimitSeconds(_options.ConnectTimeoutLimit)} seconds.");
+                $"Remove Connect Timeout (SqlClient's default is {PolicyDefaults.SqlClientConnectTimeoutSeconds} s) or set it between 1 and {LimitSeconds(_options.ConnectTimeoutLimit)} seconds.");
         }
         else if (_entries.ContainsKey("Connect Timeout") && _parsed.ConnectTimeout > _options.ConnectTimeoutLimit.TotalSeconds)
         {
@@ -250,7 +250,7 @@ internal sealed partial class SqlConnectionStringEvaluation
                 SqlConnectionStringRules.ConnectTimeoutTooLong,
                 "Connect Timeout",
                 value.ToString(CultureInfo.InvariantCulture),
-                $"{Shown("Connect Timeout")} ({Duration(value)}) is above the limit of {LimitSeconds(_options.ConnectTimeoutLimit)} s (SqlClient's default is {SafeSqlDefaults.SqlClientConnectTimeoutSeconds} s).",
+                $"{Shown("Connect Timeout")} ({Duration(value)}) is above the limit of {LimitSeconds(_options.ConnectTimeoutLimit)} s (SqlClient's default is {PolicyDefaults.SqlClientConnectTimeoutSeconds} s).",
                 $"SqlClient also waits up to Connect Timeout for a free pooled connection, so a connection leak or an unreachable server makes requests hang for up to {Duration(value)} instead of failing with an error that names the cause.",
                 $"Remove Connect Timeout or set it to at most {LimitSeconds(_options.ConnectTimeoutLimit)} (SafeSql retries transient open failures for you). If a longer wait is truly needed, raise SqlConnectionStringPolicyOptions.ConnectTimeoutLimit.");
         }
@@ -262,7 +262,7 @@ internal sealed partial class SqlConnectionStringEvaluation
                 SqlConnectionStringRules.MaxPoolSizeTooLarge,
                 "Max Pool Size",
                 value.ToString(CultureInfo.InvariantCulture),
-                $"{Shown("Max Pool Size")} is above the limit of {_options.MaxPoolSizeLimit} (SqlClient's default is {SafeSqlDefaults.SqlClientMaxPoolSize}).",
+                $"{Shown("Max Pool Size")} is above the limit of {_options.MaxPoolSizeLimit} (SqlClient's default is {PolicyDefaults.SqlClientMaxPoolSize}).",
                 $"Raising Max Pool Size does not fix pool timeouts caused by leaked connections, it only delays them until up to {value} sessions pile up on the server, each costing server memory and a worker (SQL Server allows at most 32,767 user connections for all clients together). SafeSql reports leaked connections with the code that opened them instead.",
                 $"Remove Max Pool Size (or set it to at most {_options.MaxPoolSizeLimit}) and dispose every connection. If one process truly needs more concurrent connections, raise SqlConnectionStringPolicyOptions.MaxPoolSizeLimit.");
         }
@@ -391,13 +391,13 @@ internal sealed partial class SqlConnectionStringEvaluation
         }
 
         var synonym = string.Equals(spelling, canonical, StringComparison.Ordinal) ? string.Empty : $" ({canonical})";
-        var tooLong = (canonical == SqlClientKeywords.ApplicationName || canonical == SqlClientKeywords.WorkstationId) && value.Length > SafeSqlDefaults.ApplicationNameMaxLength;
+        var tooLong = (canonical == SqlClientKeywords.ApplicationName || canonical == SqlClientKeywords.WorkstationId) && value.Length > PolicyDefaults.ApplicationNameMaxLength;
         Add(
             SqlConnectionStringRules.InvalidValue,
             canonical,
             tooLong ? null : value,
             tooLong
-                ? $"{spelling}{synonym} is {value.Length.ToString(CultureInfo.InvariantCulture)} characters long, above SQL Server's limit of {SafeSqlDefaults.ApplicationNameMaxLength}."
+                ? $"{spelling}{synonym} is {value.Length.ToString(CultureInfo.InvariantCulture)} characters long, above SQL Server's limit of {PolicyDefaults.ApplicationNameMaxLength}."
                 : $"{spelling}={value}{synonym} is not a valid value: SqlClient expects {Expected(canonical)}.",
             "SqlClient refuses the whole connection string at the first Open, so the application would fail on its first query instead of at startup.",
             $"Set {canonical} to a valid value, or remove it to use SqlClient's default{DefaultText(canonical)}.");
@@ -529,10 +529,10 @@ internal sealed partial class SqlConnectionStringEvaluation
 
         if (string.IsNullOrWhiteSpace(name))
         {
-            name = SafeSqlDefaults.FallbackApplicationName;
+            name = PolicyDefaults.FallbackApplicationName;
         }
 
-        return name.Length <= SafeSqlDefaults.ApplicationNameMaxLength ? name : name[..SafeSqlDefaults.ApplicationNameMaxLength];
+        return name.Length <= PolicyDefaults.ApplicationNameMaxLength ? name : name[..PolicyDefaults.ApplicationNameMaxLength];
     }
 
     // ---- Text helpers -------------------------------------------------------------------------------------------------

@@ -44,19 +44,19 @@ public static class SqlConnectionStringPolicy
 
     private static void ValidateOptions(SqlConnectionStringPolicyOptions options)
     {
-        if (options.MaxPoolSizeLimit is < 1 or > SafeSqlDefaults.SqlServerMaxUserConnections)
+        if (options.MaxPoolSizeLimit is < 1 or > PolicyDefaults.SqlServerMaxUserConnections)
         {
             throw new ArgumentException(
-                $"SqlConnectionStringPolicyOptions.MaxPoolSizeLimit is {options.MaxPoolSizeLimit}; it must be between 1 and {SafeSqlDefaults.SqlServerMaxUserConnections} (connections).",
+                $"SqlConnectionStringPolicyOptions.MaxPoolSizeLimit is {options.MaxPoolSizeLimit}; it must be between 1 and {PolicyDefaults.SqlServerMaxUserConnections} (connections).",
                 nameof(options));
         }
 
         CheckDuration(options.ConnectTimeoutLimit, nameof(SqlConnectionStringPolicyOptions.ConnectTimeoutLimit));
         CheckDuration(options.MinConnectionLifetime, nameof(SqlConnectionStringPolicyOptions.MinConnectionLifetime));
-        if (options.ApplicationName is { Length: > SafeSqlDefaults.ApplicationNameMaxLength } name)
+        if (options.ApplicationName is { Length: > PolicyDefaults.ApplicationNameMaxLength } name)
         {
             throw new ArgumentException(
-                $"SqlConnectionStringPolicyOptions.ApplicationName is {name.Length} characters long; SQL Server accepts at most {SafeSqlDefaults.ApplicationNameMaxLength}.",
+                $"SqlConnectionStringPolicyOptions.ApplicationName is {name.Length} characters long; SQL Server accepts at most {PolicyDefaults.ApplicationNameMaxLength}.",
                 nameof(options));
         }
 

@@ -27,8 +27,8 @@ public class SqlConnectionStringPolicyOptions
     /// and Azure SQL Database limits concurrent workers per service tier to hundreds or a few thousand. Raise the limit only for
     /// a process that really runs more than 1000 statements at the same time against one database.
     /// </remarks>
-    [Range(1, SafeSqlDefaults.SqlServerMaxUserConnections)]
-    public int MaxPoolSizeLimit { get; set; } = SafeSqlDefaults.MaxPoolSizeLimit;
+    [Range(1, PolicyDefaults.SqlServerMaxUserConnections)]
+    public int MaxPoolSizeLimit { get; set; } = PolicyDefaults.MaxPoolSizeLimit;
 
     /// <summary>
     /// Gets or sets the longest <c>Connect Timeout</c> accepted (rule <see cref="SqlConnectionStringRules.ConnectTimeoutTooLong"/>,
@@ -43,8 +43,8 @@ public class SqlConnectionStringPolicyOptions
     /// slow cross-region logins and for an Azure SQL serverless database resuming from pause (about a minute), while still
     /// refusing the <c>Connect Timeout=40000</c> kind of workaround.
     /// </remarks>
-    [Range(typeof(TimeSpan), SafeSqlDefaults.PolicyTimeSpanMinimum, SafeSqlDefaults.PolicyTimeSpanMaximum)]
-    public TimeSpan ConnectTimeoutLimit { get; set; } = TimeSpan.FromSeconds(SafeSqlDefaults.ConnectTimeoutLimitSeconds);
+    [Range(typeof(TimeSpan), PolicyDefaults.PolicyTimeSpanMinimum, PolicyDefaults.PolicyTimeSpanMaximum)]
+    public TimeSpan ConnectTimeoutLimit { get; set; } = TimeSpan.FromSeconds(PolicyDefaults.ConnectTimeoutLimitSeconds);
 
     /// <summary>
     /// Gets or sets a value indicating whether <c>Connection Lifetime</c> (also spelled <c>Load Balance Timeout</c>) may be set,
@@ -71,8 +71,8 @@ public class SqlConnectionStringPolicyOptions
     /// Windows: TcpTimedWaitDelay; 240 seconds before Windows Server 2003). With a lifetime of at least 60 seconds, a pool of N connections keeps at most about N ports in TIME_WAIT on
     /// Linux; <c>Connection Lifetime=1</c> reconnects up to N times a second, close to running without a pool.
     /// </remarks>
-    [Range(typeof(TimeSpan), SafeSqlDefaults.PolicyTimeSpanMinimum, SafeSqlDefaults.PolicyTimeSpanMaximum)]
-    public TimeSpan MinConnectionLifetime { get; set; } = TimeSpan.FromSeconds(SafeSqlDefaults.MinConnectionLifetimeSeconds);
+    [Range(typeof(TimeSpan), PolicyDefaults.PolicyTimeSpanMinimum, PolicyDefaults.PolicyTimeSpanMaximum)]
+    public TimeSpan MinConnectionLifetime { get; set; } = TimeSpan.FromSeconds(PolicyDefaults.MinConnectionLifetimeSeconds);
 
     /// <summary>
     /// Gets or sets a value indicating whether <c>Pooling=false</c> is reported as a warning instead of being refused
@@ -144,6 +144,6 @@ public class SqlConnectionStringPolicyOptions
     /// </summary>
     /// <value>At most 128 characters (SQL Server's limit for the application name). The default value is
     /// <see langword="null"/>: the name of the entry assembly (for example "OrdersApi"), or "SafeSql" when there is none.</value>
-    [MaxLength(SafeSqlDefaults.ApplicationNameMaxLength)]
+    [MaxLength(PolicyDefaults.ApplicationNameMaxLength)]
     public string? ApplicationName { get; set; }
 }

@@ -34,7 +34,7 @@ public static class SafeSqlHealthChecksBuilderExtensions
         var key = safeSqlName ?? Options.Options.DefaultName;
         return builder.Add(new HealthCheckRegistration(
             name,
-            services => new SqlConnectionFactoryHealthCheck(services.GetRequiredKeyedService<SafeSqlDataSource>(key)),
+            services => new SafeSqlDataSourceHealthCheck(services.GetRequiredKeyedService<SafeSqlDataSource>(key)),
             failureStatus,
             tags));
     }

@@ -8,7 +8,6 @@ using Microsoft.Extensions.Options;
 
 using SafeSql;
 using SafeSql.Diagnostics;
-using SafeSql.Internal.Validators;
 
 namespace Microsoft.Extensions.DependencyInjection;
 

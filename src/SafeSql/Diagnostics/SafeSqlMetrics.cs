@@ -1,7 +1,5 @@
 using System.Diagnostics.Metrics;
 
-using SafeSql.Leases;
-
 namespace SafeSql.Diagnostics;
 
 /// <summary>
@@ -24,12 +22,12 @@ internal sealed partial class SafeSqlMetrics : IDisposable
     /// <summary>OpenTelemetry attribute of <c>db.client.connection.count</c>: <c>idle</c> or <c>used</c>.</summary>
     internal const string ConnectionStateTag = "db.client.connection.state";
 
-    /// <summary>SafeSql attribute of the leak counter: the <see cref="ConnectionLeakKind"/> in snake case.</summary>
+    /// <summary>SafeSql attribute of the leak counter: the leak kind in snake case (<c>not_disposed_before_scope_end</c>, ...).</summary>
     internal const string LeakKindTag = "safesql.leak.kind";
 
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
-    private readonly List<LeaseTracker> _trackers = [];
+    private readonly List<IPoolMeasurements> _trackers = [];
     private readonly Histogram<double> _useTime;
     private readonly Counter<long> _timeouts;
     private readonly Counter<long> _leaks;
@@ -85,7 +83,7 @@ internal sealed partial class SafeSqlMetrics : IDisposable
     }
 
     /// <summary>Adds a pool to the observable instruments until the returned registration is disposed.</summary>
-    internal IDisposable Register(LeaseTracker tracker)
+    internal IDisposable Register(IPoolMeasurements tracker)
     {
         lock (_trackers)
         {
@@ -101,22 +99,14 @@ internal sealed partial class SafeSqlMetrics : IDisposable
     internal void RecordPoolTimeout(string poolName) =>
         _timeouts.Add(1, new KeyValuePair<string, object?>(PoolNameTag, poolName));
 
-    internal void RecordLeak(string poolName, ConnectionLeakKind kind) =>
+    /// <summary>Counts one leak report; <paramref name="leakKindTagValue"/> is the kind in snake case (<see cref="LeakKindTag"/>).</summary>
+    internal void RecordLeak(string poolName, string leakKindTagValue) =>
         _leaks.Add(
             1,
             new KeyValuePair<string, object?>(PoolNameTag, poolName),
-            new KeyValuePair<string, object?>(LeakKindTag, ToTagValue(kind)));
+            new KeyValuePair<string, object?>(LeakKindTag, leakKindTagValue));
 
-    internal static string ToTagValue(ConnectionLeakKind kind) => kind switch
-    {
-        ConnectionLeakKind.NotDisposedBeforeScopeEnd => "not_disposed_before_scope_end",
-        ConnectionLeakKind.CollectedWithoutDispose => "collected_without_dispose",
-        ConnectionLeakKind.HeldTooLong => "held_too_long",
-        ConnectionLeakKind.ReturnedAfterHeldTooLong => "returned_after_held_too_long",
-        _ => "unknown",
-    };
-
-    private LeaseTracker[] SnapshotTrackers()
+    private IPoolMeasurements[] SnapshotTrackers()
     {
         lock (_trackers)
         {
@@ -143,7 +133,7 @@ internal sealed partial class SafeSqlMetrics : IDisposable
         }
     }
 
-    private sealed class Registration(SafeSqlMetrics owner, LeaseTracker tracker) : IDisposable
+    private sealed class Registration(SafeSqlMetrics owner, IPoolMeasurements tracker) : IDisposable
     {
         public void Dispose()
         {

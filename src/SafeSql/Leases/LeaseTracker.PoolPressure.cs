@@ -41,7 +41,7 @@ internal sealed partial class LeaseTracker
         _metrics.RecordPoolTimeout(PoolName);
         var snapshot = BuildSnapshot(out var active, out var nowTimestamp);
         var message = BuildPoolExhaustedMessage(snapshot, active, nowTimestamp);
-        Log.PoolExhausted(_logger, _poolDisplayName, message);
+        LeaseLog.PoolExhausted(_logger, _poolDisplayName, message);
         return new SqlConnectionPoolExhaustedException(message, snapshot, poolTimeout);
     }
 
@@ -70,8 +70,8 @@ internal sealed partial class LeaseTracker
         }
 
         var groups = GroupByCallSite(active);
-        var byCount = groups.OrderByDescending(static g => g.Count).ThenBy(static g => g.OldestStart).Take(SafeSqlDefaults.LeaseSnapshotTopCallSites);
-        var byAge = groups.OrderBy(static g => g.OldestStart).Take(SafeSqlDefaults.LeaseSnapshotTopCallSites);
+        var byCount = groups.OrderByDescending(static g => g.Count).ThenBy(static g => g.OldestStart).Take(LeaseDefaults.LeaseSnapshotTopCallSites);
+        var byAge = groups.OrderBy(static g => g.OldestStart).Take(LeaseDefaults.LeaseSnapshotTopCallSites);
         var ts = nowTimestamp;
         SqlConnectionCallSiteUsage ToUsage(CallSiteGroup g) =>
             new(g.Sample.CreateCallSite(), g.Count, GetElapsedTime(g.OldestStart, ts));
@@ -123,7 +123,7 @@ internal sealed partial class LeaseTracker
         {
             text.Append(CultureInfo.InvariantCulture, $"; {heldLong.Count} held > {ConnectTimeoutSeconds} s, opened at ");
             var groups = GroupByCallSite(holders).OrderByDescending(static g => g.Count).ThenBy(static g => g.OldestStart).ToList();
-            var shown = Math.Min(groups.Count, SafeSqlDefaults.PoolExhaustedMessageCallSites);
+            var shown = Math.Min(groups.Count, LeaseDefaults.PoolExhaustedMessageCallSites);
             for (var i = 0; i < shown; i++)
             {
                 if (i > 0)

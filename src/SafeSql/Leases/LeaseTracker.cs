@@ -13,7 +13,7 @@ namespace SafeSql.Leases;
 /// The leases of one pool (one named factory): starts and ends them, keeps the registry the snapshot and the
 /// pool-exhausted message read, runs the held-too-long watchdog and reports leaks (log, metric, callback).
 /// </summary>
-internal sealed partial class LeaseTracker : IDisposable
+internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
 {
     private static readonly Action<LeaseTracker> s_drainCollected = static tracker => tracker.DrainCollected();
 
@@ -65,12 +65,12 @@ internal sealed partial class LeaseTracker : IDisposable
         _metricsRegistration = metrics.Register(this);
         _poolDisplayName = PoolDisplayName.Of(poolName);
         var thresholdText = LeakDetectionThreshold is { } value ? value.ToString("c", System.Globalization.CultureInfo.InvariantCulture) : "off";
-        Log.LeaseTrackingStarted(logger, _poolDisplayName, MaxPoolSize, StackCapture, thresholdText);
+        LeaseLog.LeaseTrackingStarted(logger, _poolDisplayName, MaxPoolSize, StackCapture, thresholdText);
     }
 
-    internal string PoolName { get; }
+    public string PoolName { get; }
 
-    internal int MaxPoolSize { get; }
+    public int MaxPoolSize { get; }
 
     internal bool Pooling { get; }
 
@@ -83,7 +83,7 @@ internal sealed partial class LeaseTracker : IDisposable
     internal TimeProvider TimeProvider => _timeProvider;
 
     /// <summary>Gets the number of active leases now (one pass over the registry: not for the hot path).</summary>
-    internal int LeasedCount => _registry.Count;
+    public int LeasedCount => _registry.Count;
 
     /// <summary>Appends every active lease to <paramref name="target"/> (one pass over the registry: not for the hot path).</summary>
     internal void CopyActiveLeases(List<LeaseRecord> target) => _registry.CopyTo(target);
@@ -96,7 +96,7 @@ internal sealed partial class LeaseTracker : IDisposable
     /// <c>StateChange</c> event and hands it to <paramref name="scope"/> if there is one.
     /// </summary>
     /// <exception cref="ObjectDisposedException"><paramref name="scope"/> was disposed while the connection opened; the connection is disposed.</exception>
-    internal void Track(SqlConnection connection, SqlConnectionScope? scope, string? memberName, string? filePath, int lineNumber, StackTrace? stack)
+    internal void Track(SqlConnection connection, ILeaseScope? scope, string? memberName, string? filePath, int lineNumber, StackTrace? stack)
     {
         var record = Begin(memberName, filePath, lineNumber, stack);
         if (scope is null)
@@ -211,7 +211,7 @@ internal sealed partial class LeaseTracker : IDisposable
     }
 
     internal void LogLeakedConnectionDisposeFailed(Exception exception) =>
-        Log.LeakedConnectionDisposeFailed(_logger, exception, _poolDisplayName);
+        LeaseLog.LeakedConnectionDisposeFailed(_logger, exception, _poolDisplayName);
 
     /// <summary>Reports every queued collected lease; runs on a thread-pool thread (also callable directly).</summary>
     internal void DrainCollected()
@@ -254,7 +254,7 @@ internal sealed partial class LeaseTracker : IDisposable
         {
             try
             {
-                Log.LeakReportFailed(_logger, ex, _poolDisplayName, kind);
+                LeaseLog.LeakReportFailed(_logger, ex, _poolDisplayName, kind);
             }
 #pragma warning disable CA1031 // The logger itself threw: there is nowhere left to report it.
             catch
@@ -316,20 +316,20 @@ internal sealed partial class LeaseTracker : IDisposable
         {
             case ConnectionLeakKind.NotDisposedBeforeScopeEnd:
                 message = LeakMessages.Format(LeakMessages.NotDisposedBeforeScopeEndTemplate, ("PoolName", pool), ("CallSite", site), ("LeaseAgeSeconds", seconds), ("StackTrace", suffix));
-                Log.LeakNotDisposedBeforeScopeEnd(_logger, pool, site, seconds, suffix);
+                LeaseLog.LeakNotDisposedBeforeScopeEnd(_logger, pool, site, seconds, suffix);
                 break;
             case ConnectionLeakKind.CollectedWithoutDispose:
                 message = LeakMessages.Format(LeakMessages.CollectedWithoutDisposeTemplate, ("PoolName", pool), ("CallSite", site), ("LeaseAgeSeconds", seconds), ("StackTrace", suffix));
-                Log.LeakCollectedWithoutDispose(_logger, pool, site, seconds, suffix);
+                LeaseLog.LeakCollectedWithoutDispose(_logger, pool, site, seconds, suffix);
                 break;
             case ConnectionLeakKind.HeldTooLong:
                 var threshold = LeakMessages.Seconds(LeakDetectionThreshold.GetValueOrDefault());
                 message = LeakMessages.Format(LeakMessages.HeldTooLongTemplate, ("PoolName", pool), ("CallSite", site), ("LeaseAgeSeconds", seconds), ("LeakDetectionThresholdSeconds", threshold), ("StackTrace", suffix));
-                Log.LeaseHeldTooLong(_logger, pool, site, seconds, threshold, suffix);
+                LeaseLog.LeaseHeldTooLong(_logger, pool, site, seconds, threshold, suffix);
                 break;
             default:
                 message = LeakMessages.Format(LeakMessages.ReturnedAfterHeldTooLongTemplate, ("PoolName", pool), ("CallSite", site), ("LeaseAgeSeconds", seconds));
-                Log.LeaseReturnedAfterHeldTooLong(_logger, pool, site, seconds);
+                LeaseLog.LeaseReturnedAfterHeldTooLong(_logger, pool, site, seconds);
                 break;
         }
 
@@ -337,7 +337,7 @@ internal sealed partial class LeaseTracker : IDisposable
         {
             Interlocked.Increment(ref _leaksDetected);
             Volatile.Write(ref _lastLeakTimestamp, GetTimestamp());
-            _metrics.RecordLeak(PoolName, kind);
+            _metrics.RecordLeak(PoolName, LeakKindTagValue.Of(kind));
         }
 
         if (_onLeakDetected is { } callback)
@@ -350,7 +350,7 @@ internal sealed partial class LeaseTracker : IDisposable
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                Log.LeakCallbackFailed(_logger, ex, pool);
+                LeaseLog.LeakCallbackFailed(_logger, ex, pool);
             }
         }
     }

@@ -44,8 +44,8 @@ public class SqlConnectionLeakOptions
     /// The watchdog runs on the factory's <see cref="TimeProvider"/>: one timer per pool, armed for the earliest
     /// deadline, so its cost does not grow with the number of opens.
     /// </remarks>
-    [Range(typeof(TimeSpan), SafeSqlDefaults.MinLeakDetectionThreshold, SafeSqlDefaults.MaxLeakDetectionThreshold, ErrorMessage = LeakDetectionThresholdRangeMessage)]
-    public TimeSpan? LeakDetectionThreshold { get; set; } = TimeSpan.FromSeconds(SafeSqlDefaults.LeakDetectionThresholdSeconds);
+    [Range(typeof(TimeSpan), LeaseDefaults.MinLeakDetectionThreshold, LeaseDefaults.MaxLeakDetectionThreshold, ErrorMessage = LeakDetectionThresholdRangeMessage)]
+    public TimeSpan? LeakDetectionThreshold { get; set; } = TimeSpan.FromSeconds(LeaseDefaults.LeakDetectionThresholdSeconds);
 
     /// <summary>Gets or sets a callback invoked for every leak report, after it is logged and counted.</summary>
     /// <value>The default value is <see langword="null"/> (reports are only logged and counted).</value>

@@ -1,3 +1,5 @@
+using SafeSql.Classification;
+
 namespace SafeSql.Leases;
 
 /// <summary>
@@ -15,7 +17,7 @@ namespace SafeSql.Leases;
 /// leak, so the message asks for the holders to dispose their connections.
 /// </para>
 /// </remarks>
-public sealed class SqlConnectionPoolExhaustedException : InvalidOperationException
+public sealed class SqlConnectionPoolExhaustedException : InvalidOperationException, IPoolTimeoutException
 {
     /// <summary>Initializes a new instance of the <see cref="SqlConnectionPoolExhaustedException"/> class.</summary>
     public SqlConnectionPoolExhaustedException()

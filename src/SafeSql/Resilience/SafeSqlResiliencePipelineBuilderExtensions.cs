@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 
 using Polly;
+using Polly.Retry;
 
 using SafeSql.Classification;
 
@@ -17,9 +18,11 @@ namespace SafeSql.Resilience;
 /// existing <c>catch (SqlException ex) when (ex.Number == 1205)</c> code keeps working.
 /// </para>
 /// <para>
-/// Delays use the builder's <see cref="ResiliencePipelineBuilderBase.TimeProvider"/>. Name the pipeline "SafeSql" (its
-/// instance name being the options name) so Polly's telemetry (<c>resilience.polly.*</c>) attributes the retries; the
-/// factory's own open pipeline does.
+/// Delays use the builder's <see cref="ResiliencePipelineBuilderBase.TimeProvider"/>. For Polly's telemetry
+/// (<c>resilience.polly.*</c>) with the failure kind, call <c>ConfigureTelemetry</c> with <see cref="SqlFailureMeteringEnricher"/>
+/// among the metering enrichers; the data source's own open pipeline (named "SafeSql", instance = the options name) does.
+/// The same options can go to Polly's <c>AddRetry</c> directly; these methods add what the connection string tells: the
+/// server (for the OS evidence) and SqlClient's pool blocking period.
 /// </para>
 /// </remarks>
 public static class SafeSqlResiliencePipelineBuilderExtensions
@@ -42,19 +45,19 @@ public static class SafeSqlResiliencePipelineBuilderExtensions
     /// no inner exception: SqlClient's message can quote part of a password.
     /// <see cref="ConnectionStrings.SqlConnectionStringPolicy.Validate"/> names the rule that fails.
     /// </exception>
-    public static ResiliencePipelineBuilder AddSqlOpenRetry(this ResiliencePipelineBuilder builder, SqlOpenRetryOptions options, string? connectionString = null)
+    public static ResiliencePipelineBuilder AddSqlOpenRetry(this ResiliencePipelineBuilder builder, SqlRetryStrategyOptions options, string? connectionString = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
         Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
-        return builder.AddRetry(new SqlRetryPolicy(options, isOpen: true, connectionString).CreateRetryOptions());
+        return builder.AddRetry(ForPipeline(options, new SqlRetryPolicy(options, SqlOperationPhase.Open, connectionString)));
     }
 
     /// <summary>Adds the retry SafeSql uses for opening connections to a pipeline that returns a result (for example the <c>SqlConnection</c>).</summary>
     /// <typeparam name="TResult">The pipeline's result type.</typeparam>
     /// <param name="builder">The builder.</param>
     /// <param name="options">Which kinds to retry and how long to wait.</param>
-    /// <param name="connectionString">The connection string the delegate opens (see <see cref="AddSqlOpenRetry(ResiliencePipelineBuilder, SqlOpenRetryOptions, string?)"/>), or <see langword="null"/>.</param>
+    /// <param name="connectionString">The connection string the delegate opens (see <see cref="AddSqlOpenRetry(ResiliencePipelineBuilder, SqlRetryStrategyOptions, string?)"/>), or <see langword="null"/>.</param>
     /// <returns>The same builder instance so that multiple calls can be chained.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="options"/> is <see langword="null"/>.</exception>
     /// <exception cref="ValidationException"><paramref name="options"/> has a value outside its documented range.</exception>
@@ -65,12 +68,12 @@ public static class SafeSqlResiliencePipelineBuilderExtensions
     /// no inner exception: SqlClient's message can quote part of a password.
     /// <see cref="ConnectionStrings.SqlConnectionStringPolicy.Validate"/> names the rule that fails.
     /// </exception>
-    public static ResiliencePipelineBuilder<TResult> AddSqlOpenRetry<TResult>(this ResiliencePipelineBuilder<TResult> builder, SqlOpenRetryOptions options, string? connectionString = null)
+    public static ResiliencePipelineBuilder<TResult> AddSqlOpenRetry<TResult>(this ResiliencePipelineBuilder<TResult> builder, SqlRetryStrategyOptions options, string? connectionString = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
         Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
-        return builder.AddRetry(new SqlRetryPolicy(options, isOpen: true, connectionString).CreateRetryOptions<TResult>());
+        return builder.AddRetry(ForPipeline<TResult>(options, new SqlRetryPolicy(options, SqlOperationPhase.Open, connectionString)));
     }
 
     /// <summary>Adds a retry for any SQL Server operation (queries, commands, whole units of work).</summary>
@@ -95,7 +98,7 @@ public static class SafeSqlResiliencePipelineBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
         Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
-        return builder.AddRetry(new SqlRetryPolicy(options, isOpen: false, connectionString).CreateRetryOptions());
+        return builder.AddRetry(ForPipeline(options, new SqlRetryPolicy(options, SqlOperationPhase.Unknown, connectionString)));
     }
 
     /// <summary>Adds a retry for any SQL Server operation to a pipeline that returns a result.</summary>
@@ -118,10 +121,24 @@ public static class SafeSqlResiliencePipelineBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
         Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
-        return builder.AddRetry(new SqlRetryPolicy(options, isOpen: false, connectionString).CreateRetryOptions<TResult>());
+        return builder.AddRetry(ForPipeline<TResult>(options, new SqlRetryPolicy(options, SqlOperationPhase.Unknown, connectionString)));
     }
 
-    /// <summary>Adds a prepared policy (the factory's open pipeline, with its observer).</summary>
-    internal static ResiliencePipelineBuilder AddSqlRetry(this ResiliencePipelineBuilder builder, SqlRetryPolicy policy) =>
-        builder.AddRetry(policy.CreateRetryOptions());
+    /// <summary>Adds a prepared policy (the data source's open pipeline, with its observer).</summary>
+    internal static ResiliencePipelineBuilder AddSqlRetry(this ResiliencePipelineBuilder builder, SqlRetryStrategyOptions options, SqlRetryPolicy policy) =>
+        builder.AddRetry(ForPipeline(options, policy));
+
+    private static RetryStrategyOptions ForPipeline(SqlRetryStrategyOptions options, SqlRetryPolicy policy)
+    {
+        var retry = new RetryStrategyOptions();
+        options.ApplyTo(retry, policy);
+        return retry;
+    }
+
+    private static RetryStrategyOptions<TResult> ForPipeline<TResult>(SqlRetryStrategyOptions options, SqlRetryPolicy policy)
+    {
+        var retry = new RetryStrategyOptions<TResult>();
+        options.ApplyTo(retry, policy);
+        return retry;
+    }
 }

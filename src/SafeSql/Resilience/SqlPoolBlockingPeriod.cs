@@ -1,6 +1,7 @@
 using Microsoft.Data.SqlClient;
 
 using SafeSql.Classification;
+using SafeSql.ConnectionStrings;
 
 namespace SafeSql.Resilience;
 
@@ -49,11 +50,11 @@ internal static class SqlPoolBlockingPeriod
     /// <summary>The blocking period after the failure of attempt <paramref name="attemptNumber"/> (0-based): 5 s, 10 s, 20 s, 40 s, then 60 s.</summary>
     internal static TimeSpan After(int attemptNumber)
     {
-        var seconds = SafeSqlDefaults.PoolBlockingPeriodInitialSeconds;
-        for (var i = 0; i < attemptNumber && seconds < SafeSqlDefaults.PoolBlockingPeriodMaxSeconds; i++)
+        var seconds = RetryDefaults.PoolBlockingPeriodInitialSeconds;
+        for (var i = 0; i < attemptNumber && seconds < RetryDefaults.PoolBlockingPeriodMaxSeconds; i++)
         {
             // SqlClient: "if (30000 < _errorWait) _errorWait = 60000; else _errorWait *= 2;"
-            seconds = seconds > SafeSqlDefaults.PoolBlockingPeriodMaxSeconds / 2 ? SafeSqlDefaults.PoolBlockingPeriodMaxSeconds : seconds * 2;
+            seconds = seconds > RetryDefaults.PoolBlockingPeriodMaxSeconds / 2 ? RetryDefaults.PoolBlockingPeriodMaxSeconds : seconds * 2;
         }
 
         return TimeSpan.FromSeconds(seconds);

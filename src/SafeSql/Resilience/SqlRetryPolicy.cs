@@ -9,59 +9,44 @@ using SafeSql.ConnectionStrings;
 namespace SafeSql.Resilience;
 
 /// <summary>
-/// Turns <see cref="SqlOpenRetryOptions"/> / <see cref="SqlRetryStrategyOptions"/> into Polly retry options whose
-/// <c>ShouldHandle</c> and <c>DelayGenerator</c> come from <see cref="SqlFailureClassifier"/>. The option values are copied
-/// when the policy is created.
+/// SafeSql's decision for one retry pipeline: <c>ShouldHandle</c> and <c>DelayGenerator</c> from
+/// <see cref="SqlFailureClassifier"/> and the live values of a <see cref="SqlRetryStrategyOptions"/>, with what the pipeline
+/// knows besides the exception (the operation's phase, the server, whether SqlClient's pool blocking period applies).
 /// </summary>
 internal sealed class SqlRetryPolicy
 {
-    /// <summary>The classification of the current attempt, shared by ShouldHandle, DelayGenerator and OnRetry.</summary>
+    /// <summary>The classification of the current attempt, shared by ShouldHandle, DelayGenerator, OnRetry and the telemetry enricher.</summary>
     internal static readonly ResiliencePropertyKey<SqlFailure?> FailureKey = new("SafeSql.SqlFailure");
 
     private static readonly ResiliencePropertyKey<int> s_longDelayRetriesKey = new("SafeSql.LongDelayRetries");
 
-    private readonly bool _enabled;
-    private readonly int _maxRetryAttempts;
-    private readonly TimeSpan _baseDelay;
-    private readonly TimeSpan _maxDelay;
-    private readonly TimeSpan _socketExhaustionDelay;
-    private readonly SqlRetryBehavior[] _behaviors;
-    private readonly bool _isOpen;
-    private readonly bool _isIdempotent;
+    private readonly SqlRetryStrategyOptions _options;
+    private readonly SqlOperationPhase _phase;
+    private readonly bool _retriesDisabled;
     private readonly bool _poolBlocking;
-    private readonly string _name;
     private readonly SqlClassificationContext _context;
 
-    internal SqlRetryPolicy(SqlOpenRetryOptions options, bool isOpen, string? connectionString, ISqlRetryObserver? observer = null, ITcpEvidenceSource? evidence = null)
+    /// <param name="options">The options whose values are read at each decision.</param>
+    /// <param name="phase"><see cref="SqlOperationPhase.Open"/> for a delegate that only opens (always idempotent).</param>
+    /// <param name="connectionString">The connection string the operation uses, or <see langword="null"/> (SqlClient's defaults assumed).</param>
+    /// <param name="observer">Told about every classified failure and retry (the data source logs and counts them).</param>
+    /// <param name="evidence">Where the OS evidence comes from (tests substitute it).</param>
+    /// <param name="retriesDisabled">Classify and observe every failure, retry none (the data source without <c>OpenRetry</c>).</param>
+    internal SqlRetryPolicy(
+        SqlRetryStrategyOptions options,
+        SqlOperationPhase phase,
+        string? connectionString,
+        ISqlRetryObserver? observer = null,
+        ITcpEvidenceSource? evidence = null,
+        bool retriesDisabled = false)
     {
-        _enabled = options.Enabled;
-        _maxRetryAttempts = options.MaxRetryAttempts;
-        _baseDelay = options.BaseDelay;
-        _maxDelay = options.MaxDelay < options.BaseDelay ? options.BaseDelay : options.MaxDelay;
-        _socketExhaustionDelay = options.SocketExhaustionDelay;
-        _isOpen = isOpen;
-        var strategy = options as SqlRetryStrategyOptions;
-        _isIdempotent = isOpen || strategy?.IsIdempotent == true;
-        _name = isOpen ? SafeSqlDefaults.OpenRetryStrategyName : strategy?.Name ?? SafeSqlDefaults.RetryStrategyName;
-
-        _behaviors = new SqlRetryBehavior[(int)SqlFailureKind.EncryptionFailure + 1];
-        _behaviors[(int)SqlFailureKind.ConnectionRefused] = options.ConnectionRefused;
-        _behaviors[(int)SqlFailureKind.ConnectTimeout] = options.ConnectTimeout;
-        _behaviors[(int)SqlFailureKind.ConnectionBroken] = options.ConnectionBroken;
-        _behaviors[(int)SqlFailureKind.TransientServerError] = options.TransientServerError;
-        _behaviors[(int)SqlFailureKind.NetworkUnreachable] = options.NetworkUnreachable;
-        _behaviors[(int)SqlFailureKind.SocketExhaustion] = options.SocketExhaustion;
-        _behaviors[(int)SqlFailureKind.CommandTimeout] = !isOpen && _isIdempotent ? strategy!.CommandTimeout : SqlRetryBehavior.DoNotRetry;
-
+        _options = options;
+        _phase = phase;
+        _retriesDisabled = retriesDisabled;
         var builder = ParseConnectionString(connectionString);
         _poolBlocking = SqlPoolBlockingPeriod.IsActive(builder);
         var dataSource = builder?.DataSource;
-        _context = new SqlClassificationContext(
-            isOpen ? SqlOperationPhase.Open : SqlOperationPhase.Unknown,
-            dataSource,
-            null,
-            evidence ?? OsTcpEvidenceSource.Shared,
-            new SqlEndPointResolver(dataSource));
+        _context = new SqlClassificationContext(phase, dataSource, null, evidence ?? OsTcpEvidenceSource.Shared, new SqlEndPointResolver(dataSource));
         Observer = observer;
     }
 
@@ -74,44 +59,94 @@ internal sealed class SqlRetryPolicy
         + "SqlClient's message is not shown because it can quote part of a password. "
         + "Run SqlConnectionStringPolicy.Validate on the connection string for the rule that fails.";
 
-    /// <summary>Gets or sets the source of jitter, a value in [0, 1) (tests pin it).</summary>
-    internal Func<double> Randomizer { get; set; } = static () => Random.Shared.NextDouble();
-
     internal ISqlRetryObserver? Observer { get; }
 
     /// <summary>Gets a value indicating whether failed opens start SqlClient's pool blocking period for this connection string.</summary>
     internal bool PoolBlocking => _poolBlocking;
 
-    internal RetryStrategyOptions<TResult> CreateRetryOptions<TResult>()
+    private bool IsIdempotent => _phase == SqlOperationPhase.Open || _options.IsIdempotent;
+
+    /// <summary>Polly's <c>ShouldHandle</c>: classifies the exception, remembers the failure in the context, tells the observer.</summary>
+    internal ValueTask<bool> ShouldHandleAsync<TResult>(RetryPredicateArguments<TResult> args)
     {
-        var options = new RetryStrategyOptions<TResult>();
-        Configure(options);
-        return options;
+        var exception = args.Outcome.Exception;
+        if (exception is null)
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        // The caller canceled: not a failure of the server or the network. Polly asks the predicate before it checks the
+        // token, so without this a client-aborted open would be logged and counted as an Unknown failure.
+        var context = args.Context;
+        if (exception is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        // Classified synchronously: Polly's synchronous Execute requires predicates that complete synchronously, and
+        // ResilienceContext.IsSynchronous is not public. The only blocking part, the diagnostic connect after a connect failure
+        // whose error code SqlClient lost (a refusal on Linux), is bounded to 500 ms, cached for 1 s per endpoint, and completes
+        // at once when the connect is refused or no port is free.
+        var failure = SqlFailureClassifier.Classify(exception, _context);
+        context.Properties.Set(FailureKey, failure);
+
+        var longDelayRetries = context.Properties.GetValue(s_longDelayRetriesKey, 0);
+        var reason = GetReasonNotToRetry(failure, longDelayRetries);
+        if (reason is null && args.AttemptNumber >= _options.MaxRetryAttempts)
+        {
+            reason = $"{_options.MaxRetryAttempts} retries were made";
+        }
+
+        if (reason is null && BehaviorOf(failure.Kind) == SqlRetryBehavior.RetryOnceAfterLongDelay)
+        {
+            context.Properties.Set(s_longDelayRetriesKey, longDelayRetries + 1);
+        }
+
+        Observer?.OnFailure(failure, args.AttemptNumber, reason is null, reason);
+        return new ValueTask<bool>(reason is null);
     }
 
-    internal RetryStrategyOptions CreateRetryOptions()
+    /// <summary>
+    /// Polly's <c>DelayGenerator</c>: <see cref="SqlRetryStrategyOptions.SocketExhaustionDelay"/> for the long-delay kind, at
+    /// least SqlClient's pool blocking period after a failed open when it applies, otherwise <see langword="null"/>: Polly's own
+    /// backoff (<c>Delay</c>, <c>BackoffType</c>, <c>UseJitter</c>, <c>MaxDelay</c>).
+    /// </summary>
+    internal ValueTask<TimeSpan?> GenerateDelayAsync<TResult>(RetryDelayGeneratorArguments<TResult> args)
     {
-        var options = new RetryStrategyOptions();
-        Configure(options);
-        return options;
+        var failure = args.Context.Properties.GetValue(FailureKey, null);
+        if (failure is null && args.Outcome.Exception is { } exception)
+        {
+            failure = SqlFailureClassifier.Classify(exception, _context);
+        }
+
+        return new ValueTask<TimeSpan?>(failure is null ? null : GetDelay(failure, args.AttemptNumber));
+    }
+
+    /// <summary>Polly's <c>OnRetry</c> for a pipeline SafeSql builds: tells the observer about the wait.</summary>
+    internal void OnRetry(ResilienceContext context, int attemptNumber, TimeSpan delay)
+    {
+        if (Observer is not null && context.Properties.GetValue(FailureKey, null) is { } failure)
+        {
+            Observer.OnRetry(failure, attemptNumber, delay);
+        }
     }
 
     /// <summary>Decides whether a classified failure is retried; returns the reason when it is not.</summary>
     internal string? GetReasonNotToRetry(SqlFailure failure, int longDelayRetries)
     {
-        if (!_enabled)
+        if (_retriesDisabled)
         {
-            return "retries are disabled (OpenRetry.Enabled is false)";
+            return "retries are disabled (OpenRetry is null)";
         }
 
-        var behavior = _behaviors[(int)failure.Kind];
+        var behavior = BehaviorOf(failure.Kind);
         if (behavior == SqlRetryBehavior.DoNotRetry)
         {
             return failure.Kind switch
             {
                 SqlFailureKind.PoolTimeout or SqlFailureKind.AuthenticationFailure or SqlFailureKind.EncryptionFailure or SqlFailureKind.Permanent or SqlFailureKind.Unknown =>
                     $"{failure.Kind} is never retried",
-                SqlFailureKind.CommandTimeout when !_isIdempotent => "a command timeout may have executed and the operation is not marked idempotent",
+                SqlFailureKind.CommandTimeout when !IsIdempotent => "a command timeout may have executed and the operation is not marked idempotent",
                 _ => $"{failure.Kind} is configured DoNotRetry",
             };
         }
@@ -121,7 +156,7 @@ internal sealed class SqlRetryPolicy
             return "the failure is not transient";
         }
 
-        if (failure.MayHaveExecuted && !_isIdempotent)
+        if (failure.MayHaveExecuted && !IsIdempotent)
         {
             return "the request may have executed and the operation is not marked idempotent";
         }
@@ -134,97 +169,59 @@ internal sealed class SqlRetryPolicy
         return null;
     }
 
-    /// <summary>The delay before retry <paramref name="attemptNumber"/> + 1 (0-based attempt that failed).</summary>
-    internal TimeSpan GetDelay(SqlFailure failure, int attemptNumber)
+    /// <summary>
+    /// The delay before the retry after attempt <paramref name="attemptNumber"/> (0-based), or <see langword="null"/> for
+    /// Polly's own backoff.
+    /// </summary>
+    internal TimeSpan? GetDelay(SqlFailure failure, int attemptNumber)
     {
-        TimeSpan delay;
-        if (_behaviors[(int)failure.Kind] == SqlRetryBehavior.RetryOnceAfterLongDelay)
+        if (BehaviorOf(failure.Kind) == SqlRetryBehavior.RetryOnceAfterLongDelay)
         {
-            delay = Jitter(_socketExhaustionDelay);
-        }
-        else
-        {
-            var exponential = _baseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attemptNumber, 30));
-            delay = TimeSpan.FromMilliseconds(Math.Min(exponential * (0.8 + (0.4 * Randomizer())), _maxDelay.TotalMilliseconds));
+            return Jitter(_options.SocketExhaustionDelay, 0.8, 0.4);
         }
 
         // A failed open puts the pool into its blocking period; retrying inside it fails at once without reaching the server.
         if (_poolBlocking && !failure.MayHaveExecuted && failure.Kind != SqlFailureKind.PoolTimeout)
         {
-            var floor = SqlPoolBlockingPeriod.After(attemptNumber);
-            var spread = TimeSpan.FromMilliseconds(floor.TotalMilliseconds * (1.02 + (0.08 * Randomizer())));
-            if (delay < spread)
+            var floor = Jitter(SqlPoolBlockingPeriod.After(attemptNumber), 1.02, 0.08);
+            if (floor > MedianBackoff(attemptNumber))
             {
-                delay = spread;
+                return floor;
             }
         }
 
-        return delay;
+        return null;
     }
 
-    private void Configure<TResult>(RetryStrategyOptions<TResult> options)
+    /// <summary>Polly's backoff for this attempt before jitter (its median), capped at <c>MaxDelay</c>.</summary>
+    private TimeSpan MedianBackoff(int attemptNumber)
     {
-        options.Name = _name;
-        options.MaxRetryAttempts = _maxRetryAttempts;
-        options.BackoffType = DelayBackoffType.Exponential;
-        options.UseJitter = true;
-        options.Delay = _baseDelay;
-        options.MaxDelay = _maxDelay;
-        options.ShouldHandle = ShouldHandleAsync;
-        options.DelayGenerator = args =>
+        var delay = _options.Delay.TotalMilliseconds;
+        var median = _options.BackoffType switch
         {
-            var failure = args.Context.Properties.GetValue(FailureKey, null)
-                ?? SqlFailureClassifier.Classify(args.Outcome.Exception!, _context);
-            return new ValueTask<TimeSpan?>(GetDelay(failure, args.AttemptNumber));
+            DelayBackoffType.Exponential => delay * Math.Pow(2, Math.Min(attemptNumber, 30)),
+            DelayBackoffType.Linear => delay * (attemptNumber + 1),
+            _ => delay,
         };
-        options.OnRetry = args =>
-        {
-            if (args.Context.Properties.GetValue(FailureKey, null) is { } failure)
-            {
-                if (_behaviors[(int)failure.Kind] == SqlRetryBehavior.RetryOnceAfterLongDelay)
-                {
-                    args.Context.Properties.Set(s_longDelayRetriesKey, args.Context.Properties.GetValue(s_longDelayRetriesKey, 0) + 1);
-                }
-
-                Observer?.OnRetry(failure, args.AttemptNumber, args.RetryDelay);
-            }
-
-            return default;
-        };
+        var capped = _options.MaxDelay is { } max ? Math.Min(median, max.TotalMilliseconds) : median;
+        return TimeSpan.FromMilliseconds(Math.Min(capped, TimeSpan.MaxValue.TotalMilliseconds / 2));
     }
 
-    private ValueTask<bool> ShouldHandleAsync<TResult>(RetryPredicateArguments<TResult> args)
+    private SqlRetryBehavior BehaviorOf(SqlFailureKind kind) => kind switch
     {
-        var exception = args.Outcome.Exception;
-        if (exception is null)
-        {
-            return new ValueTask<bool>(false);
-        }
+        SqlFailureKind.ConnectionRefused => _options.ConnectionRefused,
+        SqlFailureKind.ConnectTimeout => _options.ConnectTimeout,
+        SqlFailureKind.ConnectionBroken => _options.ConnectionBroken,
+        SqlFailureKind.TransientServerError => _options.TransientServerError,
+        SqlFailureKind.NetworkUnreachable => _options.NetworkUnreachable,
+        SqlFailureKind.SocketExhaustion => _options.SocketExhaustion,
+        SqlFailureKind.CommandTimeout when _phase != SqlOperationPhase.Open && IsIdempotent => _options.CommandTimeout,
+        _ => SqlRetryBehavior.DoNotRetry,
+    };
 
-        // The caller canceled: not a failure of the server or the network. Polly asks the predicate before it checks the
-        // token, so without this a client-aborted open would be logged and counted as an Unknown failure.
-        if (exception is OperationCanceledException && args.Context.CancellationToken.IsCancellationRequested)
-        {
-            return new ValueTask<bool>(false);
-        }
-
-        // Classified synchronously: Polly's synchronous Execute requires predicates that complete synchronously, and
-        // ResilienceContext.IsSynchronous is not public. The only blocking part, the diagnostic connect after a connect failure
-        // whose error code SqlClient lost (a refusal on Linux), is bounded to 500 ms, cached for 1 s per endpoint, and completes at once when the
-        // connect is refused or no port is free.
-        var context = args.Context;
-        var failure = SqlFailureClassifier.Classify(exception, _context);
-        context.Properties.Set(FailureKey, failure);
-
-        var reason = GetReasonNotToRetry(failure, context.Properties.GetValue(s_longDelayRetriesKey, 0));
-        if (reason is null && args.AttemptNumber >= _maxRetryAttempts)
-        {
-            reason = $"{_maxRetryAttempts} retries were made";
-        }
-
-        Observer?.OnFailure(failure, args.AttemptNumber, reason is null, reason);
-        return new ValueTask<bool>(reason is null);
-    }
+    /// <summary><paramref name="delay"/> × (<paramref name="from"/> + <paramref name="spread"/> × a random value in [0, 1)), from the options' <c>Randomizer</c>.</summary>
+    private TimeSpan Jitter(TimeSpan delay, double from, double spread) =>
+        TimeSpan.FromMilliseconds(delay.TotalMilliseconds * (from + (spread * _options.Randomizer())));
 
     /// <summary>
     /// Reads the connection string once through SafeSql's front door (<see cref="SqlConnectionStringParser"/>), or returns
@@ -245,6 +242,4 @@ internal sealed class SqlRetryPolicy
         return SqlConnectionStringParser.Parse(connectionString).ReadWithSqlClient()
             ?? throw new ArgumentException(UnparsableConnectionStringMessage, nameof(connectionString));
     }
-
-    private TimeSpan Jitter(TimeSpan delay) => TimeSpan.FromMilliseconds(delay.TotalMilliseconds * (0.8 + (0.4 * Randomizer())));
 }

@@ -51,6 +51,27 @@ public sealed class ProgramTests
     }
 
     [Fact]
+    public async Task GetOrderReport_SingletonTakingDbDataSource_ReadsThroughSafeSqlsPoolAndEndsItsLease()
+    {
+        // Arrange: the singleton OrderReport takes a DbDataSource; DI gives it SafeSql's data source.
+        await using var app = await SampleApp.WithServerAsync();
+        using var client = app.Factory.CreateClient();
+        var rpcsBefore = app.Server!.Counters.Rpcs;
+
+        // Act
+        var order = await client.GetFromJsonAsync<JsonObject>("/reports/orders/9");
+        var pool = await client.GetFromJsonAsync<JsonObject>("/pool");
+
+        // Assert: read from the configured server through SafeSql's (normalized, named) string; the lease ended with the dispose.
+        Assert.Equal("""{"id":9,"product":"Widget","total":42.5}""", order!.ToJsonString());
+        Assert.True(app.Server.Counters.Rpcs > rpcsBefore);
+        Assert.Same(
+            app.Factory.Services.GetRequiredService<SafeSqlDataSource>(),
+            app.Factory.Services.GetRequiredService<System.Data.Common.DbDataSource>());
+        Assert.Equal(0, (int)pool!["leasedCount"]!);
+    }
+
+    [Fact]
     public async Task GetLeaky_ConnectionNotDisposed_LeakReportNamesTheFileAndLineAndHealthDegrades()
     {
         // Arrange
@@ -159,7 +180,7 @@ public sealed class ProgramTests
     public async Task GetHealth_ServerStopped_Unhealthy()
     {
         // Arrange: fail fast (no open retry, 3 s Connect Timeout: a TLS login on a loaded machine needs more than 1 s).
-        await using var app = await SampleApp.WithServerAsync("Connect Timeout=3", ("SafeSql:OpenRetry:Enabled", "false"));
+        await using var app = await SampleApp.WithServerAsync("Connect Timeout=3", ("SafeSql:OpenRetry:ConnectionRefused", "DoNotRetry"), ("SafeSql:OpenRetry:ConnectionBroken", "DoNotRetry"), ("SafeSql:OpenRetry:ConnectTimeout", "DoNotRetry"));
         using var client = app.Factory.CreateClient();
         // The first probes also load and JIT SqlClient in this process, which can take longer than the 1 s bound on a loaded
         // machine: wait (at most 10 probes) for the healthy state before stopping the server.

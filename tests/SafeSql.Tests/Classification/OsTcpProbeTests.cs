@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
+using SafeSql.Classification;
 using SafeSql.Diagnostics;
 
 namespace SafeSql.Tests.Classification;

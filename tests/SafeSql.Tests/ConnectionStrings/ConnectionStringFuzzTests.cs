@@ -191,8 +191,8 @@ public sealed class ConnectionStringFuzzTests(ITestOutputHelper output)
             var sqlClientReads = SqlClientReads(connectionString);
             Action[] entryPoints =
             [
-                () => new ResiliencePipelineBuilder().AddSqlOpenRetry(new SqlOpenRetryOptions(), connectionString),
-                () => new ResiliencePipelineBuilder<SqlConnection>().AddSqlOpenRetry(new SqlOpenRetryOptions(), connectionString),
+                () => new ResiliencePipelineBuilder().AddSqlOpenRetry(new SqlRetryStrategyOptions(), connectionString),
+                () => new ResiliencePipelineBuilder<SqlConnection>().AddSqlOpenRetry(new SqlRetryStrategyOptions(), connectionString),
                 () => new ResiliencePipelineBuilder().AddSqlRetry(new SqlRetryStrategyOptions(), connectionString),
                 () => new ResiliencePipelineBuilder<int>().AddSqlRetry(new SqlRetryStrategyOptions(), connectionString),
             ];

@@ -8,7 +8,6 @@ using Microsoft.Extensions.Options;
 
 using SafeSql.ConnectionStrings;
 using SafeSql.Diagnostics;
-using SafeSql.Internal.Validators;
 using SafeSql.Tests.ConnectionStrings;
 
 namespace SafeSql.Tests.DependencyInjection;

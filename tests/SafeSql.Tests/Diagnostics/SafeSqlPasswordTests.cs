@@ -40,7 +40,7 @@ public sealed class SafeSqlPasswordTests(LoopbackServerFixture fixture) : IClass
         var snapshot = harness.Factory.GetPoolSnapshot();
         texts.Enqueue(snapshot.OldestLease!.ToString());
         texts.Enqueue(string.Join(";", snapshot.TopCallSitesByCount.Select(u => u.ToString())));
-        var check = new SqlConnectionFactoryHealthCheck(harness.Factory);
+        var check = new SafeSqlDataSourceHealthCheck(harness.Factory);
         var health = await check.CheckHealthAsync(new HealthCheckContext { Registration = new HealthCheckRegistration("safesql", check, null, null) });
         texts.Enqueue(health.Description ?? string.Empty);
         foreach (var value in health.Data.Values)

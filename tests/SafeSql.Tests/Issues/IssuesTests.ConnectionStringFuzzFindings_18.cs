@@ -52,8 +52,8 @@ public sealed partial class IssuesTests
         // Arrange
         Action[] entryPoints =
         [
-            () => new ResiliencePipelineBuilder().AddSqlOpenRetry(new SqlOpenRetryOptions(), connectionString),
-            () => new ResiliencePipelineBuilder<int>().AddSqlOpenRetry(new SqlOpenRetryOptions(), connectionString),
+            () => new ResiliencePipelineBuilder().AddSqlOpenRetry(new SqlRetryStrategyOptions(), connectionString),
+            () => new ResiliencePipelineBuilder<int>().AddSqlOpenRetry(new SqlRetryStrategyOptions(), connectionString),
             () => new ResiliencePipelineBuilder().AddSqlRetry(new SqlRetryStrategyOptions(), connectionString),
             () => new ResiliencePipelineBuilder<int>().AddSqlRetry(new SqlRetryStrategyOptions(), connectionString),
         ];

@@ -43,7 +43,7 @@ internal sealed class FactoryHarness : IAsyncDisposable
         string connectionString,
         Action<SqlConnectionLeakOptions>? configure = null,
         TimeProvider? timeProvider = null,
-        Action<SqlOpenRetryOptions>? configureOpenRetry = null,
+        Action<SafeSqlOptions>? configureOptions = null,
         [CallerMemberName] string name = "")
     {
         ConnectionString = connectionString;
@@ -53,7 +53,7 @@ internal sealed class FactoryHarness : IAsyncDisposable
         _loggerFactory = new LoggerFactory([new FakeLoggerProvider(Logs)]);
         var options = new SafeSqlOptions { ConnectionString = connectionString };
         configure?.Invoke(options.Leaks);
-        configureOpenRetry?.Invoke(options.OpenRetry);
+        configureOptions?.Invoke(options);
         var userCallback = options.Leaks.OnLeakDetected;
         options.Leaks.OnLeakDetected = report =>
         {

@@ -279,7 +279,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
             PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock,
         }.ConnectionString;
         var options = new SafeSqlOptions { ConnectionString = connectionString };
-        options.OpenRetry.Enabled = false;
+        options.OpenRetry = null;
         await using var factory = new SafeSqlDataSource($"slow-{Guid.NewGuid():N}", options);
 
         // Act: 4 sync opens on 4 threads at once.

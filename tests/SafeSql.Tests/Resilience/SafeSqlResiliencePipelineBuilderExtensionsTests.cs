@@ -32,7 +32,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         await server.StopAsync();
         var time = new FakeTimeProvider();
         var recorder = new RetryRecorder();
-        var pipeline = recorder.Builder<SqlConnection>(time).AddSqlOpenRetry(new SqlOpenRetryOptions(), connectionString).Build();
+        var pipeline = recorder.Builder<SqlConnection>(time).AddSqlOpenRetry(new SqlRetryStrategyOptions(), connectionString).Build();
 
         // Act: the first attempt is refused; while Polly waits, the server comes back; then the clock moves on.
         var open = async
@@ -47,7 +47,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         Assert.Equal(System.Data.ConnectionState.Open, connection.State);
         var retry = Assert.Single(recorder.Retries);
         Assert.Equal(SqlFailureKind.ConnectionRefused, retry.Kind);
-        Assert.InRange(retry.Delay, TimeSpan.FromMilliseconds(800), TimeSpan.FromMilliseconds(1200));
+        Assert.InRange(retry.Delay, TimeSpan.FromTicks(1), TimeSpan.FromSeconds(30)); // Polly's jittered backoff around Delay (1 s), within MaxDelay
         Assert.Equal(1, server.Logins.Count(l => l.Succeeded));
     }
 
@@ -61,7 +61,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         server.Faults.FailLoginsWithError = 18456;
         var connectionString = ConnectionString(server);
         var recorder = new RetryRecorder();
-        var pipeline = recorder.Builder().AddSqlOpenRetry(new SqlOpenRetryOptions(), connectionString).Build();
+        var pipeline = recorder.Builder().AddSqlOpenRetry(new SqlRetryStrategyOptions(), connectionString).Build();
 
         // Act
         var exception = await CaptureAsync(() => ExecuteOpenAsync(pipeline, connectionString, async));
@@ -81,7 +81,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         await using var server = await LoopbackSqlServer.StartAsync();
         var connectionString = ConnectionString(server);
         var recorder = new RetryRecorder();
-        var pipeline = recorder.Builder().AddSqlRetry(new SqlRetryStrategyOptions { IsIdempotent = true, BaseDelay = TimeSpan.Zero }, connectionString).Build();
+        var pipeline = recorder.Builder().AddSqlRetry(new SqlRetryStrategyOptions { IsIdempotent = true, Delay = TimeSpan.Zero }, connectionString).Build();
 
         // Act
         var exception = await CaptureAsync(() => ExecuteCommandAsync(pipeline, connectionString, "SELEC 1", async));
@@ -103,7 +103,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         await server.StopAsync();
         var time = new FakeTimeProvider();
         var recorder = new RetryRecorder();
-        var pipeline = recorder.Builder(time).AddSqlOpenRetry(new SqlOpenRetryOptions { MaxRetryAttempts = 2 }, connectionString).Build();
+        var pipeline = recorder.Builder(time).AddSqlOpenRetry(new SqlRetryStrategyOptions { MaxRetryAttempts = 2 }, connectionString).Build();
         var attempts = new List<Exception>();
 
         void Attempt()
@@ -136,15 +136,16 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
     }
 
     [Fact]
-    public async Task AddSqlOpenRetry_ConnectionRefused_WaitsJitteredExponentialBackoff()
+    public async Task AddSqlOpenRetry_ConnectionRefused_WaitsPollysOwnBackoff()
     {
-        // Arrange: no pool blocking period (NeverBlock), so the schedule is BaseDelay x 2^n, each ±20 %.
+        // Arrange: no pool blocking period (NeverBlock), so SafeSql leaves the delay to Polly: Delay x 2^n, capped by MaxDelay
+        // (jitter off, so the schedule is exact).
         await using var server = await LoopbackSqlServer.StartAsync();
-        var connectionString = ConnectionString(server, b => { b.ConnectTimeout = 1; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
+        var connectionString = ConnectionString(server, b => { b.ConnectTimeout = 3; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
         await server.StopAsync();
         var time = new FakeTimeProvider();
         var recorder = new RetryRecorder();
-        var options = new SqlOpenRetryOptions { MaxRetryAttempts = 3, BaseDelay = TimeSpan.FromSeconds(1), MaxDelay = TimeSpan.FromSeconds(3) };
+        var options = new SqlRetryStrategyOptions { MaxRetryAttempts = 3, Delay = TimeSpan.FromSeconds(1), MaxDelay = TimeSpan.FromSeconds(3), UseJitter = false };
         var pipeline = recorder.Builder(time).AddSqlOpenRetry(options, connectionString).Build();
 
         // Act
@@ -155,9 +156,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         // Assert
         Assert.Equal([0, 1, 2], recorder.Retries.Select(r => r.AttemptNumber));
         Assert.All(recorder.Retries, r => Assert.Equal(SqlFailureKind.ConnectionRefused, r.Kind));
-        Assert.InRange(recorder.Retries[0].Delay.TotalMilliseconds, 800, 1200);
-        Assert.InRange(recorder.Retries[1].Delay.TotalMilliseconds, 1600, 2400);
-        Assert.InRange(recorder.Retries[2].Delay.TotalMilliseconds, 3000, 3000); // 4 s ±20 %, capped by MaxDelay
+        Assert.Equal([1000.0, 2000.0, 3000.0], recorder.Retries.Select(r => r.Delay.TotalMilliseconds)); // 4 s capped by MaxDelay
     }
 
     [Fact]
@@ -169,7 +168,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         await server.StopAsync();
         var time = new FakeTimeProvider();
         var recorder = new RetryRecorder();
-        var pipeline = recorder.Builder(time).AddSqlOpenRetry(new SqlOpenRetryOptions { MaxRetryAttempts = 3 }, connectionString).Build();
+        var pipeline = recorder.Builder(time).AddSqlOpenRetry(new SqlRetryStrategyOptions { MaxRetryAttempts = 3 }, connectionString).Build();
 
         // Act
         var run = pipeline.ExecuteAsync(async ct => await OpenAsync(connectionString, async: true)).AsTask();
@@ -193,7 +192,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         server.Faults.FailLoginsWithError = 40613;
         var connectionString = ConnectionString(server, b => b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock);
         var recorder = new RetryRecorder { OnRetry = _ => server.Faults.FailLoginsWithError = null };
-        var pipeline = recorder.Builder<SqlConnection>().AddSqlOpenRetry(new SqlOpenRetryOptions { BaseDelay = TimeSpan.Zero }, connectionString).Build();
+        var pipeline = recorder.Builder<SqlConnection>().AddSqlOpenRetry(new SqlRetryStrategyOptions { Delay = TimeSpan.Zero }, connectionString).Build();
 
         // Act
         await using var connection = async
@@ -216,7 +215,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         await using var server = await LoopbackSqlServer.StartAsync();
         var connectionString = ConnectionString(server);
         var recorder = new RetryRecorder();
-        var pipeline = recorder.Builder().AddSqlRetry(new SqlRetryStrategyOptions { BaseDelay = TimeSpan.Zero }, connectionString).Build();
+        var pipeline = recorder.Builder().AddSqlRetry(new SqlRetryStrategyOptions { Delay = TimeSpan.Zero }, connectionString).Build();
 
         // Act
         var exception = await CaptureAsync(() => ExecuteCommandAsync(pipeline, connectionString, "WAITFOR DELAY '00:00:05'", async, commandTimeout: 1));
@@ -236,7 +235,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         await using var server = await LoopbackSqlServer.StartAsync();
         var connectionString = ConnectionString(server);
         var recorder = new RetryRecorder();
-        var options = new SqlRetryStrategyOptions { IsIdempotent = true, MaxRetryAttempts = 1, BaseDelay = TimeSpan.Zero };
+        var options = new SqlRetryStrategyOptions { IsIdempotent = true, MaxRetryAttempts = 1, Delay = TimeSpan.Zero };
         var pipeline = recorder.Builder().AddSqlRetry(options, connectionString).Build();
 
         // Act
@@ -263,7 +262,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
             : request.Sql.Contains("UPDATE", StringComparison.Ordinal) ? LoopbackResponse.RowsAffected(1) : null;
         var connectionString = ConnectionString(server);
         var recorder = new RetryRecorder();
-        var options = new SqlRetryStrategyOptions { IsIdempotent = idempotent, BaseDelay = TimeSpan.Zero };
+        var options = new SqlRetryStrategyOptions { IsIdempotent = idempotent, Delay = TimeSpan.Zero };
         var pipeline = recorder.Builder().AddSqlRetry(options, connectionString).Build();
 
         // Act
@@ -292,10 +291,11 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         var connectionString = ConnectionString(server, b => { b.ConnectTimeout = 1; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
         await server.StopAsync();
         var evidence = new ExhaustedEvidence(server.EndPoint);
-        var policy = new SqlRetryPolicy(new SqlOpenRetryOptions { MaxRetryAttempts = 3 }, isOpen: true, connectionString, evidence: evidence);
+        var options = new SqlRetryStrategyOptions { MaxRetryAttempts = 3 };
+        var policy = new SqlRetryPolicy(options, SqlOperationPhase.Open, connectionString, evidence: evidence);
         var time = new FakeTimeProvider();
         var recorder = new RetryRecorder();
-        var pipeline = recorder.Builder(time).AddSqlRetry(policy).Build();
+        var pipeline = recorder.Builder(time).AddSqlRetry(options, policy).Build();
         var attempts = 0;
 
         // Act
@@ -319,7 +319,7 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
     public void AddSqlOpenRetry_NullArguments_ThrowArgumentNullException()
     {
         // Act / Assert
-        Assert.Equal("builder", Assert.Throws<ArgumentNullException>(() => SafeSqlResiliencePipelineBuilderExtensions.AddSqlOpenRetry(null!, new SqlOpenRetryOptions())).ParamName);
+        Assert.Equal("builder", Assert.Throws<ArgumentNullException>(() => SafeSqlResiliencePipelineBuilderExtensions.AddSqlOpenRetry(null!, new SqlRetryStrategyOptions())).ParamName);
         Assert.Equal("options", Assert.Throws<ArgumentNullException>(() => new ResiliencePipelineBuilder().AddSqlOpenRetry(null!)).ParamName);
         Assert.Equal("builder", Assert.Throws<ArgumentNullException>(() => SafeSqlResiliencePipelineBuilderExtensions.AddSqlRetry(null!, new SqlRetryStrategyOptions())).ParamName);
         Assert.Equal("options", Assert.Throws<ArgumentNullException>(() => new ResiliencePipelineBuilder<int>().AddSqlRetry(null!)).ParamName);
@@ -329,13 +329,13 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
     public void AddSqlOpenRetry_MaxRetryAttemptsOutOfRange_ThrowsValidationException()
     {
         // Arrange
-        var options = new SqlOpenRetryOptions { MaxRetryAttempts = 0 };
+        var options = new SqlRetryStrategyOptions { MaxRetryAttempts = 0 };
 
         // Act
         var exception = Assert.Throws<ValidationException>(() => new ResiliencePipelineBuilder().AddSqlOpenRetry(options));
 
         // Assert
-        Assert.Equal("""The field MaxRetryAttempts must be between 1 and 10.""", exception.Message);
+        Assert.Equal("""The field MaxRetryAttempts must be between 1 and 2147483647.""", exception.Message);
     }
 
     [Fact]
@@ -361,8 +361,8 @@ public sealed class SafeSqlResiliencePipelineBuilderExtensionsTests
         var connectionString = $"Data Source=tcp:127.0.0.1,1433;User ID=sa;{keyword}=Pa55;Xq7w=9zK;Encrypt=False";
         Action[] calls =
         [
-            () => new ResiliencePipelineBuilder().AddSqlOpenRetry(new SqlOpenRetryOptions(), connectionString),
-            () => new ResiliencePipelineBuilder<SqlConnection>().AddSqlOpenRetry(new SqlOpenRetryOptions(), connectionString),
+            () => new ResiliencePipelineBuilder().AddSqlOpenRetry(new SqlRetryStrategyOptions(), connectionString),
+            () => new ResiliencePipelineBuilder<SqlConnection>().AddSqlOpenRetry(new SqlRetryStrategyOptions(), connectionString),
             () => new ResiliencePipelineBuilder().AddSqlRetry(new SqlRetryStrategyOptions(), connectionString),
             () => new ResiliencePipelineBuilder<int>().AddSqlRetry(new SqlRetryStrategyOptions(), connectionString),
         ];

@@ -18,7 +18,7 @@ public sealed partial class SqlConnectionFactoryTests
         // Arrange: every connect gets no answer (a host that is down or a firewall that drops); one retry, 10 ms apart.
         using var listener = await FullAcceptQueueListener.StartAsync();
         var connectionString = UnreachableConnectionString(listener.DataSource, b => { b.Pooling = true; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
-        await using var harness = new FactoryHarness(connectionString, configureOpenRetry: o => { o.MaxRetryAttempts = 1; o.BaseDelay = TimeSpan.FromMilliseconds(10); });
+        await using var harness = new FactoryHarness(connectionString, configureOptions: o => { o.OpenRetry!.MaxRetryAttempts = 1; o.OpenRetry.Delay = TimeSpan.FromMilliseconds(10); });
 
         // Act
         var exception = await CaptureAsync(async () => await harness.OpenAsync(async));

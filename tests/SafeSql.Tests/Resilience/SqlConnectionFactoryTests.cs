@@ -81,7 +81,7 @@ public sealed partial class SqlConnectionFactoryTests
     {
         // Arrange
         await using var server = await LoopbackSqlServer.StartAsync();
-        await using var harness = NewHarness(ConnectionString(server, b => b.ConnectTimeout = 1), o => o.Enabled = false);
+        await using var harness = NewHarness(ConnectionString(server, b => b.ConnectTimeout = 1), o => o.OpenRetry = null);
         await server.StopAsync();
 
         // Act
@@ -90,7 +90,7 @@ public sealed partial class SqlConnectionFactoryTests
         // Assert
         Assert.Equal(0, Assert.IsType<SqlException>(exception).Number);
         Assert.DoesNotContain(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.OpenRetrying);
-        Assert.EndsWith("not retried: retries are disabled (OpenRetry.Enabled is false). The original exception is rethrown.", Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.OpenFailed).Message, StringComparison.Ordinal);
+        Assert.EndsWith("not retried: retries are disabled (OpenRetry is null). The original exception is rethrown.", Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.OpenFailed).Message, StringComparison.Ordinal);
         Assert.Equal("connection_refused", Assert.Single(harness.Failures()).Tags[SafeSqlMetrics.FailureKindTag]);
     }
 
@@ -121,7 +121,7 @@ public sealed partial class SqlConnectionFactoryTests
     {
         // Arrange: the defaults (pooling, Pool Blocking Period=Auto, loopback is not Azure): failed opens block the pool 5 s.
         await using var server = await LoopbackSqlServer.StartAsync();
-        await using var harness = NewHarness(ConnectionString(server, b => b.ConnectTimeout = 1), o => o.MaxRetryAttempts = 1);
+        await using var harness = NewHarness(ConnectionString(server, b => b.ConnectTimeout = 1), o => o.OpenRetry!.MaxRetryAttempts = 1);
         await server.StopAsync();
 
         // Act
@@ -161,8 +161,8 @@ public sealed partial class SqlConnectionFactoryTests
     }
 
     /// <summary>A root factory on its own pool and a manual clock, its open pipeline configured by <paramref name="configure"/>.</summary>
-    private static FactoryHarness NewHarness(string connectionString, Action<SqlOpenRetryOptions>? configure = null) =>
-        new(connectionString, timeProvider: new FakeTimeProvider(), configureOpenRetry: configure, name: "open-pipeline");
+    private static FactoryHarness NewHarness(string connectionString, Action<SafeSqlOptions>? configure = null) =>
+        new(connectionString, timeProvider: new FakeTimeProvider(), configureOptions: configure, name: "open-pipeline");
 
     /// <summary>Polls <paramref name="condition"/> for at most 10 s (real time: the server runs on real sockets).</summary>
     private static async Task WaitUntilAsync(Func<bool> condition)

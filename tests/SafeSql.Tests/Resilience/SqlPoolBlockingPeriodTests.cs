@@ -72,7 +72,7 @@ public sealed class SqlPoolBlockingPeriodTests
         }
 
         Skip.If(
-            second is null && sinceFirstFailure.Elapsed >= TimeSpan.FromSeconds(SafeSqlDefaults.PoolBlockingPeriodInitialSeconds),
+            second is null && sinceFirstFailure.Elapsed >= TimeSpan.FromSeconds(RetryDefaults.PoolBlockingPeriodInitialSeconds),
             $"The second open ended {sinceFirstFailure.ElapsedMilliseconds} ms after the first failure, after SqlClient's 5 s blocking period.");
 
         // Assert

@@ -9,16 +9,16 @@ using SafeSql.Diagnostics;
 using SafeSql.Testing;
 using SafeSql.Tests.Leases;
 
-namespace SafeSql.Tests.Diagnostics;
+namespace SafeSql.Tests;
 
-public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture fixture) : IClassFixture<LoopbackServerFixture>
+public sealed class SafeSqlDataSourceHealthCheckTests(LoopbackServerFixture fixture) : IClassFixture<LoopbackServerFixture>
 {
     [Fact]
     public async Task CheckHealthAsync_NothingLeasedAndServerUp_ReturnsHealthyWithPoolData()
     {
         // Arrange
         await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 5));
-        var check = new SqlConnectionFactoryHealthCheck(harness.Factory);
+        var check = new SafeSqlDataSourceHealthCheck(harness.Factory);
 
         // Act
         var result = await check.CheckHealthAsync(Context(check));
@@ -41,14 +41,14 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
         await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 5), o => o.LeakDetectionThreshold = null, time);
         var held = Enumerable.Range(0, 4).Select(_ => harness.Factory.OpenConnection()).ToList();
         time.Advance(TimeSpan.FromSeconds(12));
-        var check = new SqlConnectionFactoryHealthCheck(harness.Factory);
+        var check = new SafeSqlDataSourceHealthCheck(harness.Factory);
 
         // Act
         var result = await check.CheckHealthAsync(Context(check));
 
         // Assert
         Assert.Equal(HealthStatus.Degraded, result.Status);
-        Assert.StartsWith($"SafeSql pool '{harness.Name}' is under pressure: 4 of Max Pool Size=5 leased; oldest SqlConnectionFactoryHealthCheckTests.cs:", result.Description, StringComparison.Ordinal);
+        Assert.StartsWith($"SafeSql pool '{harness.Name}' is under pressure: 4 of Max Pool Size=5 leased; oldest SafeSqlDataSourceHealthCheckTests.cs:", result.Description, StringComparison.Ordinal);
         Assert.EndsWith("(CheckHealthAsync_FourOfFiveLeased_ReturnsDegradedNamingTheOldestLease), held 12 s.", result.Description, StringComparison.Ordinal);
         Assert.Equal(4, result.Data["leased"]);
         Assert.Equal(12.0, result.Data["oldestLeaseSeconds"]);
@@ -69,7 +69,7 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
             scope.Open(); // leaked on purpose: the scope returns it and reports it
         }
 
-        var check = new SqlConnectionFactoryHealthCheck(harness.Factory);
+        var check = new SafeSqlDataSourceHealthCheck(harness.Factory);
 
         // Act
         var recent = await check.CheckHealthAsync(Context(check));
@@ -95,7 +95,7 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
         server.Faults.FailLoginsWithError = 18456;
         var connectionString = new SqlConnectionStringBuilder(server.ConnectionString) { ApplicationName = $"SafeSql.Tests.{Guid.NewGuid():N}" }.ConnectionString;
         await using var harness = new FactoryHarness(connectionString);
-        var check = new SqlConnectionFactoryHealthCheck(harness.Factory);
+        var check = new SafeSqlDataSourceHealthCheck(harness.Factory);
 
         // Act
         var result = await check.CheckHealthAsync(Context(check, failureStatus ?? HealthStatus.Unhealthy));
@@ -128,7 +128,7 @@ public sealed class SqlConnectionFactoryHealthCheckTests(LoopbackServerFixture f
         using var loggerFactory = new LoggerFactory([new FakeLoggerProvider(logs)]);
         await using var factory = new SafeSqlDataSource(name, options, loggerFactory, metrics: null, time);
         await server.StopAsync();
-        var check = new SqlConnectionFactoryHealthCheck(factory);
+        var check = new SafeSqlDataSourceHealthCheck(factory);
 
         // Act: the wait is generous (a loaded box); it is not what the test measures.
         var result = await check.CheckHealthAsync(Context(check)).WaitAsync(TimeSpan.FromSeconds(60));

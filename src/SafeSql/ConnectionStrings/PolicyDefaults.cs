@@ -1,10 +1,9 @@
-namespace SafeSql;
+namespace SafeSql.ConnectionStrings;
 
 /// <summary>
-/// Default values of SafeSql's options, as constants so attributes and XML docs can use them. Partial by concern:
-/// this file holds the connection-string policy's defaults.
+/// Default values of the connection-string policy's options, as constants so attributes and XML docs can use them.
 /// </summary>
-internal static partial class SafeSqlDefaults
+internal static class PolicyDefaults
 {
     /// <summary>SqlClient's own default Max Pool Size (connections per pool).</summary>
     internal const int SqlClientMaxPoolSize = 100;

@@ -1,9 +1,10 @@
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
+using SafeSql.Diagnostics;
 using SafeSql.Leases;
 
-namespace SafeSql.Diagnostics;
+namespace SafeSql;
 
 /// <summary>
 /// Health of one SafeSql pool: Healthy; Degraded under pool pressure (leased ≥ 80 % of Max Pool Size) or after a leak
@@ -18,12 +19,12 @@ namespace SafeSql.Diagnostics;
 /// application already tell (the last open failure is remembered). The data carries the pool snapshot, never the
 /// connection string.
 /// </remarks>
-internal sealed class SqlConnectionFactoryHealthCheck : IHealthCheck
+internal sealed class SafeSqlDataSourceHealthCheck : IHealthCheck
 {
     private readonly SafeSqlDataSource _factory;
     private readonly TimeSpan _connectTimeout;
 
-    internal SqlConnectionFactoryHealthCheck(SafeSqlDataSource factory)
+    internal SafeSqlDataSourceHealthCheck(SafeSqlDataSource factory)
     {
         _factory = factory;
         var connectTimeout = new SqlConnectionStringBuilder(factory.ConnectionStringWithPassword).ConnectTimeout;
@@ -73,17 +74,17 @@ internal sealed class SqlConnectionFactoryHealthCheck : IHealthCheck
         }
 
         var data = ToData(snapshot);
-        if (snapshot.Pooling && snapshot.LeasedCount >= snapshot.MaxPoolSize * SafeSqlDefaults.LeasePoolPressureRatio)
+        if (snapshot.Pooling && snapshot.LeasedCount >= snapshot.MaxPoolSize * LeaseDefaults.LeasePoolPressureRatio)
         {
             return HealthCheckResult.Degraded(
                 $"SafeSql pool '{poolName}' is under pressure: {snapshot.LeasedCount} of Max Pool Size={snapshot.MaxPoolSize} leased; oldest {snapshot.OldestLease}.",
                 data: data);
         }
 
-        if (snapshot.LastLeakDetectedAt is { } lastLeak && snapshot.Timestamp - lastLeak <= TimeSpan.FromMinutes(SafeSqlDefaults.LeaseRecentLeakWindowMinutes))
+        if (snapshot.LastLeakDetectedAt is { } lastLeak && snapshot.Timestamp - lastLeak <= TimeSpan.FromMinutes(LeaseDefaults.LeaseRecentLeakWindowMinutes))
         {
             return HealthCheckResult.Degraded(
-                $"SafeSql pool '{poolName}' reported a connection leak in the last {SafeSqlDefaults.LeaseRecentLeakWindowMinutes} minutes ({snapshot.LeaksDetected} since start); see the logs with event ids {SafeSqlEventId.LeakNotDisposedBeforeScopeEnd}-{SafeSqlEventId.LeakReportFailed}.",
+                $"SafeSql pool '{poolName}' reported a connection leak in the last {LeaseDefaults.LeaseRecentLeakWindowMinutes} minutes ({snapshot.LeaksDetected} since start); see the logs with event ids {SafeSqlEventId.LeakNotDisposedBeforeScopeEnd}-{SafeSqlEventId.LeakReportFailed}.",
                 data: data);
         }
 

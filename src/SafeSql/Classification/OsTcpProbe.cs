@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 
-namespace SafeSql.Diagnostics;
+namespace SafeSql.Classification;
 
 /// <summary>
 /// Reads TCP facts from the operating system to corroborate (or rule out) ephemeral port exhaustion: the ephemeral

@@ -1,4 +1,6 @@
-namespace SafeSql.ConnectionStrings;
+using SafeSql.ConnectionStrings;
+
+namespace SafeSql;
 
 /// <summary>
 /// Gives the connection string a factory opens connections with: the options' connection string, validated and normalized by

@@ -1,15 +1,15 @@
 using Microsoft.Extensions.Logging;
 
-using SafeSql.Leases;
+using SafeSql.Diagnostics;
 
-namespace SafeSql.Diagnostics;
+namespace SafeSql.Leases;
 
-/// <summary>Log messages of lease tracking and leak detection.</summary>
+/// <summary>Log messages of lease tracking and leak detection (event ids 1000s and 2000s, <see cref="SafeSqlEventId"/>).</summary>
 /// <remarks>
 /// The leak templates render exactly <see cref="ConnectionLeakReport.Message"/> (built by <see cref="LeakMessages"/> from the
 /// same fragments), so the log, the callback and the exception read the same.
 /// </remarks>
-internal static partial class Log
+internal static partial class LeaseLog
 {
     [LoggerMessage(
         EventId = SafeSqlEventId.LeaseTrackingStarted,
@@ -22,18 +22,6 @@ internal static partial class Log
         Level = LogLevel.Error,
         Message = "SafeSql pool '{PoolName}': {PoolExhaustedMessage}")]
     internal static partial void PoolExhausted(ILogger logger, string poolName, string poolExhaustedMessage);
-
-    [LoggerMessage(
-        EventId = SafeSqlEventId.DataSourceDisposedWithLeases,
-        Level = LogLevel.Warning,
-        Message = "SafeSql pool '{PoolName}': the data source was disposed with {LeasedCount} connection(s) still leased (oldest: {OldestLease}). Dispose every connection before the application stops.")]
-    internal static partial void DataSourceDisposedWithLeases(ILogger logger, string poolName, int leasedCount, string oldestLease);
-
-    [LoggerMessage(
-        EventId = SafeSqlEventId.ScopedFactoryResolvedFromRoot,
-        Level = LogLevel.Error,
-        Message = "SafeSql pool '{PoolName}': ISqlConnectionFactory, a scoped service, was resolved from the root service provider (a singleton or a background service holds it, or scope validation is off). A scope there would last until shutdown and hold every connection opened through it, so a leaked connection could never be collected and reported. SafeSql gave it an unscoped factory instead: leaks are reported when a dropped connection is collected or held longer than LeakDetectionThreshold. Inject SafeSqlDataSource (or DbDataSource) into singletons and create a scope per unit of work: await using var scope = dataSource.CreateScope();")]
-    internal static partial void ScopedFactoryResolvedFromRoot(ILogger logger, string poolName);
 
     [LoggerMessage(
         EventId = SafeSqlEventId.LeakNotDisposedBeforeScopeEnd,

@@ -1,4 +1,6 @@
-namespace SafeSql.Leases;
+using SafeSql.Leases;
+
+namespace SafeSql;
 
 /// <summary>Pool diagnostics for SafeSql's <see cref="ISqlConnectionFactory"/>.</summary>
 public static class SqlConnectionFactoryExtensions

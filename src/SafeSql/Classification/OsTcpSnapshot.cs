@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 
-namespace SafeSql.Diagnostics;
+namespace SafeSql.Classification;
 
 /// <summary>
 /// TCP facts read from the operating system at one moment: the ephemeral port range, how many sockets (and how many in

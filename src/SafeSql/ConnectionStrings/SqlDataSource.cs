@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
-namespace SafeSql.Classification;
+namespace SafeSql.ConnectionStrings;
 
 /// <summary>
 /// The TCP endpoint named by a SqlClient <c>Data Source</c> (<c>tcp:host,port</c>, <c>host\instance</c>, <c>(local)</c>...),

@@ -1,10 +1,9 @@
-namespace SafeSql;
+namespace SafeSql.Leases;
 
 /// <summary>
-/// Default values of SafeSql's options, as constants so attributes and XML docs can use them. Partial by concern:
-/// this file holds the defaults of lease tracking and leak detection.
+/// Default values of lease tracking and leak detection, as constants so attributes and XML docs can use them.
 /// </summary>
-internal static partial class SafeSqlDefaults
+internal static class LeaseDefaults
 {
     /// <summary>
     /// Default of <see cref="Leases.SqlConnectionLeakOptions.LeakDetectionThreshold"/>: 30 seconds, SqlClient's default

@@ -2,7 +2,9 @@ using System.Runtime.CompilerServices;
 
 using Microsoft.Data.SqlClient;
 
-namespace SafeSql.Leases;
+using SafeSql.Leases;
+
+namespace SafeSql;
 
 /// <summary>
 /// A scope of a root <see cref="SafeSqlDataSource"/>: opens through the root and owns the leases it opened. Disposing
@@ -15,7 +17,7 @@ namespace SafeSql.Leases;
 /// scope have no finalizable sentinel each: the scope holds their connections, so one finalizer on the scope covers a
 /// scope dropped without being disposed.
 /// </remarks>
-internal sealed class SqlConnectionScope : ISqlConnectionScope, ILeaseTrackerOwner
+internal sealed class SqlConnectionScope : ISqlConnectionScope, ILeaseTrackerOwner, ILeaseScope
 {
     private readonly SafeSqlDataSource _root;
     private readonly Lock _gate = new();
@@ -123,7 +125,7 @@ internal sealed class SqlConnectionScope : ISqlConnectionScope, ILeaseTrackerOwn
     }
 
     /// <summary>Takes ownership of a lease that just started; <see langword="false"/> if the scope has been disposed.</summary>
-    internal bool TryAdopt(LeaseRecord record, SqlConnection connection)
+    public bool TryAdopt(LeaseRecord record, SqlConnection connection)
     {
         lock (_gate)
         {

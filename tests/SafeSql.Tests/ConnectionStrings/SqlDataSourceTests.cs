@@ -1,8 +1,9 @@
 using System.Net;
 
 using SafeSql.Classification;
+using SafeSql.ConnectionStrings;
 
-namespace SafeSql.Tests.Classification;
+namespace SafeSql.Tests.ConnectionStrings;
 
 public sealed class SqlDataSourceTests
 {

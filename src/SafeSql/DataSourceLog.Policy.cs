@@ -1,9 +1,11 @@
 using Microsoft.Extensions.Logging;
 
-namespace SafeSql.Diagnostics;
+using SafeSql.Diagnostics;
 
-/// <summary>Log messages of the connection-string policy (event ids 4000s).</summary>
-internal static partial class Log
+namespace SafeSql;
+
+/// <summary>Log messages of the connection-string policy's verdict at startup (event ids 4000s).</summary>
+internal static partial class DataSourceLog
 {
     [LoggerMessage(
         EventId = SafeSqlEventId.ConnectionStringAccepted,

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace SafeSql.Internal.Validators;
+namespace SafeSql;
 
 /// <summary>
 /// Validates the data annotations of <see cref="SafeSqlOptions"/> and, through <see cref="ValidateObjectMembersAttribute"/>,

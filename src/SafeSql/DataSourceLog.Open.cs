@@ -3,11 +3,12 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 
 using SafeSql.Classification;
+using SafeSql.Diagnostics;
 
-namespace SafeSql.Diagnostics;
+namespace SafeSql;
 
-/// <summary>Log messages of failure classification and retries (event ids 3000-3999).</summary>
-internal static partial class Log
+/// <summary>Log messages of failed opens, their classification and their retries (event ids 3000-3999).</summary>
+internal static partial class DataSourceLog
 {
     [LoggerMessage(
         EventId = SafeSqlEventId.OpenAttemptFailed,

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using SafeSql.ConnectionStrings;
 using SafeSql.Diagnostics;
 
-namespace SafeSql.Internal.Validators;
+namespace SafeSql;
 
 /// <summary>
 /// Applies the connection-string policy (<see cref="SqlConnectionStringPolicy"/>) to <see cref="SafeSqlOptions.ConnectionString"/>:
@@ -50,19 +50,19 @@ internal sealed class SafeSqlOptionsCustomValidator : IValidateOptions<SafeSqlOp
         {
             if (finding.Severity == SqlConnectionStringFindingSeverity.Error)
             {
-                Log.ConnectionStringRefused(_logger, displayName, finding.RuleId, finding.Message);
+                DataSourceLog.ConnectionStringRefused(_logger, displayName, finding.RuleId, finding.Message);
                 builder.AddError($"{instance} refused. {finding.Message}");
             }
             else
             {
-                Log.ConnectionStringWarning(_logger, displayName, finding.RuleId, finding.Message);
+                DataSourceLog.ConnectionStringWarning(_logger, displayName, finding.RuleId, finding.Message);
             }
         }
 
         if (result.IsAccepted)
         {
             // Data Source and Initial Catalog as the policy read them, withheld when they may be part of a password.
-            Log.ConnectionStringAccepted(_logger, displayName, result.DisplayedDataSource, result.DisplayedInitialCatalog);
+            DataSourceLog.ConnectionStringAccepted(_logger, displayName, result.DisplayedDataSource, result.DisplayedInitialCatalog);
         }
 
         return builder.Build();

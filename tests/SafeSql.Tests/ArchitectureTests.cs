@@ -1,0 +1,122 @@
+using ArchUnitNET.Domain;
+using ArchUnitNET.Loader;
+
+using ArchitectureModel = ArchUnitNET.Domain.Architecture;
+
+namespace SafeSql.Tests;
+
+/// <summary>
+/// The namespaces of SafeSql depend one way (docs/architecture.md): ConnectionStrings → Classification → Leases →
+/// Resilience → the data source (root namespace) → dependency injection (<c>AddSafeSql</c>, in
+/// Microsoft.Extensions.DependencyInjection), with Diagnostics (the meter and event ids) under them all. The dependencies are read from the compiled assembly (every type reference in signatures, fields and IL)
+/// by ArchUnitNET, so a new cycle fails here with the types that close it.
+/// </summary>
+public sealed class ArchitectureTests
+{
+    private static readonly ArchitectureModel Model = new ArchLoader().LoadAssemblies(typeof(SafeSqlDataSource).Assembly).Build();
+
+    [Fact]
+    public void Namespaces_OfTheSafeSqlAssembly_HaveNoDependencyCycle()
+    {
+        var edges = NamespaceEdges();
+        var cycles = StronglyConnectedComponents(edges).Where(component => component.Count > 1).ToList();
+
+        var explanation = string.Join(Environment.NewLine, cycles.Select(component =>
+            "cycle: " + string.Join(" ↔ ", component.Order(StringComparer.Ordinal)) + Environment.NewLine +
+            string.Join(Environment.NewLine, edges
+                .Where(edge => component.Contains(edge.Key.From) && component.Contains(edge.Key.To))
+                .OrderBy(edge => edge.Key.From, StringComparer.Ordinal).ThenBy(edge => edge.Key.To, StringComparer.Ordinal)
+                .Select(edge => $"  {edge.Key.From} → {edge.Key.To}: {edge.Value}"))));
+        Assert.True(cycles.Count == 0, explanation);
+    }
+
+    [Fact]
+    public void Namespaces_OfTheSafeSqlAssembly_FollowTheDocumentedLayers()
+    {
+        // Lower index = lower layer; a namespace may depend only on namespaces below it.
+        string[] layers =
+        [
+            "SafeSql.Diagnostics",
+            "SafeSql.ConnectionStrings",
+            "SafeSql.Classification",
+            "SafeSql.Leases",
+            "SafeSql.Resilience",
+            "SafeSql",
+            "Microsoft.Extensions.DependencyInjection", // AddSafeSql and AddSafeSql health checks, in the namespace DI users already import
+        ];
+
+        var edges = NamespaceEdges();
+        var unknown = edges.Keys.SelectMany(edge => new[] { edge.From, edge.To }).Distinct()
+            .Where(ns => Array.IndexOf(layers, ns) < 0).ToList();
+        var upward = edges.Where(edge => Array.IndexOf(layers, edge.Key.From) < Array.IndexOf(layers, edge.Key.To))
+            .Select(edge => $"{edge.Key.From} → {edge.Key.To}: {edge.Value}").ToList();
+
+        Assert.True(unknown.Count == 0, "namespaces missing from the layer list (add them to docs/architecture.md and here): " + string.Join(", ", unknown));
+        Assert.True(upward.Count == 0, "dependencies against the layers:" + Environment.NewLine + string.Join(Environment.NewLine, upward));
+    }
+
+    /// <summary>Namespace → namespace edges inside SafeSql, each with one example type pair that makes it.</summary>
+    private static Dictionary<(string From, string To), string> NamespaceEdges()
+    {
+        var edges = new Dictionary<(string From, string To), string>();
+        foreach (var type in Model.Types)
+        {
+            var from = OwnNamespace(type);
+            foreach (var dependency in type.Dependencies)
+            {
+                var target = dependency.Target;
+                if (target.Assembly != type.Assembly)
+                {
+                    continue;
+                }
+
+                var to = OwnNamespace(target);
+                if (from != to)
+                {
+                    edges.TryAdd((from, to), $"{type.FullName} uses {target.FullName}");
+                }
+            }
+        }
+
+        return edges;
+    }
+
+    /// <summary>The namespace a type is declared in (a nested or compiler-generated type counts as its outermost type's).</summary>
+    private static string OwnNamespace(IType type) => type.Namespace.FullName;
+
+    private static List<HashSet<string>> StronglyConnectedComponents(Dictionary<(string From, string To), string> edges)
+    {
+        var nodes = edges.Keys.SelectMany(edge => new[] { edge.From, edge.To }).Distinct().ToList();
+        var reaches = nodes.ToDictionary(node => node, node => Reachable(node, edges));
+        var components = new List<HashSet<string>>();
+        foreach (var node in nodes)
+        {
+            if (components.Any(component => component.Contains(node)))
+            {
+                continue;
+            }
+
+            components.Add([node, .. nodes.Where(other => other != node && reaches[node].Contains(other) && reaches[other].Contains(node))]);
+        }
+
+        return components;
+    }
+
+    private static HashSet<string> Reachable(string start, Dictionary<(string From, string To), string> edges)
+    {
+        var seen = new HashSet<string>();
+        var pending = new Stack<string>([start]);
+        while (pending.TryPop(out var node))
+        {
+            foreach (var next in edges.Keys.Where(edge => edge.From == node).Select(edge => edge.To))
+            {
+                if (seen.Add(next))
+                {
+                    pending.Push(next);
+                }
+            }
+        }
+
+        return seen;
+    }
+}
