@@ -30,21 +30,22 @@ public sealed class ArchitectureTests
         Assert.True(cycles.Count == 0, explanation);
     }
 
+    /// <summary>Lower index = lower layer; a namespace may depend only on namespaces below it.</summary>
+    private static readonly string[] Layers =
+    [
+        "SafeSql.Diagnostics",
+        "SafeSql.ConnectionStrings",
+        "SafeSql.Classification",
+        "SafeSql.Leases",
+        "SafeSql.Resilience",
+        "SafeSql",
+        "Microsoft.Extensions.DependencyInjection", // AddSafeSql and AddSafeSqlHealthCheck, in the namespace DI users already import
+    ];
+
     [Fact]
     public void Namespaces_OfTheSafeSqlAssembly_FollowTheDocumentedLayers()
     {
-        // Lower index = lower layer; a namespace may depend only on namespaces below it.
-        string[] layers =
-        [
-            "SafeSql.Diagnostics",
-            "SafeSql.ConnectionStrings",
-            "SafeSql.Classification",
-            "SafeSql.Leases",
-            "SafeSql.Resilience",
-            "SafeSql",
-            "Microsoft.Extensions.DependencyInjection", // AddSafeSql and AddSafeSql health checks, in the namespace DI users already import
-        ];
-
+        string[] layers = Layers;
         var edges = NamespaceEdges();
         var unknown = edges.Keys.SelectMany(edge => new[] { edge.From, edge.To }).Distinct()
             .Where(ns => Array.IndexOf(layers, ns) < 0).ToList();
@@ -53,6 +54,51 @@ public sealed class ArchitectureTests
 
         Assert.True(unknown.Count == 0, "namespaces missing from the layer list (add them to docs/architecture.md and here): " + string.Join(", ", unknown));
         Assert.True(upward.Count == 0, "dependencies against the layers:" + Environment.NewLine + string.Join(Environment.NewLine, upward));
+    }
+
+    /// <summary>
+    /// What the compiled assembly cannot show: a constant (inlined by the compiler) or a <c>cref</c> used from a layer above.
+    /// Every <c>using SafeSql.*;</c> in src/SafeSql must point down.
+    /// </summary>
+    [Fact]
+    public void UsingDirectives_InTheSafeSqlSources_PointDownTheLayers()
+    {
+        var root = Path.Combine(RepositoryRoot(), "src", "SafeSql");
+        var upward = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
+        {
+            var lines = File.ReadAllLines(file);
+            var own = lines.FirstOrDefault(l => l.StartsWith("namespace ", StringComparison.Ordinal))?["namespace ".Length..].TrimEnd(';', ' ');
+            if (own is null)
+            {
+                continue;
+            }
+
+            foreach (var used in lines.Where(l => l.StartsWith("using SafeSql", StringComparison.Ordinal)).Select(l => l["using ".Length..].TrimEnd(';', ' ')))
+            {
+                if (Array.IndexOf(Layers, own) < Array.IndexOf(Layers, used))
+                {
+                    upward.Add($"{Path.GetRelativePath(root, file)}: {own} uses {used}");
+                }
+            }
+        }
+
+        Assert.True(upward.Count == 0, "using directives against the layers:" + Environment.NewLine + string.Join(Environment.NewLine, upward));
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "SafeSql.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"SafeSql.sln not found above {AppContext.BaseDirectory}.");
     }
 
     /// <summary>Namespace → namespace edges inside SafeSql, each with one example type pair that makes it.</summary>

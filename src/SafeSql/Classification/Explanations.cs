@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
+using SafeSql.ConnectionStrings;
 using SafeSql.Diagnostics;
 
 namespace SafeSql.Classification;

@@ -7,7 +7,6 @@ using Microsoft.Data.SqlClient;
 
 using SafeSql.ConnectionStrings;
 using SafeSql.Diagnostics;
-using SafeSql.Leases;
 
 namespace SafeSql.Classification;
 

@@ -2,8 +2,6 @@ using System.Net;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Classification;
-
 namespace SafeSql.ConnectionStrings;
 
 /// <summary>The encryption rules: <c>TrustServerCertificate=True</c> (SAFESQL013) and <c>Encrypt=False</c>/<c>Optional</c> (SAFESQL014).</summary>

@@ -1,4 +1,4 @@
-namespace SafeSql.Classification;
+namespace SafeSql.ConnectionStrings;
 
 /// <summary>Operating-system TCP facts quoted by classification explanations and connection-string policy messages.</summary>
 internal static class TcpFacts
