@@ -6,7 +6,6 @@ using System.Net.Sockets;
 using Microsoft.Data.SqlClient;
 
 using SafeSql.ConnectionStrings;
-using SafeSql.Diagnostics;
 
 namespace SafeSql.Classification;
 
