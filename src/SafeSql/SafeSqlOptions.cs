@@ -43,7 +43,7 @@ public class SafeSqlOptions
     /// backoff with jitter, never sooner than SqlClient's pool blocking period). <see langword="null"/> turns retries off:
     /// every failed open is still classified, logged (event ids 3000, 3002) and counted, and rethrown at once.
     /// <see cref="SqlRetryStrategyOptions.IsIdempotent"/> and <see cref="SqlRetryStrategyOptions.CommandTimeout"/> do not
-    /// apply to opens. The data source reads these options once, when it is created.
+    /// apply to opens. Set them before the data source is created: it builds its open pipeline then.
     /// </value>
     [ValidateObjectMembers]
     public SqlRetryStrategyOptions? OpenRetry { get; set; } = new();
