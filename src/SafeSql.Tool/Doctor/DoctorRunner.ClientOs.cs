@@ -9,7 +9,7 @@ internal sealed partial class DoctorRunner
 {
     private const string PortsWhy =
         "Every new TCP connection to the server takes a local ephemeral port, which stays in TIME_WAIT after the client closes it " +
-        "(2 MSL, RFC 9293 3.6.1; 60 s on Linux, TCP_TIMEWAIT_LEN in include/net/tcp.h). When the range towards one server is used up, " +
+        "(2 MSL, RFC 9293; 60 s on Linux, TCP_TIMEWAIT_LEN in include/net/tcp.h). When the range towards one server is used up, " +
         "connect fails with EADDRNOTAVAIL: SqlClient error 10049, SafeSql SocketExhaustion.";
 
     private const string PortsFix =
