@@ -19,9 +19,6 @@ internal static class ToolProcess
     /// <summary>Gets the Microsoft.Data.SqlClient version this build runs on (<c>7.1.1</c>, or <c>6.1.8</c> for the floor build).</summary>
     public static string SqlClientVersion { get; } = Metadata("SqlClientVersion");
 
-    /// <summary>Gets the version the packages of this build carry (Directory.Build.props).</summary>
-    public static string PackageVersion { get; } = Metadata("PackageVersion");
-
     /// <summary>Gets the tool's main assembly.</summary>
     public static string AssemblyPath
     {
@@ -32,23 +29,6 @@ internal static class ToolProcess
             return File.Exists(path)
                 ? path
                 : throw new FileNotFoundException($"The tool is not built: {path}. Build tests/SafeSql.Tool.Tests (it builds the tool) with -c {Configuration}.", path);
-        }
-    }
-
-    /// <summary>Gets the repository root (the directory holding SafeSql.sln).</summary>
-    public static string RepositoryRoot
-    {
-        get
-        {
-            for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            {
-                if (File.Exists(Path.Combine(directory.FullName, "SafeSql.sln")))
-                {
-                    return directory.FullName;
-                }
-            }
-
-            throw new DirectoryNotFoundException($"SafeSql.sln not found above {AppContext.BaseDirectory}.");
         }
     }
 
