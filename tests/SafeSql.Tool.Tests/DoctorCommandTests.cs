@@ -75,6 +75,45 @@ public sealed class DoctorCommandTests
     }
 
     [Fact]
+    public async Task Doctor_EncryptStrict_TlsFirstWithTds8AndExitZero()
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+
+        // Act: TDS 8.0, TLS before PRELOGIN (ALPN tds/8.0).
+        var run = await ToolProcess.RunAsync("doctor", server.ConnectionString + ";Encrypt=Strict", "--json");
+
+        // Assert
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {run.StandardOutput} {run.StandardError}");
+        using var report = new DoctorReportJson(run.StandardOutput);
+        Assert.Contains("encryption TDS 8.0 (Encrypt=Strict): TLS before PRELOGIN", DoctorReportJson.Summary(report.Check("prelogin")), StringComparison.Ordinal);
+        Assert.True(DoctorReportJson.Figure(report.Check("tls"), "accepted").GetBoolean());
+        Assert.Equal("ok", DoctorReportJson.Status(report.Check("login")));
+        Assert.Equal(1, server.Counters.Logins);
+    }
+
+    [Fact]
+    public async Task Doctor_SelfSignedCertificateNotPinned_TlsProblemBeforeLoginAndExitTwo()
+    {
+        // Arrange: the loopback server's self-signed certificate, neither pinned nor trusted (SqlClient's default Encrypt=True).
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var connectionString = $"Data Source=tcp:127.0.0.1,{server.Port};User ID=sa;Password={LoopbackSqlServerOptions.DefaultPassword}";
+
+        // Act
+        var run = await ToolProcess.RunAsync("doctor", connectionString, "--json");
+
+        // Assert: the doctor says SqlClient will refuse the certificate, and does not try to log in.
+        Assert.Equal(2, run.ExitCode);
+        using var report = new DoctorReportJson(run.StandardOutput);
+        var tls = report.Check("tls");
+        Assert.Equal("problem", DoctorReportJson.Status(tls));
+        Assert.False(DoctorReportJson.Figure(tls, "accepted").GetBoolean());
+        Assert.EndsWith("NOT valid for 127.0.0.1 on this machine (RemoteCertificateChainErrors): SqlClient will refuse it.", DoctorReportJson.Summary(tls), StringComparison.Ordinal);
+        Assert.DoesNotContain("login", report.Ids);
+        Assert.Equal(0, server.Counters.Logins);
+    }
+
+    [Fact]
     public async Task Doctor_ClosedPort_ProblemConnectionRefusedAndExitTwo()
     {
         // Arrange: a port nothing listens on.
