@@ -10,6 +10,10 @@ internal static class SafeSqlCommandLine
     /// <summary>The exit code of a command line the tool cannot read (EX_USAGE, sysexits.h); 1 and 2 are the doctor's.</summary>
     public const int UsageError = 64;
 
+    // Before Usage: static initializers run in declaration order.
+    private static string Version { get; } =
+        typeof(SafeSqlCommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
     public static string Usage { get; } = $"""
         safesql {Version}: checks SQL Server connection strings and the machine that uses them (SafeSql).
         Usage: safesql check "<connection string>"    the policy's verdict: exit 0 accepted, 2 refused
@@ -19,9 +23,6 @@ internal static class SafeSqlCommandLine
                    a loopback SQL Server for local development, until Ctrl+C
         The password of a connection string is never printed.
         """;
-
-    private static string Version { get; } =
-        typeof(SafeSqlCommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
     /// <summary>Runs one command and returns its exit code.</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, bool outputRedirected) => args switch

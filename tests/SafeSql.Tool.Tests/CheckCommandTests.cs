@@ -26,6 +26,7 @@ public sealed class CheckCommandTests
 
         // Assert
         Assert.Equal(64, run.ExitCode);
+        Assert.Matches(@"^safesql \d+\.\d+\.\d+: checks SQL Server connection strings", run.StandardError);
         Assert.Contains("Usage: safesql check \"<connection string>\"", run.StandardError, StringComparison.Ordinal);
         Assert.Equal(string.Empty, run.StandardOutput);
     }

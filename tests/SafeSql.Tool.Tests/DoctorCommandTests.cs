@@ -11,6 +11,9 @@ public sealed class DoctorCommandTests
 {
     private const string Secret = "Sup3r-Secret-16";
 
+    /// <summary>The PRELOGIN ENCRYPTION answer ENCRYPT_ON (MS-TDS 2.2.6.5), which SQL Server gives a client that requires TLS.</summary>
+    private const int PreLoginEncryptOn = 1;
+
     private static readonly string[] s_everyCheck =
     [
         "policy", "dns", "tcp-connect", "prelogin", "tls", "login",
@@ -196,7 +199,4 @@ public sealed class DoctorCommandTests
         Assert.Equal("doctor: unexpected argument. Usage: safesql doctor \"<connection string>\" [--json] [--server-side]\n", run.StandardError);
         Assert.Equal(string.Empty, run.StandardOutput);
     }
-
-    /// <summary>The PRELOGIN ENCRYPTION answer ENCRYPT_ON (MS-TDS 2.2.6.5), which SQL Server gives a client that requires TLS.</summary>
-    private const int PreLoginEncryptOn = 1;
 }

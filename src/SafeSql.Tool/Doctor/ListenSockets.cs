@@ -66,6 +66,7 @@ internal static class ListenSockets
             }
 
             using var process = Process.Start(startInfo)!;
+            _ = process.StandardError.ReadToEndAsync(); // drained, so ss never blocks on a full pipe
             var output = process.StandardOutput.ReadToEnd();
             if (!process.WaitForExit(5000) || process.ExitCode != 0)
             {
