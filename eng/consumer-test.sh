@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs SafeSql the way a user does and proves it works: packs SafeSql and SafeSql.Testing into a temporary folder,
-# creates a brand-new console project outside the repository (`dotnet new console`), adds the two packages from that
-# folder plus Microsoft.Data.SqlClient at the newest supported version, builds it with warnings as errors and runs it:
-# a loopback SQL Server, AddSafeSql in a generic host, open, query, one leaked connection and its leak report.
+# Installs SafeSql the way a user does and proves it works: packs SafeSql, SafeSql.Testing and the safesql tool into a
+# temporary folder, creates a brand-new console project outside the repository (`dotnet new console`), adds the two
+# packages from that folder plus Microsoft.Data.SqlClient at the newest supported version, builds it with warnings as
+# errors and runs it: a loopback SQL Server, AddSafeSql in a generic host, open, query, one leaked connection and its leak
+# report. Then installs the tool (`dotnet tool install --add-source <folder> --tool-path <dir> SafeSql.Tool`) and runs
+# `<dir>/safesql serve` and `<dir>/safesql doctor` against it: every check ok.
 # Prints "consumer-test: passed" or "consumer-test: failed" and exits 0 or 1; ./eng/test.sh counts it as one test.
 # Usage: ./eng/consumer-test.sh [--keep]   (--keep leaves the temporary folder for inspection)
 set -uo pipefail
@@ -13,7 +15,11 @@ keep=false
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 work=$(mktemp -d "${TMPDIR:-/tmp}/safesql-consumer.XXXXXX")
-cleanup() { if [ "$keep" = true ]; then echo "consumer-test: kept $work"; else rm -rf "$work"; fi; }
+serve=
+cleanup() {
+  if [ -n "$serve" ]; then kill -TERM "$serve" 2>/dev/null; wait "$serve" 2>/dev/null; fi
+  if [ "$keep" = true ]; then echo "consumer-test: kept $work"; else rm -rf "$work"; fi
+}
 trap cleanup EXIT
 fail() { echo "consumer-test: $*" >&2; echo "consumer-test: failed"; exit 1; }
 
@@ -27,7 +33,7 @@ hosting=$(sed -n 's/.*PackageVersion Include="Microsoft.Extensions.Hosting" Vers
 echo "consumer-test: SafeSql $version, Microsoft.Data.SqlClient $sqlclient, in $work"
 
 # 2. Pack, as a release would (warnings are errors; NU1603 is the one exception, see Directory.Build.props).
-for project in src/SafeSql/SafeSql.csproj src/SafeSql.Testing/SafeSql.Testing.csproj; do
+for project in src/SafeSql/SafeSql.csproj src/SafeSql.Testing/SafeSql.Testing.csproj src/SafeSql.Tool/SafeSql.Tool.csproj; do
   dotnet pack "$project" -c Release -o "$work/packages" -nologo -v:q -warnaserror -warnnotaserror:NU1603 \
     || fail "dotnet pack $project failed"
 done
@@ -133,4 +139,21 @@ output=$(timeout --kill-after=10s 120s dotnet run -c Release --no-build 2>&1)
 rc=$?
 printf '%s\n' "$output" | sed 's/^/consumer-test: | /'
 [ "$rc" -eq 0 ] && printf '%s\n' "$output" | grep -qx 'consumer: PASS' || fail "the consumer program failed (exit $rc)"
+
+# 5. The safesql tool, installed as a user installs a .NET tool, outside any project; its own `serve` is the server its
+#    `doctor` checks (a password of our own, which must not appear in the report). Bounded like the run above.
+cd "$work" || fail "no $work"
+dotnet tool install --add-source "$work/packages" --tool-path "$work/tools" --version "$version" SafeSql.Tool >/dev/null \
+  || fail "dotnet tool install SafeSql.Tool failed"
+"$work/tools/safesql" serve --port 0 > "$work/serve.txt" 2>&1 &
+serve=$!
+for _ in $(seq 1 600); do grep -q '^  SqlClient: ' "$work/serve.txt" 2>/dev/null && break; sleep 0.1; done
+secret="Consumer-Test-Secret"
+connection_string=$(sed -n 's/^  SqlClient: //p' "$work/serve.txt" | sed "s/Password=<any>/Password=$secret/")
+[ -n "$connection_string" ] || fail "safesql serve did not print its connection string: $(cat "$work/serve.txt")"
+report=$(timeout --kill-after=10s 120s "$work/tools/safesql" doctor "$connection_string" 2>&1)
+rc=$?
+printf '%s\n' "$report" | sed 's/^/consumer-test: | /'
+printf '%s' "$report" | grep -q "$secret" && fail "safesql doctor printed the password"
+[ "$rc" -eq 0 ] && printf '%s\n' "$report" | grep -q '^Verdict: ok: 0 problems, 0 warnings' || fail "safesql doctor did not find every check ok (exit $rc)"
 echo "consumer-test: passed"

@@ -7,6 +7,7 @@
 //   dotnet run --project samples/SafeSql.Demo -c Release -- check "Server=db;Pooling=false"
 //                                                       the policy's verdict: exit 0 accepted, 2 refused (never the password)
 //   dotnet run --project samples/SafeSql.Demo -c Release -- serve --port 14330            only the loopback server
+//                      (check and serve are the safesql tool's, src/SafeSql.Tool, run in this process; doctor is there too)
 //   dotnet run --project samples/SafeSql.Demo -c Release -- --connection-string "..."     the safe scenarios, real server
 using System.Diagnostics;
 using System.Globalization;
@@ -17,9 +18,10 @@ using Microsoft.Data.SqlClient;
 using SafeSql.Classification;
 using SafeSql.ConnectionStrings;
 using SafeSql.Demo;
-using SafeSql.Demo.Commands;
 using SafeSql.Demo.Reporting;
 using SafeSql.Demo.Scenarios;
+using SafeSql.Tool;
+using SafeSql.Tool.Commands;
 
 // 0. Process settings. Figures print the same everywhere. A synchronous SqlClient open blocks a thread-pool thread
 // while it connects, and SqlClient retries a refused connect itself until Connect Timeout; the loopback server
@@ -30,8 +32,7 @@ ThreadPool.SetMinThreads(workerThreads: 200, completionPortThreads: 200);
 // 1. The commands.
 return args switch
 {
-    ["check", var connectionString] => CheckCommand.Run(connectionString, Console.Out),
-    ["serve", .. var serveArgs] => await ServeCommand.RunAsync(serveArgs, Console.Out),
+    ["check", _] or ["serve", ..] => await SafeSqlCommandLine.RunAsync(args, Console.Out, Console.Error, Console.IsOutputRedirected),
     [LunchBurst.NamespaceCommand, var side] => await LunchBurst.RunNamespaceCommandAsync(side), // hidden: see LunchBurst
     _ when TryParseRun(args) is { } options => await RunScenariosAsync(options),
     _ => Usage(),
@@ -140,6 +141,7 @@ static int Usage()
         Usage: SafeSql.Demo [--json] [--scenario leak-loop|lunch-burst|hacks|restart] [--connection-string "<connection string>"]
                SafeSql.Demo check "<connection string>"    exit code 0 when accepted, 2 when refused
                SafeSql.Demo serve [--port N] [--user NAME] [--password PASSWORD]    only the loopback server, until Ctrl+C
+        check and serve are the safesql tool's (src/SafeSql.Tool), which also has doctor.
         """);
     return 1;
 }

@@ -5,10 +5,10 @@ using Microsoft.Data.SqlClient;
 
 using SafeSql.Testing;
 
-namespace SafeSql.Demo.Commands;
+namespace SafeSql.Tool.Commands;
 
 /// <summary>
-/// <c>serve [--port N] [--user NAME] [--password PASSWORD]</c>: only the loopback SQL Server, until Ctrl+C. Without
+/// <c>safesql serve [--port N] [--user NAME] [--password PASSWORD]</c>: only the loopback SQL Server, until Ctrl+C. Without
 /// <c>--password</c> any password is accepted for the user; a password given is required and never printed. The server speaks
 /// TLS with a self-signed certificate; the printed connection string pins it (<c>Server Certificate</c>, SqlClient 6.0.1+).
 /// </summary>
@@ -16,7 +16,7 @@ internal static class ServeCommand
 {
     public const string Usage = "serve [--port N] [--user NAME] [--password PASSWORD]";
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output)
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
         var options = new LoopbackSqlServerOptions { Password = null }; // any password, so there is no secret to print
         for (var i = 0; i < args.Length; i++)
@@ -34,8 +34,9 @@ internal static class ServeCommand
                     options.Password = value;
                     break;
                 default:
-                    Console.Error.WriteLine($"serve: unknown or incomplete option '{args[i]}'. Usage: {Usage}");
-                    return 1;
+                    // Never echo a value: it may be the password.
+                    await error.WriteLineAsync($"serve: unknown or incomplete option{(args[i].StartsWith("--", StringComparison.Ordinal) ? $" '{args[i]}'" : string.Empty)}. Usage: safesql {Usage}");
+                    return SafeSqlCommandLine.UsageError;
             }
 
             i++;

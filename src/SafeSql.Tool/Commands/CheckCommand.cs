@@ -2,10 +2,10 @@ using Microsoft.Data.SqlClient;
 
 using SafeSql.ConnectionStrings;
 
-namespace SafeSql.Demo.Commands;
+namespace SafeSql.Tool.Commands;
 
 /// <summary>
-/// <c>check "&lt;connection string&gt;"</c>: the connection-string policy's verdict, as SafeSql gives it at startup. Exit code 0
+/// <c>safesql check "&lt;connection string&gt;"</c>: the connection-string policy's verdict, as SafeSql gives it at startup. Exit code 0
 /// when the string is accepted, 2 when it is refused. The password is never printed.
 /// </summary>
 internal static class CheckCommand

@@ -1,0 +1,43 @@
+using System.Reflection;
+
+using SafeSql.Tool.Commands;
+
+namespace SafeSql.Tool;
+
+/// <summary>The <c>safesql</c> command line: check, doctor, serve.</summary>
+internal static class SafeSqlCommandLine
+{
+    /// <summary>The exit code of a command line the tool cannot read (EX_USAGE, sysexits.h); 1 and 2 are the doctor's.</summary>
+    public const int UsageError = 64;
+
+    // Before Usage: static initializers run in declaration order.
+    private static string Version { get; } =
+        typeof(SafeSqlCommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public static string Usage { get; } = $"""
+        safesql {Version}: checks SQL Server connection strings and the machine that uses them (SafeSql).
+        Usage: safesql check "<connection string>"    the policy's verdict: exit 0 accepted, 2 refused
+               safesql {DoctorCommand.Usage}
+                   DNS, TCP, PRELOGIN, TLS, login, ephemeral ports, TIME_WAIT, listen queue, pool: exit 0 ok, 1 warnings, 2 problems
+               safesql {ServeCommand.Usage}
+                   a loopback SQL Server for local development, until Ctrl+C
+        The password of a connection string is never printed.
+        """;
+
+    /// <summary>Runs one command and returns its exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, bool outputRedirected) => args switch
+    {
+        ["check", var connectionString] => CheckCommand.Run(connectionString, output),
+        ["doctor", .. var rest] => await DoctorCommand.RunAsync(rest, output, error, outputRedirected).ConfigureAwait(false),
+        ["serve", .. var rest] => await ServeCommand.RunAsync(rest, output, error).ConfigureAwait(false),
+        ["--version"] => await WriteAsync(output, Version, 0).ConfigureAwait(false),
+        ["--help" or "-h" or "help"] => await WriteAsync(output, Usage, 0).ConfigureAwait(false),
+        _ => await WriteAsync(error, Usage, UsageError).ConfigureAwait(false),
+    };
+
+    private static async Task<int> WriteAsync(TextWriter writer, string text, int exitCode)
+    {
+        await writer.WriteLineAsync(text).ConfigureAwait(false);
+        return exitCode;
+    }
+}
