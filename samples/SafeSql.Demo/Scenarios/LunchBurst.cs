@@ -36,7 +36,7 @@ internal static class LunchBurst
     private const int ConcurrentUsers = 100;
     private const int MaxAttemptsPerRecord = 3; // a user reloads a failed page, twice at most
     private const int MaxPoolSize = 50;
-    private const string RawSettings = "Pooling=false; Connect Timeout=2";
+    private const string RawSettings = "Pooling=false; Connect Timeout=5"; // bounds an open stuck on exhausted ports; room for a TLS login on a loaded machine
     private const string SafeSqlSettings = "Max Pool Size=50";
     private const int NamespacePortRangeStart = 1024;
     private const int NamespacePortRangeEnd = 5000;
