@@ -1,0 +1,218 @@
+using System.Globalization;
+using System.Runtime.ExceptionServices;
+
+using Microsoft.Data.SqlClient;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.Logging;
+
+using SafeSql.Classification;
+using SafeSql.Diagnostics;
+
+using Log = SafeSql.EntityFrameworkCore.Diagnostics.Log;
+
+namespace SafeSql.EntityFrameworkCore;
+
+/// <summary>
+/// An EF Core execution strategy whose retry decisions come from SafeSql's failure classifier
+/// (<see cref="SqlFailureClassifier"/>) rather than from a list of error numbers: a refused connection, a connect timeout
+/// (258), a broken connection and the transient server errors (<see cref="TransientSqlErrors"/>, e.g. 1205) are retried
+/// with exponential backoff and jitter; ephemeral port exhaustion is retried at most once, after
+/// <see cref="SafeSqlExecutionStrategyOptions.SocketExhaustionDelay"/>; a pool timeout is retried once and, if it
+/// persists, thrown as <see cref="Leases.SqlConnectionPoolExhaustedException"/> naming the holders; command timeouts,
+/// authentication, encryption and permanent errors (e.g. 102) are never retried.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <c>UseSafeSql</c> sets it. EF's rules for retrying strategies hold: a transaction the application begins itself must
+/// run inside <c>context.Database.CreateExecutionStrategy().Execute(...)</c> so that the whole block is replayed.
+/// </para>
+/// <para>
+/// When it gives up, the original exception is rethrown untouched (not EF's <see cref="RetryLimitExceededException"/>),
+/// so <c>catch (SqlException ex) when (ex.Number == 1205)</c> works as without retries; a pool timeout becomes
+/// <see cref="Leases.SqlConnectionPoolExhaustedException"/> with the original as its inner exception. Each failure is
+/// counted on the "SafeSql" meter (<c>db.client.connection.safesql.failures</c>) and logged as event 3100; giving up is
+/// event 3101.
+/// </para>
+/// </remarks>
+public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
+{
+    private readonly SafeSqlDataSource _dataSource;
+    private readonly SafeSqlExecutionStrategyOptions _options;
+    private readonly ILogger _logger;
+    private readonly string? _server;
+    private readonly string _poolName;
+    private SqlFailure? _lastFailure;
+
+    /// <summary>Creates the strategy for one operation of a context configured with <c>UseSafeSql</c>.</summary>
+    /// <param name="dependencies">EF's dependencies of the strategy (the factory passes them).</param>
+    /// <param name="dataSource">The data source the context's connections come from (its pool, logs and meter).</param>
+    /// <param name="options">Retry counts and delays; <see langword="null"/> for the defaults.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="dependencies"/> or <paramref name="dataSource"/> is <see langword="null"/>.</exception>
+    public SafeSqlExecutionStrategy(ExecutionStrategyDependencies dependencies, SafeSqlDataSource dataSource, SafeSqlExecutionStrategyOptions? options = null)
+        : base(
+            dependencies ?? throw new ArgumentNullException(nameof(dependencies)),
+            (options ?? s_defaultOptions).MaxRetryCount,
+            (options ?? s_defaultOptions).MaxDelay)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        _dataSource = dataSource;
+        _options = options ?? s_defaultOptions;
+        _logger = dataSource.LoggerFactory.CreateLogger<SafeSqlExecutionStrategy>();
+        _server = new SqlConnectionStringBuilder(dataSource.ConnectionString).DataSource;
+        _poolName = PoolDisplayName.Of(dataSource.Name);
+    }
+
+    private static readonly SafeSqlExecutionStrategyOptions s_defaultOptions = new();
+
+    /// <inheritdoc/>
+    public override TResult Execute<TState, TResult>(
+        TState state,
+        Func<DbContext, TState, TResult> operation,
+        Func<DbContext, TState, ExecutionResult<TResult>>? verifySucceeded)
+    {
+        try
+        {
+            return base.Execute(state, operation, verifySucceeded);
+        }
+        catch (Exception ex) when (Unwrap(ex) is { } original)
+        {
+            original.Throw();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override async Task<TResult> ExecuteAsync<TState, TResult>(
+        TState state,
+        Func<DbContext, TState, CancellationToken, Task<TResult>> operation,
+        Func<DbContext, TState, CancellationToken, Task<ExecutionResult<TResult>>>? verifySucceeded,
+        CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await base.ExecuteAsync(state, operation, verifySucceeded, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Unwrap(ex) is { } original)
+        {
+            original.Throw();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override bool ShouldRetryOn(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var failure = SqlFailureClassifier.Classify(exception, _server);
+        _lastFailure = failure;
+        _dataSource.Metrics.RecordFailure(_dataSource.Name, failure);
+        return BehaviorOf(failure.Kind) != SqlRetryBehavior.DoNotRetry;
+    }
+
+    /// <inheritdoc/>
+    protected override TimeSpan? GetNextDelay(Exception lastException)
+    {
+        ArgumentNullException.ThrowIfNull(lastException);
+        var failure = _lastFailure ?? SqlFailureClassifier.Classify(lastException, _server);
+        var attempt = ExceptionsEncountered.Count;
+        var delay = NextDelay(failure, attempt);
+        Log.ExecutionAttemptFailed(
+            _logger,
+            _poolName,
+            attempt,
+            failure.Kind,
+            failure.SqlErrorNumber,
+            failure.SocketError,
+            delay is not null,
+            delay is { } d ? (long)d.TotalMilliseconds : 0,
+            failure.Explanation,
+            lastException);
+        if (delay is null)
+        {
+            Log.ExecutionFailed(_logger, _poolName, failure.Kind, attempt, GiveUpReason(failure, attempt));
+        }
+
+        return delay;
+    }
+
+    /// <summary>How a kind is retried: SafeSql's rules (the same as for opens).</summary>
+    internal static SqlRetryBehavior BehaviorOf(SqlFailureKind kind) => kind switch
+    {
+        SqlFailureKind.ConnectionRefused
+            or SqlFailureKind.ConnectTimeout
+            or SqlFailureKind.ConnectionBroken
+            or SqlFailureKind.TransientServerError
+            or SqlFailureKind.NetworkUnreachable => SqlRetryBehavior.Retry,
+
+        // Once after a long delay: a quick retry needs another ephemeral port, which only TIME_WAIT gives back.
+        SqlFailureKind.SocketExhaustion => SqlRetryBehavior.RetryOnceAfterLongDelay,
+
+        // Once: connections may have come back while the pool timed out; if not, the holders are named.
+        SqlFailureKind.PoolTimeout => SqlRetryBehavior.Retry,
+
+        // CommandTimeout, AuthenticationFailure, EncryptionFailure, Permanent, Unknown.
+        _ => SqlRetryBehavior.DoNotRetry,
+    };
+
+    private TimeSpan? NextDelay(SqlFailure failure, int attempt)
+    {
+        var behavior = BehaviorOf(failure.Kind);
+        if (behavior == SqlRetryBehavior.DoNotRetry || attempt > MaxRetryCount)
+        {
+            return null;
+        }
+
+        // Socket exhaustion and pool timeouts: at most one retry of that kind in the whole operation.
+        if (failure.Kind is SqlFailureKind.SocketExhaustion or SqlFailureKind.PoolTimeout && CountOfKind(failure.Kind) > 1)
+        {
+            return null;
+        }
+
+        if (behavior == SqlRetryBehavior.RetryOnceAfterLongDelay)
+        {
+            return _options.SocketExhaustionDelay;
+        }
+
+        // Exponential backoff with "equal jitter": half the step fixed, the other half random, so a farm of clients that
+        // failed together does not come back together.
+        var step = Math.Min(_options.MaxDelay.TotalMilliseconds, _options.BaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1));
+        return TimeSpan.FromMilliseconds((step / 2) + (Random.NextDouble() * step / 2));
+    }
+
+    private int CountOfKind(SqlFailureKind kind)
+    {
+        var count = 0;
+        foreach (var exception in ExceptionsEncountered)
+        {
+            if (SqlFailureClassifier.Classify(exception, _server).Kind == kind)
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    private string GiveUpReason(SqlFailure failure, int attempt) => BehaviorOf(failure.Kind) switch
+    {
+        SqlRetryBehavior.DoNotRetry => "this kind is never retried",
+        _ when attempt > MaxRetryCount => string.Create(CultureInfo.InvariantCulture, $"the {MaxRetryCount} retries are spent"),
+        _ => "this kind is retried at most once",
+    };
+
+    /// <summary>
+    /// The exception to rethrow instead of EF's: the original inside <see cref="RetryLimitExceededException"/>, and a pool
+    /// timeout as SafeSql's exception naming the holders; <see langword="null"/> to let <paramref name="exception"/> go.
+    /// </summary>
+    private ExceptionDispatchInfo? Unwrap(Exception exception)
+    {
+        var original = exception is RetryLimitExceededException { InnerException: { } inner } ? inner : exception;
+        if (original is InvalidOperationException poolTimeout && _dataSource.Tracker.IsPoolTimeout(poolTimeout))
+        {
+            return ExceptionDispatchInfo.Capture(_dataSource.Tracker.CreatePoolExhaustedException(poolTimeout));
+        }
+
+        return ReferenceEquals(original, exception) ? null : ExceptionDispatchInfo.Capture(original);
+    }
+}
