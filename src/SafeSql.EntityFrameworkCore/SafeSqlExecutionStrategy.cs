@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 
 using SafeSql.Classification;
 using SafeSql.Diagnostics;
+using SafeSql.Resilience;
 
 using Log = SafeSql.EntityFrameworkCore.Diagnostics.Log;
 
@@ -42,6 +43,8 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     private readonly ILogger _logger;
     private readonly string? _server;
     private readonly string _poolName;
+    private readonly bool _poolBlocks;
+    private readonly List<SqlFailureKind> _kinds = [];
     private SqlFailure? _lastFailure;
 
     /// <summary>Creates the strategy for one operation of a context configured with <c>UseSafeSql</c>.</summary>
@@ -59,7 +62,9 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         _dataSource = dataSource;
         _options = options ?? s_defaultOptions;
         _logger = dataSource.LoggerFactory.CreateLogger<SafeSqlExecutionStrategy>();
-        _server = new SqlConnectionStringBuilder(dataSource.ConnectionString).DataSource;
+        var builder = new SqlConnectionStringBuilder(dataSource.ConnectionString);
+        _server = builder.DataSource;
+        _poolBlocks = SqlPoolBlockingPeriod.IsActive(builder);
         _poolName = PoolDisplayName.Of(dataSource.Name);
     }
 
@@ -101,13 +106,28 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     }
 
     /// <inheritdoc/>
+    protected override void OnFirstExecution()
+    {
+        base.OnFirstExecution();
+        _kinds.Clear();
+        _lastFailure = null;
+    }
+
+    /// <inheritdoc/>
     protected override bool ShouldRetryOn(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
         var failure = SqlFailureClassifier.Classify(exception, _server);
         _lastFailure = failure;
         _dataSource.Metrics.RecordFailure(_dataSource.Name, failure);
-        return BehaviorOf(failure.Kind) != SqlRetryBehavior.DoNotRetry;
+        if (BehaviorOf(failure.Kind) != SqlRetryBehavior.DoNotRetry)
+        {
+            return true;
+        }
+
+        // EF rethrows without asking for a delay: the attempt is logged here.
+        LogAttempt(failure, ExceptionsEncountered.Count + 1, null, exception);
+        return false;
     }
 
     /// <inheritdoc/>
@@ -116,7 +136,14 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         ArgumentNullException.ThrowIfNull(lastException);
         var failure = _lastFailure ?? SqlFailureClassifier.Classify(lastException, _server);
         var attempt = ExceptionsEncountered.Count;
+        _kinds.Add(failure.Kind);
         var delay = NextDelay(failure, attempt);
+        LogAttempt(failure, attempt, delay, lastException);
+        return delay;
+    }
+
+    private void LogAttempt(SqlFailure failure, int attempt, TimeSpan? delay, Exception exception)
+    {
         Log.ExecutionAttemptFailed(
             _logger,
             _poolName,
@@ -127,13 +154,11 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
             delay is not null,
             delay is { } d ? (long)d.TotalMilliseconds : 0,
             failure.Explanation,
-            lastException);
+            exception);
         if (delay is null)
         {
             Log.ExecutionFailed(_logger, _poolName, failure.Kind, attempt, GiveUpReason(failure, attempt));
         }
-
-        return delay;
     }
 
     /// <summary>How a kind is retried: SafeSql's rules (the same as for opens).</summary>
@@ -177,22 +202,23 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         // Exponential backoff with "equal jitter": half the step fixed, the other half random, so a farm of clients that
         // failed together does not come back together.
         var step = Math.Min(_options.MaxDelay.TotalMilliseconds, _options.BaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1));
-        return TimeSpan.FromMilliseconds((step / 2) + (Random.NextDouble() * step / 2));
-    }
+        var delay = TimeSpan.FromMilliseconds((step / 2) + (Random.NextDouble() * step / 2));
 
-    private int CountOfKind(SqlFailureKind kind)
-    {
-        var count = 0;
-        foreach (var exception in ExceptionsEncountered)
+        // A failed open starts SqlClient's pool blocking period (5 s, doubling up to 60 s): an open inside it gets a copy of
+        // the cached error without trying, so a retry sooner would only spend an attempt.
+        if (_poolBlocks && failure.Kind is SqlFailureKind.ConnectionRefused or SqlFailureKind.ConnectTimeout or SqlFailureKind.NetworkUnreachable)
         {
-            if (SqlFailureClassifier.Classify(exception, _server).Kind == kind)
-            {
-                count++;
-            }
+            var blocked = SqlPoolBlockingPeriod.After(CountOfOpenFailures() - 1);
+            delay = delay > blocked ? delay : blocked;
         }
 
-        return count;
+        return delay;
     }
+
+    private int CountOfOpenFailures() =>
+        _kinds.Count(static kind => kind is SqlFailureKind.ConnectionRefused or SqlFailureKind.ConnectTimeout or SqlFailureKind.NetworkUnreachable);
+
+    private int CountOfKind(SqlFailureKind kind) => _kinds.Count(k => k == kind);
 
     private string GiveUpReason(SqlFailure failure, int attempt) => BehaviorOf(failure.Kind) switch
     {
