@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.SqlServer.Storage.Internal;
 
 using SafeSql;
 using SafeSql.EntityFrameworkCore;
@@ -48,13 +49,16 @@ public static class SafeSqlDbContextOptionsBuilderExtensions
         ArgumentNullException.ThrowIfNull(dataSource);
 
         // EF keeps the string for what it opens on its own (the master connection of EnsureCreated and migrations); every
-        // connection of the context itself comes from the data source, through the interceptor.
+        // connection of the context itself comes from the data source (SafeSqlServerConnection).
         optionsBuilder.UseSqlServer(dataSource.ConnectionStringWithPassword, sqlServer =>
         {
             sqlServer.ExecutionStrategy(dependencies => new SafeSqlExecutionStrategy(dependencies, dataSource));
             sqlServerOptionsAction?.Invoke(sqlServer);
         });
-        optionsBuilder.AddInterceptors(new SafeSqlConnectionInterceptor(dataSource, callerFilePath, callerLineNumber));
+        ((IDbContextOptionsBuilderInfrastructure)optionsBuilder).AddOrUpdateExtension(new SafeSqlDbContextOptionsExtension(dataSource, callerFilePath, callerLineNumber));
+#pragma warning disable EF1001 // EF's provider service: SafeSqlServerConnection derives from it (see there why).
+        optionsBuilder.ReplaceService<ISqlServerConnection, SafeSqlServerConnection>();
+#pragma warning restore EF1001
         return optionsBuilder;
     }
 

@@ -81,6 +81,11 @@ public sealed class OrdersDatabase : IAsyncDisposable
 
         lock (Rows)
         {
+            if (request.Sql.Contains("COUNT(*)", StringComparison.Ordinal))
+            {
+                return LoopbackResponse.Rows([""], [Rows.Count]);
+            }
+
             return LoopbackResponse.Rows(["Id", "Name"], [.. Rows.Select(r => new object?[] { r.Id, r.Name })]);
         }
     }

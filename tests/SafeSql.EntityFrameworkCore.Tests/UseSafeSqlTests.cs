@@ -1,4 +1,9 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+using SafeSql.Leases;
 
 namespace SafeSql.EntityFrameworkCore.Tests;
 
@@ -33,5 +38,124 @@ public sealed class UseSafeSqlTests
         var insert = Assert.Single(database.Requests, r => r.Sql.Contains("INSERT INTO [Orders]", StringComparison.Ordinal));
         Assert.Equal("sp_executesql", insert.ProcedureName);
         Assert.Equal("third", Assert.Single(insert.Parameters).Value);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task GetDbConnection_OpenedByHandAndNeverClosed_IsReportedWhenTheContextEnds(bool async)
+    {
+        // Arrange
+        await using var harness = await EfHarness.StartAsync();
+        var context = harness.CreateContext();
+        var connection = context.Database.GetDbConnection();
+
+        // Act: opened by hand, never closed; the context (the unit of work) ends.
+        if (async)
+        {
+            await connection.OpenAsync();
+            await context.DisposeAsync();
+        }
+        else
+        {
+            connection.Open();
+            context.Dispose();
+        }
+
+        // Assert: one leak report naming the context type and the line that configured it; the connection went back.
+        var leak = Assert.Single(harness.Leaks);
+        Assert.Equal(ConnectionLeakKind.NotDisposedBeforeScopeEnd, leak.Kind);
+        Assert.Equal(nameof(OrdersContext), leak.Lease.CallSite?.MemberName);
+        Assert.Equal("EfHarness.cs", leak.Lease.CallSite?.FileName);
+        Assert.StartsWith("Connection leak in SafeSql pool '(default)': the connection opened at EfHarness.cs:", leak.Message, StringComparison.Ordinal);
+        Assert.Equal(System.Data.ConnectionState.Closed, connection.State);
+        Assert.Equal(0, harness.DataSource.GetPoolSnapshot().LeasedCount);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task UseSafeSql_ContextClosesItsConnections_ReportsNoLeak(bool async)
+    {
+        // Arrange
+        await using var harness = await EfHarness.StartAsync();
+
+        // Act: EF opens and closes around each query; the context ends with nothing open.
+        await using (var context = harness.CreateContext())
+        {
+            _ = async ? await context.Orders.CountAsync() : context.Orders.Count();
+            _ = async ? await context.Orders.ToListAsync() : context.Orders.ToList();
+        }
+
+        // Assert
+        Assert.Empty(harness.Leaks);
+        Assert.Equal(0, harness.DataSource.GetPoolSnapshot().LeasedCount);
+    }
+
+    [Fact]
+    public async Task AddDbContext_PoolingFalseInTheConnectionString_IsRefusedAtStartup()
+    {
+        // Arrange: the EF context's string comes from the data source, whose policy runs when the host starts.
+        await using var database = await OrdersDatabase.StartAsync();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSafeSql(database.ConnectionString() + ";Pooling=false");
+        builder.Services.AddDbContext<OrdersContext>((services, options) => options.UseSafeSql(services.GetRequiredService<SafeSqlDataSource>()));
+        using var host = builder.Build();
+
+        // Act
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        // Assert
+        Assert.StartsWith("SafeSqlOptions.ConnectionString refused. SAFESQL004: Pooling=false turns connection pooling off.", exception.Message, StringComparison.Ordinal);
+        Assert.Equal(0, database.Server.Counters.TcpConnectionsAccepted);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AddDbContextPool_1000Requests_OpenAtMostMaxPoolSizeTcpConnections(bool async)
+    {
+        // Arrange: pooled contexts on a data source whose SqlClient pool holds at most 8 connections.
+        const int MaxPoolSize = 8;
+        await using var database = await OrdersDatabase.StartAsync();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSafeSql(database.ConnectionString(maxPoolSize: MaxPoolSize));
+        builder.Services.AddDbContextPool<OrdersContext>((services, options) => options.UseSafeSql(services.GetRequiredService<SafeSqlDataSource>()));
+        using var host = builder.Build();
+        await host.StartAsync();
+        var completed = 0;
+
+        // Act: 1,000 requests, 32 at a time, each in its own DI scope as ASP.NET Core makes them.
+        async Task RequestAsync()
+        {
+            await using var scope = host.Services.CreateAsyncScope();
+            var context = scope.ServiceProvider.GetRequiredService<OrdersContext>();
+            _ = await context.Orders.ToListAsync();
+            Interlocked.Increment(ref completed);
+        }
+
+        void Request()
+        {
+            using var scope = host.Services.CreateScope();
+            var context = scope.ServiceProvider.GetRequiredService<OrdersContext>();
+            _ = context.Orders.ToList();
+            Interlocked.Increment(ref completed);
+        }
+
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = 32 };
+        if (async)
+        {
+            await Parallel.ForAsync(0, 1000, parallel, async (_, _) => await RequestAsync());
+        }
+        else
+        {
+            Parallel.For(0, 1000, parallel, _ => Request());
+        }
+
+        // Assert: every request ran; SqlClient never opened more than Max Pool Size TCP connections; nothing is leased.
+        Assert.Equal(1000, completed);
+        Assert.InRange(database.Server.Counters.TcpConnectionsAccepted, 1, MaxPoolSize);
+        Assert.Equal(0, host.Services.GetRequiredService<SafeSqlDataSource>().GetPoolSnapshot().LeasedCount);
+        await host.StopAsync();
     }
 }
