@@ -73,10 +73,14 @@ public sealed class OrdersDatabase : IAsyncDisposable
             return fault.Response;
         }
 
-        if (request.Sql.Contains("INSERT INTO [Orders]", StringComparison.Ordinal))
+        if (request.Sql.Contains("SET NOCOUNT ON", StringComparison.Ordinal))
         {
-            var id = Interlocked.Increment(ref _nextId);
-            return LoopbackResponse.Rows(["Id"], [id]);
+            // SaveChanges: one batch, one result set per INSERT, UPDATE or DELETE (SET statements return none).
+            var replies = request.Sql.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Where(statement => !statement.StartsWith("SET ", StringComparison.Ordinal))
+                .Select(SaveChangesReply)
+                .ToArray();
+            return LoopbackResponse.Batch(replies);
         }
 
         lock (Rows)
@@ -88,5 +92,24 @@ public sealed class OrdersDatabase : IAsyncDisposable
 
             return LoopbackResponse.Rows(["Id", "Name"], [.. Rows.Select(r => new object?[] { r.Id, r.Name })]);
         }
+    }
+
+    /// <summary>One statement of SaveChanges: an INSERT returns the new id; a MERGE (several inserts) returns one row per
+    /// inserted row, the new id and the row's position in the VALUES list; an UPDATE or DELETE returns one row (EF Core reads
+    /// the rows affected from <c>OUTPUT 1</c>).</summary>
+    private LoopbackResponse SaveChangesReply(string statement)
+    {
+        if (statement.StartsWith("INSERT INTO [Orders]", StringComparison.Ordinal))
+        {
+            return LoopbackResponse.Rows(["Id"], [Interlocked.Increment(ref _nextId)]);
+        }
+
+        if (statement.StartsWith("MERGE [Orders]", StringComparison.Ordinal))
+        {
+            var count = statement.Split("(@p", StringSplitOptions.None).Length - 1;
+            return LoopbackResponse.Rows(["Id", "_Position"], [.. Enumerable.Range(0, count).Select(position => new object?[] { Interlocked.Increment(ref _nextId), position })]);
+        }
+
+        return LoopbackResponse.Rows([""], [1]);
     }
 }

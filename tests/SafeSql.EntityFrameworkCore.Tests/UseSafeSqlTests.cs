@@ -43,6 +43,32 @@ public sealed class UseSafeSqlTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task SaveChanges_InsertsUpdateAndDelete_AreAnsweredStatementByStatement(bool async)
+    {
+        // Arrange
+        await using var harness = await EfHarness.StartAsync();
+        await using var context = harness.CreateContext();
+        var first = new Order { Name = "a" };
+        var second = new Order { Name = "b" };
+        context.Orders.AddRange(first, second);
+        context.Orders.Attach(new Order { Id = 1, Name = "first" }).Property(o => o.Name).CurrentValue = "renamed";
+        context.Orders.Remove(context.Orders.Attach(new Order { Id = 2, Name = "second" }).Entity);
+
+        // Act
+        var saved = async ? await context.SaveChangesAsync() : context.SaveChanges();
+
+        // Assert: one RPC with the DELETE, the UPDATE and a MERGE for both inserts, each answered with its own result set.
+        Assert.Equal(4, saved);
+        Assert.Equal([101, 102], new[] { first.Id, second.Id });
+        var batch = Assert.Single(harness.Database.Requests);
+        Assert.Equal("sp_executesql", batch.ProcedureName);
+        Assert.Contains("MERGE [Orders]", batch.Sql, StringComparison.Ordinal);
+        Assert.Equal(5, batch.Parameters.Count);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task GetDbConnection_OpenedByHandAndNeverClosed_IsReportedWhenTheContextEnds(bool async)
     {
         // Arrange
