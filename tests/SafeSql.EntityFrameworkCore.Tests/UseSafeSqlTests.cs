@@ -98,6 +98,51 @@ public sealed class UseSafeSqlTests
         Assert.Equal(0, harness.DataSource.GetPoolSnapshot().LeasedCount);
     }
 
+    [Fact]
+    public async Task AddDbContextPool_ConnectionOpenedByHandInARequest_IsReportedWhenTheContextGoesBackToThePool()
+    {
+        // Arrange
+        await using var database = await OrdersDatabase.StartAsync();
+        var leaks = new List<ConnectionLeakReport>();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSafeSql(database.ConnectionString()).Configure(options => options.Leaks.OnLeakDetected = leaks.Add);
+        builder.Services.AddDbContextPool<OrdersContext>((services, options) => options.UseSafeSql(services.GetRequiredService<SafeSqlDataSource>()));
+        using var host = builder.Build();
+        await host.StartAsync();
+
+        // Act: a request opens the context's connection by hand and never closes it; its DI scope ends.
+        await using (var scope = host.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<OrdersContext>().Database.GetDbConnection().OpenAsync();
+        }
+
+        // Assert: reported when the context was reset for the next request; the connection is back in SqlClient's pool.
+        var leak = Assert.Single(leaks);
+        Assert.Equal(ConnectionLeakKind.NotDisposedBeforeScopeEnd, leak.Kind);
+        Assert.Equal(nameof(OrdersContext), leak.Lease.CallSite?.MemberName);
+        Assert.Equal("UseSafeSqlTests.cs", leak.Lease.CallSite?.FileName);
+        Assert.Equal(0, host.Services.GetRequiredService<SafeSqlDataSource>().GetPoolSnapshot().LeasedCount);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task DatabaseOpenConnection_LeftOpenUntilTheContextEnds_IsNotALeak()
+    {
+        // Arrange
+        await using var harness = await EfHarness.StartAsync();
+
+        // Act: EF's own open; EF documents that the context closes it.
+        await using (var context = harness.CreateContext())
+        {
+            await context.Database.OpenConnectionAsync();
+            _ = await context.Orders.ToListAsync();
+        }
+
+        // Assert
+        Assert.Empty(harness.Leaks);
+        Assert.Equal(0, harness.DataSource.GetPoolSnapshot().LeasedCount);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
