@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
 using Microsoft.Data.SqlClient;
@@ -38,12 +39,14 @@ namespace SafeSql.EntityFrameworkCore;
 /// </remarks>
 public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
 {
+    private static readonly SafeSqlExecutionStrategyOptions s_defaultOptions = new();
+
+    // EF creates a strategy per operation: what comes from the data source is worked out once per data source.
+    private static readonly ConditionalWeakTable<SafeSqlDataSource, DataSourceFacts> s_facts = [];
+
     private readonly SafeSqlDataSource _dataSource;
     private readonly SafeSqlExecutionStrategyOptions _options;
-    private readonly ILogger _logger;
-    private readonly string? _server;
-    private readonly string _poolName;
-    private readonly bool _poolBlocks;
+    private readonly DataSourceFacts _facts;
     private readonly List<SqlFailureKind> _kinds = [];
     private SqlFailure? _lastFailure;
 
@@ -52,6 +55,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     /// <param name="dataSource">The data source the context's connections come from (its pool, logs and meter).</param>
     /// <param name="options">Retry counts and delays; <see langword="null"/> for the defaults.</param>
     /// <exception cref="ArgumentNullException"><paramref name="dependencies"/> or <paramref name="dataSource"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A value of <paramref name="options"/> is outside the range its property documents.</exception>
     public SafeSqlExecutionStrategy(ExecutionStrategyDependencies dependencies, SafeSqlDataSource dataSource, SafeSqlExecutionStrategyOptions? options = null)
         : base(
             dependencies ?? throw new ArgumentNullException(nameof(dependencies)),
@@ -59,16 +63,11 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
             (options ?? s_defaultOptions).MaxDelay)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        _dataSource = dataSource;
         _options = options ?? s_defaultOptions;
-        _logger = dataSource.LoggerFactory.CreateLogger<SafeSqlExecutionStrategy>();
-        var builder = new SqlConnectionStringBuilder(dataSource.ConnectionString);
-        _server = builder.DataSource;
-        _poolBlocks = SqlPoolBlockingPeriod.IsActive(builder);
-        _poolName = PoolDisplayName.Of(dataSource.Name);
+        Validate(_options);
+        _dataSource = dataSource;
+        _facts = s_facts.GetValue(dataSource, static source => new DataSourceFacts(source));
     }
-
-    private static readonly SafeSqlExecutionStrategyOptions s_defaultOptions = new();
 
     /// <inheritdoc/>
     public override TResult Execute<TState, TResult>(
@@ -117,7 +116,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     protected override bool ShouldRetryOn(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        var failure = SqlFailureClassifier.Classify(exception, _server);
+        var failure = SqlFailureClassifier.Classify(exception, _facts.Server);
         _lastFailure = failure;
         _dataSource.Metrics.RecordFailure(_dataSource.Name, failure);
         if (BehaviorOf(failure.Kind) != SqlRetryBehavior.DoNotRetry)
@@ -134,7 +133,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     protected override TimeSpan? GetNextDelay(Exception lastException)
     {
         ArgumentNullException.ThrowIfNull(lastException);
-        var failure = _lastFailure ?? SqlFailureClassifier.Classify(lastException, _server);
+        var failure = _lastFailure ?? SqlFailureClassifier.Classify(lastException, _facts.Server);
         var attempt = ExceptionsEncountered.Count;
         _kinds.Add(failure.Kind);
         var delay = NextDelay(failure, attempt);
@@ -145,8 +144,8 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     private void LogAttempt(SqlFailure failure, int attempt, TimeSpan? delay, Exception exception)
     {
         Log.ExecutionAttemptFailed(
-            _logger,
-            _poolName,
+            _facts.Logger,
+            _facts.PoolName,
             attempt,
             failure.Kind,
             failure.SqlErrorNumber,
@@ -157,7 +156,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
             exception);
         if (delay is null)
         {
-            Log.ExecutionFailed(_logger, _poolName, failure.Kind, attempt, GiveUpReason(failure, attempt));
+            Log.ExecutionFailed(_facts.Logger, _facts.PoolName, failure.Kind, attempt, GiveUpReason(failure, attempt));
         }
     }
 
@@ -206,7 +205,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
 
         // A failed open starts SqlClient's pool blocking period (5 s, doubling up to 60 s): an open inside it gets a copy of
         // the cached error without trying, so a retry sooner would only spend an attempt.
-        if (_poolBlocks && failure.Kind is SqlFailureKind.ConnectionRefused or SqlFailureKind.ConnectTimeout or SqlFailureKind.NetworkUnreachable)
+        if (_facts.PoolBlocks && failure.Kind is SqlFailureKind.ConnectionRefused or SqlFailureKind.ConnectTimeout or SqlFailureKind.NetworkUnreachable)
         {
             var blocked = SqlPoolBlockingPeriod.After(CountOfOpenFailures() - 1);
             delay = delay > blocked ? delay : blocked;
@@ -240,5 +239,49 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         }
 
         return ReferenceEquals(original, exception) ? null : ExceptionDispatchInfo.Capture(original);
+    }
+
+    private static void Validate(SafeSqlExecutionStrategyOptions options)
+    {
+        if (options.MaxRetryCount is < 0 or > 10)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxRetryCount, "SafeSqlExecutionStrategyOptions.MaxRetryCount must be 0 to 10.");
+        }
+
+        if (options.BaseDelay < TimeSpan.Zero || options.BaseDelay > TimeSpan.FromMinutes(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.BaseDelay, "SafeSqlExecutionStrategyOptions.BaseDelay must be 0 to 1 minute.");
+        }
+
+        if (options.MaxDelay <= TimeSpan.Zero || options.MaxDelay > TimeSpan.FromMinutes(10))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxDelay, "SafeSqlExecutionStrategyOptions.MaxDelay must be more than 0 and at most 10 minutes.");
+        }
+
+        if (options.SocketExhaustionDelay < TimeSpan.Zero || options.SocketExhaustionDelay > TimeSpan.FromMinutes(10))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.SocketExhaustionDelay, "SafeSqlExecutionStrategyOptions.SocketExhaustionDelay must be 0 to 10 minutes.");
+        }
+    }
+
+    /// <summary>What the strategy needs of a data source: its logger, server, pool name and whether its pool blocks after a failed open.</summary>
+    private sealed class DataSourceFacts
+    {
+        public DataSourceFacts(SafeSqlDataSource dataSource)
+        {
+            Logger = dataSource.LoggerFactory.CreateLogger<SafeSqlExecutionStrategy>();
+            var builder = new SqlConnectionStringBuilder(dataSource.ConnectionString);
+            Server = builder.DataSource;
+            PoolBlocks = SqlPoolBlockingPeriod.IsActive(builder);
+            PoolName = PoolDisplayName.Of(dataSource.Name);
+        }
+
+        public ILogger Logger { get; }
+
+        public string? Server { get; }
+
+        public bool PoolBlocks { get; }
+
+        public string PoolName { get; }
     }
 }
