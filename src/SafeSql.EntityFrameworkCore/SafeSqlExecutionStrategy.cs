@@ -204,10 +204,11 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         var delay = TimeSpan.FromMilliseconds((step / 2) + (Random.NextDouble() * step / 2));
 
         // A failed open starts SqlClient's pool blocking period (5 s, doubling up to 60 s): an open inside it gets a copy of
-        // the cached error without trying, so a retry sooner would only spend an attempt.
+        // the cached error without trying, so a retry sooner would only spend an attempt. SqlClient ends the period from a
+        // timer callback, which runs late on a busy machine: a tenth more leaves room for it.
         if (_facts.PoolBlocks && failure.Kind is SqlFailureKind.ConnectionRefused or SqlFailureKind.ConnectTimeout or SqlFailureKind.NetworkUnreachable)
         {
-            var blocked = SqlPoolBlockingPeriod.After(CountOfOpenFailures() - 1);
+            var blocked = SqlPoolBlockingPeriod.After(CountOfOpenFailures() - 1) * 1.1;
             delay = delay > blocked ? delay : blocked;
         }
 
