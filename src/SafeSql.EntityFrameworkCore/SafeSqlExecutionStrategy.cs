@@ -119,7 +119,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         var failure = SqlFailureClassifier.Classify(exception, _facts.Server);
         _lastFailure = failure;
         _dataSource.Metrics.RecordFailure(_dataSource.Name, failure);
-        if (BehaviorOf(failure.Kind) != SqlRetryBehavior.DoNotRetry)
+        if (WillRetry(failure))
         {
             return true;
         }
@@ -179,10 +179,16 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         _ => SqlRetryBehavior.DoNotRetry,
     };
 
+    /// <summary>Whether a failure's kind is retried at all; an address this host cannot use (EADDRNOTAVAIL without port
+    /// exhaustion, e.g. [::1] without IPv6) is <see cref="SqlFailureKind.NetworkUnreachable"/> but not transient.</summary>
+    private static bool WillRetry(SqlFailure failure) =>
+        BehaviorOf(failure.Kind) != SqlRetryBehavior.DoNotRetry
+        && (failure.Kind != SqlFailureKind.NetworkUnreachable || failure.IsTransient);
+
     private TimeSpan? NextDelay(SqlFailure failure, int attempt)
     {
         var behavior = BehaviorOf(failure.Kind);
-        if (behavior == SqlRetryBehavior.DoNotRetry || attempt > MaxRetryCount)
+        if (!WillRetry(failure) || attempt > MaxRetryCount)
         {
             return null;
         }
@@ -222,6 +228,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
 
     private string GiveUpReason(SqlFailure failure, int attempt) => BehaviorOf(failure.Kind) switch
     {
+        _ when failure.Kind == SqlFailureKind.NetworkUnreachable && !failure.IsTransient => "this address cannot be used from this host",
         SqlRetryBehavior.DoNotRetry => "this kind is never retried",
         _ when attempt > MaxRetryCount => string.Create(CultureInfo.InvariantCulture, $"the {MaxRetryCount} retries are spent"),
         _ => "this kind is retried at most once",
