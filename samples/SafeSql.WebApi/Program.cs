@@ -4,9 +4,11 @@
 //   GET /leaky         forgets to dispose a connection  GET /leaks     the leak reports, with the leaking file:line
 //   GET /pool          the live pool snapshot           and the console: the "SafeSql" meter every 10 s (OpenTelemetry)
 //   GET /reports/orders/42   a singleton "library" that takes a DbDataSource (SafeSql's data source)
+//   GET /ef/orders/42        the /orders read through EF Core (UseSafeSql: same data source, pool and leak tracking)
 using System.Text.Json;
 
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 using OpenTelemetry.Metrics;
@@ -39,6 +41,9 @@ builder.Services.AddSingleton(leaks);
 builder.Services.AddSafeSql(safeSql).Configure(options => options.Leaks.OnLeakDetected = leaks.Add);
 builder.Services.AddSingleton<OrderReport>();
 
+//    EF Core on the same data source (EfOrderEndpoints.cs): pooled contexts, connections from SafeSql, SafeSql's retries.
+builder.Services.AddDbContextPool<OrdersDbContext>((services, options) => options.UseSafeSql(services.GetRequiredService<SafeSqlDataSource>()));
+
 // 3. Metrics through OpenTelemetry: SafeSql's meter "SafeSql" (db.client.connection.count / .max / .use_time /
 //    .timeouts, db.client.connection.safesql.leaks / .failures, tagged with the pool name) and Polly's meter "Polly" (the
 //    retries of Polly pipelines that enable Polly's telemetry). The console exporter prints them every 10 s; in production
@@ -66,6 +71,7 @@ if (loopback is not null)
 
 // 5. The data endpoints (OrderEndpoints.cs): a read through Dapper, and a deliberate leak whose report GET /leaks shows.
 app.MapGet("/orders/{id:int}", OrderEndpoints.GetOrderAsync);
+app.MapGet("/ef/orders/{id:int}", EfOrderEndpoints.GetOrderAsync);
 app.MapGet("/leaky", OrderEndpoints.LeakyAsync);
 app.MapGet("/leaks", (RecentLeaks reports) => reports.Snapshot());
 app.MapGet("/reports/orders/{id:int}", (int id, OrderReport report, CancellationToken cancellationToken) => report.GetAsync(id, cancellationToken));

@@ -8,13 +8,19 @@ public sealed class LoopbackResponse
 {
     private LoopbackResponse(TdsStatement statement)
     {
-        Statement = statement;
+        Statements = [statement];
+    }
+
+    private LoopbackResponse(TdsStatement[] statements)
+    {
+        Statements = statements;
     }
 
     /// <summary>Gets a reply with no result set and no row count (a bare DONE token), as for <c>SET NOCOUNT ON</c>.</summary>
     public static LoopbackResponse Empty { get; } = new(TdsStatement.NoOp());
 
-    internal TdsStatement Statement { get; }
+    /// <summary>Gets the statements the reply answers with, in order (one, except for <see cref="Batch"/>).</summary>
+    internal IReadOnlyList<TdsStatement> Statements { get; }
 
     /// <summary>Creates an error reply: an ERROR token (an INFO token when <paramref name="severity"/> is 10 or less) then DONE
     /// with the error bit. SqlClient throws <c>SqlException</c> with this <c>Number</c>, <c>Class</c> and <c>State</c> for
@@ -104,4 +110,32 @@ public sealed class LoopbackResponse
     /// the middle of a request does; SqlClient reports a transport-level error (class 20) and drops the connection from the pool.</summary>
     /// <returns>The reply.</returns>
     public static LoopbackResponse Disconnect() => new(TdsStatement.Disconnect());
+
+    /// <summary>
+    /// Creates a reply to a batch of several statements: the replies in order, each ended by its own DONE token (with the
+    /// "more" bit on all but the last), as SQL Server answers a multi-statement batch. EF Core's <c>SaveChanges</c> needs it:
+    /// it sends its INSERT, UPDATE and DELETE statements in one batch and reads one result set (or row count) per statement.
+    /// </summary>
+    /// <param name="responses">The reply of each statement, in order; at least one. An error reply ends the batch there
+    /// when its severity is 20 or more (the connection is closed); otherwise the statements after it are still answered.</param>
+    /// <returns>The reply.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="responses"/> or one of its items is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="responses"/> is empty.</exception>
+    public static LoopbackResponse Batch(params LoopbackResponse[] responses)
+    {
+        ArgumentNullException.ThrowIfNull(responses);
+        if (responses.Length == 0)
+        {
+            throw new ArgumentException("A batch reply needs the reply of at least one statement.", nameof(responses));
+        }
+
+        var statements = new List<TdsStatement>(responses.Length);
+        foreach (var response in responses)
+        {
+            ArgumentNullException.ThrowIfNull(response, nameof(responses));
+            statements.AddRange(response.Statements);
+        }
+
+        return new([.. statements]);
+    }
 }

@@ -491,7 +491,7 @@ internal sealed class LoopbackSession : IDisposable
 
             if (response is not null)
             {
-                return [response.Statement];
+                return [.. response.Statements];
             }
         }
 

@@ -198,4 +198,63 @@ public sealed class LoopbackResponseTests
         Assert.Equal("rows", ex.ParamName);
         Assert.Equal("Every row must have 2 values, one per column; a row has 1. (Parameter 'rows')", ex.Message);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Batch_FromBatchHandler_ReaderSeesOneResultPerStatement(bool async)
+    {
+        // Arrange: a multi-statement batch as EF Core's SaveChanges sends it, answered statement by statement.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        server.BatchHandler = request => request.Sql.StartsWith("SET NOCOUNT ON;", StringComparison.Ordinal)
+            ? LoopbackResponse.Batch(
+                LoopbackResponse.Rows([""], [1]),
+                LoopbackResponse.Error(1205, 13, 51, "Transaction (Process ID 51) was deadlocked on lock resources with another process and has been chosen as the deadlock victim. Rerun the transaction."),
+                LoopbackResponse.Rows(["Id", "_Position"], [101, 0], [102, 1]))
+            : null;
+        await using var connection = new SqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+        using var command = new SqlCommand("SET NOCOUNT ON; UPDATE Orders SET Name = @p0 OUTPUT 1 WHERE Id = @p1; MERGE Orders ...", connection);
+        command.Parameters.AddWithValue("@p0", "renamed");
+        command.Parameters.AddWithValue("@p1", 1);
+
+        // Act: read every result set; the error of the second statement surfaces when the reader moves past it.
+        var results = new List<int>();
+        SqlException? error = null;
+        await using (var reader = async ? await command.ExecuteReaderAsync() : command.ExecuteReader())
+        {
+            var more = true;
+            while (more)
+            {
+                while (async ? await reader.ReadAsync() : reader.Read())
+                {
+                    results.Add(reader.GetInt32(0));
+                }
+
+                try
+                {
+                    more = async ? await reader.NextResultAsync() : reader.NextResult();
+                }
+                catch (SqlException ex)
+                {
+                    error = ex;
+                    more = async ? await reader.NextResultAsync() : reader.NextResult();
+                }
+            }
+        }
+
+        // Assert: the first and third statements' rows, the second statement's error, and a usable connection.
+        Assert.Equal([1, 101, 102], results);
+        Assert.Equal(1205, error?.Number);
+        Assert.Equal(ConnectionState.Open, connection.State);
+        Assert.Equal(1, await LoopbackSqlServerTests.ScalarAsync(connection, "SELECT 1", async));
+    }
+
+    [Fact]
+    public void Batch_EmptyOrNull_ThrowsWithParameterName()
+    {
+        Assert.Equal("responses", Assert.Throws<ArgumentException>(() => LoopbackResponse.Batch()).ParamName);
+        Assert.Equal("responses", Assert.Throws<ArgumentNullException>(() => LoopbackResponse.Batch(null!)).ParamName);
+        Assert.Equal("responses", Assert.Throws<ArgumentNullException>(() => LoopbackResponse.Batch(LoopbackResponse.Empty, null!)).ParamName);
+    }
 }

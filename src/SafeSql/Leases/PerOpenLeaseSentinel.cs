@@ -57,4 +57,27 @@ internal sealed class PerOpenLeaseSentinel
             _tracker.OnClosed(record);
         }
     }
+
+    /// <summary>
+    /// At the end of the holder's scope (an EF Core <c>DbContext</c> disposing the connection it owns): ends the current
+    /// lease if the connection is still open and returns it, to be reported through <see cref="ReportScopeLeak"/> once the
+    /// connection is disposed; <see langword="null"/> when nothing is open.
+    /// </summary>
+    internal LeaseRecord? TryEndAtScopeEnd(Microsoft.Data.SqlClient.SqlConnection connection, out TimeSpan heldFor)
+    {
+        heldFor = default;
+        if (Volatile.Read(ref _current) is not { } record || !_tracker.TryEndAtScopeEnd(record, connection, out heldFor))
+        {
+            return null;
+        }
+
+        Interlocked.CompareExchange(ref _current, null, record);
+#pragma warning disable CA1816 // See the constructor.
+        GC.SuppressFinalize(this);
+#pragma warning restore CA1816
+        return record;
+    }
+
+    /// <summary>Reports a lease ended by <see cref="TryEndAtScopeEnd"/> (call after disposing the connection).</summary>
+    internal void ReportScopeLeak(LeaseRecord record, TimeSpan heldFor) => _tracker.ReportScopeLeak(record, heldFor);
 }

@@ -28,6 +28,7 @@ public sealed class PackageContentTests(PackedPackages packages) : IClassFixture
     [Theory]
     [InlineData("SafeSql", "T:SafeSql.ISqlConnectionFactory")]
     [InlineData("SafeSql.Testing", "T:SafeSql.Testing.LoopbackSqlServer")]
+    [InlineData("SafeSql.EntityFrameworkCore", "T:SafeSql.EntityFrameworkCore.SafeSqlExecutionStrategy")]
     public void Nupkg_Packed_HoldsTheReadmeTheXmlDocsAndTheRepositoryInformation(string id, string documentedType)
     {
         // Arrange
@@ -64,6 +65,7 @@ public sealed class PackageContentTests(PackedPackages packages) : IClassFixture
     [Theory]
     [InlineData("SafeSql", "SafeSqlDataSource.cs", "public sealed partial class SafeSqlDataSource")]
     [InlineData("SafeSql.Testing", "LoopbackSqlServer.cs", "public sealed class LoopbackSqlServer")]
+    [InlineData("SafeSql.EntityFrameworkCore", "SafeSqlExecutionStrategy.cs", "public sealed class SafeSqlExecutionStrategy")]
     public void Snupkg_Packed_HoldsThePdbOfTheAssemblyWithSourceLinkAndEmbeddedSources(string id, string sourceFile, string sourceText)
     {
         // Arrange

@@ -51,6 +51,24 @@ public sealed class ProgramTests
     }
 
     [Fact]
+    public async Task GetEfOrder_ConfiguredServer_ReadsThroughEfCoreOnTheSameDataSource()
+    {
+        // Arrange
+        await using var app = await SampleApp.WithServerAsync();
+        using var client = app.Factory.CreateClient();
+        var rpcsBefore = app.Server!.Counters.Rpcs;
+
+        // Act
+        var order = await client.GetFromJsonAsync<JsonObject>("/ef/orders/7");
+
+        // Assert: EF Core sent the parameterized query to the configured server, through the data source's pool, and
+        // returned the connection (nothing is leased once the request ended).
+        Assert.Equal("""{"id":7,"product":"Widget","total":42.5}""", order!.ToJsonString());
+        Assert.True(app.Server.Counters.Rpcs > rpcsBefore);
+        Assert.Equal(0, app.Factory.Services.GetRequiredService<SafeSqlDataSource>().GetPoolSnapshot().LeasedCount);
+    }
+
+    [Fact]
     public async Task GetOrderReport_SingletonTakingDbDataSource_ReadsThroughSafeSqlsPoolAndEndsItsLease()
     {
         // Arrange: the singleton OrderReport takes a DbDataSource; DI gives it SafeSql's data source.

@@ -1,0 +1,295 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+
+using Microsoft.Data.SqlClient;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.Logging;
+
+using SafeSql.Classification;
+using SafeSql.Diagnostics;
+using SafeSql.Resilience;
+
+using Log = SafeSql.EntityFrameworkCore.Diagnostics.Log;
+
+namespace SafeSql.EntityFrameworkCore;
+
+/// <summary>
+/// An EF Core execution strategy whose retry decisions come from SafeSql's failure classifier
+/// (<see cref="SqlFailureClassifier"/>) rather than from a list of error numbers: a refused connection, a connect timeout
+/// (258), a broken connection and the transient server errors (<see cref="TransientSqlErrors"/>, e.g. 1205) are retried
+/// with exponential backoff and jitter; ephemeral port exhaustion is retried at most once, after
+/// <see cref="SafeSqlExecutionStrategyOptions.SocketExhaustionDelay"/>; a pool timeout is retried once and, if it
+/// persists, thrown as <see cref="Leases.SqlConnectionPoolExhaustedException"/> naming the holders; command timeouts,
+/// authentication, encryption and permanent errors (e.g. 102) are never retried.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <c>UseSafeSql</c> sets it. EF's rules for retrying strategies hold: a transaction the application begins itself must
+/// run inside <c>context.Database.CreateExecutionStrategy().Execute(...)</c> so that the whole block is replayed.
+/// </para>
+/// <para>
+/// When it gives up, the original exception is rethrown untouched (not EF's <see cref="RetryLimitExceededException"/>),
+/// so <c>catch (SqlException ex) when (ex.Number == 1205)</c> works as without retries; a pool timeout becomes
+/// <see cref="Leases.SqlConnectionPoolExhaustedException"/> with the original as its inner exception. Each failure is
+/// counted on the "SafeSql" meter (<c>db.client.connection.safesql.failures</c>) and logged as event 3100; giving up is
+/// event 3101.
+/// </para>
+/// </remarks>
+public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
+{
+    private static readonly SafeSqlExecutionStrategyOptions s_defaultOptions = new();
+
+    // EF creates a strategy per operation: what comes from the data source is worked out once per data source.
+    private static readonly ConditionalWeakTable<SafeSqlDataSource, DataSourceFacts> s_facts = [];
+
+    private readonly SafeSqlDataSource _dataSource;
+    private readonly SafeSqlExecutionStrategyOptions _options;
+    private readonly DataSourceFacts _facts;
+    private readonly List<SqlFailureKind> _kinds = [];
+    private SqlFailure? _lastFailure;
+
+    /// <summary>Creates the strategy for one operation of a context configured with <c>UseSafeSql</c>.</summary>
+    /// <param name="dependencies">EF's dependencies of the strategy (the factory passes them).</param>
+    /// <param name="dataSource">The data source the context's connections come from (its pool, logs and meter).</param>
+    /// <param name="options">Retry counts and delays; <see langword="null"/> for the defaults.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="dependencies"/> or <paramref name="dataSource"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A value of <paramref name="options"/> is outside the range its property documents.</exception>
+    public SafeSqlExecutionStrategy(ExecutionStrategyDependencies dependencies, SafeSqlDataSource dataSource, SafeSqlExecutionStrategyOptions? options = null)
+        : base(
+            dependencies ?? throw new ArgumentNullException(nameof(dependencies)),
+            (options ?? s_defaultOptions).MaxRetryCount,
+            (options ?? s_defaultOptions).MaxDelay)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        _options = options ?? s_defaultOptions;
+        Validate(_options);
+        _dataSource = dataSource;
+        _facts = s_facts.GetValue(dataSource, static source => new DataSourceFacts(source));
+    }
+
+    /// <inheritdoc/>
+    public override TResult Execute<TState, TResult>(
+        TState state,
+        Func<DbContext, TState, TResult> operation,
+        Func<DbContext, TState, ExecutionResult<TResult>>? verifySucceeded)
+    {
+        try
+        {
+            return base.Execute(state, operation, verifySucceeded);
+        }
+        catch (Exception ex) when (Unwrap(ex) is { } original)
+        {
+            original.Throw();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override async Task<TResult> ExecuteAsync<TState, TResult>(
+        TState state,
+        Func<DbContext, TState, CancellationToken, Task<TResult>> operation,
+        Func<DbContext, TState, CancellationToken, Task<ExecutionResult<TResult>>>? verifySucceeded,
+        CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await base.ExecuteAsync(state, operation, verifySucceeded, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Unwrap(ex) is { } original)
+        {
+            original.Throw();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void OnFirstExecution()
+    {
+        base.OnFirstExecution();
+        _kinds.Clear();
+        _lastFailure = null;
+    }
+
+    /// <inheritdoc/>
+    protected override bool ShouldRetryOn(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var failure = SqlFailureClassifier.Classify(exception, _facts.Server);
+        _lastFailure = failure;
+        _dataSource.Metrics.RecordFailure(_dataSource.Name, FailureKindTagValue.Of(failure.Kind), FailureKindTagValue.ErrorTypeOf(failure));
+        if (WillRetry(failure))
+        {
+            return true;
+        }
+
+        // EF rethrows without asking for a delay: the attempt is logged here.
+        LogAttempt(failure, ExceptionsEncountered.Count + 1, null, exception);
+        return false;
+    }
+
+    /// <inheritdoc/>
+    protected override TimeSpan? GetNextDelay(Exception lastException)
+    {
+        ArgumentNullException.ThrowIfNull(lastException);
+        var failure = _lastFailure ?? SqlFailureClassifier.Classify(lastException, _facts.Server);
+        var attempt = ExceptionsEncountered.Count;
+        _kinds.Add(failure.Kind);
+        var delay = NextDelay(failure, attempt);
+        LogAttempt(failure, attempt, delay, lastException);
+        return delay;
+    }
+
+    private void LogAttempt(SqlFailure failure, int attempt, TimeSpan? delay, Exception exception)
+    {
+        Log.ExecutionAttemptFailed(
+            _facts.Logger,
+            _facts.PoolName,
+            attempt,
+            failure.Kind,
+            failure.SqlErrorNumber,
+            failure.SocketError,
+            delay is not null,
+            delay is { } d ? (long)d.TotalMilliseconds : 0,
+            failure.Explanation,
+            exception);
+        if (delay is null)
+        {
+            Log.ExecutionFailed(_facts.Logger, _facts.PoolName, failure.Kind, attempt, GiveUpReason(failure, attempt));
+        }
+    }
+
+    /// <summary>How a kind is retried: SafeSql's rules (the same as for opens).</summary>
+    internal static SqlRetryBehavior BehaviorOf(SqlFailureKind kind) => kind switch
+    {
+        SqlFailureKind.ConnectionRefused
+            or SqlFailureKind.ConnectTimeout
+            or SqlFailureKind.ConnectionBroken
+            or SqlFailureKind.TransientServerError
+            or SqlFailureKind.NetworkUnreachable => SqlRetryBehavior.Retry,
+
+        // Once after a long delay: a quick retry needs another ephemeral port, which only TIME_WAIT gives back.
+        SqlFailureKind.SocketExhaustion => SqlRetryBehavior.RetryOnceAfterLongDelay,
+
+        // Once: connections may have come back while the pool timed out; if not, the holders are named.
+        SqlFailureKind.PoolTimeout => SqlRetryBehavior.Retry,
+
+        // CommandTimeout, AuthenticationFailure, EncryptionFailure, Permanent, Unknown.
+        _ => SqlRetryBehavior.DoNotRetry,
+    };
+
+    /// <summary>Whether a failure's kind is retried at all; an address this host cannot use (EADDRNOTAVAIL without port
+    /// exhaustion, e.g. [::1] without IPv6) is <see cref="SqlFailureKind.NetworkUnreachable"/> but not transient.</summary>
+    private static bool WillRetry(SqlFailure failure) =>
+        BehaviorOf(failure.Kind) != SqlRetryBehavior.DoNotRetry
+        && (failure.Kind != SqlFailureKind.NetworkUnreachable || failure.IsTransient);
+
+    private TimeSpan? NextDelay(SqlFailure failure, int attempt)
+    {
+        var behavior = BehaviorOf(failure.Kind);
+        if (!WillRetry(failure) || attempt > MaxRetryCount)
+        {
+            return null;
+        }
+
+        // Socket exhaustion and pool timeouts: at most one retry of that kind in the whole operation.
+        if (failure.Kind is SqlFailureKind.SocketExhaustion or SqlFailureKind.PoolTimeout && CountOfKind(failure.Kind) > 1)
+        {
+            return null;
+        }
+
+        if (behavior == SqlRetryBehavior.RetryOnceAfterLongDelay)
+        {
+            return _options.SocketExhaustionDelay;
+        }
+
+        // Exponential backoff with "equal jitter": half the step fixed, the other half random, so a farm of clients that
+        // failed together does not come back together.
+        var step = Math.Min(_options.MaxDelay.TotalMilliseconds, _options.BaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1));
+        var delay = TimeSpan.FromMilliseconds((step / 2) + (Random.NextDouble() * step / 2));
+
+        // A failed open starts SqlClient's pool blocking period (5 s, doubling up to 60 s): an open inside it gets a copy of
+        // the cached error without trying, so a retry sooner would only spend an attempt. SqlClient ends the period from a
+        // timer callback, which runs late on a busy machine: a tenth more leaves room for it.
+        if (_facts.PoolBlocks && failure.Kind is SqlFailureKind.ConnectionRefused or SqlFailureKind.ConnectTimeout or SqlFailureKind.NetworkUnreachable)
+        {
+            var blocked = SqlPoolBlockingPeriod.After(CountOfOpenFailures() - 1) * 1.1;
+            delay = delay > blocked ? delay : blocked;
+        }
+
+        return delay;
+    }
+
+    private int CountOfOpenFailures() =>
+        _kinds.Count(static kind => kind is SqlFailureKind.ConnectionRefused or SqlFailureKind.ConnectTimeout or SqlFailureKind.NetworkUnreachable);
+
+    private int CountOfKind(SqlFailureKind kind) => _kinds.Count(k => k == kind);
+
+    private string GiveUpReason(SqlFailure failure, int attempt) => BehaviorOf(failure.Kind) switch
+    {
+        _ when failure.Kind == SqlFailureKind.NetworkUnreachable && !failure.IsTransient => "this address cannot be used from this host",
+        SqlRetryBehavior.DoNotRetry => "this kind is never retried",
+        _ when attempt > MaxRetryCount => string.Create(CultureInfo.InvariantCulture, $"the {MaxRetryCount} retries are spent"),
+        _ => "this kind is retried at most once",
+    };
+
+    /// <summary>
+    /// The exception to rethrow instead of EF's: the original inside <see cref="RetryLimitExceededException"/>, and a pool
+    /// timeout as SafeSql's exception naming the holders; <see langword="null"/> to let <paramref name="exception"/> go.
+    /// </summary>
+    private ExceptionDispatchInfo? Unwrap(Exception exception)
+    {
+        var original = exception is RetryLimitExceededException { InnerException: { } inner } ? inner : exception;
+        if (original is InvalidOperationException poolTimeout && _dataSource.Tracker.IsPoolTimeout(poolTimeout))
+        {
+            return ExceptionDispatchInfo.Capture(_dataSource.Tracker.CreatePoolExhaustedException(poolTimeout));
+        }
+
+        return ReferenceEquals(original, exception) ? null : ExceptionDispatchInfo.Capture(original);
+    }
+
+    private static void Validate(SafeSqlExecutionStrategyOptions options)
+    {
+        if (options.MaxRetryCount is < 0 or > 10)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxRetryCount, "SafeSqlExecutionStrategyOptions.MaxRetryCount must be 0 to 10.");
+        }
+
+        if (options.BaseDelay < TimeSpan.Zero || options.BaseDelay > TimeSpan.FromMinutes(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.BaseDelay, "SafeSqlExecutionStrategyOptions.BaseDelay must be 0 to 1 minute.");
+        }
+
+        if (options.MaxDelay <= TimeSpan.Zero || options.MaxDelay > TimeSpan.FromMinutes(10))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxDelay, "SafeSqlExecutionStrategyOptions.MaxDelay must be more than 0 and at most 10 minutes.");
+        }
+
+        if (options.SocketExhaustionDelay < TimeSpan.Zero || options.SocketExhaustionDelay > TimeSpan.FromMinutes(10))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.SocketExhaustionDelay, "SafeSqlExecutionStrategyOptions.SocketExhaustionDelay must be 0 to 10 minutes.");
+        }
+    }
+
+    /// <summary>What the strategy needs of a data source: its logger, server, pool name and whether its pool blocks after a failed open.</summary>
+    private sealed class DataSourceFacts
+    {
+        public DataSourceFacts(SafeSqlDataSource dataSource)
+        {
+            Logger = dataSource.LoggerFactory.CreateLogger<SafeSqlExecutionStrategy>();
+            var builder = new SqlConnectionStringBuilder(dataSource.ConnectionString);
+            Server = builder.DataSource;
+            PoolBlocks = SqlPoolBlockingPeriod.IsActive(builder);
+            PoolName = PoolDisplayName.Of(dataSource.Name);
+        }
+
+        public ILogger Logger { get; }
+
+        public string? Server { get; }
+
+        public bool PoolBlocks { get; }
+
+        public string PoolName { get; }
+    }
+}

@@ -1,0 +1,150 @@
+using Microsoft.Data.SqlClient;
+using Microsoft.EntityFrameworkCore;
+
+using SafeSql.Diagnostics;
+using SafeSql.Leases;
+
+namespace SafeSql.EntityFrameworkCore.Tests;
+
+public sealed class SafeSqlExecutionStrategyTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task SaveChanges_Deadlock1205_IsReplayedAndSucceeds(bool async)
+    {
+        // Arrange: the first INSERT is chosen as a deadlock victim.
+        await using var harness = await EfHarness.StartAsync();
+        harness.Database.FailNext("INSERT INTO [Orders]", OrdersDatabase.Deadlock);
+        var order = new Order { Name = "retried" };
+
+        // Act
+        int saved;
+        await using (var context = harness.CreateContext())
+        {
+            context.Orders.Add(order);
+            saved = async ? await context.SaveChangesAsync() : context.SaveChanges();
+        }
+
+        // Assert: two INSERTs reached the server; the second one's id came back; the failure was logged as retried.
+        Assert.Equal(1, saved);
+        Assert.Equal(101, order.Id);
+        Assert.Equal(2, harness.Database.Requests.Count(r => r.Sql.Contains("INSERT INTO [Orders]", StringComparison.Ordinal)));
+        var failed = Assert.Single(harness.Events(SafeSqlEventId.ExecutionAttemptFailed));
+        Assert.StartsWith("An EF Core operation on pool '(default)' failed (attempt 1): TransientServerError, SQL error 1205, socket error ; will retry: True (in ", failed.Message, StringComparison.Ordinal);
+        Assert.Empty(harness.Events(SafeSqlEventId.ExecutionFailed));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Query_SyntaxError102_IsNotRetriedAndThrowsTheOriginal(bool async)
+    {
+        // Arrange
+        await using var harness = await EfHarness.StartAsync();
+        harness.Database.FailNext("SELECT", OrdersDatabase.SyntaxError);
+        await using var context = harness.CreateContext();
+
+        // Act
+        var exception = async
+            ? await Assert.ThrowsAsync<SqlException>(() => context.Orders.ToListAsync())
+            : Assert.Throws<SqlException>(() => context.Orders.ToList());
+
+        // Assert: one batch on the server, SqlClient's exception untouched, event 3101 says why.
+        Assert.Equal(102, exception.Number);
+        Assert.Equal("Incorrect syntax near 'Orders'.", exception.Message);
+        Assert.Single(harness.Database.Requests);
+        Assert.Equal(
+            "An EF Core operation on pool '(default)' failed with Permanent after 1 attempt(s), not retried: this kind is never retried. The original exception is rethrown.",
+            Assert.Single(harness.Events(SafeSqlEventId.ExecutionFailed)).Message);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Query_ServerRefusesThenComesBack_IsRetriedAndSucceeds(bool async)
+    {
+        // Arrange: the server refuses connections until the strategy has logged the first failure.
+        OrdersDatabase? database = null;
+        await using var harness = await EfHarness.StartAsync(onLog: line =>
+        {
+            if (line.Contains("ConnectionRefused", StringComparison.Ordinal) && database is not null)
+            {
+                database.Server.Faults.RefuseConnections = false;
+            }
+        });
+        database = harness.Database;
+        database.Server.Faults.RefuseConnections = true;
+        await using var context = harness.CreateContext();
+
+        // Act
+        var orders = async ? await context.Orders.ToListAsync() : context.Orders.ToList();
+
+        // Assert: the refusal was classified and retried after SqlClient's pool blocking period (5 s, and a tenth more),
+        // then the query ran.
+        Assert.Equal(2, orders.Count);
+        var failed = Assert.Single(harness.Events(SafeSqlEventId.ExecutionAttemptFailed));
+        Assert.Contains("failed (attempt 1): ConnectionRefused,", failed.Message, StringComparison.Ordinal);
+        Assert.Contains("will retry: True (in 5500 ms)", failed.Message, StringComparison.Ordinal);
+        Assert.Single(harness.Database.Requests);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Query_PoolTimeout_IsRetriedOnceThenNamesTheHolder(bool async)
+    {
+        // Arrange: a pool of one connection, held by this test.
+        await using var harness = await EfHarness.StartAsync(maxPoolSize: 1, connectTimeout: 1);
+        await using var held = await harness.DataSource.OpenConnectionAsync();
+        await using var context = harness.CreateContext();
+
+        // Act
+        var exception = async
+            ? await Assert.ThrowsAsync<SqlConnectionPoolExhaustedException>(() => context.Orders.ToListAsync())
+            : Assert.Throws<SqlConnectionPoolExhaustedException>(() => context.Orders.ToList());
+
+        // Assert: two attempts (one retry), then SafeSql's exception naming the holder, SqlClient's inside it.
+        Assert.Equal(2, harness.Events(SafeSqlEventId.ExecutionAttemptFailed).Count);
+        Assert.Equal(
+            "An EF Core operation on pool '(default)' failed with PoolTimeout after 2 attempt(s), not retried: this kind is retried at most once. The original exception is rethrown.",
+            Assert.Single(harness.Events(SafeSqlEventId.ExecutionFailed)).Message);
+        Assert.Contains(nameof(Query_PoolTimeout_IsRetriedOnceThenNamesTheHolder), exception.Message, StringComparison.Ordinal);
+        Assert.IsType<InvalidOperationException>(exception.InnerException);
+        Assert.Empty(harness.Database.Requests);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task UserTransaction_OutsideTheStrategy_IsRefusedAsWithEfCoresOwnStrategy(bool async)
+    {
+        // Arrange
+        await using var harness = await EfHarness.StartAsync();
+        await using var context = harness.CreateContext();
+
+        // Act: EF's rule for retrying strategies: a transaction the application begins must run inside the strategy.
+        InvalidOperationException exception;
+        await using (var outside = async ? await context.Database.BeginTransactionAsync() : context.Database.BeginTransaction())
+        {
+            context.Orders.Add(new Order { Name = "outside the strategy" });
+            exception = async
+                ? await Assert.ThrowsAsync<InvalidOperationException>(() => context.SaveChangesAsync())
+                : Assert.Throws<InvalidOperationException>(() => context.SaveChanges());
+        }
+
+        context.ChangeTracker.Clear();
+        var saved = await context.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+        {
+            await using var transaction = await context.Database.BeginTransactionAsync();
+            context.Orders.Add(new Order { Name = "in a transaction" });
+            var count = await context.SaveChangesAsync();
+            await transaction.CommitAsync();
+            return count;
+        });
+
+        // Assert
+        Assert.Contains("'SafeSqlExecutionStrategy' does not support user-initiated transactions", exception.Message, StringComparison.Ordinal);
+        Assert.Equal(1, saved);
+    }
+}
