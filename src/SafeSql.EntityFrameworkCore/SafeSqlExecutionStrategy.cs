@@ -206,7 +206,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
 
         // Exponential backoff with "equal jitter": half the step fixed, the other half random, so a farm of clients that
         // failed together does not come back together.
-        var step = Math.Min(_options.MaxDelay.TotalMilliseconds, _options.BaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1));
+        var step = Math.Min(_options.MaxDelay.TotalMilliseconds, _options.Delay.TotalMilliseconds * Math.Pow(2, attempt - 1));
         var delay = TimeSpan.FromMilliseconds((step / 2) + (Random.NextDouble() * step / 2));
 
         // A failed open starts SqlClient's pool blocking period (5 s, doubling up to 60 s): an open inside it gets a copy of
@@ -256,9 +256,9 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxRetryCount, "SafeSqlExecutionStrategyOptions.MaxRetryCount must be 0 to 10.");
         }
 
-        if (options.BaseDelay < TimeSpan.Zero || options.BaseDelay > TimeSpan.FromMinutes(1))
+        if (options.Delay < TimeSpan.Zero || options.Delay > TimeSpan.FromMinutes(1))
         {
-            throw new ArgumentOutOfRangeException(nameof(options), options.BaseDelay, "SafeSqlExecutionStrategyOptions.BaseDelay must be 0 to 1 minute.");
+            throw new ArgumentOutOfRangeException(nameof(options), options.Delay, "SafeSqlExecutionStrategyOptions.Delay must be 0 to 1 minute.");
         }
 
         if (options.MaxDelay <= TimeSpan.Zero || options.MaxDelay > TimeSpan.FromMinutes(10))

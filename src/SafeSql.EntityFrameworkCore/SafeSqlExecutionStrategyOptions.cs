@@ -16,7 +16,7 @@ public sealed class SafeSqlExecutionStrategyOptions
     /// <summary>Gets or sets the delay before the first retry of a refused connection, a connect timeout, a broken
     /// connection or a transient server error; each further retry doubles it, and a random jitter takes up to half off.</summary>
     /// <value>0 to 1 minute; the default value is 1 second.</value>
-    public TimeSpan BaseDelay { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan Delay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Gets or sets the longest backoff delay.</summary>
     /// <value>More than 0, at most 10 minutes; the default value is 30 seconds.</value>

@@ -18,7 +18,7 @@ public sealed class ArgumentValidationTests
 
     [Theory]
     [InlineData(nameof(SafeSqlExecutionStrategyOptions.MaxRetryCount), "SafeSqlExecutionStrategyOptions.MaxRetryCount must be 0 to 10.")]
-    [InlineData(nameof(SafeSqlExecutionStrategyOptions.BaseDelay), "SafeSqlExecutionStrategyOptions.BaseDelay must be 0 to 1 minute.")]
+    [InlineData(nameof(SafeSqlExecutionStrategyOptions.Delay), "SafeSqlExecutionStrategyOptions.Delay must be 0 to 1 minute.")]
     [InlineData(nameof(SafeSqlExecutionStrategyOptions.MaxDelay), "SafeSqlExecutionStrategyOptions.MaxDelay must be more than 0 and at most 10 minutes.")]
     [InlineData(nameof(SafeSqlExecutionStrategyOptions.SocketExhaustionDelay), "SafeSqlExecutionStrategyOptions.SocketExhaustionDelay must be 0 to 10 minutes.")]
     public async Task Constructor_OptionOutOfRange_ThrowsNamingTheOption(string option, string message)
@@ -34,8 +34,8 @@ public sealed class ArgumentValidationTests
             case nameof(SafeSqlExecutionStrategyOptions.MaxRetryCount):
                 options.MaxRetryCount = 11;
                 break;
-            case nameof(SafeSqlExecutionStrategyOptions.BaseDelay):
-                options.BaseDelay = TimeSpan.FromMinutes(2);
+            case nameof(SafeSqlExecutionStrategyOptions.Delay):
+                options.Delay = TimeSpan.FromMinutes(2);
                 break;
             case nameof(SafeSqlExecutionStrategyOptions.MaxDelay):
                 options.MaxDelay = TimeSpan.Zero;

@@ -31,7 +31,7 @@ public sealed class EfHarness : IAsyncDisposable
     }
 
     /// <summary>The strategy's defaults with short backoff, so retries of transient server errors do not slow the tests.</summary>
-    public static SafeSqlExecutionStrategyOptions Fast { get; } = new() { BaseDelay = TimeSpan.FromMilliseconds(20), SocketExhaustionDelay = TimeSpan.FromMilliseconds(200) };
+    public static SafeSqlExecutionStrategyOptions Fast { get; } = new() { Delay = TimeSpan.FromMilliseconds(20), SocketExhaustionDelay = TimeSpan.FromMilliseconds(200) };
 
     public OrdersDatabase Database { get; }
 

@@ -7,8 +7,8 @@ public enum SqlRetryBehavior
     DoNotRetry = 0,
 
     /// <summary>
-    /// Retry with jittered exponential backoff: about <c>BaseDelay</c> × 2^n (±20 %), capped at <c>MaxDelay</c>, and never
-    /// sooner than the connection pool's blocking period after a failed open.
+    /// Retry with the retry strategy's backoff (for <c>SqlRetryStrategyOptions</c>, Polly's jittered exponential backoff from
+    /// <c>Delay</c>, capped at <c>MaxDelay</c>), and never sooner than the connection pool's blocking period after a failed open.
     /// </summary>
     Retry = 1,
 
