@@ -41,6 +41,11 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
 {
     private static readonly SafeSqlExecutionStrategyOptions s_defaultOptions = new();
 
+    // Which kinds are retried: SafeSql's rules, the same as for any operation (SqlRetryPolicy). An EF operation is replayed
+    // whole, as EF's own retrying strategies do (idempotent); a command timeout, which may have run its whole CommandTimeout
+    // on the server, is not.
+    private static readonly SqlRetryStrategyOptions s_rules = new() { IsIdempotent = true, CommandTimeout = SqlRetryBehavior.DoNotRetry };
+
     // EF creates a strategy per operation: what comes from the data source is worked out once per data source.
     private static readonly ConditionalWeakTable<SafeSqlDataSource, DataSourceFacts> s_facts = [];
 
@@ -49,6 +54,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     private readonly DataSourceFacts _facts;
     private readonly List<SqlFailureKind> _kinds = [];
     private SqlFailure? _lastFailure;
+    private string? _reasonNotToRetry;
 
     /// <summary>Creates the strategy for one operation of a context configured with <c>UseSafeSql</c>.</summary>
     /// <param name="dependencies">EF's dependencies of the strategy (the factory passes them).</param>
@@ -116,10 +122,11 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     protected override bool ShouldRetryOn(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        var failure = SqlFailureClassifier.Classify(exception, _facts.Server);
+        var failure = _facts.Policy.Classify(exception);
         _lastFailure = failure;
         _dataSource.Metrics.RecordFailure(_dataSource.Name, FailureKindTagValue.Of(failure.Kind), FailureKindTagValue.ErrorTypeOf(failure));
-        if (WillRetry(failure))
+        _reasonNotToRetry = ReasonNotToRetry(failure);
+        if (_reasonNotToRetry is null)
         {
             return true;
         }
@@ -133,7 +140,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     protected override TimeSpan? GetNextDelay(Exception lastException)
     {
         ArgumentNullException.ThrowIfNull(lastException);
-        var failure = _lastFailure ?? SqlFailureClassifier.Classify(lastException, _facts.Server);
+        var failure = _lastFailure ?? _facts.Policy.Classify(lastException);
         var attempt = ExceptionsEncountered.Count;
         _kinds.Add(failure.Kind);
         var delay = NextDelay(failure, attempt);
@@ -156,50 +163,32 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
             exception);
         if (delay is null)
         {
-            Log.ExecutionFailed(_facts.Logger, _facts.PoolName, failure.Kind, attempt, GiveUpReason(failure, attempt));
+            Log.ExecutionFailed(
+                _facts.Logger,
+                _facts.PoolName,
+                failure.Kind,
+                attempt,
+                _reasonNotToRetry ?? string.Create(CultureInfo.InvariantCulture, $"the {MaxRetryCount} retries are spent"));
         }
     }
 
-    /// <summary>How a kind is retried: SafeSql's rules (the same as for opens).</summary>
-    internal static SqlRetryBehavior BehaviorOf(SqlFailureKind kind) => kind switch
-    {
-        SqlFailureKind.ConnectionRefused
-            or SqlFailureKind.ConnectTimeout
-            or SqlFailureKind.ConnectionBroken
-            or SqlFailureKind.TransientServerError
-            or SqlFailureKind.NetworkUnreachable => SqlRetryBehavior.Retry,
-
-        // Once after a long delay: a quick retry needs another ephemeral port, which only TIME_WAIT gives back.
-        SqlFailureKind.SocketExhaustion => SqlRetryBehavior.RetryOnceAfterLongDelay,
-
-        // Once: connections may have come back while the pool timed out; if not, the holders are named.
-        SqlFailureKind.PoolTimeout => SqlRetryBehavior.Retry,
-
-        // CommandTimeout, AuthenticationFailure, EncryptionFailure, Permanent, Unknown.
-        _ => SqlRetryBehavior.DoNotRetry,
-    };
-
-    /// <summary>Whether a failure's kind is retried at all; an address this host cannot use (EADDRNOTAVAIL without port
-    /// exhaustion, e.g. [::1] without IPv6) is <see cref="SqlFailureKind.NetworkUnreachable"/> but not transient.</summary>
-    private static bool WillRetry(SqlFailure failure) =>
-        BehaviorOf(failure.Kind) != SqlRetryBehavior.DoNotRetry
-        && (failure.Kind != SqlFailureKind.NetworkUnreachable || failure.IsTransient);
+    /// <summary>
+    /// Why a failure is not retried, or <see langword="null"/>: SafeSql's decision (<see cref="SqlRetryPolicy.GetReasonNotToRetry"/>,
+    /// port exhaustion at most once), except that a pool timeout is retried once here: connections may have come back while
+    /// EF's operation waited, and if not, the holders are named.
+    /// </summary>
+    private string? ReasonNotToRetry(SqlFailure failure) => failure.Kind == SqlFailureKind.PoolTimeout
+        ? CountOfKind(SqlFailureKind.PoolTimeout) == 0 ? null : "PoolTimeout is retried only once"
+        : _facts.Policy.GetReasonNotToRetry(failure, CountOfKind(SqlFailureKind.SocketExhaustion));
 
     private TimeSpan? NextDelay(SqlFailure failure, int attempt)
     {
-        var behavior = BehaviorOf(failure.Kind);
-        if (!WillRetry(failure) || attempt > MaxRetryCount)
+        if (_reasonNotToRetry is not null || attempt > MaxRetryCount)
         {
             return null;
         }
 
-        // Socket exhaustion and pool timeouts: at most one retry of that kind in the whole operation.
-        if (failure.Kind is SqlFailureKind.SocketExhaustion or SqlFailureKind.PoolTimeout && CountOfKind(failure.Kind) > 1)
-        {
-            return null;
-        }
-
-        if (behavior == SqlRetryBehavior.RetryOnceAfterLongDelay)
+        if (_facts.Policy.BehaviorOf(failure.Kind) == SqlRetryBehavior.RetryOnceAfterLongDelay)
         {
             return _options.SocketExhaustionDelay;
         }
@@ -212,7 +201,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         // A failed open starts SqlClient's pool blocking period (5 s, doubling up to 60 s): an open inside it gets a copy of
         // the cached error without trying, so a retry sooner would only spend an attempt. SqlClient ends the period from a
         // timer callback, which runs late on a busy machine: a tenth more leaves room for it.
-        if (_facts.PoolBlocks && failure.Kind is SqlFailureKind.ConnectionRefused or SqlFailureKind.ConnectTimeout or SqlFailureKind.NetworkUnreachable)
+        if (_facts.Policy.PoolBlocking && failure.Kind is SqlFailureKind.ConnectionRefused or SqlFailureKind.ConnectTimeout or SqlFailureKind.NetworkUnreachable)
         {
             var blocked = SqlPoolBlockingPeriod.After(CountOfOpenFailures() - 1) * 1.1;
             delay = delay > blocked ? delay : blocked;
@@ -225,14 +214,6 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         _kinds.Count(static kind => kind is SqlFailureKind.ConnectionRefused or SqlFailureKind.ConnectTimeout or SqlFailureKind.NetworkUnreachable);
 
     private int CountOfKind(SqlFailureKind kind) => _kinds.Count(k => k == kind);
-
-    private string GiveUpReason(SqlFailure failure, int attempt) => BehaviorOf(failure.Kind) switch
-    {
-        _ when failure.Kind == SqlFailureKind.NetworkUnreachable && !failure.IsTransient => "this address cannot be used from this host",
-        SqlRetryBehavior.DoNotRetry => "this kind is never retried",
-        _ when attempt > MaxRetryCount => string.Create(CultureInfo.InvariantCulture, $"the {MaxRetryCount} retries are spent"),
-        _ => "this kind is retried at most once",
-    };
 
     /// <summary>
     /// The exception to rethrow instead of EF's: the original inside <see cref="RetryLimitExceededException"/>, and a pool
@@ -272,23 +253,20 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         }
     }
 
-    /// <summary>What the strategy needs of a data source: its logger, server, pool name and whether its pool blocks after a failed open.</summary>
+    /// <summary>What the strategy needs of a data source: its logger, SafeSql's retry decision for its server, its pool name.</summary>
     private sealed class DataSourceFacts
     {
         public DataSourceFacts(SafeSqlDataSource dataSource)
         {
             Logger = dataSource.LoggerFactory.CreateLogger<SafeSqlExecutionStrategy>();
-            var builder = new SqlConnectionStringBuilder(dataSource.ConnectionString);
-            Server = builder.DataSource;
-            PoolBlocks = SqlPoolBlockingPeriod.IsActive(builder);
+            Policy = new SqlRetryPolicy(s_rules, SqlOperationPhase.Unknown, dataSource.ConnectionString);
             PoolName = PoolDisplayName.Of(dataSource.Name);
         }
 
         public ILogger Logger { get; }
 
-        public string? Server { get; }
-
-        public bool PoolBlocks { get; }
+        /// <summary>SafeSql's retry decision for this data source's server (classification context, pool blocking period).</summary>
+        public SqlRetryPolicy Policy { get; }
 
         public string PoolName { get; }
     }

@@ -55,7 +55,7 @@ public sealed class SafeSqlExecutionStrategyTests
         Assert.Equal("Incorrect syntax near 'Orders'.", exception.Message);
         Assert.Single(harness.Database.Requests);
         Assert.Equal(
-            "An EF Core operation on pool '(default)' failed with Permanent after 1 attempt(s), not retried: this kind is never retried. The original exception is rethrown.",
+            "An EF Core operation on pool '(default)' failed with Permanent after 1 attempt(s), not retried: Permanent is never retried. The original exception is rethrown.",
             Assert.Single(harness.Events(SafeSqlEventId.ExecutionFailed)).Message);
     }
 
@@ -107,7 +107,7 @@ public sealed class SafeSqlExecutionStrategyTests
         // Assert: two attempts (one retry), then SafeSql's exception naming the holder, SqlClient's inside it.
         Assert.Equal(2, harness.Events(SafeSqlEventId.ExecutionAttemptFailed).Count);
         Assert.Equal(
-            "An EF Core operation on pool '(default)' failed with PoolTimeout after 2 attempt(s), not retried: this kind is retried at most once. The original exception is rethrown.",
+            "An EF Core operation on pool '(default)' failed with PoolTimeout after 2 attempt(s), not retried: PoolTimeout is retried only once. The original exception is rethrown.",
             Assert.Single(harness.Events(SafeSqlEventId.ExecutionFailed)).Message);
         Assert.Contains(nameof(Query_PoolTimeout_IsRetriedOnceThenNamesTheHolder), exception.Message, StringComparison.Ordinal);
         Assert.IsType<InvalidOperationException>(exception.InnerException);

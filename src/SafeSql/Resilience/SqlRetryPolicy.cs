@@ -87,7 +87,7 @@ internal sealed class SqlRetryPolicy
         // ResilienceContext.IsSynchronous is not public. The only blocking part, the diagnostic connect after a connect failure
         // whose error code SqlClient lost (a refusal on Linux), is bounded to 500 ms, cached for 1 s per endpoint, and completes
         // at once when the connect is refused or no port is free.
-        var failure = SqlFailureClassifier.Classify(exception, _context);
+        var failure = Classify(exception);
         context.Properties.Set(FailureKey, failure);
 
         var longDelayRetries = context.Properties.GetValue(s_longDelayRetriesKey, 0);
@@ -116,11 +116,14 @@ internal sealed class SqlRetryPolicy
         var failure = args.Context.Properties.GetValue(FailureKey, null);
         if (failure is null && args.Outcome.Exception is { } exception)
         {
-            failure = SqlFailureClassifier.Classify(exception, _context);
+            failure = Classify(exception);
         }
 
         return new ValueTask<TimeSpan?>(failure is null ? null : GetDelay(failure, args.AttemptNumber));
     }
+
+    /// <summary>Classifies a failure of this pipeline's operation, with what the pipeline knows of the server and the phase.</summary>
+    internal SqlFailure Classify(Exception exception) => SqlFailureClassifier.Classify(exception, _context);
 
     /// <summary>Polly's <c>OnRetry</c> for a pipeline SafeSql builds: tells the observer about the wait.</summary>
     internal void OnRetry(ResilienceContext context, int attemptNumber, TimeSpan delay)
@@ -207,7 +210,8 @@ internal sealed class SqlRetryPolicy
         return TimeSpan.FromMilliseconds(Math.Min(capped, TimeSpan.MaxValue.TotalMilliseconds / 2));
     }
 
-    private SqlRetryBehavior BehaviorOf(SqlFailureKind kind) => kind switch
+    /// <summary>How the options retry <paramref name="kind"/> in this pipeline's phase (kinds that are never retried: <see cref="SqlRetryBehavior.DoNotRetry"/>).</summary>
+    internal SqlRetryBehavior BehaviorOf(SqlFailureKind kind) => kind switch
     {
         SqlFailureKind.ConnectionRefused => _options.ConnectionRefused,
         SqlFailureKind.ConnectTimeout => _options.ConnectTimeout,
