@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
 using SafeSql.Leases;
+using SafeSql.Tests.TestUtilities;
 
 using Xunit.Abstractions;
 
