@@ -81,11 +81,18 @@ public sealed class SafeSqlExecutionStrategyTests
         var orders = async ? await context.Orders.ToListAsync() : context.Orders.ToList();
 
         // Assert: the refusal was classified and retried after SqlClient's pool blocking period (5 s, and a tenth more),
-        // then the query ran.
+        // then the query ran. SqlClient ends the period from a timer; when a busy thread pool runs it late, the retry gets
+        // the pool's cached copy of the refusal once more, which must again be classified and retried (seen once in CI).
         Assert.Equal(2, orders.Count);
-        var failed = Assert.Single(harness.Events(SafeSqlEventId.ExecutionAttemptFailed));
-        Assert.Contains("failed (attempt 1): ConnectionRefused,", failed.Message, StringComparison.Ordinal);
-        Assert.Contains("will retry: True (in 5500 ms)", failed.Message, StringComparison.Ordinal);
+        var failed = harness.Events(SafeSqlEventId.ExecutionAttemptFailed).ToList();
+        Assert.InRange(failed.Count, 1, 2);
+        Assert.Contains("failed (attempt 1): ConnectionRefused,", failed[0].Message, StringComparison.Ordinal);
+        Assert.Contains("will retry: True (in 5500 ms)", failed[0].Message, StringComparison.Ordinal);
+        Assert.All(failed.Skip(1), late =>
+        {
+            Assert.Contains("failed (attempt 2): ConnectionRefused,", late.Message, StringComparison.Ordinal);
+            Assert.Contains("will retry: True", late.Message, StringComparison.Ordinal);
+        });
         Assert.Single(harness.Database.Requests);
     }
 
