@@ -259,7 +259,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         public DataSourceFacts(SafeSqlDataSource dataSource)
         {
             Logger = dataSource.LoggerFactory.CreateLogger<SafeSqlExecutionStrategy>();
-            Policy = new SqlRetryPolicy(s_rules, SqlOperationPhase.Unknown, dataSource.ConnectionString);
+            Policy = new SqlRetryPolicy(s_rules, SqlOperationPhase.Unknown, dataSource.ConnectionString, openConnections: () => dataSource.Tracker.LeasedCount);
             PoolName = PoolDisplayName.Of(dataSource.Name);
         }
 
