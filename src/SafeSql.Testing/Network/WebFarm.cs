@@ -195,8 +195,8 @@ public sealed class WebFarm : IAsyncDisposable
         return StartProcess(host, FindDotNetHost(), [assemblyPath, .. arguments]);
     }
 
-    /// <summary>Reads the TCP listen counters of a host (<c>TcpExt</c> in its <c>/proc/net/netstat</c>): how often a full
-    /// accept queue turned a connection away.</summary>
+    /// <summary>Reads the TCP listen counters of a host (<c>TcpExt</c> in its <c>/proc/net/netstat</c>, <c>Tcp</c> in its
+    /// <c>/proc/net/snmp</c>): how often a full accept queue turned a connection away, and how many resets the host sent.</summary>
     /// <param name="host">The host; <see langword="null"/> for <see cref="Server"/>.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The counters since the farm was built (they start at 0 in a new namespace).</returns>
@@ -204,10 +204,10 @@ public sealed class WebFarm : IAsyncDisposable
     public async Task<WebFarmListenCounters> ReadListenCountersAsync(WebFarmHost? host = null, CancellationToken cancellationToken = default)
     {
         host ??= Server;
-        var (exitCode, output, error) = await RunAsync(FindTool("ip"), ["netns", "exec", host.Namespace, "cat", "/proc/net/netstat"], cancellationToken).ConfigureAwait(false);
+        var (exitCode, output, error) = await RunAsync(FindTool("ip"), ["netns", "exec", host.Namespace, "cat", "/proc/net/netstat", "/proc/net/snmp"], cancellationToken).ConfigureAwait(false);
         return exitCode == 0 && WebFarmListenCounters.TryParse(output, out var counters)
             ? counters
-            : throw new InvalidOperationException($"Reading /proc/net/netstat in {host.Namespace} failed (exit code {exitCode}): {error.Trim()}");
+            : throw new InvalidOperationException($"Reading /proc/net/netstat and /proc/net/snmp in {host.Namespace} failed (exit code {exitCode}): {error.Trim()}");
     }
 
     /// <summary>Kills every process started in the farm, waits for them, and deletes the farm's namespaces (with them the
