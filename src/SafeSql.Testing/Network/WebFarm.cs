@@ -223,12 +223,18 @@ public sealed class WebFarm : IAsyncDisposable
             _processes.Clear();
         }
 
-        foreach (var process in processes)
+        try
         {
-            await process.DisposeAsync().ConfigureAwait(false);
+            foreach (var process in processes)
+            {
+                await process.DisposeAsync().ConfigureAwait(false);
+            }
         }
-
-        await DeleteNamespacesAsync(Namespaces).ConfigureAwait(false);
+        finally
+        {
+            // The namespaces go, with their links, bridge and sockets, once no process of the farm is left in them.
+            await DeleteNamespacesAsync(Namespaces).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc/>

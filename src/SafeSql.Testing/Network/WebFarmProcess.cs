@@ -17,6 +17,7 @@ public sealed class WebFarmProcess : IAsyncDisposable
     private readonly StringBuilder _error = new();
     private readonly CancellationTokenSource _lifetime;
     private readonly Task _watchdog;
+    private int _disposed;
 
     internal WebFarmProcess(WebFarmHost host, ProcessStartInfo startInfo, TimeSpan timeout)
     {
@@ -114,6 +115,12 @@ public sealed class WebFarmProcess : IAsyncDisposable
     /// <returns>A task that completes when the process has exited.</returns>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            await _watchdog.ConfigureAwait(false);
+            return;
+        }
+
         await _lifetime.CancelAsync().ConfigureAwait(false);
         await _watchdog.ConfigureAwait(false);
         _lifetime.Dispose();
