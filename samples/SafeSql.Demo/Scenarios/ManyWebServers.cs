@@ -153,7 +153,8 @@ internal static class ManyWebServers
         var rawFigures = Aggregate(await raw, 0, before, after);
         var safeSqlFigures = Aggregate(await safeSql, 0, before, after);
         return (
-            With(rawFigures, $"All {rawFigures.FailuresSurfaced:N0} requests failed ({Kinds(rawFigures)}): nothing listens, every connect is refused; SqlClient retried each until Connect Timeout."),
+            With(rawFigures, $"All {rawFigures.FailuresSurfaced:N0} requests failed ({Kinds(rawFigures)}, {rawFigures.Detail<long>("requestTimeouts"):N0} by the request's own timeout while queued in the pool): "
+                + "nothing listens, every connect is refused; SqlClient retried each until Connect Timeout."),
             With(safeSqlFigures, $"All {safeSqlFigures.FailuresSurfaced:N0} requests failed within their {DownRequestTimeoutMs / 1000} s ({safeSqlFigures.Detail<long>("requestTimeouts"):N0} by the request's own timeout); "
                 + $"every one of the {safeSqlFigures.Failures.Values.Sum():N0} failed attempts was {Kinds(safeSqlFigures)}, none called an overflow."));
     }
@@ -284,9 +285,16 @@ internal static class ManyWebServers
     private static string Verdict(RunFigures rawUnpooled, RunFigures rawPooled, RunFigures safeSql, RunFigures downRaw, RunFigures downSafeSql, RunFigures lunchRaw)
     {
         var downKinds = downRaw.Failures.Keys.Concat(downSafeSql.Failures.Keys).Distinct().ToArray();
-        return $"After the restart raw SqlClient failed {rawUnpooled.FailuresSurfaced:N0} requests with Pooling=false and {rawPooled.FailuresSurfaced:N0} pooled "
-            + $"(the overflow hits pooled clients too); SafeSql failed {safeSql.FailuresSurfaced:N0}, retrying {safeSql.Detail<long>("retries"):N0} attempts with jitter. "
-            + $"With the server down every attempt was {string.Join(" or ", downKinds)}. The lunch burst over {LunchHosts} hosts left at most "
-            + $"{lunchRaw.Detail<long>("maxTimeWaitPerHost"):N0} ports per host in TIME_WAIT.";
+        var surfaced = (SortedDictionary<string, long>)safeSql.Details["surfacedByKind"]!;
+        var safeSqlPart = safeSql.FailuresSurfaced == 0
+            ? $"SafeSql served every request, retrying {safeSql.Detail<long>("retries"):N0} failed attempts with jitter"
+            : $"SafeSql failed {safeSql.FailuresSurfaced:N0} ({Kinds(surfaced)}), after retrying {safeSql.Detail<long>("retries"):N0} failed attempts with jitter"
+                + (surfaced.Keys.All(static k => k == nameof(SqlFailureKind.PoolTimeout))
+                    ? ": opens queued behind SqlClient's one-at-a-time pool creation while SYNs were dropped, which SafeSql does not retry"
+                    : string.Empty);
+        return $"After the restart raw SqlClient failed {rawUnpooled.FailuresSurfaced:N0} of {rawUnpooled.Detail<long>("requests"):N0} requests with Pooling=false "
+            + $"and {rawPooled.FailuresSurfaced:N0} pooled (the overflow reaches pooled clients too); {safeSqlPart}. "
+            + $"With the server down every failed attempt was {string.Join(" or ", downKinds)}. The lunch burst over {LunchHosts} hosts left at most "
+            + $"{lunchRaw.Detail<long>("maxTimeWaitPerHost"):N0} ports per host in TIME_WAIT: no host ran out.";
     }
 }
