@@ -61,8 +61,8 @@ public sealed class WebFarmProcess : IAsyncDisposable
     /// <summary>Gets the process id (of the program itself: <c>ip netns exec</c> execs it).</summary>
     public int Id { get; }
 
-    /// <summary>Gets a value indicating whether the process has exited.</summary>
-    public bool HasExited => _process.HasExited;
+    /// <summary>Gets a value indicating whether the process has exited (always <see langword="true"/> once disposed).</summary>
+    public bool HasExited => Volatile.Read(ref _disposed) == 1 || _process.HasExited;
 
     /// <summary>Gets what the process wrote to standard error so far (the first 64 KiB).</summary>
     public string StandardError
