@@ -201,7 +201,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         // A failed open starts SqlClient's pool blocking period (5 s, doubling up to 60 s): an open inside it gets a copy of
         // the cached error without trying, so a retry sooner would only spend an attempt. SqlClient ends the period from a
         // timer callback, which runs late on a busy machine: a tenth more leaves room for it.
-        if (_facts.Policy.PoolBlocking && failure.Kind is SqlFailureKind.ConnectionRefused or SqlFailureKind.ConnectTimeout or SqlFailureKind.NetworkUnreachable)
+        if (_facts.Policy.PoolBlocking && failure.Kind is SqlFailureKind.ConnectionRefused or SqlFailureKind.ListenBacklogOverflow or SqlFailureKind.ConnectTimeout or SqlFailureKind.NetworkUnreachable)
         {
             var blocked = SqlPoolBlockingPeriod.After(CountOfOpenFailures() - 1) * 1.1;
             delay = delay > blocked ? delay : blocked;
@@ -211,7 +211,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     }
 
     private int CountOfOpenFailures() =>
-        _kinds.Count(static kind => kind is SqlFailureKind.ConnectionRefused or SqlFailureKind.ConnectTimeout or SqlFailureKind.NetworkUnreachable);
+        _kinds.Count(static kind => kind is SqlFailureKind.ConnectionRefused or SqlFailureKind.ListenBacklogOverflow or SqlFailureKind.ConnectTimeout or SqlFailureKind.NetworkUnreachable);
 
     private int CountOfKind(SqlFailureKind kind) => _kinds.Count(k => k == kind);
 

@@ -32,7 +32,7 @@ public sealed partial class SafeSqlDataSource
         var options = Options.OpenRetry;
         var observer = new OpenRetryObserver(this, LoggerFactory.CreateLogger(ClassificationLoggerCategory), options?.MaxRetryAttempts ?? 0);
         var effective = options ?? new SqlRetryStrategyOptions();
-        _openRetryPolicy = new SqlRetryPolicy(effective, SqlOperationPhase.Open, _connectionString, observer, retriesDisabled: options is null);
+        _openRetryPolicy = new SqlRetryPolicy(effective, SqlOperationPhase.Open, _connectionString, observer, retriesDisabled: options is null, openConnections: () => Tracker.LeasedCount);
         var telemetry = new TelemetryOptions { LoggerFactory = LoggerFactory };
         telemetry.MeteringEnrichers.Add(SqlFailureMeteringEnricher.Instance);
         return new ResiliencePipelineBuilder
@@ -52,6 +52,12 @@ public sealed partial class SafeSqlDataSource
 
         public void OnFailure(SqlFailure failure, int attemptNumber, bool willRetry, string? reason)
         {
+            if (failure.Exception is IPoolTimeoutException)
+            {
+                // Already logged (1002, naming the holders) and counted (db.client.connection.timeouts) where it was detected.
+                return;
+            }
+
             factory.Metrics.RecordFailure(factory.Name, FailureKindTagValue.Of(failure.Kind), FailureKindTagValue.ErrorTypeOf(failure)); // the metric tag keeps the registered name (see PoolDisplayName)
             DataSourceLog.OpenAttemptFailed(logger, _poolDisplayName, attemptNumber + 1, failure.Kind, failure.SqlErrorNumber, failure.SocketError, willRetry, failure.Explanation, failure.Exception);
             if (failure.Kind == SqlFailureKind.SocketExhaustion && failure.TcpSnapshot is { } snapshot)

@@ -14,6 +14,7 @@ using Polly;
 using SafeSql.ConnectionStrings;
 using SafeSql.Diagnostics;
 using SafeSql.Leases;
+using SafeSql.Resilience;
 
 namespace SafeSql;
 
@@ -272,9 +273,9 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         {
             connection = OpenFirstAttemptThenPipeline();
         }
-        catch (Exception ex) when (RecordOpenFailure(ex) && ex is InvalidOperationException poolTimeout && Tracker.IsPoolTimeout(poolTimeout))
+        catch (Exception ex) when (RecordOpenFailure(ex))
         {
-            throw Tracker.CreatePoolExhaustedException(poolTimeout);
+            throw;
         }
 
         OnOpened();
@@ -355,9 +356,9 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         {
             connection = await OpenFirstAttemptThenPipelineAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (RecordOpenFailure(ex) && ex is InvalidOperationException poolTimeout && Tracker.IsPoolTimeout(poolTimeout))
+        catch (Exception ex) when (RecordOpenFailure(ex))
         {
-            throw Tracker.CreatePoolExhaustedException(poolTimeout);
+            throw;
         }
 
         OnOpened();
@@ -367,28 +368,40 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
 
     /// <summary>
     /// Opens once outside Polly (the hot path: no pipeline, no closure). Only when that attempt fails, and the failure is not
-    /// a caller cancellation, does the pipeline run, with the first attempt's exception replayed as its first attempt, so
-    /// attempt counts, delays, classification, logs (3000-3003) and metrics are those of running every attempt in Polly.
+    /// a caller cancellation or a pool timeout (never retried), does the pipeline run, with the first attempt's exception
+    /// replayed as its first attempt, so attempt counts, delays, classification, logs (3000-3003) and metrics are those of
+    /// running every attempt in Polly. The pipeline is told it runs synchronously: the classification then gathers its
+    /// evidence on this thread instead of awaiting it.
     /// </summary>
     private SqlConnection OpenFirstAttemptThenPipeline()
     {
         ExceptionDispatchInfo firstFailure;
         try
         {
-            return s_open(_connectionString);
+            return OpenOnce(_connectionString);
         }
-        catch (Exception ex) when (!ReferenceEquals(_openPipeline, ResiliencePipeline.Empty))
+        catch (Exception ex) when (ex is not SqlConnectionPoolExhaustedException && !ReferenceEquals(_openPipeline, ResiliencePipeline.Empty))
         {
             firstFailure = ExceptionDispatchInfo.Capture(ex);
         }
 
-        return _openPipeline.Execute(
-            static state =>
-            {
-                state.RethrowFirstFailureOnce();
-                return s_open(state.ConnectionString);
-            },
-            new ReplayState(_connectionString, firstFailure));
+        var context = ResilienceContextPool.Shared.Get();
+        context.Properties.Set(SqlRetryPolicy.SynchronousKey, true);
+        try
+        {
+            return _openPipeline.Execute(
+                static (_, state) =>
+                {
+                    state.RethrowFirstFailureOnce();
+                    return state.DataSource.OpenOnce(state.DataSource._connectionString);
+                },
+                context,
+                new ReplayState(this, firstFailure));
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
     }
 
     /// <summary>The asynchronous <see cref="OpenFirstAttemptThenPipeline"/>; a caller cancellation is rethrown as is.</summary>
@@ -397,9 +410,10 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         ExceptionDispatchInfo firstFailure;
         try
         {
-            return await s_openAsync(_connectionString, cancellationToken).ConfigureAwait(false);
+            return await OpenOnceAsync(_connectionString, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (!ReferenceEquals(_openPipeline, ResiliencePipeline.Empty)
+        catch (Exception ex) when (ex is not SqlConnectionPoolExhaustedException
+            && !ReferenceEquals(_openPipeline, ResiliencePipeline.Empty)
             && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
             firstFailure = ExceptionDispatchInfo.Capture(ex);
@@ -409,10 +423,40 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
             static (state, token) =>
             {
                 state.RethrowFirstFailureOnce();
-                return s_openAsync(state.ConnectionString, token);
+                return state.DataSource.OpenOnceAsync(state.DataSource._connectionString, token);
             },
-            new ReplayState(_connectionString, firstFailure),
+            new ReplayState(this, firstFailure),
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One attempt. SqlClient's pool timeout is recognized here, once (<see cref="LeaseTracker.IsPoolTimeout"/>), and thrown as
+    /// <see cref="SqlConnectionPoolExhaustedException"/>, which logs it (event 1002) and counts it
+    /// (<c>db.client.connection.timeouts</c>); the pipeline then neither retries, logs nor counts it again.
+    /// </summary>
+    private SqlConnection OpenOnce(string connectionString)
+    {
+        try
+        {
+            return s_open(connectionString);
+        }
+        catch (InvalidOperationException ex) when (Tracker.IsPoolTimeout(ex))
+        {
+            throw Tracker.CreatePoolExhaustedException(ex);
+        }
+    }
+
+    /// <summary>The asynchronous <see cref="OpenOnce"/>.</summary>
+    private async ValueTask<SqlConnection> OpenOnceAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await s_openAsync(connectionString, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException ex) when (Tracker.IsPoolTimeout(ex))
+        {
+            throw Tracker.CreatePoolExhaustedException(ex);
+        }
     }
 
     /// <summary>Exception filter: remembers the failure for the health check (not a cancellation); always true.</summary>
@@ -436,11 +480,11 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
     }
 
     /// <summary>The state of a pipeline run after a failed first attempt (allocated only then).</summary>
-    private sealed class ReplayState(string connectionString, ExceptionDispatchInfo firstFailure)
+    private sealed class ReplayState(SafeSqlDataSource dataSource, ExceptionDispatchInfo firstFailure)
     {
         private ExceptionDispatchInfo? _firstFailure = firstFailure;
 
-        public string ConnectionString { get; } = connectionString;
+        public SafeSqlDataSource DataSource { get; } = dataSource;
 
         /// <summary>
         /// On the pipeline's first attempt, rethrows the failure of the attempt made outside Polly (same instance, original

@@ -165,7 +165,7 @@ public static class PrivateNetworkNamespace
         {
             var startInfo = new ProcessStartInfo("unshare")
             {
-                RedirectStandardOutput = true,
+                RedirectStandardOutput = false,
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
@@ -174,10 +174,18 @@ public static class PrivateNetworkNamespace
                 startInfo.ArgumentList.Add(argument);
             }
 
-            var result = RunProcessAsync(startInfo, TimeSpan.FromSeconds(10), CancellationToken.None).GetAwaiter().GetResult();
-            return result.ExitCode == 0
+            // Synchronous (a Lazy's factory): the process is waited for with the operating system's wait, not a task's.
+            using var process = Process.Start(startInfo)!;
+            var standardError = process.StandardError.ReadToEnd();
+            if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
+            {
+                process.Kill(entireProcessTree: true);
+                return "'unshare --net' did not finish within 10 s";
+            }
+
+            return process.ExitCode == 0
                 ? null
-                : $"'unshare --net' failed with exit code {result.ExitCode} (a container without CAP_SYS_ADMIN?): {result.StandardError.Trim()}";
+                : $"'unshare --net' failed with exit code {process.ExitCode} (a container without CAP_SYS_ADMIN?): {standardError.Trim()}";
         }
         catch (Win32Exception ex)
         {

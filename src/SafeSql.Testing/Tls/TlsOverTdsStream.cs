@@ -124,12 +124,13 @@ internal sealed class TlsOverTdsStream : Stream
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    // The server authenticates and reads asynchronously only; the synchronous members exist because Stream requires them.
+    // The server authenticates and reads asynchronously only (AuthenticateAsServerAsync, ReadAsync); Stream requires the
+    // synchronous members, and a synchronous wait on the asynchronous ones would block a thread-pool thread.
     public override int Read(byte[] buffer, int offset, int count) =>
-        ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+        throw new NotSupportedException("The loopback server reads TLS records asynchronously only.");
 
     public override void Write(byte[] buffer, int offset, int count) =>
-        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+        throw new NotSupportedException("The loopback server writes TLS records asynchronously only.");
 
     public override void Flush() => _inner.Flush();
 

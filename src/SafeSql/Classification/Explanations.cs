@@ -137,13 +137,59 @@ internal static partial class Explanations
         string.Create(CultureInfo.InvariantCulture, $"A diagnostic connect to {target} was refused (ECONNREFUSED) and {snapshot}, so this is a refusal, not port exhaustion: ") +
         "nothing listens on that port (server stopped or restarting, wrong port) or its listen backlog overflowed. " + RefusalFix;
 
-    internal static string ListenerBack(string target, OsTcpSnapshot snapshot) =>
-        string.Create(CultureInfo.InvariantCulture, $"A diagnostic connect to {target} just after succeeded and {snapshot}, so this was not port exhaustion: ") +
-        "the listener was briefly unavailable (a restart) or its listen backlog overflowed under a connect burst. " + RefusalFix;
-
     internal static string ProbeTimedOut(string target) =>
         string.Create(CultureInfo.InvariantCulture, $"A diagnostic connect to {target} got no answer within {ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds} ms: the host is down, a firewall drops the packets, or its listen backlog is full. ") +
         "Transient: retried with jittered backoff; if it persists, check the host and the firewall.";
+
+    /// <summary>Why and what to do, for every listen-backlog overflow (the Microsoft article on stress failures of non-pooled connections).</summary>
+    private const string OverflowWhyAndFix =
+        "Under a burst of connects (many web servers reconnecting at once, a pool refilling after a restart, unpooled opens) the " +
+        "server's accept queue fills faster than it accepts, and its TCP stack rejects the excess with a reset (Windows; Linux with " +
+        "net.ipv4.tcp_abort_on_overflow=1) or drops their SYNs (Linux' default) while other connections succeed: sporadic, unlike a " +
+        "server that is down. Transient: retried with jittered backoff so the clients' retries spread out instead of colliding " +
+        "again. Fix: keep connection pooling on and dispose connections (a pooled client opens few connections), warm the pool " +
+        "with Min Pool Size where the burst comes at start-up, and raise the server's backlog (Linux: net.core.somaxconn and the " +
+        "listen backlog it caps; the counters TcpExt ListenOverflows and ListenDrops in /proc/net/netstat count the overflows).";
+
+    internal static string ResetByFullBacklog(string target, SocketError? probe, int openConnections) =>
+        string.Create(CultureInfo.InvariantCulture, $"The server at {target} reset the connection before answering the pre-login, yet ") +
+        AcceptingEvidence(probe, openConnections) + ", so its listen backlog overflowed. " + OverflowWhyAndFix;
+
+    internal static string SynDroppedByFullBacklog(string target, SocketError? probe, int openConnections) =>
+        string.Create(CultureInfo.InvariantCulture, $"The TCP connect to {target} got no answer within Connect Timeout (SqlException 258: its SYN was dropped), yet ") +
+        AcceptingEvidence(probe, openConnections) + ", so the server is up and dropped the SYN because its listen backlog was full. " + OverflowWhyAndFix;
+
+    internal static string RefusedWhileAccepting(string target, SocketError probe, int openConnections) =>
+        string.Create(CultureInfo.InvariantCulture, $"The connect to {target} was refused or reset, yet ") +
+        AcceptingEvidence(probe, openConnections) + ", so the server is up and its listen backlog overflowed (or, rarely, it finished restarting in between). " + OverflowWhyAndFix;
+
+    internal static string ResetThenRefused(string target) =>
+        string.Create(CultureInfo.InvariantCulture, $"The server at {target} reset the connection before answering the pre-login, and a diagnostic connect right after was refused (ECONNREFUSED): ") +
+        "the server stopped listening (stopping or restarting). " + RefusalFix;
+
+    internal static string TimedOutThenRefused(string target) =>
+        string.Create(CultureInfo.InvariantCulture, $"The TCP connect to {target} got no answer within Connect Timeout (SqlException 258), and a diagnostic connect right after was refused (ECONNREFUSED): ") +
+        "the host is up but nothing listens on that port (server stopped or restarting, wrong port). " + RefusalFix;
+
+    private static string AcceptingEvidence(SocketError? probe, int openConnections)
+    {
+        var pool = openConnections > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"this pool holds {openConnections} open {(openConnections == 1 ? "connection" : "connections")} to it")
+            : null;
+        var connect = probe switch
+        {
+            SocketError.Success or SocketError.ConnectionReset => "a diagnostic connect right after was accepted",
+            SocketError.TimedOut => string.Create(CultureInfo.InvariantCulture, $"a diagnostic connect right after got no answer within {ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds} ms from a host that had just answered (its SYN dropped: a full accept queue)"),
+            _ => null,
+        };
+        return (connect, pool) switch
+        {
+            ({ } c, { } p) => c + " and " + p,
+            ({ } c, null) => c,
+            (null, { } p) => p,
+            _ => "the server answered",
+        };
+    }
 
     internal static string RefusedWithoutEndPoint(OsTcpSnapshot snapshot) =>
         string.Create(CultureInfo.InvariantCulture, $"Without the server's endpoint SafeSql could not probe it (pass the Data Source to the classifier); {snapshot}, so port exhaustion is ruled out and this is treated as a refusal. ") +

@@ -22,6 +22,7 @@ internal static class FailureKindTagValue
         SqlFailureKind.NetworkUnreachable => "network_unreachable",
         SqlFailureKind.Permanent => "permanent",
         SqlFailureKind.EncryptionFailure => "encryption_failure",
+        SqlFailureKind.ListenBacklogOverflow => "listen_backlog_overflow",
         _ => "unknown",
     };
 

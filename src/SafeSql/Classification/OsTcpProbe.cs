@@ -251,6 +251,30 @@ public static class OsTcpProbe
         }
     }
 
+    /// <summary>
+    /// The asynchronous <see cref="DiagnosticConnect"/>: no thread waits while the SYN is out; bounded by
+    /// <paramref name="timeout"/> (<see cref="SocketError.TimedOut"/> then).
+    /// </summary>
+    internal static async Task<SocketError> DiagnosticConnectAsync(IPEndPoint endPoint, TimeSpan timeout)
+    {
+        try
+        {
+            using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            socket.LingerState = new LingerOption(true, 0);
+            using var bound = new CancellationTokenSource(timeout);
+            await socket.ConnectAsync(endPoint, bound.Token).ConfigureAwait(false);
+            return SocketError.Success;
+        }
+        catch (OperationCanceledException)
+        {
+            return SocketError.TimedOut;
+        }
+        catch (SocketException ex)
+        {
+            return ex.SocketErrorCode;
+        }
+    }
+
     internal static (int Start, int End, bool Assumed) ReadPortRange(string path)
     {
         var text = TryReadText(path);

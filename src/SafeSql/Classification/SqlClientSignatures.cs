@@ -22,7 +22,12 @@ internal static class SqlClientSignatures
     private const string NonPooledOpenTimeoutText = "too many simultaneous non-pooled connection attempts";
 
     private static readonly Assembly s_sqlClientAssembly = typeof(SqlConnection).Assembly;
-    private static readonly ConcurrentDictionary<CultureInfo, (string? Pooled, string? NonPooled)> s_localized = new();
+    // English text of SqlClient's resources Snix_PreLogin and Snix_PreLoginBeforeSuccessfulWrite (Strings.resx): the message of
+    // a failure after the TCP connect and before the server's PRELOGIN answer (a reset met the read, or the write).
+    private const string PreLoginReadText = "but then an error occurred during the pre-login handshake";
+    private const string PreLoginWriteText = "error during connection initialization process before login";
+
+    private static readonly ConcurrentDictionary<(CultureInfo Culture, string Key), string?> s_localized = new();
     private static ResourceManager? s_resources;
 
     /// <summary>
@@ -46,9 +51,9 @@ internal static class SqlClientSignatures
             return true;
         }
 
-        var (pooled, nonPooledText) = GetLocalizedTexts();
+        var nonPooledText = GetLocalizedText("ADP_NonPooledOpenTimeout");
         nonPooled = nonPooledText is not null && string.Equals(message, nonPooledText, StringComparison.Ordinal);
-        return nonPooled || (pooled is not null && string.Equals(message, pooled, StringComparison.Ordinal));
+        return nonPooled || GetLocalizedText("ADP_PooledOpenTimeout") is { } pooled && string.Equals(message, pooled, StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -115,6 +120,42 @@ internal static class SqlClientSignatures
         return SqlOperationPhase.Unknown;
     }
 
+    /// <summary>
+    /// Whether SqlClient failed while sending its PRELOGIN or reading the server's answer: the TCP connect had succeeded and the
+    /// server had not yet answered. A server whose accept queue was full when the handshake completed resets exactly there.
+    /// Decided by the stack frames (<c>TdsParser.SendPreLoginHandshake</c>, <c>ConsumePreLoginHandshake</c>), else, for the copy
+    /// SqlClient's pool rethrows during its blocking period (thrown from the pool, so without those frames), by the message:
+    /// SqlClient's texts Snix_PreLogin and Snix_PreLoginBeforeSuccessfulWrite, in English or in the current UI culture.
+    /// </summary>
+    internal static bool IsInPreLogin(SqlException exception)
+    {
+        var message = exception.Message;
+        if (message.Contains(PreLoginReadText, StringComparison.Ordinal) || message.Contains(PreLoginWriteText, StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        if ((GetLocalizedText("Snix_PreLogin") is { } read && message.StartsWith(read, StringComparison.Ordinal))
+            || (GetLocalizedText("Snix_PreLoginBeforeSuccessfulWrite") is { } write && message.StartsWith(write, StringComparison.Ordinal)))
+        {
+            return true;
+        }
+
+
+        var trace = new StackTrace(exception, fNeedFileInfo: false);
+        for (var i = 0; i < trace.FrameCount; i++)
+        {
+            var method = trace.GetFrame(i)?.GetMethod();
+            if (method?.DeclaringType is { Name: "TdsParser" } type && type.Assembly == s_sqlClientAssembly
+                && method.Name is "SendPreLoginHandshake" or "ConsumePreLoginHandshake")
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The last resort for -2 when no frame decides: SqlClient's English connect-timeout texts.</summary>
     internal static bool LooksLikeConnectTimeout(string message) =>
         message.Contains("Connection Timeout Expired", StringComparison.Ordinal)
@@ -147,22 +188,23 @@ internal static class SqlClientSignatures
         }
     }
 
-    private static (string? Pooled, string? NonPooled) GetLocalizedTexts()
+    /// <summary>SqlClient's text for <paramref name="key"/> in the current UI culture, or <see langword="null"/> when it cannot be read.</summary>
+    private static string? GetLocalizedText(string key)
     {
-        var culture = CultureInfo.CurrentUICulture;
-        return s_localized.TryGetValue(culture, out var texts) ? texts : s_localized.GetOrAdd(culture, LoadTexts);
+        var lookup = (CultureInfo.CurrentUICulture, key);
+        return s_localized.TryGetValue(lookup, out var text) ? text : s_localized.GetOrAdd(lookup, LoadText);
     }
 
-    private static (string? Pooled, string? NonPooled) LoadTexts(CultureInfo culture)
+    private static string? LoadText((CultureInfo Culture, string Key) lookup)
     {
         try
         {
             var resources = s_resources ??= new ResourceManager(ResourceBaseName, s_sqlClientAssembly);
-            return (resources.GetString("ADP_PooledOpenTimeout", culture), resources.GetString("ADP_NonPooledOpenTimeout", culture));
+            return resources.GetString(lookup.Key, lookup.Culture);
         }
         catch (Exception ex) when (ex is MissingManifestResourceException or MissingSatelliteAssemblyException or InvalidOperationException)
         {
-            return (null, null);
+            return null;
         }
     }
 }

@@ -7,9 +7,10 @@ namespace SafeSql.Classification;
 
 /// <summary>
 /// Points the operating-system evidence at the server of one <c>Data Source</c>, off the hot path: the data source is parsed
-/// once, an IP literal (or <c>localhost</c>) never touches DNS, and a host name is resolved (bounded to
-/// <see cref="ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds"/>) at most once per cache period (1 s, like the evidence),
-/// so a burst of failed opens does not make one blocking DNS lookup each.
+/// once, an IP literal (or <c>localhost</c>) never touches DNS, and a host name is resolved at most once per cache period
+/// (1 s, like the evidence), so a burst of failed opens does not make one DNS lookup each. Asynchronous callers share one
+/// lookup in flight (bounded to <see cref="ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds"/>) and block no thread;
+/// synchronous callers look up synchronously, as SqlClient's synchronous open itself does, unless a fresh answer exists.
 /// </summary>
 internal sealed class SqlEndPointResolver
 {
@@ -23,18 +24,17 @@ internal sealed class SqlEndPointResolver
     private readonly SqlDataSource _source;
     private readonly bool _isTcp;
     private readonly IPEndPoint? _withoutDns;
-    private readonly TimeProvider _timeProvider;
-    private readonly TimeSpan _cacheDuration;
     private readonly Func<string, IPAddress[]?> _lookUp;
-    private CachedEndPoint? _cached;
+    private readonly Func<string, Task<IPAddress[]?>> _lookUpAsync;
+    private readonly SingleFlight<string, IPEndPoint> _answers;
 
     internal SqlEndPointResolver(string? dataSource)
-        : this(dataSource, TimeProvider.System, DefaultCacheDuration, static host => SqlDataSource.LookUp(host, s_resolveTimeout))
+        : this(dataSource, TimeProvider.System, DefaultCacheDuration, SqlDataSource.LookUp, static host => SqlDataSource.LookUpAsync(host, s_resolveTimeout))
     {
     }
 
-    /// <summary>Creates a resolver with its clock and DNS lookup (tests count the lookups).</summary>
-    internal SqlEndPointResolver(string? dataSource, TimeProvider timeProvider, TimeSpan cacheDuration, Func<string, IPAddress[]?> lookUp)
+    /// <summary>Creates a resolver with its clock and DNS lookups (tests count the lookups).</summary>
+    internal SqlEndPointResolver(string? dataSource, TimeProvider timeProvider, TimeSpan cacheDuration, Func<string, IPAddress[]?> lookUp, Func<string, Task<IPAddress[]?>>? lookUpAsync = null)
     {
         _isTcp = SqlDataSource.TryParse(dataSource, out _source) && _source.IsTcp;
         if (_isTcp && _source.TryGetEndPointWithoutDns(out var endPoint))
@@ -42,10 +42,13 @@ internal sealed class SqlEndPointResolver
             _withoutDns = endPoint;
         }
 
-        _timeProvider = timeProvider;
-        _cacheDuration = cacheDuration;
         _lookUp = lookUp;
+        _lookUpAsync = lookUpAsync ?? (host => Task.FromResult(lookUp(host)));
+        _answers = new SingleFlight<string, IPEndPoint>(timeProvider, cacheDuration, StringComparer.OrdinalIgnoreCase);
     }
+
+    /// <summary>Gets how many asynchronous lookups were started (tests assert one per storm).</summary>
+    internal int AsyncLookUpsStarted => _answers.Started;
 
     /// <summary>The resolver of <paramref name="dataSource"/> shared by every classification without a policy of its own.</summary>
     internal static SqlEndPointResolver Shared(string dataSource)
@@ -64,32 +67,42 @@ internal sealed class SqlEndPointResolver
     }
 
     /// <summary>
-    /// The server's endpoint: <see langword="null"/> for a data source that is not TCP (or cannot be parsed); the endpoint of an
-    /// IP literal at once; otherwise the cached DNS answer, looked up again once it is older than the cache period.
+    /// The server's endpoint for a synchronous caller: <see langword="null"/> for a data source that is not TCP (or cannot be
+    /// parsed); the endpoint of an IP literal at once; otherwise a fresh answer, else a synchronous lookup.
     /// <see cref="IPAddress.Any"/> as the address when the lookup failed ("any address on that port").
     /// </summary>
     internal IPEndPoint? Resolve()
     {
-        if (!_isTcp)
-        {
-            return null;
-        }
-
-        if (_withoutDns is not null)
+        if (!_isTcp || _withoutDns is not null)
         {
             return _withoutDns;
         }
 
-        var cached = Volatile.Read(ref _cached);
-        if (cached is not null && _timeProvider.GetElapsedTime(cached.Timestamp) < _cacheDuration)
+        if (_answers.TryGetCompleted(_source.Host, out var cached))
         {
-            return cached.EndPoint;
+            return cached;
         }
 
         var endPoint = _source.FromAddresses(_lookUp(_source.Host));
-        Volatile.Write(ref _cached, new CachedEndPoint(_timeProvider.GetTimestamp(), endPoint));
+        _answers.Store(_source.Host, endPoint);
         return endPoint;
     }
 
-    private sealed record CachedEndPoint(long Timestamp, IPEndPoint EndPoint);
+    /// <summary>The asynchronous <see cref="Resolve"/>: one lookup in flight, shared by every concurrent caller.</summary>
+    internal ValueTask<IPEndPoint?> ResolveAsync()
+    {
+        if (!_isTcp || _withoutDns is not null)
+        {
+            return new ValueTask<IPEndPoint?>(_withoutDns);
+        }
+
+        if (_answers.TryGetCompleted(_source.Host, out var cached))
+        {
+            return new ValueTask<IPEndPoint?>(cached);
+        }
+
+        return AwaitAnswer(_answers.GetOrStart(_source.Host, this, static async (host, self) => self._source.FromAddresses(await self._lookUpAsync(host).ConfigureAwait(false))));
+
+        static async ValueTask<IPEndPoint?> AwaitAnswer(Task<IPEndPoint> answer) => await answer.ConfigureAwait(false);
+    }
 }

@@ -100,6 +100,24 @@ public static class SqlFailureClassifier
         return Classify(exception, SqlClassificationContext.Default with { Phase = SqlOperationPhase.Open, DataSource = dataSource });
     }
 
+    /// <summary>
+    /// Classifies a failure of a connection to <paramref name="dataSource"/> without blocking a thread: when the exception
+    /// alone cannot decide, the DNS lookup and the diagnostic connect run asynchronously, and concurrent failures towards the
+    /// same server share one of each (one in flight per endpoint, its result reused for 1 s).
+    /// </summary>
+    /// <param name="exception">The exception thrown by SqlClient (or one that wraps it).</param>
+    /// <param name="dataSource">The connection string's <c>Data Source</c>; <see langword="null"/> if unknown.</param>
+    /// <param name="cancellationToken">Stops waiting for the shared evidence (the probe itself continues for the other callers).</param>
+    /// <returns>The classification. Never <see langword="null"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="exception"/> is <see langword="null"/>.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled while waiting for the evidence.</exception>
+    public static ValueTask<SqlFailure> ClassifyAsync(Exception exception, string? dataSource, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return ClassifyAsync(exception, SqlClassificationContext.Default with { DataSource = dataSource }, cancellationToken);
+    }
+
+    /// <summary>Classifies on the caller's thread: a diagnostic connect, when needed, is polled here (at most 500 ms).</summary>
     internal static SqlFailure Classify(Exception exception, SqlClassificationContext context)
     {
         var failure = ClassifyWithoutEvidence(exception, context, out var pending);
@@ -111,6 +129,24 @@ public static class SqlFailureClassifier
         var endPoint = context.ResolveEndPoint();
         var snapshot = context.Evidence.Capture(endPoint);
         SocketError? probe = pending.NeedsDiagnosticConnect && IsConcrete(endPoint) ? context.Evidence.Connect(endPoint!) : null;
+        return Corroborate(pending, context, endPoint, snapshot, probe);
+    }
+
+    /// <summary>
+    /// Classifies without blocking: the exception alone decides synchronously (no allocation of a state machine); the evidence,
+    /// when needed, is awaited and shared with every concurrent failure towards the same server.
+    /// </summary>
+    internal static ValueTask<SqlFailure> ClassifyAsync(Exception exception, SqlClassificationContext context, CancellationToken cancellationToken)
+    {
+        var failure = ClassifyWithoutEvidence(exception, context, out var pending);
+        return failure is not null ? new ValueTask<SqlFailure>(failure) : CorroborateAsync(pending, context, cancellationToken);
+    }
+
+    private static async ValueTask<SqlFailure> CorroborateAsync(PendingConnectFailure pending, SqlClassificationContext context, CancellationToken cancellationToken)
+    {
+        var endPoint = await context.ResolveEndPointAsync().AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
+        var snapshot = context.Evidence.Capture(endPoint);
+        SocketError? probe = pending.NeedsDiagnosticConnect && IsConcrete(endPoint) ? await context.Evidence.ConnectAsync(endPoint!).WaitAsync(cancellationToken).ConfigureAwait(false) : null;
         return Corroborate(pending, context, endPoint, snapshot, probe);
     }
 
@@ -204,8 +240,10 @@ public static class SqlFailureClassifier
                 return ClassifySocketError((SocketError)number, number, sql, context, out pending);
             case 258 when sql.InnerException is Win32Exception:
                 // SqlClient 6.1+: the TCP connect got no answer within the connect timeout (a dropped SYN), reported as
-                // WAIT_TIMEOUT 258 "The connection attempt timed out." (SniTcpHandle.Connect).
-                return new SqlFailure(SqlFailureKind.ConnectTimeout, true, false, number, SocketError.TimedOut, Explanations.TcpConnectTimeout, sql);
+                // WAIT_TIMEOUT 258 "The connection attempt timed out." (SniTcpHandle.Connect). A listener whose accept queue is
+                // full drops SYNs too (Linux' default): the diagnostic connect tells a live server from a silent host.
+                pending = new PendingConnectFailure(ConnectSignal.ConnectTimedOut, sql, number, SocketError.TimedOut);
+                return null;
             case 64:
             case 121:
             case 233:
@@ -260,6 +298,16 @@ public static class SqlFailureClassifier
     {
         pending = default;
         var phase = context.Phase == SqlOperationPhase.Open ? SqlOperationPhase.Open : SqlClientSignatures.DetectPhase(sql);
+
+        // Connected, then dropped before the server answered PRELOGIN: "error during the pre-login handshake" with an inner
+        // reset when the reset met SqlClient's read, "error during connection initialization process before login" without an
+        // inner exception when it met the write (both measured on 6.1.8 and 7.1.1). A full accept queue does this (Linux with
+        // tcp_abort_on_overflow=1); the diagnostic connect decides.
+        if (phase == SqlOperationPhase.Open && SqlClientSignatures.IsInPreLogin(sql) && ResetOrNoSocketError(sql))
+        {
+            pending = new PendingConnectFailure(ConnectSignal.ResetWhileOpening, sql, 0, FindSocketError(sql));
+            return null;
+        }
 
         // The SocketException is inside (sometimes inside an IOException).
         for (var inner = sql.InnerException; inner is not null; inner = inner.InnerException)
@@ -318,6 +366,14 @@ public static class SqlFailureClassifier
                 return new SqlFailure(SqlFailureKind.Unknown, false, false, sqlNumber, error, Explanations.TooManyOpenSockets, decisive);
             default:
                 var phase = context.Phase == SqlOperationPhase.Open ? SqlOperationPhase.Open : SqlClientSignatures.DetectPhase(decisive);
+                if (error == SocketError.ConnectionReset && phase == SqlOperationPhase.Open && decisive is SqlException sqlReset && SqlClientSignatures.IsInPreLogin(sqlReset))
+                {
+                    // Reset before the server said anything: a server that accepted the handshake but found its accept queue full
+                    // (Linux with tcp_abort_on_overflow=1), or one that closed while starting or stopping. The probe decides.
+                    pending = new PendingConnectFailure(ConnectSignal.ResetWhileOpening, decisive, sqlNumber, error);
+                    return null;
+                }
+
                 var mayHaveExecuted = phase != SqlOperationPhase.Open;
                 return new SqlFailure(SqlFailureKind.ConnectionBroken, true, mayHaveExecuted, sqlNumber, error, Explanations.ConnectionBroken(error, mayHaveExecuted), decisive);
         }
@@ -343,6 +399,7 @@ public static class SqlFailureClassifier
     {
         var number = pending.SqlNumber;
         var exhausted = snapshot.IndicatesExhaustion;
+        var openConnections = context.OpenConnections?.Invoke() ?? 0;
         var target = endPoint is null ? "the server" : OsTcpSnapshot.Describe(endPoint);
         switch (pending.Signal)
         {
@@ -356,7 +413,9 @@ public static class SqlFailureClassifier
                     case SocketError.ConnectionRefused:
                         return Refused(SocketError.ConnectionRefused, Explanations.AmbiguousPrefix + " " + Explanations.RefusedByProbe(target, snapshot));
                     case SocketError.Success:
-                        return Refused(null, Explanations.AmbiguousPrefix + " " + Explanations.ListenerBack(target, snapshot));
+                    case SocketError.ConnectionReset:
+                    case SocketError.TimedOut when openConnections > 0:
+                        return Overflow(Explanations.AmbiguousPrefix + " " + Explanations.RefusedWhileAccepting(target, probe.Value, openConnections));
                     case SocketError.TimedOut:
                         return new SqlFailure(SqlFailureKind.ConnectTimeout, true, false, number, SocketError.TimedOut, Explanations.AmbiguousPrefix + " " + Explanations.ProbeTimedOut(target), pending.Exception, snapshot);
                     case { } other:
@@ -365,6 +424,34 @@ public static class SqlFailureClassifier
                         return exhausted
                             ? Exhaustion(null, Explanations.AmbiguousPrefix + " " + Explanations.SocketExhaustion(snapshot, null))
                             : Refused(null, Explanations.AmbiguousPrefix + " " + Explanations.RefusedWithoutEndPoint(snapshot));
+                }
+
+            case ConnectSignal.ResetWhileOpening:
+                switch (probe)
+                {
+                    case SocketError.Success:
+                    case SocketError.ConnectionReset:
+                    case SocketError.TimedOut:
+                    case null when openConnections > 0:
+                        return Overflow(Explanations.ResetByFullBacklog(target, probe, openConnections));
+                    case SocketError.ConnectionRefused:
+                        return Refused(SocketError.ConnectionRefused, Explanations.ResetThenRefused(target));
+                    default:
+                        return new SqlFailure(SqlFailureKind.ConnectionBroken, true, false, number, pending.SocketError, Explanations.ConnectionBroken(pending.SocketError, mayHaveExecuted: false), pending.Exception, snapshot);
+                }
+
+            case ConnectSignal.ConnectTimedOut:
+                switch (probe)
+                {
+                    case SocketError.Success:
+                    case SocketError.ConnectionReset:
+                    case SocketError.TimedOut when openConnections > 0:
+                    case null when openConnections > 0:
+                        return Overflow(Explanations.SynDroppedByFullBacklog(target, probe, openConnections));
+                    case SocketError.ConnectionRefused:
+                        return Refused(SocketError.ConnectionRefused, Explanations.TimedOutThenRefused(target));
+                    default:
+                        return new SqlFailure(SqlFailureKind.ConnectTimeout, true, false, number, SocketError.TimedOut, Explanations.TcpConnectTimeout, pending.Exception, snapshot);
                 }
 
             case ConnectSignal.AddressNotAvailable:
@@ -383,12 +470,31 @@ public static class SqlFailureClassifier
         SqlFailure Exhaustion(SocketError? socketError, string explanation) =>
             new(SqlFailureKind.SocketExhaustion, true, false, number, socketError, explanation, pending.Exception, snapshot);
 
+        SqlFailure Overflow(string explanation) =>
+            new(SqlFailureKind.ListenBacklogOverflow, true, false, number, pending.SocketError, explanation, pending.Exception, snapshot);
+
         SqlFailure Refused(SocketError? socketError, string explanation) =>
             new(SqlFailureKind.ConnectionRefused, true, false, number, socketError, explanation, pending.Exception, snapshot);
 
         SqlFailure Unreachable(SocketError socketError, string explanation) =>
             new(SqlFailureKind.NetworkUnreachable, socketError != SocketError.AddressNotAvailable, false, number, socketError, explanation, pending.Exception, snapshot);
     }
+
+    private static SocketError? FindSocketError(Exception exception)
+    {
+        for (var inner = exception.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is SocketException socket)
+            {
+                return socket.SocketErrorCode;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool ResetOrNoSocketError(Exception exception) =>
+        FindSocketError(exception) is null or SocketError.ConnectionReset or SocketError.ConnectionAborted;
 
     private static bool IsConcrete(IPEndPoint? endPoint) =>
         endPoint is not null && endPoint.Port != 0 && !endPoint.Address.Equals(IPAddress.Any) && !endPoint.Address.Equals(IPAddress.IPv6Any);
@@ -424,7 +530,15 @@ public static class SqlFailureClassifier
 
     private enum ConnectSignal
     {
+        /// <summary>The connect failed and SqlClient lost the socket error (a refusal on Linux, among others).</summary>
         Ambiguous,
+
+        /// <summary>The connection was reset before the server answered the pre-login (a full accept queue with tcp_abort_on_overflow).</summary>
+        ResetWhileOpening,
+
+        /// <summary>The TCP connect got no answer (258): a dropped SYN, from a silent host or from a full accept queue.</summary>
+        ConnectTimedOut,
+
         AddressNotAvailable,
         AddressAlreadyInUse,
         NoBufferSpace,
@@ -432,6 +546,7 @@ public static class SqlFailureClassifier
 
     private readonly record struct PendingConnectFailure(ConnectSignal Signal, Exception Exception, int? SqlNumber, SocketError? SocketError)
     {
-        public bool NeedsDiagnosticConnect => Signal == ConnectSignal.Ambiguous;
+        /// <summary>Whether a diagnostic connect decides (else the socket counts alone do).</summary>
+        public bool NeedsDiagnosticConnect => Signal is ConnectSignal.Ambiguous or ConnectSignal.ResetWhileOpening or ConnectSignal.ConnectTimedOut;
     }
 }

@@ -33,7 +33,8 @@ public enum SqlFailureKind
 
     /// <summary>
     /// The server actively refused the TCP connection (ECONNREFUSED, 10061): nothing listens on the port (server down
-    /// or restarting, wrong port) or its listen backlog overflowed. Transient: retried with jittered exponential backoff.
+    /// or restarting, wrong port); a diagnostic connect is refused too. Transient: retried with jittered exponential backoff.
+    /// A refusal while the server is accepting other connections is <see cref="ListenBacklogOverflow"/>.
     /// </summary>
     ConnectionRefused = 3,
 
@@ -90,4 +91,17 @@ public enum SqlFailureKind
     /// connection string must change. <see cref="SqlFailure.Explanation"/> names the cause found and its fix.
     /// </summary>
     EncryptionFailure = 11,
+
+    /// <summary>
+    /// The server's listen backlog (its accept queue) overflowed under a burst of connects: the connection was reset before
+    /// the server answered the pre-login (the "ACK+RESET" of Windows, and of Linux with <c>net.ipv4.tcp_abort_on_overflow=1</c>),
+    /// or its SYN was dropped until the connect timed out (258; Linux' default), while the server was up and accepting other
+    /// connections: a diagnostic connect to it was accepted (or got no answer right after a reset from the same host), or the
+    /// pool held open connections to it. Sporadic, unlike <see cref="ConnectionRefused"/> (nothing listens, every attempt refused).
+    /// Transient: retried with jittered backoff so the clients' retries spread out instead of colliding again. The fix is on
+    /// both sides: pool connections (and warm the pool with <c>Min Pool Size</c> where the burst comes at start-up) and raise the
+    /// server's backlog (<c>net.core.somaxconn</c> and the listen backlog). Decided by <see cref="SqlFailureClassifier"/> from
+    /// the evidence described in <c>docs/failure-classification.md</c>.
+    /// </summary>
+    ListenBacklogOverflow = 12,
 }

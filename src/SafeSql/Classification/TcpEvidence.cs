@@ -1,22 +1,25 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-
-using SafeSql.Diagnostics;
 
 namespace SafeSql.Classification;
 
 /// <summary>Where the classifier gets operating-system evidence from (a seam so the decision table can be unit tested).</summary>
 internal interface ITcpEvidenceSource
 {
+    /// <summary>The socket counts towards <paramref name="endPoint"/> (file reads of <c>/proc</c>: microseconds, milliseconds for the walk).</summary>
     OsTcpSnapshot Capture(IPEndPoint? endPoint);
 
+    /// <summary>A diagnostic connect for a synchronous caller: polled on the caller's own thread, no thread-pool work.</summary>
     SocketError Connect(IPEndPoint endPoint);
+
+    /// <summary>A diagnostic connect for an asynchronous caller: one in flight per endpoint, shared by every concurrent failure.</summary>
+    Task<SocketError> ConnectAsync(IPEndPoint endPoint);
 }
 
 /// <summary>
-/// The real evidence: <see cref="OsTcpProbe"/> and one diagnostic connect, each cached per endpoint for a short time so a
-/// burst of failures probes the operating system once, not once per failure.
+/// The real evidence: <see cref="OsTcpProbe"/> and one diagnostic connect, each reused per endpoint for a short time so a
+/// burst of failures probes the operating system once, not once per failure. Asynchronous callers share one diagnostic connect
+/// in flight per endpoint (<see cref="SingleFlight{TKey, TResult}"/>) and block no thread while it runs.
 /// </summary>
 internal sealed class OsTcpEvidenceSource : ITcpEvidenceSource
 {
@@ -26,58 +29,49 @@ internal sealed class OsTcpEvidenceSource : ITcpEvidenceSource
     /// <summary>The longest a diagnostic connect may take: 500 ms (a refused or exhausted connect fails at once).</summary>
     internal static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromMilliseconds(ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds);
 
-    private const int MaxCachedEndPoints = 64;
     private static readonly IPEndPoint s_totalsKey = new(IPAddress.None, 0);
 
-    private readonly TimeProvider _timeProvider;
-    private readonly TimeSpan _cacheDuration;
     private readonly TimeSpan _connectTimeout;
-    private readonly ConcurrentDictionary<IPEndPoint, (long Timestamp, OsTcpSnapshot Snapshot)> _snapshots = new();
-    private readonly ConcurrentDictionary<IPEndPoint, (long Timestamp, SocketError Result)> _connects = new();
+    private readonly SingleFlight<IPEndPoint, OsTcpSnapshot> _snapshots;
+    private readonly SingleFlight<IPEndPoint, SocketError> _connects;
 
     internal OsTcpEvidenceSource(TimeProvider timeProvider, TimeSpan cacheDuration, TimeSpan connectTimeout)
     {
-        _timeProvider = timeProvider;
-        _cacheDuration = cacheDuration;
         _connectTimeout = connectTimeout;
+        _snapshots = new SingleFlight<IPEndPoint, OsTcpSnapshot>(timeProvider, cacheDuration);
+        _connects = new SingleFlight<IPEndPoint, SocketError>(timeProvider, cacheDuration);
     }
 
     internal static OsTcpEvidenceSource Shared { get; } = new(TimeProvider.System, DefaultCacheDuration, DefaultConnectTimeout);
 
+    /// <summary>Gets how many diagnostic connects were made asynchronously (tests assert one per storm).</summary>
+    internal int AsyncConnectsStarted => _connects.Started;
+
     public OsTcpSnapshot Capture(IPEndPoint? endPoint)
     {
         var key = endPoint ?? s_totalsKey;
-        if (_snapshots.TryGetValue(key, out var cached) && IsFresh(cached.Timestamp))
+        if (_snapshots.TryGetCompleted(key, out var cached))
         {
-            return cached.Snapshot;
+            return cached;
         }
 
         var snapshot = OsTcpProbe.CaptureForClassification(endPoint);
-        Store(_snapshots, key, (_timeProvider.GetTimestamp(), snapshot));
+        _snapshots.Store(key, snapshot);
         return snapshot;
     }
 
     public SocketError Connect(IPEndPoint endPoint)
     {
-        if (_connects.TryGetValue(endPoint, out var cached) && IsFresh(cached.Timestamp))
+        if (_connects.TryGetCompleted(endPoint, out var cached))
         {
-            return cached.Result;
+            return cached;
         }
 
         var result = OsTcpProbe.DiagnosticConnect(endPoint, _connectTimeout);
-        Store(_connects, endPoint, (_timeProvider.GetTimestamp(), result));
+        _connects.Store(endPoint, result);
         return result;
     }
 
-    private static void Store<T>(ConcurrentDictionary<IPEndPoint, T> cache, IPEndPoint key, T value)
-    {
-        if (cache.Count >= MaxCachedEndPoints)
-        {
-            cache.Clear();
-        }
-
-        cache[key] = value;
-    }
-
-    private bool IsFresh(long timestamp) => _timeProvider.GetElapsedTime(timestamp) < _cacheDuration;
+    public Task<SocketError> ConnectAsync(IPEndPoint endPoint) =>
+        _connects.GetOrStart(endPoint, _connectTimeout, static (target, timeout) => OsTcpProbe.DiagnosticConnectAsync(target, timeout));
 }

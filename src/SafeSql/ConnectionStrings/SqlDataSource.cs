@@ -80,18 +80,10 @@ internal readonly record struct SqlDataSource(string Host, int Port, bool IsTcp)
     }
 
     /// <summary>
-    /// Resolves the endpoint without DNS: an IP literal, or <c>localhost</c> as 127.0.0.1. Other names resolve only when
-    /// <paramref name="resolveTimeout"/> is positive (DNS, bounded); otherwise the address is <see cref="IPAddress.Any"/> ("any address on that port").
+    /// The endpoint without DNS: an IP literal, or <c>localhost</c> as 127.0.0.1; for other names the address is
+    /// <see cref="IPAddress.Any"/> ("any address on that port").
     /// </summary>
-    internal IPEndPoint ToEndPoint(TimeSpan resolveTimeout)
-    {
-        if (TryGetEndPointWithoutDns(out var endPoint))
-        {
-            return endPoint;
-        }
-
-        return FromAddresses(resolveTimeout > TimeSpan.Zero ? LookUp(Host, resolveTimeout) : null);
-    }
+    internal IPEndPoint ToEndPoint() => TryGetEndPointWithoutDns(out var endPoint) ? endPoint : FromAddresses(null);
 
     /// <summary>Gets the endpoint when <see cref="Host"/> needs no DNS: an IP literal, or <c>localhost</c> (127.0.0.1).</summary>
     internal bool TryGetEndPointWithoutDns(out IPEndPoint endPoint)
@@ -119,13 +111,30 @@ internal readonly record struct SqlDataSource(string Host, int Port, bool IsTcp)
         return new IPEndPoint(first ?? IPAddress.Any, Port);
     }
 
-    /// <summary>A DNS lookup bounded by <paramref name="timeout"/>; <see langword="null"/> when it fails or times out.</summary>
-    internal static IPAddress[]? LookUp(string host, TimeSpan timeout)
+    /// <summary>
+    /// A synchronous DNS lookup (<see cref="Dns.GetHostAddresses(string)"/>, bounded by the resolver's own timeout, as SqlClient's
+    /// synchronous open does); <see langword="null"/> when it fails. Only for callers that are synchronous themselves.
+    /// </summary>
+    internal static IPAddress[]? LookUp(string host)
+    {
+        try
+        {
+            return Dns.GetHostAddresses(host);
+        }
+        catch (Exception ex) when (ex is SocketException or ArgumentException)
+        {
+            // Count every address on the port instead.
+            return null;
+        }
+    }
+
+    /// <summary>An asynchronous DNS lookup bounded by <paramref name="timeout"/>; <see langword="null"/> when it fails or times out.</summary>
+    internal static async Task<IPAddress[]?> LookUpAsync(string host, TimeSpan timeout)
     {
         try
         {
             using var cancellation = new CancellationTokenSource(timeout);
-            return Dns.GetHostAddressesAsync(host, cancellation.Token).GetAwaiter().GetResult();
+            return await Dns.GetHostAddressesAsync(host, cancellation.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException or ArgumentException)
         {

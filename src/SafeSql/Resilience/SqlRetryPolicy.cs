@@ -18,6 +18,12 @@ internal sealed class SqlRetryPolicy
     /// <summary>The classification of the current attempt, shared by ShouldHandle, DelayGenerator, OnRetry and the telemetry enricher.</summary>
     internal static readonly ResiliencePropertyKey<SqlFailure?> FailureKey = new("SafeSql.SqlFailure");
 
+    /// <summary>
+    /// Set by a caller that runs the pipeline synchronously (Polly's <c>Execute</c>): the classification then runs on the
+    /// caller's thread instead of awaiting shared evidence (<c>ResilienceContext.IsSynchronous</c> is not public).
+    /// </summary>
+    internal static readonly ResiliencePropertyKey<bool> SynchronousKey = new("SafeSql.Synchronous");
+
     private static readonly ResiliencePropertyKey<int> s_longDelayRetriesKey = new("SafeSql.LongDelayRetries");
 
     private readonly SqlRetryStrategyOptions _options;
@@ -32,13 +38,15 @@ internal sealed class SqlRetryPolicy
     /// <param name="observer">Told about every classified failure and retry (the data source logs and counts them).</param>
     /// <param name="evidence">Where the OS evidence comes from (tests substitute it).</param>
     /// <param name="retriesDisabled">Classify and observe every failure, retry none (the data source without <c>OpenRetry</c>).</param>
+    /// <param name="openConnections">How many connections the caller's pool holds open to the server now (evidence of a server that accepts), or <see langword="null"/>.</param>
     internal SqlRetryPolicy(
         SqlRetryStrategyOptions options,
         SqlOperationPhase phase,
         string? connectionString,
         ISqlRetryObserver? observer = null,
         ITcpEvidenceSource? evidence = null,
-        bool retriesDisabled = false)
+        bool retriesDisabled = false,
+        Func<int>? openConnections = null)
     {
         _options = options;
         _phase = phase;
@@ -46,7 +54,7 @@ internal sealed class SqlRetryPolicy
         var builder = ParseConnectionString(connectionString);
         _poolBlocking = SqlPoolBlockingPeriod.IsActive(builder);
         var dataSource = builder?.DataSource;
-        _context = new SqlClassificationContext(phase, dataSource, null, evidence ?? OsTcpEvidenceSource.Shared, new SqlEndPointResolver(dataSource));
+        _context = new SqlClassificationContext(phase, dataSource, null, evidence ?? OsTcpEvidenceSource.Shared, new SqlEndPointResolver(dataSource), openConnections);
         Observer = observer;
     }
 
@@ -66,7 +74,12 @@ internal sealed class SqlRetryPolicy
 
     private bool IsIdempotent => _phase == SqlOperationPhase.Open || _options.IsIdempotent;
 
-    /// <summary>Polly's <c>ShouldHandle</c>: classifies the exception, remembers the failure in the context, tells the observer.</summary>
+    /// <summary>
+    /// Polly's <c>ShouldHandle</c>: classifies the exception, remembers the failure in the context, tells the observer. The
+    /// exception alone decides synchronously; when operating-system evidence is needed, an asynchronous run awaits the evidence
+    /// shared by every concurrent failure towards the server (no thread blocked), and a synchronous run
+    /// (<see cref="SynchronousKey"/>) gathers it on the caller's thread.
+    /// </summary>
     internal ValueTask<bool> ShouldHandleAsync<TResult>(RetryPredicateArguments<TResult> args)
     {
         var exception = args.Outcome.Exception;
@@ -83,16 +96,44 @@ internal sealed class SqlRetryPolicy
             return new ValueTask<bool>(false);
         }
 
-        // Classified synchronously: Polly's synchronous Execute requires predicates that complete synchronously, and
-        // ResilienceContext.IsSynchronous is not public. The only blocking part, the diagnostic connect after a connect failure
-        // whose error code SqlClient lost (a refusal on Linux), is bounded to 500 ms, cached for 1 s per endpoint, and completes
-        // at once when the connect is refused or no port is free.
-        var failure = Classify(exception);
-        context.Properties.Set(FailureKey, failure);
+        if (context.Properties.GetValue(SynchronousKey, false))
+        {
+            return new ValueTask<bool>(Decide(Classify(exception), context, args.AttemptNumber));
+        }
 
+        // Completes synchronously (no allocation) when the exception alone decides.
+        return DecideAsync(SqlFailureClassifier.ClassifyAsync(exception, _context, context.CancellationToken), context, args.AttemptNumber);
+    }
+
+    /// <summary>
+    /// Polly's <c>DelayGenerator</c>: <see cref="SqlRetryStrategyOptions.SocketExhaustionDelay"/> for the long-delay kind, at
+    /// least SqlClient's pool blocking period after a failed open when it applies, otherwise <see langword="null"/>: Polly's own
+    /// backoff (<c>Delay</c>, <c>BackoffType</c>, <c>UseJitter</c>, <c>MaxDelay</c>).
+    /// </summary>
+    internal async ValueTask<TimeSpan?> GenerateDelayAsync<TResult>(RetryDelayGeneratorArguments<TResult> args)
+    {
+        var failure = args.Context.Properties.GetValue(FailureKey, null);
+        if (failure is null && args.Outcome.Exception is { } exception)
+        {
+            failure = await SqlFailureClassifier.ClassifyAsync(exception, _context, args.Context.CancellationToken).ConfigureAwait(false);
+        }
+
+        return failure is null ? null : GetDelay(failure, args.AttemptNumber);
+    }
+
+    /// <summary>Classifies a failure of this pipeline's operation on the caller's thread, with what the pipeline knows of the server and the phase.</summary>
+    internal SqlFailure Classify(Exception exception) => SqlFailureClassifier.Classify(exception, _context);
+
+    private async ValueTask<bool> DecideAsync(ValueTask<SqlFailure> classification, ResilienceContext context, int attemptNumber) =>
+        Decide(await classification.ConfigureAwait(false), context, attemptNumber);
+
+    /// <summary>Remembers the failure in the context, decides whether it is retried and tells the observer.</summary>
+    private bool Decide(SqlFailure failure, ResilienceContext context, int attemptNumber)
+    {
+        context.Properties.Set(FailureKey, failure);
         var longDelayRetries = context.Properties.GetValue(s_longDelayRetriesKey, 0);
         var reason = GetReasonNotToRetry(failure, longDelayRetries);
-        if (reason is null && args.AttemptNumber >= _options.MaxRetryAttempts)
+        if (reason is null && attemptNumber >= _options.MaxRetryAttempts)
         {
             reason = $"{_options.MaxRetryAttempts} retries were made";
         }
@@ -102,28 +143,9 @@ internal sealed class SqlRetryPolicy
             context.Properties.Set(s_longDelayRetriesKey, longDelayRetries + 1);
         }
 
-        Observer?.OnFailure(failure, args.AttemptNumber, reason is null, reason);
-        return new ValueTask<bool>(reason is null);
+        Observer?.OnFailure(failure, attemptNumber, reason is null, reason);
+        return reason is null;
     }
-
-    /// <summary>
-    /// Polly's <c>DelayGenerator</c>: <see cref="SqlRetryStrategyOptions.SocketExhaustionDelay"/> for the long-delay kind, at
-    /// least SqlClient's pool blocking period after a failed open when it applies, otherwise <see langword="null"/>: Polly's own
-    /// backoff (<c>Delay</c>, <c>BackoffType</c>, <c>UseJitter</c>, <c>MaxDelay</c>).
-    /// </summary>
-    internal ValueTask<TimeSpan?> GenerateDelayAsync<TResult>(RetryDelayGeneratorArguments<TResult> args)
-    {
-        var failure = args.Context.Properties.GetValue(FailureKey, null);
-        if (failure is null && args.Outcome.Exception is { } exception)
-        {
-            failure = Classify(exception);
-        }
-
-        return new ValueTask<TimeSpan?>(failure is null ? null : GetDelay(failure, args.AttemptNumber));
-    }
-
-    /// <summary>Classifies a failure of this pipeline's operation, with what the pipeline knows of the server and the phase.</summary>
-    internal SqlFailure Classify(Exception exception) => SqlFailureClassifier.Classify(exception, _context);
 
     /// <summary>Polly's <c>OnRetry</c> for a pipeline SafeSql builds: tells the observer about the wait.</summary>
     internal void OnRetry(ResilienceContext context, int attemptNumber, TimeSpan delay)
@@ -214,6 +236,7 @@ internal sealed class SqlRetryPolicy
     internal SqlRetryBehavior BehaviorOf(SqlFailureKind kind) => kind switch
     {
         SqlFailureKind.ConnectionRefused => _options.ConnectionRefused,
+        SqlFailureKind.ListenBacklogOverflow => _options.ListenBacklogOverflow,
         SqlFailureKind.ConnectTimeout => _options.ConnectTimeout,
         SqlFailureKind.ConnectionBroken => _options.ConnectionBroken,
         SqlFailureKind.TransientServerError => _options.TransientServerError,

@@ -89,10 +89,18 @@ public class SqlRetryStrategyOptions : RetryStrategyOptions
     [Range(typeof(TimeSpan), RetryDefaults.MinRetryDelay, RetryDefaults.MaxRetryDelay)]
     public TimeSpan SocketExhaustionDelay { get; set; } = TimeSpan.FromSeconds(RetryDefaults.SocketExhaustionDelaySeconds);
 
-    /// <summary>Gets or sets how a <see cref="SqlFailureKind.ConnectionRefused"/> failure is handled (server down or restarting, backlog overflow).</summary>
+    /// <summary>Gets or sets how a <see cref="SqlFailureKind.ConnectionRefused"/> failure is handled (server down or restarting).</summary>
     /// <value>The default value is <see cref="SqlRetryBehavior.Retry"/>.</value>
     [EnumDataType(typeof(SqlRetryBehavior))]
     public SqlRetryBehavior ConnectionRefused { get; set; } = SqlRetryBehavior.Retry;
+
+    /// <summary>Gets or sets how a <see cref="SqlFailureKind.ListenBacklogOverflow"/> failure is handled (the server's accept queue was full).</summary>
+    /// <value>
+    /// The default value is <see cref="SqlRetryBehavior.Retry"/>, with Polly's jittered backoff (<c>UseJitter</c>) so that clients
+    /// rejected by the same burst do not retry in step and overflow the backlog again.
+    /// </value>
+    [EnumDataType(typeof(SqlRetryBehavior))]
+    public SqlRetryBehavior ListenBacklogOverflow { get; set; } = SqlRetryBehavior.Retry;
 
     /// <summary>Gets or sets how a <see cref="SqlFailureKind.ConnectTimeout"/> failure is handled (SqlException 258 on SqlClient 6.1+: a dropped SYN).</summary>
     /// <value>

@@ -67,9 +67,9 @@ public sealed partial class SqlFailureClassifierTests
     }
 
     [Fact]
-    public async Task Classify_AmbiguousFailureAndListenerBackForTheProbe_ReturnsConnectionRefused()
+    public async Task Classify_AmbiguousFailureAndTheProbeIsAccepted_ReturnsListenBacklogOverflow()
     {
-        // Arrange
+        // Arrange: the connect failed (refused or reset: SqlClient lost which), and a diagnostic connect right after is accepted.
         await using var server = await LoopbackSqlServer.StartAsync();
         var exception = await CaptureRefusalAsync(server);
         var evidence = new FakeEvidence(Snapshot(server.EndPoint, towards: 1, timeWait: 1), SocketError.Success);
@@ -77,11 +77,11 @@ public sealed partial class SqlFailureClassifierTests
         // Act
         var failure = SqlFailureClassifier.Classify(exception, Context(server, evidence));
 
-        // Assert
-        Assert.Equal(SqlFailureKind.ConnectionRefused, failure.Kind);
+        // Assert: the server is up, so the failed connect met a full accept queue (or, rarely, the end of a restart).
+        Assert.Equal(SqlFailureKind.ListenBacklogOverflow, failure.Kind);
+        Assert.True(failure.IsTransient);
         Assert.Null(failure.SocketError);
-        Assert.Contains("just after succeeded", failure.Explanation, StringComparison.Ordinal);
-        Assert.Contains("a restart", failure.Explanation, StringComparison.Ordinal);
+        Assert.Contains($"The connect to 127.0.0.1:{server.Port} was refused or reset, yet a diagnostic connect right after was accepted, so the server is up and its listen backlog overflowed", failure.Explanation, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -143,5 +143,7 @@ public sealed partial class SqlFailureClassifierTests
             Connects++;
             return connectResult;
         }
+
+        public Task<SocketError> ConnectAsync(IPEndPoint endPoint) => Task.FromResult(Connect(endPoint));
     }
 }

@@ -60,7 +60,7 @@ public sealed class SqlDataSourceTests
         Assert.True(SqlDataSource.TryParse("localhost,1500", out var source));
 
         // Act
-        var endPoint = source.ToEndPoint(TimeSpan.Zero);
+        var endPoint = source.ToEndPoint();
 
         // Assert
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, 1500), endPoint);
@@ -73,7 +73,7 @@ public sealed class SqlDataSourceTests
         Assert.True(SqlDataSource.TryParse("db.invalid,1500", out var source));
 
         // Act
-        var endPoint = source.ToEndPoint(TimeSpan.Zero);
+        var endPoint = source.ToEndPoint();
 
         // Assert
         Assert.Equal(new IPEndPoint(IPAddress.Any, 1500), endPoint);

@@ -200,6 +200,11 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
         Assert.Equal($"SafeSql pool '{harness.Name}': {exhausted.Message}", log.Message);
         var timeout = Assert.Single(harness.MeasurementsOf("db.client.connection.timeouts"));
         Assert.Equal(1, timeout.Value);
+
+        // One detection, one log line, one metric: the open pipeline neither logs (3000-3003) nor counts it as a failure again.
+        Assert.Single(harness.Logs.GetSnapshot(), r => r.Level >= LogLevel.Warning);
+        Assert.DoesNotContain(harness.Logs.GetSnapshot(), r => r.Id.Id is >= SafeSqlEventId.OpenAttemptFailed and < 3100);
+        Assert.Empty(harness.Failures());
         foreach (var connection in held)
         {
             await connection.DisposeAsync();

@@ -17,4 +17,6 @@ internal sealed class ExhaustedEvidence(IPEndPoint endPoint) : ITcpEvidenceSourc
     public OsTcpSnapshot Capture(IPEndPoint? endPoint) => _snapshot;
 
     public SocketError Connect(IPEndPoint endPoint) => SocketError.AddressNotAvailable;
+
+    public Task<SocketError> ConnectAsync(IPEndPoint endPoint) => Task.FromResult(SocketError.AddressNotAvailable);
 }

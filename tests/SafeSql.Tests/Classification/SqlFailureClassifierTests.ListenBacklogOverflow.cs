@@ -1,0 +1,145 @@
+using System.Net.Sockets;
+
+using Microsoft.Data.SqlClient;
+
+using SafeSql.Classification;
+using SafeSql.Testing;
+using SafeSql.Tests.TestUtilities;
+
+namespace SafeSql.Tests.Classification;
+
+/// <summary>
+/// Listen-backlog overflow told apart from a server that is down, from real SqlClient exceptions and real diagnostic connects:
+/// a reset before the pre-login answer (what a full accept queue sends with <c>tcp_abort_on_overflow=1</c>; here the loopback
+/// server's <see cref="LoopbackSqlServerFaults.ResetOnAccept"/>, the same bytes on the wire for the client) and a dropped SYN
+/// (258, a listener whose accept queue is full), each decided by whether the server is seen accepting.
+/// </summary>
+public sealed partial class SqlFailureClassifierTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Classify_ResetBeforePreloginWhileTheServerAccepts_ReturnsListenBacklogOverflow(bool async)
+    {
+        // Arrange: the server resets each connection before answering PRELOGIN, and still listens.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        server.Faults.ResetOnAccept = true;
+        var exception = await CaptureOpenFailureAsync(ConnectionString(server, b => b.ConnectTimeout = 2), async);
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, FreshEvidence());
+
+        // Act
+        var failure = async ? await SqlFailureClassifier.ClassifyAsync(exception, context, CancellationToken.None) : SqlFailureClassifier.Classify(exception, context);
+
+        // Assert: SqlClient's shape (0 / 20, inner reset), and the diagnostic connect that the server accepted.
+        var sql = Assert.IsType<SqlException>(exception);
+        Assert.Equal(0, sql.Number);
+        Assert.Equal(SqlFailureKind.ListenBacklogOverflow, failure.Kind);
+        Assert.True(failure.IsTransient);
+        Assert.False(failure.MayHaveExecuted);
+        Assert.Equal(SocketError.ConnectionReset, failure.SocketError);
+        Assert.StartsWith($"The server at 127.0.0.1:{server.Port} reset the connection before answering the pre-login, yet a diagnostic connect right after was accepted, so its listen backlog overflowed.", failure.Explanation, StringComparison.Ordinal);
+        Assert.Contains("warm the pool with Min Pool Size", failure.Explanation, StringComparison.Ordinal);
+        Assert.Contains("net.core.somaxconn", failure.Explanation, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Classify_ResetBeforePreloginThenServerStops_ReturnsConnectionRefused(bool async)
+    {
+        // Arrange: the reset came from a server that then stopped listening (stopping or restarting).
+        await using var server = await LoopbackSqlServer.StartAsync();
+        server.Faults.ResetOnAccept = true;
+        var exception = await CaptureOpenFailureAsync(ConnectionString(server, b => b.ConnectTimeout = 2), async);
+        server.Faults.RefuseConnections = true;
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, FreshEvidence());
+
+        // Act
+        var failure = async ? await SqlFailureClassifier.ClassifyAsync(exception, context, CancellationToken.None) : SqlFailureClassifier.Classify(exception, context);
+
+        // Assert
+        Assert.Equal(SqlFailureKind.ConnectionRefused, failure.Kind);
+        Assert.Equal(SocketError.ConnectionRefused, failure.SocketError);
+        Assert.Contains("a diagnostic connect right after was refused (ECONNREFUSED): the server stopped listening", failure.Explanation, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Classify_SynDroppedByAFullAcceptQueueWhileThePoolHoldsConnections_ReturnsListenBacklogOverflow(bool async)
+    {
+        // Arrange: a real 258 (the listener's accept queue is full, Linux drops the SYN); the pool holds 3 connections to it.
+        using var listener = await FullAcceptQueueListener.StartAsync();
+        var exception = await CaptureOpenFailureAsync(UnreachableConnectionString(listener.DataSource), async);
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, listener.DataSource, null, FreshEvidence(), OpenConnections: () => 3);
+
+        // Act
+        var failure = async ? await SqlFailureClassifier.ClassifyAsync(exception, context, CancellationToken.None) : SqlFailureClassifier.Classify(exception, context);
+
+        // Assert: the diagnostic connect's SYN is dropped too, and the open connections show a server that accepts.
+        Assert.Equal(258, Assert.IsType<SqlException>(exception).Number);
+        Assert.Equal(SqlFailureKind.ListenBacklogOverflow, failure.Kind);
+        Assert.True(failure.IsTransient);
+        Assert.StartsWith($"The TCP connect to 127.0.0.1:{listener.EndPoint.Port} got no answer within Connect Timeout (SqlException 258: its SYN was dropped), yet a diagnostic connect right after got no answer within 500 ms from a host that had just answered (its SYN dropped: a full accept queue) and this pool holds 3 open connections to it, so the server is up", failure.Explanation, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Classify_SynDroppedWithNothingShowingTheServerAccepts_ReturnsConnectTimeout(bool async)
+    {
+        // Arrange: the same real 258, but no open connection and the diagnostic connect gets no answer either.
+        using var listener = await FullAcceptQueueListener.StartAsync();
+        var exception = await CaptureOpenFailureAsync(UnreachableConnectionString(listener.DataSource), async);
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, listener.DataSource, null, FreshEvidence(), OpenConnections: () => 0);
+
+        // Act
+        var failure = async ? await SqlFailureClassifier.ClassifyAsync(exception, context, CancellationToken.None) : SqlFailureClassifier.Classify(exception, context);
+
+        // Assert: a silent host and a full queue look the same from here; without evidence of accepting it stays a connect timeout.
+        Assert.Equal(SqlFailureKind.ConnectTimeout, failure.Kind);
+        Assert.Equal(SocketError.TimedOut, failure.SocketError);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Classify_SynDroppedThenTheServerAccepts_ReturnsListenBacklogOverflow(bool async)
+    {
+        // Arrange: a real 258 towards the server, whose listener then accepts the diagnostic connect (its queue drained): the
+        // loopback server plays the server once the queue has room, so the exception and the probe are both real.
+        using var listener = await FullAcceptQueueListener.StartAsync();
+        var exception = await CaptureOpenFailureAsync(UnreachableConnectionString(listener.DataSource), async);
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, FreshEvidence());
+
+        // Act
+        var failure = async ? await SqlFailureClassifier.ClassifyAsync(exception, context, CancellationToken.None) : SqlFailureClassifier.Classify(exception, context);
+
+        // Assert
+        Assert.Equal(SqlFailureKind.ListenBacklogOverflow, failure.Kind);
+        Assert.Contains("yet a diagnostic connect right after was accepted, so the server is up and dropped the SYN because its listen backlog was full", failure.Explanation, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Classify_RefusedWhileThePoolHoldsConnectionsAndTheProbeGetsNoAnswer_ReturnsListenBacklogOverflow()
+    {
+        // Arrange: a real refusal (the error code SqlClient loses on Linux); the probe's SYN is dropped while the pool holds
+        // connections to the server: a live server whose accept queue is full.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var exception = await CaptureRefusalAsync(server);
+        var evidence = new FakeEvidence(Snapshot(server.EndPoint, towards: 5, timeWait: 0), SocketError.TimedOut);
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, evidence, OpenConnections: () => 5);
+
+        // Act
+        var failure = SqlFailureClassifier.Classify(exception, context);
+
+        // Assert
+        Assert.Equal(SqlFailureKind.ListenBacklogOverflow, failure.Kind);
+        Assert.Contains("was refused or reset, yet a diagnostic connect right after got no answer within 500 ms from a host that had just answered (its SYN dropped: a full accept queue) and this pool holds 5 open connections to it", failure.Explanation, StringComparison.Ordinal);
+    }
+
+    /// <summary>Real operating-system evidence with nothing cached from other tests.</summary>
+    private static OsTcpEvidenceSource FreshEvidence() =>
+        new(TimeProvider.System, OsTcpEvidenceSource.DefaultCacheDuration, OsTcpEvidenceSource.DefaultConnectTimeout);
+}
