@@ -344,7 +344,7 @@ public sealed class WebFarm : IAsyncDisposable
         try
         {
             var script = $"set -e; ip netns add {probe}; ip -n {probe} link add farm0 type bridge; ip -n {probe} link add c1 type veth peer name eth0; ip -n {probe} link set c1 master farm0";
-            var (exitCode, _, error) = RunAsync("/bin/sh", ["-c", script], CancellationToken.None).GetAwaiter().GetResult();
+            var (exitCode, error) = RunSync("/bin/sh", ["-c", script]);
             return exitCode == 0
                 ? null
                 : $"'ip netns' could not build a namespace with a bridge and a veth pair (exit code {exitCode}; a container without CAP_SYS_ADMIN or without the bridge/veth modules?): {error.Trim()}";
@@ -355,8 +355,32 @@ public sealed class WebFarm : IAsyncDisposable
         }
         finally
         {
-            DeleteNamespacesAsync([probe]).GetAwaiter().GetResult();
+            if (File.Exists(Path.Combine(NetnsDirectory, probe)))
+            {
+                RunSync(FindTool("ip"), ["netns", "del", probe]);
+            }
         }
+    }
+
+    /// <summary>Runs a command synchronously (a Lazy's factory): the process is waited for with the operating system's wait,
+    /// not a task's; killed after 30 s.</summary>
+    private static (int ExitCode, string Error) RunSync(string fileName, IReadOnlyList<string> arguments)
+    {
+        var startInfo = new ProcessStartInfo(fileName) { RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(startInfo)!;
+        var error = process.StandardError.ReadToEnd();
+        if (!process.WaitForExit(s_commandTimeout))
+        {
+            process.Kill(entireProcessTree: true);
+            return (-1, $"'{fileName}' did not finish within {s_commandTimeout.TotalSeconds:0} s");
+        }
+
+        return (process.ExitCode, error);
     }
 
     private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
