@@ -239,8 +239,9 @@ internal static class FarmProgram
                 }
                 catch (Exception ex)
                 {
-                    // The request failed: what reached the calling code, classified as SafeSql would (OS evidence included).
-                    var failure = SqlFailureClassifier.ClassifyOpenFailure(ex, dataSourceText);
+                    // The request failed: what reached the calling code, classified as SafeSql would (OS evidence and the shared
+                    // diagnostic connect included, without blocking a thread).
+                    var failure = await SqlFailureClassifier.ClassifyAsync(ex, dataSourceText);
                     recorder.Failed(ex, failure, surfaced: true);
                 }
             }

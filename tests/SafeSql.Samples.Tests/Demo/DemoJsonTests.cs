@@ -205,6 +205,14 @@ public sealed class DemoJsonTests(DemoJsonRun demo) : IClassFixture<DemoJsonRun>
         Assert.True((long)rawUnpooled["failuresSurfaced"]! > 0, rawUnpooled.ToJsonString());
         Assert.Equal((long)rawUnpooled["requests"]!, (long)rawUnpooled["opens"]! + (long)rawUnpooled["failuresSurfaced"]!);
 
+        // Assert: the server was up and accepting: no failure of the storm is called a refusal, and the overflow is recognised.
+        foreach (var storm in new[] { rawUnpooled, runs["restart-raw-pooled"], safeSql })
+        {
+            Assert.DoesNotContain(nameof(SqlFailureKind.ConnectionRefused), Failures(storm).Keys);
+        }
+
+        Assert.True(Failures(rawUnpooled).GetValueOrDefault(nameof(SqlFailureKind.ListenBacklogOverflow)) > 0, rawUnpooled.ToJsonString());
+
         // Assert: SafeSql retried every failed attempt of a kind it retries: what reached a caller is only what it never retries.
         Assert.Equal(400, (long)safeSql["requests"]!);
         Assert.All(Counts(safeSql["surfacedByKind"]!.AsObject()).Keys, kind => Assert.Equal(nameof(SqlFailureKind.PoolTimeout), kind));
