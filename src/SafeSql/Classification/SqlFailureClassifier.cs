@@ -303,7 +303,7 @@ public static class SqlFailureClassifier
         // reset when the reset met SqlClient's read, "error during connection initialization process before login" without an
         // inner exception when it met the write (both measured on 6.1.8 and 7.1.1). A full accept queue does this (Linux with
         // tcp_abort_on_overflow=1); the diagnostic connect decides.
-        if (phase == SqlOperationPhase.Open && SqlClientSignatures.IsInPreLogin(sql) && ResetOrNoSocketError(sql))
+        if (phase == SqlOperationPhase.Open && ResetOrNoSocketError(sql) && SqlClientSignatures.IsInPreLogin(sql))
         {
             pending = new PendingConnectFailure(ConnectSignal.ResetWhileOpening, sql, 0, FindSocketError(sql));
             return null;

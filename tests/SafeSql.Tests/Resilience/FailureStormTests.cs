@@ -2,12 +2,12 @@ using System.Diagnostics;
 using System.Net.Sockets;
 
 using Microsoft.Data.SqlClient;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 using SafeSql.Classification;
 using SafeSql.Diagnostics;
 using SafeSql.Leases;
 using SafeSql.Testing;
-using SafeSql.Tests.Leases;
 using SafeSql.Tests.TestUtilities;
 
 using static SafeSql.Tests.Classification.SqlFailureClassifierTests;
@@ -57,33 +57,38 @@ public sealed class FailureStormTests
             : ConnectionString(server, b => b.ConnectTimeout = 2);
         server.Faults.RefuseConnections = storm == Storm.Refused;
         server.Faults.ResetOnAccept = storm == Storm.OverflowReset;
-        await using var harness = new FactoryHarness(connectionString, configureOptions: o => o.OpenRetry = null);
+        // No logger: a test logger serializes its records under a lock, and 1,000 threads contending for it make the thread pool
+        // grow (measured: 4 to 12 threads with FakeLogger), which is the logger's cost, not SafeSql's. The metrics are collected.
+        var builder = new SafeSqlDataSourceBuilder(connectionString) { Name = "storm-" + Guid.NewGuid().ToString("N") };
+        builder.Options.OpenRetry = null;
+        await using var dataSource = builder.Build();
+        using var failureMetric = new MetricCollector<long>(dataSource.Metrics.Meter, SafeSqlMetrics.FailuresInstrumentName);
+        using var poolTimeoutMetric = new MetricCollector<long>(dataSource.Metrics.Meter, "db.client.connection.timeouts");
         var probesBefore = OsTcpEvidenceSource.Shared.AsyncConnectsStarted;
-        var threadsBefore = ThreadPool.ThreadCount;
-        using var sampler = new ThreadPoolSampler();
+
+        // The same storm through raw SqlClient first (a pool of its own): the threads SqlClient itself blocks are the baseline.
+        var rawConnectionString = new SqlConnectionStringBuilder(connectionString) { ApplicationName = "raw-" + Guid.NewGuid().ToString("N") }.ConnectionString;
+        var rawPeakThreads = await MeasurePeakThreadsAsync(async () =>
+        {
+            await using var connection = new SqlConnection(rawConnectionString);
+            await connection.OpenAsync();
+        });
 
         // Act
         var clock = Stopwatch.StartNew();
-        var outcomes = await Task.WhenAll(Enumerable.Range(0, Opens).Select(_ => Task.Run(async () =>
+        Exception?[] outcomes = [];
+        var peakThreads = await MeasurePeakThreadsAsync(async () =>
         {
-            try
-            {
-                await using var connection = await harness.Factory.OpenConnectionAsync();
-                return null;
-            }
-            catch (Exception ex)
-            {
-                return ex;
-            }
-        })));
+            await using var connection = await dataSource.OpenConnectionAsync();
+        }, results => outcomes = results);
         var elapsed = clock.Elapsed;
-        var peakThreads = sampler.Stop();
+        SqlConnection.ClearPool(new SqlConnection(rawConnectionString));
 
         // Assert: every open failed and was classified once, either by the pipeline (the failures counter, tagged with the
         // kind) or, for an open that waited in SqlClient's pool queue until Connect Timeout, as a pool timeout (counted once).
         Assert.All(outcomes, Assert.NotNull);
-        var failures = harness.Failures();
-        var poolTimeouts = harness.MeasurementsOf("db.client.connection.timeouts").Sum(m => m.Value);
+        var failures = failureMetric.GetMeasurementSnapshot();
+        var poolTimeouts = poolTimeoutMetric.GetMeasurementSnapshot().Sum(m => m.Value);
         Assert.Equal(Opens, failures.Count + poolTimeouts);
         Assert.Equal(poolTimeouts, outcomes.Count(e => e is SqlConnectionPoolExhaustedException));
         var expectedKinds = storm switch
@@ -102,13 +107,37 @@ public sealed class FailureStormTests
         var probes = OsTcpEvidenceSource.Shared.AsyncConnectsStarted - probesBefore;
         Assert.InRange(probes, 1, 1 + (int)elapsed.TotalSeconds);
 
-        // No thread-pool thread blocked on the evidence: the pool grows by at most a few threads beyond the processors.
+        // No thread-pool thread blocked on the evidence: the pool stays within a bound of the processor count above what raw
+        // SqlClient needed for the same storm. The bound is loose on purpose: the pool's hill climbing adds threads to any burst
+        // of CPU work (1,000 failures, each classified and rethrown through Polly), measured here at 2 to 16 threads more than
+        // raw SqlClient on 2 processors; a blocking probe of 500 ms per failure would need hundreds, and the duration below
+        // (one shared probe instead of 1,000) tells the two apart.
         Assert.True(
-            peakThreads <= Math.Max(threadsBefore, Environment.ProcessorCount) + Environment.ProcessorCount + 4,
-            $"The thread pool grew from {threadsBefore} to {peakThreads} threads during the storm ({Environment.ProcessorCount} processors).");
+            peakThreads <= Math.Max(rawPeakThreads, Environment.ProcessorCount) + (10 * Environment.ProcessorCount),
+            $"The thread pool peaked at {peakThreads} threads with SafeSql against {rawPeakThreads} with raw SqlClient ({Environment.ProcessorCount} processors).");
 
-        // The storm ends within a bound of Connect Timeout (2 s): the evidence adds at most one bounded probe (500 ms).
-        Assert.True(elapsed < TimeSpan.FromSeconds(2 * 3 + 5), $"The storm took {elapsed.TotalSeconds:F1} s.");
+        // The storm ends within a bound of Connect Timeout (2 s): the evidence adds one bounded probe (500 ms) shared by all.
+        Assert.True(elapsed < TimeSpan.FromSeconds(2 + 8), $"The storm took {elapsed.TotalSeconds:F1} s.");
+    }
+
+    /// <summary>Runs <see cref="Opens"/> opens at once, each on the thread pool; returns the thread pool's peak size meanwhile.</summary>
+    private static async Task<int> MeasurePeakThreadsAsync(Func<Task> open, Action<Exception?[]>? outcomes = null)
+    {
+        using var sampler = new ThreadPoolSampler();
+        var results = await Task.WhenAll(Enumerable.Range(0, Opens).Select(_ => Task.Run(async () =>
+        {
+            try
+            {
+                await open();
+                return null;
+            }
+            catch (Exception ex)
+            {
+                return ex;
+            }
+        })));
+        outcomes?.Invoke(results);
+        return sampler.Stop();
     }
 
     /// <summary>Samples <see cref="ThreadPool.ThreadCount"/> every millisecond or so on a dedicated thread (not a pool thread).</summary>
