@@ -1,7 +1,7 @@
 // The SafeSql demo: the connection failures met in production, played for real against a loopback SQL Server (real TCP,
 // the real Microsoft.Data.SqlClient), first with raw SqlClient, then with SafeSql. docs/demo.md explains each scenario.
 //
-//   dotnet run --project samples/SafeSql.Demo -c Release                                 the four scenarios, as tables
+//   dotnet run --project samples/SafeSql.Demo -c Release                                 the five scenarios, as tables
 //   dotnet run --project samples/SafeSql.Demo -c Release -- --json                       the same figures as JSON
 //   dotnet run --project samples/SafeSql.Demo -c Release -- --scenario leak-loop         one scenario
 //   dotnet run --project samples/SafeSql.Demo -c Release -- check "Server=db;Pooling=false"
@@ -34,6 +34,7 @@ return args switch
 {
     ["check", _] or ["serve", ..] => await SafeSqlCommandLine.RunAsync(args, Console.Out, Console.Error, Console.IsOutputRedirected),
     [LunchBurst.NamespaceCommand, var side] => await LunchBurst.RunNamespaceCommandAsync(side), // hidden: see LunchBurst
+    [ManyWebServers.HostCommand, .. var rest] => await ManyWebServers.RunHostCommandAsync(rest), // hidden: one host of the web farm
     _ when TryParseRun(args) is { } options => await RunScenariosAsync(options),
     _ => Usage(),
 };
@@ -69,6 +70,7 @@ static async Task<int> RunScenariosAsync(DemoOptions options)
         (LunchBurst.Id, LunchBurst.RunAsync), // 2. 1,000 users x 4 records with Pooling=false
         (Hacks.Id, Hacks.RunAsync),           // 3. the connection-string hacks from the field
         (Restart.Id, Restart.RunAsync),       // 4. a server restart and a refused-connection burst under load
+        (ManyWebServers.Id, ManyWebServers.RunAsync), // 5. many web servers reconnect at once into a full listen backlog
     ];
 
     var clock = Stopwatch.StartNew();
@@ -124,7 +126,7 @@ static DemoOptions? TryParseRun(string[] args)
             case "--connection-string" when i + 1 < args.Length:
                 options = options with { ConnectionString = args[++i] };
                 break;
-            case "--scenario" when i + 1 < args.Length && args[i + 1] is LeakLoop.Id or LunchBurst.Id or Hacks.Id or Restart.Id:
+            case "--scenario" when i + 1 < args.Length && args[i + 1] is LeakLoop.Id or LunchBurst.Id or Hacks.Id or Restart.Id or ManyWebServers.Id:
                 options = options with { Scenario = args[++i] };
                 break;
             default:
@@ -138,7 +140,7 @@ static DemoOptions? TryParseRun(string[] args)
 static int Usage()
 {
     Console.Error.WriteLine("""
-        Usage: SafeSql.Demo [--json] [--scenario leak-loop|lunch-burst|hacks|restart] [--connection-string "<connection string>"]
+        Usage: SafeSql.Demo [--json] [--scenario leak-loop|lunch-burst|hacks|restart|web-farm] [--connection-string "<connection string>"]
                SafeSql.Demo check "<connection string>"    exit code 0 when accepted, 2 when refused
                SafeSql.Demo serve [--port N] [--user NAME] [--password PASSWORD]    only the loopback server, until Ctrl+C
         check and serve are the safesql tool's (src/SafeSql.Tool), which also has doctor.

@@ -54,8 +54,9 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
     /// <summary>Gets the TCP port the server listens on (the same after <see cref="StopAsync"/> and <see cref="RestartAsync"/>).</summary>
     public int Port { get; private set; }
 
-    /// <summary>Gets the endpoint the server listens on: 127.0.0.1 and <see cref="Port"/>.</summary>
-    public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
+    /// <summary>Gets the endpoint clients connect to: <see cref="LoopbackSqlServerOptions.ListenAddress"/> (127.0.0.1 by default,
+    /// and when it is <see cref="IPAddress.Any"/>) and <see cref="Port"/>.</summary>
+    public IPEndPoint EndPoint => new(ConnectAddress, Port);
 
     /// <summary>Gets a connection string for Microsoft.Data.SqlClient that works with its defaults (no <c>Encrypt</c> keyword,
     /// i.e. <c>Encrypt=Mandatory</c>): <c>Data Source=tcp:127.0.0.1,PORT;User ID=sa;Password=...;Server Certificate=PATH;Connect
@@ -77,7 +78,7 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
         {
             var credentials = $"User ID={Quote(_options.UserName ?? LoopbackSqlServerOptions.DefaultUserName)};Password={Quote(_options.Password ?? "x")}";
             var encryption = _certificates is null ? "Encrypt=False" : "Server Certificate=" + Quote(_certificates.CurrentPath);
-            return string.Create(CultureInfo.InvariantCulture, $"Data Source=tcp:127.0.0.1,{Port};{credentials};{encryption};Connect Retry Count=0");
+            return string.Create(CultureInfo.InvariantCulture, $"Data Source=tcp:{ConnectAddress},{Port};{credentials};{encryption};Connect Retry Count=0");
         }
     }
 
@@ -123,6 +124,8 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
 
     internal LoopbackSqlServerOptions Options => _options;
 
+    private IPAddress ConnectAddress => _options.ListenAddress.Equals(IPAddress.Any) ? IPAddress.Loopback : _options.ListenAddress;
+
     internal ServerCertificates? Certificates => _certificates;
 
     internal bool IsRefusing
@@ -146,7 +149,9 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
     /// <exception cref="ArgumentOutOfRangeException"><see cref="LoopbackSqlServerOptions.Port"/> is outside 0..65535,
     /// <see cref="LoopbackSqlServerOptions.ListenBacklog"/> is less than 1, <see cref="LoopbackSqlServerOptions.FirstSessionId"/>
     /// is outside 1..32767, or <see cref="LoopbackSqlServerOptions.Encryption"/> is not a defined value.</exception>
-    /// <exception cref="ArgumentException"><see cref="LoopbackSqlServerOptions.Certificate"/> has no private key.</exception>
+    /// <exception cref="ArgumentException"><see cref="LoopbackSqlServerOptions.Certificate"/> has no private key, or
+    /// <see cref="LoopbackSqlServerOptions.ListenAddress"/> is not an IPv4 address.</exception>
+    /// <exception cref="ArgumentNullException"><see cref="LoopbackSqlServerOptions.ListenAddress"/> is <see langword="null"/>.</exception>
     /// <exception cref="SocketException">The port is in use (<see cref="SocketError.AddressAlreadyInUse"/>).</exception>
     public static Task<LoopbackSqlServer> StartAsync(LoopbackSqlServerOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -158,6 +163,12 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.FirstSessionId, short.MaxValue);
         ArgumentNullException.ThrowIfNull(options.ServerName);
         ArgumentNullException.ThrowIfNull(options.TimeProvider);
+        ArgumentNullException.ThrowIfNull(options.ListenAddress);
+        if (options.ListenAddress.AddressFamily != AddressFamily.InterNetwork)
+        {
+            throw new ArgumentException("LoopbackSqlServerOptions.ListenAddress must be an IPv4 address.", "options.ListenAddress");
+        }
+
         if (!Enum.IsDefined(options.Encryption))
         {
             throw new ArgumentOutOfRangeException("options.Encryption", options.Encryption, "LoopbackSqlServerOptions.Encryption is not a defined LoopbackEncryption value.");
@@ -256,7 +267,7 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
     /// <summary>Returns the endpoint and counters.</summary>
     /// <returns>For example <c>LoopbackSqlServer 127.0.0.1:41234 (3 open connections)</c>.</returns>
     public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"LoopbackSqlServer 127.0.0.1:{Port} ({Counters.OpenConnections} open connections)");
+        string.Create(CultureInfo.InvariantCulture, $"LoopbackSqlServer {ConnectAddress}:{Port} ({Counters.OpenConnections} open connections)");
 
     internal void SetRefusing(bool refuse)
     {
@@ -319,7 +330,7 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
         try
         {
             AllowRebindDuringTimeWait(listener);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, Port));
+            listener.Bind(new IPEndPoint(_options.ListenAddress, Port));
             listener.Listen(_options.ListenBacklog);
         }
         catch

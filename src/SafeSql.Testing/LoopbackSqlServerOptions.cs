@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography.X509Certificates;
 
 namespace SafeSql.Testing;
@@ -17,6 +18,14 @@ public sealed class LoopbackSqlServerOptions
     /// <summary>Gets or sets the TCP port to listen on, on 127.0.0.1.</summary>
     /// <value>The default value is 0: the operating system picks a free port (read it from <see cref="LoopbackSqlServer.Port"/>).</value>
     public int Port { get; set; }
+
+    /// <summary>Gets or sets the IPv4 address to listen on.</summary>
+    /// <value>The default value is <see cref="IPAddress.Loopback"/> (127.0.0.1): only this machine can connect.</value>
+    /// <remarks>Another address serves clients in other network namespaces, for example the server host of a
+    /// <see cref="Network.WebFarm"/> (its <see cref="Network.WebFarm.Server"/> host). <see cref="LoopbackSqlServer.ConnectionString"/>
+    /// and <see cref="LoopbackSqlServer.EndPoint"/> carry this address (127.0.0.1 when it is <see cref="IPAddress.Any"/>).
+    /// The server has a fixed, public development password: never listen on an address reachable from other machines.</remarks>
+    public IPAddress ListenAddress { get; set; } = IPAddress.Loopback;
 
     /// <summary>Gets or sets the listen backlog passed to <c>listen(2)</c>: how many connections the kernel completes and queues
     /// before the server accepts them.</summary>

@@ -23,7 +23,9 @@ internal static class ConsoleReport
         WriteWrapped(writer, "   ", result.Setup);
         writer.WriteLine();
 
-        string[][] rows = [s_headers, Row("raw SqlClient", result.Raw), Row("SafeSql", result.SafeSql)];
+        string[][] rows = result.Runs is { } runs
+            ? [s_headers, .. runs.Select(static r => Row(r.Label, r.Figures))]
+            : [s_headers, Row("raw SqlClient", result.Raw), Row("SafeSql", result.SafeSql)];
         var widths = Enumerable.Range(0, s_headers.Length).Select(column => rows.Max(row => row[column].Length)).ToArray();
         foreach (var row in rows)
         {
@@ -38,8 +40,19 @@ internal static class ConsoleReport
         }
 
         writer.WriteLine();
-        WriteWrapped(writer, "   raw SqlClient  ", result.Raw.Summary);
-        WriteWrapped(writer, "   SafeSql        ", result.SafeSql.Summary);
+        if (result.Runs is { } labeled)
+        {
+            var width = labeled.Max(static r => r.Label.Length) + 5;
+            foreach (var run in labeled)
+            {
+                WriteWrapped(writer, ("   " + run.Label).PadRight(width), run.Figures.Summary);
+            }
+        }
+        else
+        {
+            WriteWrapped(writer, "   raw SqlClient  ", result.Raw.Summary);
+            WriteWrapped(writer, "   SafeSql        ", result.SafeSql.Summary);
+        }
         foreach (var note in result.Notes)
         {
             WriteWrapped(writer, "   - ", note);

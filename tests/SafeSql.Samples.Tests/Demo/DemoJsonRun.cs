@@ -14,7 +14,7 @@ public sealed class DemoJsonRun : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // Generous: the demo takes about 20 s alone; CI runs other test assemblies beside it.
+        // Generous: the demo takes about 45 s alone (25 s of it the web farm); CI runs other test assemblies beside it.
         _run = await DemoProcess.RunAsync(TimeSpan.FromMinutes(3), "--json");
         _scenarios = _run.ExitCode == 0 ? JsonNode.Parse(_run.StandardOutput)!.AsArray() : [];
     }

@@ -16,7 +16,7 @@ public sealed class DemoJsonTests(DemoJsonRun demo) : IClassFixture<DemoJsonRun>
     private static readonly string[] s_figures = ["opens", "failures", "failuresSurfaced", "poolTimeouts", "leaksReported", "tcpConnections", "elapsedMs"];
 
     [Fact]
-    public void Json_WholeRun_ExitsZeroWithFourScenariosInOrderAndEveryFigure()
+    public void Json_WholeRun_ExitsZeroWithFiveScenariosInOrderAndEveryFigure()
     {
         // Arrange (the fixture ran the demo)
 
@@ -25,7 +25,7 @@ public sealed class DemoJsonTests(DemoJsonRun demo) : IClassFixture<DemoJsonRun>
 
         // Assert
         Assert.True(demo.Run.ExitCode == 0, $"Exit code {demo.Run.ExitCode}. Standard error: {demo.Run.StandardError}");
-        Assert.Equal(["leak-loop", "lunch-burst", "hacks", "restart"], ids);
+        Assert.Equal(["leak-loop", "lunch-burst", "hacks", "restart", "web-farm"], ids);
         foreach (var scenario in demo.Scenarios.Select(static s => s!.AsObject()))
         {
             foreach (var side in new[] { "raw", "safesql" })
@@ -177,6 +177,69 @@ public sealed class DemoJsonTests(DemoJsonRun demo) : IClassFixture<DemoJsonRun>
         Assert.True((long)safeSql["opens"]! > 0);
     }
 
+    [SkippableFact]
+    public void Json_WebFarm_RawCallersFailInTheOverflowAndEveryRefusalOfTheDownServerIsConnectionRefused()
+    {
+        Skip.IfNot(WebFarm.IsSupported, WebFarm.UnsupportedReason);
+
+        // Arrange
+        var scenario = demo.Scenario("web-farm");
+        var runs = scenario["runs"]!.AsArray().Select(static r => r!.AsObject()).ToDictionary(static r => (string)r["id"]!, static r => r["figures"]!.AsObject());
+
+        // Act
+        var rawUnpooled = runs["restart-raw-unpooled"];
+        var safeSql = runs["restart-safesql"];
+
+        // Assert: the table's raw and safesql are the restart storm's raw Pooling=false and SafeSql runs.
+        Assert.Equal(
+            ["restart-raw-unpooled", "restart-raw-pooled", "restart-safesql", "down-raw", "down-safesql", "lunch-raw", "lunch-safesql"],
+            scenario["runs"]!.AsArray().Select(static r => (string)r!["id"]!));
+        Assert.Equal((long)rawUnpooled["failuresSurfaced"]!, (long)scenario["raw"]!["failuresSurfaced"]!);
+        Assert.Equal((long)safeSql["failuresSurfaced"]!, (long)scenario["safesql"]!["failuresSurfaced"]!);
+
+        // Assert: 8 hosts x 50 requests into a backlog of 8: the accept queue overflowed, the server host reset handshakes,
+        // and raw callers failed.
+        Assert.Equal(400, (long)rawUnpooled["requests"]!);
+        Assert.True((long)rawUnpooled["listenOverflows"]! > 0, rawUnpooled.ToJsonString());
+        Assert.True((long)rawUnpooled["resetsSent"]! > 0, rawUnpooled.ToJsonString());
+        Assert.True((long)rawUnpooled["failuresSurfaced"]! > 0, rawUnpooled.ToJsonString());
+        Assert.Equal((long)rawUnpooled["requests"]!, (long)rawUnpooled["opens"]! + (long)rawUnpooled["failuresSurfaced"]!);
+
+        // Assert: the server was up and accepting: no failure of the storm is called a refusal, and the overflow is recognised.
+        foreach (var storm in new[] { rawUnpooled, runs["restart-raw-pooled"], safeSql })
+        {
+            Assert.DoesNotContain(nameof(SqlFailureKind.ConnectionRefused), Failures(storm).Keys);
+        }
+
+        Assert.True(Failures(rawUnpooled).GetValueOrDefault(nameof(SqlFailureKind.ListenBacklogOverflow)) > 0, rawUnpooled.ToJsonString());
+
+        // Assert: SafeSql retried every failed attempt of a kind it retries: what reached a caller is only what it never retries.
+        Assert.Equal(400, (long)safeSql["requests"]!);
+        Assert.All(Counts(safeSql["surfacedByKind"]!.AsObject()).Keys, kind => Assert.Equal(nameof(SqlFailureKind.PoolTimeout), kind));
+        Assert.DoesNotContain(nameof(SqlFailureKind.Unknown), Failures(safeSql).Keys);
+
+        // Assert: the server down: every failed attempt, raw and SafeSql, is a refusal.
+        foreach (var down in new[] { runs["down-raw"], runs["down-safesql"] })
+        {
+            Assert.Equal(0, (long)down["opens"]!);
+            Assert.Equal([nameof(SqlFailureKind.ConnectionRefused)], Failures(down).Keys);
+        }
+
+        // Assert: the lunch burst over 4 hosts of 3,977 ports each: every record served, no host exhausted.
+        foreach (var lunch in new[] { runs["lunch-raw"], runs["lunch-safesql"] })
+        {
+            Assert.Equal(4000, (long)lunch["opens"]!);
+            Assert.All(lunch["perHost"]!.AsArray().Select(static h => h!.AsObject()), host =>
+            {
+                Assert.Equal(3977, (int)host["ephemeralPorts"]!);
+                Assert.False((bool)host["indicatesExhaustion"]!);
+            });
+        }
+
+        Assert.InRange((long)runs["lunch-raw"]["maxTimeWaitPerHost"]!, 1000, 3977);
+        Assert.InRange((long)runs["lunch-safesql"]["tcpConnections"]!, 1, 4 * 50);
+    }
+
     private static void AssertSafeSqlServedTheBurst(JsonObject scenario)
     {
         var safeSql = scenario["safesql"]!.AsObject();
@@ -186,6 +249,7 @@ public sealed class DemoJsonTests(DemoJsonRun demo) : IClassFixture<DemoJsonRun>
         Assert.InRange((long)safeSql["tcpConnections"]!, 1, (int)safeSql["maxPoolSize"]!);
     }
 
-    private static Dictionary<string, long> Failures(JsonObject run) =>
-        run["failures"]!.AsObject().ToDictionary(static p => p.Key, static p => (long)p.Value!);
+    private static Dictionary<string, long> Failures(JsonObject run) => Counts(run["failures"]!.AsObject());
+
+    private static Dictionary<string, long> Counts(JsonObject counts) => counts.ToDictionary(static p => p.Key, static p => (long)p.Value!);
 }
