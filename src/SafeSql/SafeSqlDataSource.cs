@@ -11,6 +11,7 @@ using Microsoft.Extensions.Options;
 
 using Polly;
 
+using SafeSql.Classification;
 using SafeSql.ConnectionStrings;
 using SafeSql.Diagnostics;
 using SafeSql.Leases;
@@ -368,7 +369,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
 
     /// <summary>
     /// Opens once outside Polly (the hot path: no pipeline, no closure). Only when that attempt fails, and the failure is not
-    /// a caller cancellation or a pool timeout (never retried), does the pipeline run, with the first attempt's exception
+    /// a caller cancellation or a pool timeout of a full pool (never retried), does the pipeline run, with the first attempt's exception
     /// replayed as its first attempt, so attempt counts, delays, classification, logs (3000-3003) and metrics are those of
     /// running every attempt in Polly. The pipeline is told it runs synchronously: the classification then gathers its
     /// evidence on this thread instead of awaiting it.
@@ -380,7 +381,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         {
             return OpenOnce(_connectionString);
         }
-        catch (Exception ex) when (ex is not SqlConnectionPoolExhaustedException && !ReferenceEquals(_openPipeline, ResiliencePipeline.Empty))
+        catch (Exception ex) when (!IsLeakPoolTimeout(ex) && !ReferenceEquals(_openPipeline, ResiliencePipeline.Empty))
         {
             firstFailure = ExceptionDispatchInfo.Capture(ex);
         }
@@ -412,7 +413,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         {
             return await OpenOnceAsync(_connectionString, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not SqlConnectionPoolExhaustedException
+        catch (Exception ex) when (!IsLeakPoolTimeout(ex)
             && !ReferenceEquals(_openPipeline, ResiliencePipeline.Empty)
             && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
@@ -432,7 +433,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
     /// <summary>
     /// One attempt. SqlClient's pool timeout is recognized here, once (<see cref="LeaseTracker.IsPoolTimeout"/>), and thrown as
     /// <see cref="SqlConnectionPoolExhaustedException"/>, which logs it (event 1002) and counts it
-    /// (<c>db.client.connection.timeouts</c>); the pipeline then neither retries, logs nor counts it again.
+    /// (<c>db.client.connection.timeouts</c>); the pipeline does not log or count it again, and retries it only when the pool was not full.
     /// </summary>
     private SqlConnection OpenOnce(string connectionString)
     {
@@ -445,6 +446,12 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
             throw Tracker.CreatePoolExhaustedException(ex);
         }
     }
+
+    /// <summary>
+    /// A pool timeout with every pooled connection leased (a leak, never retried): thrown at once, without the pipeline. A pool
+    /// timeout of a pool that was not full (queued behind a connection being created) goes through the pipeline, which retries it once.
+    /// </summary>
+    private static bool IsLeakPoolTimeout(Exception exception) => exception is IPoolTimeoutException { PoolWasFull: true };
 
     /// <summary>The asynchronous <see cref="OpenOnce"/>.</summary>
     private async ValueTask<SqlConnection> OpenOnceAsync(string connectionString, CancellationToken cancellationToken)

@@ -17,6 +17,13 @@ internal static partial class Explanations
         "or held across slow work. Dispose every connection (await using) and find the holders in SafeSql's leak reports; raising " +
         "Max Pool Size only hides the leak. Not retried: the caller already waited the whole Connect Timeout.";
 
+    internal const string PoolTimeoutWhileCreating =
+        "The connection pool timed out although it was not full (fewer connections leased through SafeSql than Max Pool Size): " +
+        "SqlClient creates a pool's new connections one at a time, so while the server does not answer a connect (a dropped SYN, " +
+        "a full listen backlog, a restart), every open queued behind that creation times out with the pool's message. Transient: " +
+        "retried once with jittered backoff. If it recurs without server trouble, code that opens the same connection string " +
+        "without SafeSql may hold the other connections.";
+
     internal const string NonPooledOpenTimeout =
         "Timed out waiting to start a non-pooled open: too many simultaneous opens with Pooling=false (SqlClient's " +
         "TimeoutException \"Timeout attempting to open the connection\"). Every non-pooled open is a new TCP connection, " +

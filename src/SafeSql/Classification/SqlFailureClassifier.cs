@@ -164,10 +164,13 @@ public static class SqlFailureClassifier
             {
                 case SqlException sql:
                     return ClassifySqlException(sql, context, out pending);
-                case IPoolTimeoutException:
+                case IPoolTimeoutException poolTimeout:
                     // SafeSql's own type: decided by the type, not by the (localized) text of the pool exception inside. It is only
-                    // thrown for a pooled connection string, so the non-pooled variant cannot be inside.
-                    return new SqlFailure(SqlFailureKind.PoolTimeout, false, false, null, null, Explanations.PoolTimeout, current);
+                    // thrown for a pooled connection string, so the non-pooled variant cannot be inside. A pool that was not full
+                    // timed out behind a connection being created: transient.
+                    return poolTimeout.PoolWasFull
+                        ? new SqlFailure(SqlFailureKind.PoolTimeout, false, false, null, null, Explanations.PoolTimeout, current)
+                        : new SqlFailure(SqlFailureKind.PoolTimeout, true, false, null, null, Explanations.PoolTimeoutWhileCreating, current);
                 case InvalidOperationException or TimeoutException when SqlClientSignatures.IsPoolTimeout(current, out var nonPooled):
                     return new SqlFailure(SqlFailureKind.PoolTimeout, false, false, null, null, nonPooled ? Explanations.NonPooledOpenTimeout : Explanations.PoolTimeout, current);
                 case SocketException socket:

@@ -49,4 +49,7 @@ public sealed class SqlConnectionPoolExhaustedException : InvalidOperationExcept
     /// <summary>Gets the pool snapshot taken when the pool timed out: leased count, Max Pool Size, holders by call site.</summary>
     /// <value><see langword="null"/> only when the exception was not created by SafeSql.</value>
     public SqlConnectionPoolSnapshot? Snapshot { get; }
+
+    /// <inheritdoc/>
+    bool IPoolTimeoutException.PoolWasFull => Snapshot is null || Snapshot.LeasedCount >= Snapshot.MaxPoolSize;
 }

@@ -26,6 +26,8 @@ internal sealed class SqlRetryPolicy
 
     private static readonly ResiliencePropertyKey<int> s_longDelayRetriesKey = new("SafeSql.LongDelayRetries");
 
+    private static readonly ResiliencePropertyKey<int> s_poolTimeoutRetriesKey = new("SafeSql.PoolTimeoutRetries");
+
     private readonly SqlRetryStrategyOptions _options;
     private readonly SqlOperationPhase _phase;
     private readonly bool _retriesDisabled;
@@ -132,7 +134,10 @@ internal sealed class SqlRetryPolicy
     {
         context.Properties.Set(FailureKey, failure);
         var longDelayRetries = context.Properties.GetValue(s_longDelayRetriesKey, 0);
-        var reason = GetReasonNotToRetry(failure, longDelayRetries);
+        var poolTimeoutRetries = context.Properties.GetValue(s_poolTimeoutRetriesKey, 0);
+        var reason = failure.Kind == SqlFailureKind.PoolTimeout
+            ? GetReasonNotToRetryPoolTimeout(failure, poolTimeoutRetries)
+            : GetReasonNotToRetry(failure, longDelayRetries);
         if (reason is null && attemptNumber >= _options.MaxRetryAttempts)
         {
             reason = $"{_options.MaxRetryAttempts} retries were made";
@@ -141,6 +146,11 @@ internal sealed class SqlRetryPolicy
         if (reason is null && BehaviorOf(failure.Kind) == SqlRetryBehavior.RetryOnceAfterLongDelay)
         {
             context.Properties.Set(s_longDelayRetriesKey, longDelayRetries + 1);
+        }
+
+        if (reason is null && failure.Kind == SqlFailureKind.PoolTimeout)
+        {
+            context.Properties.Set(s_poolTimeoutRetriesKey, poolTimeoutRetries + 1);
         }
 
         Observer?.OnFailure(failure, attemptNumber, reason is null, reason);
@@ -193,6 +203,17 @@ internal sealed class SqlRetryPolicy
 
         return null;
     }
+
+    /// <summary>
+    /// Whether a pool timeout is retried: never when every pooled connection was leased (a leak: waiting again cannot help);
+    /// once when the pool was not full (the open queued behind SqlClient's creation of a connection to a server that did not
+    /// answer, as in a reconnect storm); never when retries are off.
+    /// </summary>
+    internal string? GetReasonNotToRetryPoolTimeout(SqlFailure failure, int poolTimeoutRetries) =>
+        _retriesDisabled ? "retries are disabled (OpenRetry is null)"
+        : !failure.IsTransient ? "PoolTimeout is never retried when every pooled connection was leased"
+        : poolTimeoutRetries >= 1 ? "PoolTimeout is retried only once"
+        : null;
 
     /// <summary>
     /// The delay before the retry after attempt <paramref name="attemptNumber"/> (0-based), or <see langword="null"/> for

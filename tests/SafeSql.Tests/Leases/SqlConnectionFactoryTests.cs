@@ -211,6 +211,39 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Open_PoolTimeoutOfAPoolNotFullThroughSafeSql_IsRetriedOnceThenRethrown(bool async)
+    {
+        // Arrange: Max Pool Size=1, the one connection held by code that opens the same connection string without SafeSql, so
+        // SafeSql leases none: the pool timeout is not a leak SafeSql can see but a wait behind something else (as behind a
+        // connection SqlClient is still creating towards a server that does not answer). Retries: 3, 10 ms apart.
+        var connectionString = fixture.ConnectionString(maxPoolSize: 1, connectTimeout: 1);
+        await using var harness = new FactoryHarness(connectionString, configureOptions: o => { o.OpenRetry!.MaxRetryAttempts = 3; o.OpenRetry.Delay = TimeSpan.FromMilliseconds(10); });
+        await using var bypassing = new SqlConnection(SqlConnectionStringNormalizer.Normalize(new SafeSqlOptions { ConnectionString = connectionString }));
+        await bypassing.OpenAsync();
+
+        // Act
+        var exception = async
+            ? await Assert.ThrowsAnyAsync<InvalidOperationException>(async () => await harness.Factory.OpenConnectionAsync())
+            : Assert.ThrowsAny<InvalidOperationException>(() => harness.Factory.OpenConnection());
+
+        // Assert: two real pool timeouts, each reported once (1002, one count); the first retried, the second not.
+        var exhausted = Assert.IsType<SqlConnectionPoolExhaustedException>(exception);
+        Assert.Equal(0, exhausted.Snapshot!.LeasedCount);
+        var failure = SqlFailureClassifier.Classify(exhausted);
+        Assert.Equal(SqlFailureKind.PoolTimeout, failure.Kind);
+        Assert.True(failure.IsTransient);
+        Assert.StartsWith("The connection pool timed out although it was not full", failure.Explanation, StringComparison.Ordinal);
+        var logs = harness.Logs.GetSnapshot();
+        Assert.Equal(2, logs.Count(r => r.Id.Id == SafeSqlEventId.PoolExhausted));
+        Assert.Equal(2, harness.MeasurementsOf("db.client.connection.timeouts").Sum(m => m.Value));
+        Assert.Matches($@"^Retrying the open of pool '{harness.Name}' after PoolTimeout in \d+ ms \(retry 1 of at most 3\)\.$", Assert.Single(logs, r => r.Id.Id == SafeSqlEventId.OpenRetrying).Message);
+        Assert.DoesNotContain(logs, r => r.Id.Id == SafeSqlEventId.OpenAttemptFailed);
+        Assert.Empty(harness.Failures());
+    }
+
     [Fact]
     public async Task Open_PoolExhaustedByTwoCallSites_NamesBothWithCounts()
     {
