@@ -51,13 +51,7 @@ public static class PrivateNetworkNamespace
         ArgumentNullException.ThrowIfNull(fileName);
         ArgumentNullException.ThrowIfNull(arguments);
         options ??= new PrivateNetworkNamespaceOptions();
-        Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
-        if (options.EphemeralPortRangeEnd < options.EphemeralPortRangeStart)
-        {
-            throw new ValidationException(string.Create(
-                CultureInfo.InvariantCulture,
-                $"EphemeralPortRangeEnd ({options.EphemeralPortRangeEnd}) is below EphemeralPortRangeStart ({options.EphemeralPortRangeStart}); the range must hold at least one port."));
-        }
+        EphemeralPortRange.Validate(options, options.EphemeralPortRangeStart, options.EphemeralPortRangeEnd);
 
         if (UnsupportedReason is { } reason)
         {

@@ -94,13 +94,7 @@ public sealed class WebFarm : IAsyncDisposable
     public static async Task<WebFarm> CreateAsync(WebFarmOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new WebFarmOptions();
-        Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
-        if (options.EphemeralPortRangeEnd < options.EphemeralPortRangeStart)
-        {
-            throw new ValidationException(string.Create(
-                CultureInfo.InvariantCulture,
-                $"EphemeralPortRangeEnd ({options.EphemeralPortRangeEnd}) is below EphemeralPortRangeStart ({options.EphemeralPortRangeStart}); the range must hold at least one port."));
-        }
+        EphemeralPortRange.Validate(options, options.EphemeralPortRangeStart, options.EphemeralPortRangeEnd);
 
         if (UnsupportedReason is { } reason)
         {
