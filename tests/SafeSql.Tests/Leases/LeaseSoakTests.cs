@@ -42,4 +42,4 @@ public sealed class LeaseSoakTests(ITestOutputHelper output)
 
 /// <summary>The soak's collection: not run in parallel with any other test, since it measures the process's heap.</summary>
 [CollectionDefinition(nameof(LeaseSoakTests), DisableParallelization = true)]
-public sealed class LeaseSoakCollection;
+public sealed class LeaseSoakTestGroup;
