@@ -51,7 +51,7 @@ internal static class SoakCommand
         var started = DateTimeOffset.UtcNow;
         var result = await LeaseSoak.RunAsync(new LeaseSoakOptions { Opens = opens, Workers = workers }, Console.WriteLine);
         var ok = result.Exceptions == 0
-            && result.Reported == new LeaseSoakReports(result.PlantedCollected, result.PlantedScopeEnd, result.PlantedHeldTooLong, result.PlantedHeldTooLong, 0)
+            && result.EveryLeakReportedOnce
             && result.LeasedAtEnd == 0
             && Math.Abs(result.HeapDrift) <= MaxHeapDrift
             && result.HeapSpread <= MaxHeapDrift;
