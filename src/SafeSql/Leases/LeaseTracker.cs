@@ -85,6 +85,9 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
     /// <summary>Gets the number of active leases now (one pass over the registry: not for the hot path).</summary>
     public int LeasedCount => _registry.Count;
 
+    /// <summary>Gets the registry's slots, active or not: its footprint is 8 bytes per slot (the soak checks it stays bounded).</summary>
+    internal int RegistryCapacity => _registry.Capacity;
+
     /// <summary>Appends every active lease to <paramref name="target"/> (one pass over the registry: not for the hot path).</summary>
     internal void CopyActiveLeases(List<LeaseRecord> target) => _registry.CopyTo(target);
 

@@ -56,8 +56,8 @@ internal static class LeaseSoak
                 var end = checkpoint == options.Checkpoints ? options.Opens : checkpoint * perCheckpoint;
                 await run.RunUntilAsync(end);
                 var heap = MeasureHeap();
-                result.Checkpoints.Add(new LeaseSoakCheckpoint(end, heap, total.Elapsed, server.Counters.OpenConnections));
-                progress?.Invoke($"soak: {end:N0} opens, {total.Elapsed.TotalSeconds:F1} s, heap after full GC {heap:N0} B, {server.Counters.OpenConnections} physical connections, leaks reported {reports.Total:N0} of {result.Planted:N0} planted");
+                result.Checkpoints.Add(new LeaseSoakCheckpoint(end, heap, total.Elapsed, server.Counters.OpenConnections, ThreadPool.ThreadCount, dataSource.Tracker.RegistryCapacity));
+                progress?.Invoke($"soak: {end:N0} opens, {total.Elapsed.TotalSeconds:F1} s, heap after full GC {heap:N0} B, {server.Counters.OpenConnections} physical connections, {ThreadPool.ThreadCount} thread-pool threads, {dataSource.Tracker.RegistryCapacity} registry slots, leaks reported {reports.Total:N0} of {result.Planted:N0} planted");
             }
 
             result.Elapsed = total.Elapsed;
@@ -341,7 +341,9 @@ internal sealed record LeaseSoakOptions
 /// <param name="HeapBytes">The managed heap after a full collection (<c>GC.GetTotalMemory(true)</c>), in bytes.</param>
 /// <param name="Elapsed">The time since the soak started.</param>
 /// <param name="PhysicalConnections">The server's open TCP connections: SqlClient's pooled physical connections.</param>
-internal sealed record LeaseSoakCheckpoint(long Opens, long HeapBytes, TimeSpan Elapsed, long PhysicalConnections);
+/// <param name="Threads">The thread pool's threads (<see cref="ThreadPool.ThreadCount"/>).</param>
+/// <param name="RegistrySlots">The slots of the tracker's lease registry, active or not.</param>
+internal sealed record LeaseSoakCheckpoint(long Opens, long HeapBytes, TimeSpan Elapsed, long PhysicalConnections, int Threads, int RegistrySlots);
 
 /// <summary>The leak reports received, by kind.</summary>
 /// <param name="CollectedWithoutDispose">Reports of connections collected without dispose (the dropped plants).</param>
@@ -420,7 +422,7 @@ internal sealed class LeaseSoakResult
         };
         foreach (var checkpoint in Checkpoints)
         {
-            lines.Add($"heap at {checkpoint.Opens,12:N0} opens: {checkpoint.HeapBytes,12:N0} B ({checkpoint.Elapsed.TotalSeconds:F1} s, {checkpoint.PhysicalConnections} physical connections)");
+            lines.Add($"heap at {checkpoint.Opens,12:N0} opens: {checkpoint.HeapBytes,12:N0} B ({checkpoint.Elapsed.TotalSeconds:F1} s, {checkpoint.PhysicalConnections} physical connections, {checkpoint.Threads} thread-pool threads, {checkpoint.RegistrySlots:N0} registry slots)");
         }
 
         lines.Add($"heap drift first -> last checkpoint: {HeapDrift:N0} B; spread (max - min): {HeapSpread:N0} B");
