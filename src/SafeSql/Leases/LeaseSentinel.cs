@@ -59,9 +59,6 @@ internal sealed class LeaseSentinel
         }
     }
 
-    /// <summary>Gets the lease the sentinel watches now; <see langword="null"/> between leases.</summary>
-    internal LeaseRecord? Record => _record;
-
     /// <summary>Starts watching <paramref name="connection"/> for the lease <paramref name="record"/>.</summary>
     internal void Attach(DbConnection connection, LeaseRecord record)
     {
