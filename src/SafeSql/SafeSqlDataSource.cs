@@ -291,7 +291,35 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
 
         // Captured before the first await: afterwards the caller's frames are no longer on this thread's stack.
         var stack = Tracker.StackCapture == StackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
-        return OpenAndTrackAsync(scope, callerMemberName, callerFilePath, callerLineNumber, stack, cancellationToken);
+
+        // A pooled open usually completes synchronously: then no async state machine runs at all.
+        var connection = new SqlConnection(_connectionString);
+        Task opening;
+        try
+        {
+            opening = connection.OpenAsync(cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            opening = Task.FromException(ex);
+        }
+
+        if (!opening.IsCompletedSuccessfully)
+        {
+            return OpenAndTrackAsync(scope, callerMemberName, callerFilePath, callerLineNumber, stack, connection, opening, cancellationToken);
+        }
+
+        OnOpened();
+        try
+        {
+            Tracker.Track(connection, scope, callerMemberName, callerFilePath, callerLineNumber, stack);
+        }
+        catch (ObjectDisposedException ex)
+        {
+            return ValueTask.FromException<SqlConnection>(ex);
+        }
+
+        return new ValueTask<SqlConnection>(connection);
     }
 
     /// <summary>Empties SqlClient's pool of this data source's connection string (idle connections are closed; leased ones when returned).</summary>
@@ -350,12 +378,12 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         return connection;
     }
 
-    private async ValueTask<SqlConnection> OpenAndTrackAsync(SqlConnectionScope? scope, string? callerMemberName, string? callerFilePath, int callerLineNumber, StackTrace? stack, CancellationToken cancellationToken)
+    private async ValueTask<SqlConnection> OpenAndTrackAsync(SqlConnectionScope? scope, string? callerMemberName, string? callerFilePath, int callerLineNumber, StackTrace? stack, SqlConnection firstConnection, Task firstOpening, CancellationToken cancellationToken)
     {
         SqlConnection connection;
         try
         {
-            connection = await OpenFirstAttemptThenPipelineAsync(cancellationToken).ConfigureAwait(false);
+            connection = await OpenFirstAttemptThenPipelineAsync(firstConnection, firstOpening, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (RecordOpenFailure(ex))
         {
@@ -405,13 +433,14 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         }
     }
 
-    /// <summary>The asynchronous <see cref="OpenFirstAttemptThenPipeline"/>; a caller cancellation is rethrown as is.</summary>
-    private async ValueTask<SqlConnection> OpenFirstAttemptThenPipelineAsync(CancellationToken cancellationToken)
+    /// <summary>The asynchronous <see cref="OpenFirstAttemptThenPipeline"/>, from a first attempt already started (and not
+    /// completed successfully) by <see cref="OpenCoreAsync"/>; a caller cancellation is rethrown as is.</summary>
+    private async ValueTask<SqlConnection> OpenFirstAttemptThenPipelineAsync(SqlConnection firstConnection, Task firstOpening, CancellationToken cancellationToken)
     {
         ExceptionDispatchInfo firstFailure;
         try
         {
-            return await OpenOnceAsync(_connectionString, cancellationToken).ConfigureAwait(false);
+            return await CompleteFirstAttemptAsync(firstConnection, firstOpening).ConfigureAwait(false);
         }
         catch (Exception ex) when (!IsLeakPoolTimeout(ex)
             && !ReferenceEquals(_openPipeline, ResiliencePipeline.Empty)
@@ -463,6 +492,29 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         catch (InvalidOperationException ex) when (Tracker.IsPoolTimeout(ex))
         {
             throw Tracker.CreatePoolExhaustedException(ex);
+        }
+    }
+
+    /// <summary>
+    /// Awaits the first attempt's open (started by <see cref="OpenCoreAsync"/>); disposes its connection if it failed, and
+    /// turns a pool timeout into <see cref="SqlConnectionPoolExhaustedException"/> as <see cref="OpenOnceAsync"/> does.
+    /// </summary>
+    private async ValueTask<SqlConnection> CompleteFirstAttemptAsync(SqlConnection connection, Task opening)
+    {
+        try
+        {
+            await opening.ConfigureAwait(false);
+            return connection;
+        }
+        catch (Exception ex)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            if (ex is InvalidOperationException poolTimeout && Tracker.IsPoolTimeout(poolTimeout))
+            {
+                throw Tracker.CreatePoolExhaustedException(poolTimeout);
+            }
+
+            throw;
         }
     }
 

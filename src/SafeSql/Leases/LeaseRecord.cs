@@ -1,4 +1,3 @@
-using System.Data;
 using System.Diagnostics;
 
 namespace SafeSql.Leases;
@@ -96,18 +95,6 @@ internal sealed class LeaseRecord
     /// <summary>Marks the lease as reported by the watchdog if it is still active and not yet reported.</summary>
     /// <returns><see langword="true"/> for the caller that marked it.</returns>
     internal bool TryMarkHeldTooLong() => Interlocked.CompareExchange(ref _state, HeldTooLongBit, 0) == 0;
-
-    /// <summary>
-    /// The <c>StateChange</c> handler of a scoped lease (its scope, not a sentinel, covers the never-disposed case):
-    /// ends the lease when the connection closes.
-    /// </summary>
-    internal void OnStateChange(object sender, StateChangeEventArgs e)
-    {
-        if (e.CurrentState == ConnectionState.Closed)
-        {
-            Tracker.OnClosed(this);
-        }
-    }
 
     internal SqlConnectionCallSite? CreateCallSite() =>
         FilePath is null ? null : new SqlConnectionCallSite(MemberName ?? string.Empty, FilePath, LineNumber);

@@ -74,31 +74,78 @@ internal sealed class LeaseRegistry
             var index = stripe.Cursor;
             for (var probe = 0; probe < MaxProbes; probe++)
             {
-                var occupant = slots[index];
-                if (occupant is null || !occupant.IsActive)
+                if (IsFree(slots[index]))
                 {
-                    slots[index] = record;
-                    stripe.Cursor = (index + 1) & mask;
+                    Place(stripe, slots, index, record);
                     return;
                 }
 
                 index = (index + 1) & mask;
             }
 
-            // Crowded: keep the active leases, in a stripe twice as large.
-            var grown = new LeaseRecord?[slots.Length * 2];
-            var count = 0;
-            foreach (var occupant in slots)
+            // The probe met a run of active leases. Long leases (held ones, dropped ones the collector has not found yet) sit
+            // together, and a cursor that keeps coming round to them must not take them for a full stripe: look for a free
+            // slot over the whole stripe, and grow only when at least half of it is active.
+            var active = 0;
+            var free = -1;
+            for (var i = 0; i < slots.Length; i++)
             {
-                if (occupant is not null && occupant.IsActive)
+                var slot = (index + i) & mask;
+                if (!IsFree(slots[slot]))
                 {
-                    grown[count++] = occupant;
+                    active++;
+                }
+                else if (free < 0)
+                {
+                    free = slot;
                 }
             }
 
-            grown[count] = record;
+            if (free >= 0 && active * 2 < slots.Length)
+            {
+                Place(stripe, slots, free, record);
+                return;
+            }
+
+            // Crowded: a stripe twice as large, the active leases at their indexes (not packed together, which would make
+            // the next run), the new lease at the start of the new half.
+            var grown = new LeaseRecord?[slots.Length * 2];
+            for (var i = 0; i < slots.Length; i++)
+            {
+                if (!IsFree(slots[i]))
+                {
+                    grown[i] = slots[i];
+                }
+            }
+
             stripe.Slots = grown;
-            stripe.Cursor = count + 1;
+            Place(stripe, grown, slots.Length, record);
+        }
+
+        static bool IsFree(LeaseRecord? occupant) => occupant is null || !occupant.IsActive;
+
+        static void Place(Stripe stripe, LeaseRecord?[] slots, int index, LeaseRecord record)
+        {
+            slots[index] = record;
+            stripe.Cursor = (index + 1) & (slots.Length - 1);
+        }
+    }
+
+    /// <summary>Gets the number of slots of every stripe together: what the registry holds, active or not (for tests and the soak).</summary>
+    internal int Capacity
+    {
+        get
+        {
+            var total = 0;
+            foreach (var stripe in _stripes)
+            {
+                lock (stripe.Gate)
+                {
+                    total += stripe.Slots.Length;
+                }
+            }
+
+            return total;
         }
     }
 

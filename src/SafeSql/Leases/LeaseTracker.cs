@@ -85,6 +85,9 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
     /// <summary>Gets the number of active leases now (one pass over the registry: not for the hot path).</summary>
     public int LeasedCount => _registry.Count;
 
+    /// <summary>Gets the registry's slots, active or not: its footprint is 8 bytes per slot (the soak checks it stays bounded).</summary>
+    internal int RegistryCapacity => _registry.Capacity;
+
     /// <summary>Appends every active lease to <paramref name="target"/> (one pass over the registry: not for the hot path).</summary>
     internal void CopyActiveLeases(List<LeaseRecord> target) => _registry.CopyTo(target);
 
@@ -92,28 +95,20 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
     internal long? LastLeakTimestamp => Volatile.Read(ref _lastLeakTimestamp) is var value && value != long.MinValue ? value : null;
 
     /// <summary>
-    /// Starts the lease of a connection that just opened: registers it, attaches the sentinel through the connection's
-    /// <c>StateChange</c> event and hands it to <paramref name="scope"/> if there is one.
+    /// Starts the lease of a connection that just opened: registers it, attaches a sentinel (the <c>StateChange</c> handler
+    /// that ends the lease on close, and reports the connection if it is collected while open) and hands it to
+    /// <paramref name="scope"/> if there is one.
     /// </summary>
     /// <exception cref="ObjectDisposedException"><paramref name="scope"/> was disposed while the connection opened; the connection is disposed.</exception>
     internal void Track(SqlConnection connection, ILeaseScope? scope, string? memberName, string? filePath, int lineNumber, StackTrace? stack)
     {
         var record = Begin(memberName, filePath, lineNumber, stack);
-        if (scope is null)
+        RentSentinel().Attach(connection, record);
+        if (scope is not null && !scope.TryAdopt(record, connection))
         {
-            // Outside a scope only the sentinel (finalizable, reachable only from the connection) can see a dropped connection.
-            connection.StateChange += new LeaseSentinel(record).OnStateChange;
-        }
-        else
-        {
-            // In a scope, the scope owns the connection (and carries one finalizer for itself): no per-lease sentinel.
-            connection.StateChange += record.OnStateChange;
-            if (!scope.TryAdopt(record, connection))
-            {
-                OnClosed(record);
-                connection.Dispose();
-                throw new ObjectDisposedException(nameof(ISqlConnectionScope), "The SafeSql scope was disposed while a connection was being opened through it; the connection was disposed. Open connections through a live scope.");
-            }
+            // Disposing closes the connection: its sentinel ends the lease.
+            connection.Dispose();
+            throw new ObjectDisposedException(nameof(ISqlConnectionScope), "The SafeSql scope was disposed while a connection was being opened through it; the connection was disposed. Open connections through a live scope.");
         }
     }
 

@@ -48,6 +48,37 @@ public sealed class LeaseRegistryTests
     }
 
     [Fact]
+    public void Add_LongLeasesAmongManyShortOnes_StripeStaysNearTheActiveCount()
+    {
+        // Arrange: 40 long leases, added together (so they sit side by side), like held or dropped connections.
+        using var metrics = new SafeSqlMetrics(null);
+        using var tracker = new LeaseTracker("registry", new SqlConnectionStringBuilder(), new SqlConnectionLeakOptions(), new FakeTimeProvider(), NullLogger.Instance, metrics);
+        var registry = new LeaseRegistry();
+        var initial = registry.Capacity;
+        var longLeases = new List<LeaseRecord>();
+        for (var i = 0; i < 40; i++)
+        {
+            var record = new LeaseRecord(tracker, "Long", "File.cs", i, null, i);
+            registry.Add(record);
+            longLeases.Add(record);
+        }
+
+        // Act: 100,000 short leases on the same thread, each ended before the next, so the cursor comes round to the long
+        // ones again and again.
+        for (var i = 0; i < 100_000; i++)
+        {
+            var record = new LeaseRecord(tracker, "Short", "File.cs", i, null, i);
+            registry.Add(record);
+            Assert.True(record.TryEnd(out _));
+        }
+
+        // Assert: one stripe grew to hold 40 (64 or 128 slots), not once per lap (it reached 65,536 slots per stripe in the
+        // soak, holding ended records in its slots until overwritten).
+        Assert.Equal(40, registry.Count);
+        Assert.InRange(registry.Capacity - initial, 0, 128);
+    }
+
+    [Fact]
     public void Count_EndedLeaseInASlot_NoLongerKeepsTheRecordAlive()
     {
         // Arrange

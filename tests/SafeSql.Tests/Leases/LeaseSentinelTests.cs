@@ -91,6 +91,33 @@ public sealed class LeaseSentinelTests(LoopbackServerFixture fixture) : IClassFi
         Assert.Equal(line, report.Lease.CallSite!.LineNumber);
     }
 
+    [Fact]
+    public async Task Finalizer_SentinelReusedWhileItsFormerConnectionIsKept_ReportsTheDroppedConnection()
+    {
+        // Arrange: a connection opened and disposed but kept by the application (a field, a cache); its sentinel goes back
+        // to the tracker's pool and serves the next open on this thread.
+        await using var harness = new FactoryHarness(fixture.ConnectionString(maxPoolSize: 2, connectTimeout: 10), o => o.LeakDetectionThreshold = null);
+        var kept = harness.Factory.OpenConnection();
+        kept.Dispose();
+        var line = OpenAndDrop(harness.Factory);
+
+        // Act
+        var reports = await CollectGarbageUntilReportedAsync(harness);
+
+        // Assert: the kept connection no longer references the sentinel (it unsubscribed on close), so the dropped one is
+        // found; and reopening the kept connection by hand does not end or report anyone's lease.
+        var report = Assert.Single(reports);
+        Assert.Equal(ConnectionLeakKind.CollectedWithoutDispose, report.Kind);
+        Assert.Equal(line, report.Lease.CallSite!.LineNumber);
+        await using var next = await harness.Factory.OpenConnectionAsync();
+        kept.ConnectionString = harness.Factory.ConnectionStringWithPassword;
+        kept.Open();
+        kept.Close();
+        Assert.Equal(1, harness.Factory.GetPoolSnapshot().LeasedCount);
+        Assert.Single(harness.Reports);
+        GC.KeepAlive(kept);
+    }
+
     /// <summary>
     /// Collects until the first report arrives (at most 30 s): one collection is not always enough on a loaded machine, where
     /// SqlClient's own open machinery can still hold the connection at the first one.
