@@ -8,4 +8,10 @@ internal static class ClassificationDefaults
     /// refused or port-exhausted connect fails at once; only a silent host uses the whole bound.
     /// </summary>
     internal const int DiagnosticConnectTimeoutMilliseconds = 500;
+
+    /// <summary>
+    /// How long a diagnostic connect that was accepted shows the server up: 5 s. A later probe that gets no answer from the same
+    /// endpoint is then a full accept queue, not a silent host.
+    /// </summary>
+    internal const int RecentlyAcceptedSeconds = 5;
 }

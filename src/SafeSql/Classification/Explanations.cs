@@ -158,17 +158,17 @@ internal static partial class Explanations
         "with Min Pool Size where the burst comes at start-up, and raise the server's backlog (Linux: net.core.somaxconn and the " +
         "listen backlog it caps; the counters TcpExt ListenOverflows and ListenDrops in /proc/net/netstat count the overflows).";
 
-    internal static string ResetByFullBacklog(string target, SocketError? probe, int openConnections) =>
+    internal static string ResetByFullBacklog(string target, SocketError? probe, int openConnections, bool acceptedRecently) =>
         string.Create(CultureInfo.InvariantCulture, $"The server at {target} reset the connection before answering the pre-login, yet ") +
-        AcceptingEvidence(probe, openConnections) + ", so its listen backlog overflowed. " + OverflowWhyAndFix;
+        AcceptingEvidence(probe, openConnections, acceptedRecently) + ", so its listen backlog overflowed. " + OverflowWhyAndFix;
 
-    internal static string SynDroppedByFullBacklog(string target, SocketError? probe, int openConnections) =>
+    internal static string SynDroppedByFullBacklog(string target, SocketError? probe, int openConnections, bool acceptedRecently) =>
         string.Create(CultureInfo.InvariantCulture, $"The TCP connect to {target} got no answer within Connect Timeout (SqlException 258: its SYN was dropped), yet ") +
-        AcceptingEvidence(probe, openConnections) + ", so the server is up and dropped the SYN because its listen backlog was full. " + OverflowWhyAndFix;
+        AcceptingEvidence(probe, openConnections, acceptedRecently) + ", so the server is up and dropped the SYN because its listen backlog was full. " + OverflowWhyAndFix;
 
-    internal static string RefusedWhileAccepting(string target, SocketError probe, int openConnections) =>
+    internal static string RefusedWhileAccepting(string target, SocketError probe, int openConnections, bool acceptedRecently) =>
         string.Create(CultureInfo.InvariantCulture, $"The connect to {target} was refused or reset, yet ") +
-        AcceptingEvidence(probe, openConnections) + ", so the server is up and its listen backlog overflowed (or, rarely, it finished restarting in between). " + OverflowWhyAndFix;
+        AcceptingEvidence(probe, openConnections, acceptedRecently) + ", so the server is up and its listen backlog overflowed (or, rarely, it finished restarting in between). " + OverflowWhyAndFix;
 
     internal static string ResetThenRefused(string target) =>
         string.Create(CultureInfo.InvariantCulture, $"The server at {target} reset the connection before answering the pre-login, and a diagnostic connect right after was refused (ECONNREFUSED): ") +
@@ -178,7 +178,7 @@ internal static partial class Explanations
         string.Create(CultureInfo.InvariantCulture, $"The TCP connect to {target} got no answer within Connect Timeout (SqlException 258), and a diagnostic connect right after was refused (ECONNREFUSED): ") +
         "the host is up but nothing listens on that port (server stopped or restarting, wrong port). " + RefusalFix;
 
-    private static string AcceptingEvidence(SocketError? probe, int openConnections)
+    private static string AcceptingEvidence(SocketError? probe, int openConnections, bool acceptedRecently)
     {
         var pool = openConnections > 0
             ? string.Create(CultureInfo.InvariantCulture, $"this pool holds {openConnections} open {(openConnections == 1 ? "connection" : "connections")} to it")
@@ -186,6 +186,7 @@ internal static partial class Explanations
         var connect = probe switch
         {
             SocketError.Success or SocketError.ConnectionReset => "a diagnostic connect right after was accepted",
+            SocketError.TimedOut when acceptedRecently => string.Create(CultureInfo.InvariantCulture, $"a diagnostic connect right after got no answer within {ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds} ms (its SYN dropped: a full accept queue) while one within the last {ClassificationDefaults.RecentlyAcceptedSeconds} s was accepted"),
             SocketError.TimedOut => string.Create(CultureInfo.InvariantCulture, $"a diagnostic connect right after got no answer within {ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds} ms from a host that had just answered (its SYN dropped: a full accept queue)"),
             _ => null,
         };

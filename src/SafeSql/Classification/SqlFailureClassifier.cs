@@ -403,6 +403,12 @@ public static class SqlFailureClassifier
         var number = pending.SqlNumber;
         var exhausted = snapshot.IndicatesExhaustion;
         var openConnections = context.OpenConnections?.Invoke() ?? 0;
+
+        // A probe that got no answer tells nothing by itself (a silent host, or a full accept queue); a probe to the same
+        // endpoint accepted in the last few seconds shows a live server whose queue is full now.
+        var acceptedRecently = probe == SocketError.TimedOut && endPoint is not null
+            && context.Evidence.AcceptedWithin(endPoint, TimeSpan.FromSeconds(ClassificationDefaults.RecentlyAcceptedSeconds));
+        var seenAccepting = openConnections > 0 || acceptedRecently;
         var target = endPoint is null ? "the server" : OsTcpSnapshot.Describe(endPoint);
         switch (pending.Signal)
         {
@@ -417,8 +423,8 @@ public static class SqlFailureClassifier
                         return Refused(SocketError.ConnectionRefused, Explanations.AmbiguousPrefix + " " + Explanations.RefusedByProbe(target, snapshot));
                     case SocketError.Success:
                     case SocketError.ConnectionReset:
-                    case SocketError.TimedOut when openConnections > 0:
-                        return Overflow(Explanations.AmbiguousPrefix + " " + Explanations.RefusedWhileAccepting(target, probe.Value, openConnections));
+                    case SocketError.TimedOut when seenAccepting:
+                        return Overflow(Explanations.AmbiguousPrefix + " " + Explanations.RefusedWhileAccepting(target, probe.Value, openConnections, acceptedRecently));
                     case SocketError.TimedOut:
                         return new SqlFailure(SqlFailureKind.ConnectTimeout, true, false, number, SocketError.TimedOut, Explanations.AmbiguousPrefix + " " + Explanations.ProbeTimedOut(target), pending.Exception, snapshot);
                     case { } other:
@@ -436,7 +442,7 @@ public static class SqlFailureClassifier
                     case SocketError.ConnectionReset:
                     case SocketError.TimedOut:
                     case null when openConnections > 0:
-                        return Overflow(Explanations.ResetByFullBacklog(target, probe, openConnections));
+                        return Overflow(Explanations.ResetByFullBacklog(target, probe, openConnections, acceptedRecently));
                     case SocketError.ConnectionRefused:
                         return Refused(SocketError.ConnectionRefused, Explanations.ResetThenRefused(target));
                     default:
@@ -448,9 +454,9 @@ public static class SqlFailureClassifier
                 {
                     case SocketError.Success:
                     case SocketError.ConnectionReset:
-                    case SocketError.TimedOut when openConnections > 0:
+                    case SocketError.TimedOut when seenAccepting:
                     case null when openConnections > 0:
-                        return Overflow(Explanations.SynDroppedByFullBacklog(target, probe, openConnections));
+                        return Overflow(Explanations.SynDroppedByFullBacklog(target, probe, openConnections, acceptedRecently));
                     case SocketError.ConnectionRefused:
                         return Refused(SocketError.ConnectionRefused, Explanations.TimedOutThenRefused(target));
                     default:

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
@@ -14,6 +15,9 @@ internal interface ITcpEvidenceSource
 
     /// <summary>A diagnostic connect for an asynchronous caller: one in flight per endpoint, shared by every concurrent failure.</summary>
     Task<SocketError> ConnectAsync(IPEndPoint endPoint);
+
+    /// <summary>Whether a diagnostic connect to <paramref name="endPoint"/> was accepted within the last <paramref name="window"/>.</summary>
+    bool AcceptedWithin(IPEndPoint endPoint, TimeSpan window);
 }
 
 /// <summary>
@@ -31,12 +35,17 @@ internal sealed class OsTcpEvidenceSource : ITcpEvidenceSource
 
     private static readonly IPEndPoint s_totalsKey = new(IPAddress.None, 0);
 
+    private const int MaxAcceptedEndPoints = 64;
+
+    private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _connectTimeout;
+    private readonly ConcurrentDictionary<IPEndPoint, long> _lastAccepted = new();
     private readonly SingleFlight<IPEndPoint, OsTcpSnapshot> _snapshots;
     private readonly SingleFlight<IPEndPoint, SocketError> _connects;
 
     internal OsTcpEvidenceSource(TimeProvider timeProvider, TimeSpan cacheDuration, TimeSpan connectTimeout)
     {
+        _timeProvider = timeProvider;
         _connectTimeout = connectTimeout;
         _snapshots = new SingleFlight<IPEndPoint, OsTcpSnapshot>(timeProvider, cacheDuration);
         _connects = new SingleFlight<IPEndPoint, SocketError>(timeProvider, cacheDuration);
@@ -67,11 +76,31 @@ internal sealed class OsTcpEvidenceSource : ITcpEvidenceSource
             return cached;
         }
 
-        var result = OsTcpProbe.DiagnosticConnect(endPoint, _connectTimeout);
+        var result = RememberAccepted(endPoint, OsTcpProbe.DiagnosticConnect(endPoint, _connectTimeout));
         _connects.Store(endPoint, result);
         return result;
     }
 
     public Task<SocketError> ConnectAsync(IPEndPoint endPoint) =>
-        _connects.GetOrStart(endPoint, _connectTimeout, static (target, timeout) => OsTcpProbe.DiagnosticConnectAsync(target, timeout));
+        _connects.GetOrStart(endPoint, this, static async (target, self) =>
+            self.RememberAccepted(target, await OsTcpProbe.DiagnosticConnectAsync(target, self._connectTimeout).ConfigureAwait(false)));
+
+    public bool AcceptedWithin(IPEndPoint endPoint, TimeSpan window) =>
+        _lastAccepted.TryGetValue(endPoint, out var timestamp) && _timeProvider.GetElapsedTime(timestamp) < window;
+
+    /// <summary>Remembers when a diagnostic connect was accepted (a reset right after the handshake counts: a listener took it).</summary>
+    private SocketError RememberAccepted(IPEndPoint endPoint, SocketError result)
+    {
+        if (result is SocketError.Success or SocketError.ConnectionReset)
+        {
+            if (_lastAccepted.Count >= MaxAcceptedEndPoints)
+            {
+                _lastAccepted.Clear();
+            }
+
+            _lastAccepted[endPoint] = _timeProvider.GetTimestamp();
+        }
+
+        return result;
+    }
 }

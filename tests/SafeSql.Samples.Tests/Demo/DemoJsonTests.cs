@@ -211,7 +211,9 @@ public sealed class DemoJsonTests(DemoJsonRun demo) : IClassFixture<DemoJsonRun>
             Assert.DoesNotContain(nameof(SqlFailureKind.ConnectionRefused), Failures(storm).Keys);
         }
 
-        Assert.True(Failures(rawUnpooled).GetValueOrDefault(nameof(SqlFailureKind.ListenBacklogOverflow)) > 0, rawUnpooled.ToJsonString());
+        // At least 95 % of the raw callers' failures (258 after their resets and dropped SYNs) are recognised as the overflow.
+        var rawFailures = Failures(rawUnpooled);
+        Assert.True(rawFailures.GetValueOrDefault(nameof(SqlFailureKind.ListenBacklogOverflow)) * 100 >= 95 * rawFailures.Values.Sum(), rawUnpooled.ToJsonString());
 
         // Assert: SafeSql retried every failed attempt (overflows with jitter; a pool timeout of a pool that was not full, queued
         // behind a connection being created, once): no request failed.

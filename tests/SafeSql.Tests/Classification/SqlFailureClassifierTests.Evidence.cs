@@ -145,5 +145,7 @@ public sealed partial class SqlFailureClassifierTests
         }
 
         public Task<SocketError> ConnectAsync(IPEndPoint endPoint) => Task.FromResult(Connect(endPoint));
+
+        public bool AcceptedWithin(IPEndPoint endPoint, TimeSpan window) => false;
     }
 }

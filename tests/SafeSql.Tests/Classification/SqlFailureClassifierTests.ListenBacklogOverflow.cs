@@ -143,6 +143,57 @@ public sealed partial class SqlFailureClassifierTests
         Assert.Contains("was refused or reset, yet a diagnostic connect right after got no answer within 500 ms from a host that had just answered (its SYN dropped: a full accept queue) and this pool holds 5 open connections to it", failure.Explanation, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Classify_SynDroppedAfterTheServerAcceptedADiagnosticConnect_ReturnsListenBacklogOverflow(bool async)
+    {
+        // Arrange: a diagnostic connect to the server is accepted; then the server stops taking connections off its queue
+        // (backlog 1, a 30 s pause before each accept) and the queue fills, so SqlClient's SYN is dropped (a real 258) and so is
+        // the next diagnostic connect's.
+        await using var server = await LoopbackSqlServer.StartAsync(new LoopbackSqlServerOptions { ListenBacklog = 1 });
+        var evidence = FreshEvidence();
+        Assert.Equal(SocketError.Success, evidence.Connect(server.EndPoint));
+        server.Faults.AcceptDelay = TimeSpan.FromSeconds(30);
+        var queued = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                using var bound = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+                try
+                {
+                    await client.ConnectAsync(server.EndPoint, bound.Token);
+                    queued.Add(client);
+                }
+                catch (OperationCanceledException)
+                {
+                    client.Dispose();
+                    break;
+                }
+            }
+
+            var exception = await CaptureOpenFailureAsync(ConnectionString(server, b => b.ConnectTimeout = 2), async);
+            var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, evidence);
+
+            // Act
+            var failure = async ? await SqlFailureClassifier.ClassifyAsync(exception, context, CancellationToken.None) : SqlFailureClassifier.Classify(exception, context);
+
+            // Assert
+            Assert.Equal(258, Assert.IsType<SqlException>(exception).Number);
+            Assert.Equal(SqlFailureKind.ListenBacklogOverflow, failure.Kind);
+            Assert.Contains("a diagnostic connect right after got no answer within 500 ms (its SYN dropped: a full accept queue) while one within the last 5 s was accepted", failure.Explanation, StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var client in queued)
+            {
+                client.Dispose();
+            }
+        }
+    }
+
     /// <summary>Real operating-system evidence with nothing cached from other tests.</summary>
     private static OsTcpEvidenceSource FreshEvidence() =>
         new(TimeProvider.System, OsTcpEvidenceSource.DefaultCacheDuration, OsTcpEvidenceSource.DefaultConnectTimeout);

@@ -19,4 +19,6 @@ internal sealed class ExhaustedEvidence(IPEndPoint endPoint) : ITcpEvidenceSourc
     public SocketError Connect(IPEndPoint endPoint) => SocketError.AddressNotAvailable;
 
     public Task<SocketError> ConnectAsync(IPEndPoint endPoint) => Task.FromResult(SocketError.AddressNotAvailable);
+
+    public bool AcceptedWithin(IPEndPoint endPoint, TimeSpan window) => false;
 }
