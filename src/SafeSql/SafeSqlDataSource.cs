@@ -67,21 +67,6 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         }
     };
 
-    private static readonly Func<string, CancellationToken, ValueTask<SqlConnection>> s_openAsync = static async (connectionString, cancellationToken) =>
-    {
-        var connection = new SqlConnection(connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    };
-
     private readonly string _connectionString;
     private readonly string _connectionStringWithoutPassword;
     private readonly ResiliencePipeline _openPipeline;
@@ -293,16 +278,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         var stack = Tracker.StackCapture == StackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
 
         // A pooled open usually completes synchronously: then no async state machine runs at all.
-        var connection = new SqlConnection(_connectionString);
-        Task opening;
-        try
-        {
-            opening = connection.OpenAsync(cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            opening = Task.FromException(ex);
-        }
+        var (connection, opening) = StartOpen(cancellationToken);
 
         if (!opening.IsCompletedSuccessfully)
         {
@@ -440,7 +416,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         ExceptionDispatchInfo firstFailure;
         try
         {
-            return await CompleteFirstAttemptAsync(firstConnection, firstOpening).ConfigureAwait(false);
+            return await CompleteOpenAsync(firstConnection, firstOpening).ConfigureAwait(false);
         }
         catch (Exception ex) when (!IsLeakPoolTimeout(ex)
             && !ReferenceEquals(_openPipeline, ResiliencePipeline.Empty)
@@ -453,7 +429,8 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
             static (state, token) =>
             {
                 state.RethrowFirstFailureOnce();
-                return state.DataSource.OpenOnceAsync(state.DataSource._connectionString, token);
+                var (connection, opening) = state.DataSource.StartOpen(token);
+                return state.DataSource.CompleteOpenAsync(connection, opening);
             },
             new ReplayState(this, firstFailure),
             cancellationToken).ConfigureAwait(false);
@@ -482,24 +459,25 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
     /// </summary>
     private static bool IsLeakPoolTimeout(Exception exception) => exception is IPoolTimeoutException { PoolWasFull: true };
 
-    /// <summary>The asynchronous <see cref="OpenOnce"/>.</summary>
-    private async ValueTask<SqlConnection> OpenOnceAsync(string connectionString, CancellationToken cancellationToken)
+    /// <summary>Starts one asynchronous attempt: a new connection and its <c>OpenAsync</c> (a synchronous throw becomes the task's).</summary>
+    private (SqlConnection Connection, Task Opening) StartOpen(CancellationToken cancellationToken)
     {
+        var connection = new SqlConnection(_connectionString);
         try
         {
-            return await s_openAsync(connectionString, cancellationToken).ConfigureAwait(false);
+            return (connection, connection.OpenAsync(cancellationToken));
         }
-        catch (InvalidOperationException ex) when (Tracker.IsPoolTimeout(ex))
+        catch (Exception ex)
         {
-            throw Tracker.CreatePoolExhaustedException(ex);
+            return (connection, Task.FromException(ex));
         }
     }
 
     /// <summary>
-    /// Awaits the first attempt's open (started by <see cref="OpenCoreAsync"/>); disposes its connection if it failed, and
-    /// turns a pool timeout into <see cref="SqlConnectionPoolExhaustedException"/> as <see cref="OpenOnceAsync"/> does.
+    /// Awaits an attempt started by <see cref="StartOpen"/>; disposes its connection if it failed, and turns a pool timeout into
+    /// <see cref="SqlConnectionPoolExhaustedException"/> as <see cref="OpenOnce"/> does.
     /// </summary>
-    private async ValueTask<SqlConnection> CompleteFirstAttemptAsync(SqlConnection connection, Task opening)
+    private async ValueTask<SqlConnection> CompleteOpenAsync(SqlConnection connection, Task opening)
     {
         try
         {

@@ -160,15 +160,15 @@ internal static partial class Explanations
 
     internal static string ResetByFullBacklog(string target, SocketError? probe, int openConnections, bool acceptedRecently) =>
         string.Create(CultureInfo.InvariantCulture, $"The server at {target} reset the connection before answering the pre-login, yet ") +
-        AcceptingEvidence(probe, openConnections, acceptedRecently) + ", so its listen backlog overflowed. " + OverflowWhyAndFix;
+        AcceptingEvidence(probe, openConnections, acceptedRecently, hostAnswered: true) + ", so its listen backlog overflowed. " + OverflowWhyAndFix;
 
     internal static string SynDroppedByFullBacklog(string target, SocketError? probe, int openConnections, bool acceptedRecently) =>
         string.Create(CultureInfo.InvariantCulture, $"The TCP connect to {target} got no answer within Connect Timeout (SqlException 258: its SYN was dropped), yet ") +
-        AcceptingEvidence(probe, openConnections, acceptedRecently) + ", so the server is up and dropped the SYN because its listen backlog was full. " + OverflowWhyAndFix;
+        AcceptingEvidence(probe, openConnections, acceptedRecently, hostAnswered: false) + ", so the server is up and dropped the SYN because its listen backlog was full. " + OverflowWhyAndFix;
 
     internal static string RefusedWhileAccepting(string target, SocketError probe, int openConnections, bool acceptedRecently) =>
         string.Create(CultureInfo.InvariantCulture, $"The connect to {target} was refused or reset, yet ") +
-        AcceptingEvidence(probe, openConnections, acceptedRecently) + ", so the server is up and its listen backlog overflowed (or, rarely, it finished restarting in between). " + OverflowWhyAndFix;
+        AcceptingEvidence(probe, openConnections, acceptedRecently, hostAnswered: true) + ", so the server is up and its listen backlog overflowed (or, rarely, it finished restarting in between). " + OverflowWhyAndFix;
 
     internal static string ResetThenRefused(string target) =>
         string.Create(CultureInfo.InvariantCulture, $"The server at {target} reset the connection before answering the pre-login, and a diagnostic connect right after was refused (ECONNREFUSED): ") +
@@ -178,7 +178,11 @@ internal static partial class Explanations
         string.Create(CultureInfo.InvariantCulture, $"The TCP connect to {target} got no answer within Connect Timeout (SqlException 258), and a diagnostic connect right after was refused (ECONNREFUSED): ") +
         "the host is up but nothing listens on that port (server stopped or restarting, wrong port). " + RefusalFix;
 
-    private static string AcceptingEvidence(SocketError? probe, int openConnections, bool acceptedRecently)
+    /// <param name="probe">The diagnostic connect's result, or <see langword="null"/> when none was made.</param>
+    /// <param name="openConnections">The connections the pool holds open to the server.</param>
+    /// <param name="acceptedRecently">Whether a diagnostic connect to the server was accepted in the last few seconds.</param>
+    /// <param name="hostAnswered">Whether the failed connect itself got an answer (a reset or a refusal) from the host.</param>
+    private static string AcceptingEvidence(SocketError? probe, int openConnections, bool acceptedRecently, bool hostAnswered)
     {
         var pool = openConnections > 0
             ? string.Create(CultureInfo.InvariantCulture, $"this pool holds {openConnections} open {(openConnections == 1 ? "connection" : "connections")} to it")
@@ -187,9 +191,14 @@ internal static partial class Explanations
         {
             SocketError.Success or SocketError.ConnectionReset => "a diagnostic connect right after was accepted",
             SocketError.TimedOut when acceptedRecently => string.Create(CultureInfo.InvariantCulture, $"a diagnostic connect right after got no answer within {ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds} ms (its SYN dropped: a full accept queue) while one within the last {ClassificationDefaults.RecentlyAcceptedSeconds} s was accepted"),
-            SocketError.TimedOut => string.Create(CultureInfo.InvariantCulture, $"a diagnostic connect right after got no answer within {ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds} ms from a host that had just answered (its SYN dropped: a full accept queue)"),
+            SocketError.TimedOut when hostAnswered => string.Create(CultureInfo.InvariantCulture, $"a diagnostic connect right after got no answer within {ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds} ms from a host that had just answered (its SYN dropped: a full accept queue)"),
             _ => null,
         };
+        if (connect is null && pool is not null && probe == SocketError.TimedOut)
+        {
+            return pool + string.Create(CultureInfo.InvariantCulture, $", while a diagnostic connect right after got no answer within {ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds} ms either (its SYN dropped too)");
+        }
+
         return (connect, pool) switch
         {
             ({ } c, { } p) => c + " and " + p,

@@ -135,9 +135,7 @@ internal sealed class SqlRetryPolicy
         context.Properties.Set(FailureKey, failure);
         var longDelayRetries = context.Properties.GetValue(s_longDelayRetriesKey, 0);
         var poolTimeoutRetries = context.Properties.GetValue(s_poolTimeoutRetriesKey, 0);
-        var reason = failure.Kind == SqlFailureKind.PoolTimeout
-            ? GetReasonNotToRetryPoolTimeout(failure, poolTimeoutRetries)
-            : GetReasonNotToRetry(failure, longDelayRetries);
+        var reason = GetReasonNotToRetry(failure, longDelayRetries, poolTimeoutRetries);
         if (reason is null && attemptNumber >= _options.MaxRetryAttempts)
         {
             reason = $"{_options.MaxRetryAttempts} retries were made";
@@ -166,12 +164,23 @@ internal sealed class SqlRetryPolicy
         }
     }
 
-    /// <summary>Decides whether a classified failure is retried; returns the reason when it is not.</summary>
-    internal string? GetReasonNotToRetry(SqlFailure failure, int longDelayRetries)
+    /// <summary>
+    /// Decides whether a classified failure is retried; returns the reason when it is not. A pool timeout is never retried when
+    /// every pooled connection was leased (a leak: waiting again cannot help), and once when the pool was not full (the open
+    /// queued behind SqlClient's creation of a connection to a server that did not answer, as in a reconnect storm).
+    /// </summary>
+    internal string? GetReasonNotToRetry(SqlFailure failure, int longDelayRetries, int poolTimeoutRetries = 0)
     {
         if (_retriesDisabled)
         {
             return "retries are disabled (OpenRetry is null)";
+        }
+
+        if (failure.Kind == SqlFailureKind.PoolTimeout)
+        {
+            return !failure.IsTransient ? "PoolTimeout is never retried when every pooled connection was leased"
+                : poolTimeoutRetries >= 1 ? "PoolTimeout is retried only once"
+                : null;
         }
 
         var behavior = BehaviorOf(failure.Kind);
@@ -179,7 +188,7 @@ internal sealed class SqlRetryPolicy
         {
             return failure.Kind switch
             {
-                SqlFailureKind.PoolTimeout or SqlFailureKind.AuthenticationFailure or SqlFailureKind.EncryptionFailure or SqlFailureKind.Permanent or SqlFailureKind.Unknown =>
+                SqlFailureKind.AuthenticationFailure or SqlFailureKind.EncryptionFailure or SqlFailureKind.Permanent or SqlFailureKind.Unknown =>
                     $"{failure.Kind} is never retried",
                 SqlFailureKind.CommandTimeout when !IsIdempotent => "a command timeout may have executed and the operation is not marked idempotent",
                 _ => $"{failure.Kind} is configured DoNotRetry",
@@ -203,17 +212,6 @@ internal sealed class SqlRetryPolicy
 
         return null;
     }
-
-    /// <summary>
-    /// Whether a pool timeout is retried: never when every pooled connection was leased (a leak: waiting again cannot help);
-    /// once when the pool was not full (the open queued behind SqlClient's creation of a connection to a server that did not
-    /// answer, as in a reconnect storm); never when retries are off.
-    /// </summary>
-    internal string? GetReasonNotToRetryPoolTimeout(SqlFailure failure, int poolTimeoutRetries) =>
-        _retriesDisabled ? "retries are disabled (OpenRetry is null)"
-        : !failure.IsTransient ? "PoolTimeout is never retried when every pooled connection was leased"
-        : poolTimeoutRetries >= 1 ? "PoolTimeout is retried only once"
-        : null;
 
     /// <summary>
     /// The delay before the retry after attempt <paramref name="attemptNumber"/> (0-based), or <see langword="null"/> for
