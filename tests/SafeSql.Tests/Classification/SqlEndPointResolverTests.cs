@@ -111,4 +111,34 @@ public sealed class SqlEndPointResolverTests
         Assert.Null(endPoint);
         Assert.Equal(0, lookups);
     }
+
+    [Fact]
+    public async Task ResolveAsync_ManyConcurrentCallers_ShareOneLookupInFlightAndBlockNoThread()
+    {
+        // Arrange: the asynchronous lookup does not answer until released; the synchronous one must never be used.
+        var answer = new TaskCompletionSource<IPAddress[]?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var asyncLookups = 0;
+        var resolver = new SqlEndPointResolver(
+            "tcp:db.example.com,1500",
+            new FakeTimeProvider(),
+            TimeSpan.FromSeconds(1),
+            _ => throw new Xunit.Sdk.XunitException("An asynchronous caller made a synchronous DNS lookup."),
+            _ =>
+            {
+                Interlocked.Increment(ref asyncLookups);
+                return answer.Task;
+            });
+
+        // Act: 100 callers while the lookup is in flight, then the answer.
+        var callers = Enumerable.Range(0, 100).Select(_ => resolver.ResolveAsync().AsTask()).ToArray();
+        var pendingBeforeTheAnswer = callers.Count(static c => !c.IsCompleted);
+        answer.SetResult([IPAddress.Parse("10.0.0.7")]);
+        var endPoints = await Task.WhenAll(callers);
+
+        // Assert: one lookup, every caller waiting on it without completing early, all with its answer.
+        Assert.Equal(1, asyncLookups);
+        Assert.Equal(1, resolver.AsyncLookUpsStarted);
+        Assert.Equal(100, pendingBeforeTheAnswer);
+        Assert.All(endPoints, e => Assert.Equal(new IPEndPoint(IPAddress.Parse("10.0.0.7"), 1500), e));
+    }
 }
