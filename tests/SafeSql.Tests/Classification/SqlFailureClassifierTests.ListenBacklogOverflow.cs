@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 
 using Microsoft.Data.SqlClient;
@@ -148,50 +149,26 @@ public sealed partial class SqlFailureClassifierTests
     [InlineData(true)]
     public async Task Classify_SynDroppedAfterTheServerAcceptedADiagnosticConnect_ReturnsListenBacklogOverflow(bool async)
     {
-        // Arrange: a diagnostic connect to the server is accepted; then the server stops taking connections off its queue
-        // (backlog 1, a 30 s pause before each accept) and the queue fills, so SqlClient's SYN is dropped (a real 258) and so is
-        // the next diagnostic connect's.
-        await using var server = await LoopbackSqlServer.StartAsync(new LoopbackSqlServerOptions { ListenBacklog = 1 });
+        // Arrange: a listener with a backlog of 0 that never accepts. A diagnostic connect is accepted by its kernel and takes
+        // the one place in the accept queue (it stays there, reset, until accepted, which never happens); from then on every
+        // SYN is dropped: SqlClient's (a real 258) and the next diagnostic connect's.
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(0);
+        var endPoint = (IPEndPoint)listener.LocalEndPoint!;
+        var dataSource = $"tcp:127.0.0.1,{endPoint.Port}";
         var evidence = FreshEvidence();
-        Assert.Equal(SocketError.Success, evidence.Connect(server.EndPoint));
-        server.Faults.AcceptDelay = TimeSpan.FromSeconds(30);
-        var queued = new List<Socket>();
-        try
-        {
-            for (var i = 0; i < 8; i++)
-            {
-                var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                using var bound = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
-                try
-                {
-                    await client.ConnectAsync(server.EndPoint, bound.Token);
-                    queued.Add(client);
-                }
-                catch (OperationCanceledException)
-                {
-                    client.Dispose();
-                    break;
-                }
-            }
+        Assert.Equal(SocketError.Success, evidence.Connect(endPoint));
+        var exception = await CaptureOpenFailureAsync(UnreachableConnectionString(dataSource), async);
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, dataSource, null, evidence);
 
-            var exception = await CaptureOpenFailureAsync(ConnectionString(server, b => b.ConnectTimeout = 2), async);
-            var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, evidence);
+        // Act
+        var failure = async ? await SqlFailureClassifier.ClassifyAsync(exception, context, CancellationToken.None) : SqlFailureClassifier.Classify(exception, context);
 
-            // Act
-            var failure = async ? await SqlFailureClassifier.ClassifyAsync(exception, context, CancellationToken.None) : SqlFailureClassifier.Classify(exception, context);
-
-            // Assert
-            Assert.Equal(258, Assert.IsType<SqlException>(exception).Number);
-            Assert.Equal(SqlFailureKind.ListenBacklogOverflow, failure.Kind);
-            Assert.Contains("a diagnostic connect right after got no answer within 500 ms (its SYN dropped: a full accept queue) while one within the last 5 s was accepted", failure.Explanation, StringComparison.Ordinal);
-        }
-        finally
-        {
-            foreach (var client in queued)
-            {
-                client.Dispose();
-            }
-        }
+        // Assert
+        Assert.Equal(258, Assert.IsType<SqlException>(exception).Number);
+        Assert.Equal(SqlFailureKind.ListenBacklogOverflow, failure.Kind);
+        Assert.Contains("a diagnostic connect right after got no answer within 500 ms (its SYN dropped: a full accept queue) while one within the last 5 s was accepted", failure.Explanation, StringComparison.Ordinal);
     }
 
     /// <summary>Real operating-system evidence with nothing cached from other tests.</summary>
