@@ -84,6 +84,12 @@ public sealed class OrdersDatabase : IAsyncDisposable
             return LoopbackResponse.Batch(replies);
         }
 
+        if (request.Sql.StartsWith("UPDATE [Orders]", StringComparison.Ordinal))
+        {
+            // ExecuteSqlRaw / ExecuteUpdate: one row updated.
+            return LoopbackResponse.RowsAffected(1);
+        }
+
         if (request.Sql.Contains("EXISTS", StringComparison.Ordinal))
         {
             // EF's Any(): the verification of ExecuteInTransaction. The table is not stored, so "is the row there" is "did the
