@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 
+using Microsoft.Data.SqlClient;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
@@ -61,7 +62,7 @@ internal sealed class ReplayTracker
 
     /// <summary>The command in flight failed; a server error (class below 20: the connection lives) means the server did not apply it.</summary>
     public void OnCommandFailed(Exception exception) =>
-        _lastCommandFailedOnServer = exception is Microsoft.Data.SqlClient.SqlException { Class: < 20 };
+        _lastCommandFailedOnServer = exception is SqlException { Class: < 20 };
 
     public void OnCommitting() =>
         Step(SqlFailurePoint.CommitInFlight, _transactionSource is { } source ? $"COMMIT of the transaction of {source}" : "COMMIT");

@@ -240,6 +240,29 @@ public sealed class WriteReplayTests
         Assert.Contains("an earlier step of the operation was already applied", exception.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task UseSafeSqlTwice_SingleInsertResetAfterExecuting_StillTheWriteInFlight(bool async)
+    {
+        // Arrange: UseSafeSql called twice on one builder (OnConfiguring and AddDbContext both configure, say).
+        await using var harness = await EfHarness.StartAsync();
+        harness.Database.Server.Faults.ResetAfterExecuting = request => request.Sql.Contains("INSERT INTO [Orders]", StringComparison.Ordinal);
+        var options = new DbContextOptionsBuilder<OrdersContext>().UseSafeSql(harness.DataSource).UseSafeSql(harness.DataSource).Options;
+        await using var context = new OrdersContext(options);
+        context.Orders.Add(new Order { Name = "once" });
+
+        // Act
+        var exception = async
+            ? await Assert.ThrowsAsync<SqlOutcomeUnknownException>(() => context.SaveChangesAsync())
+            : Assert.Throws<SqlOutcomeUnknownException>(() => context.SaveChanges());
+
+        // Assert: each step seen once, so the failure is the INSERT in flight, not "after an applied step".
+        Assert.Equal("SaveChanges", exception.Operation);
+        Assert.Contains("a statement outside a transaction was in flight", exception.Message, StringComparison.Ordinal);
+        Assert.Equal(1, harness.Database.Server.Counters.RowsWritten);
+    }
+
     /// <summary>Adds an order and renames an existing one: two statements, which EF sends in one batch inside a transaction.</summary>
     private static void AddOneAndRenameOne(OrdersContext context)
     {
