@@ -149,6 +149,15 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         base.OnRetry();
         _verifiedException = null;
         Tracker.Reset();
+
+        // The operation began with no transaction (EF refuses one in OnFirstExecution), so one still current is a leftover of
+        // the failed attempt: when SqlClient's rollback on the dead connection throws inside EF's dispose, EF never clears it,
+        // and the replay would run inside it (a SAVE TRANSACTION on a new session: error 628).
+        var database = Dependencies.CurrentContext.Context.Database;
+        if (database.CurrentTransaction is not null)
+        {
+            database.UseTransaction(null);
+        }
     }
 
     /// <summary>
@@ -160,7 +169,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     /// <returns>Whether the verification runs.</returns>
     protected override bool ShouldVerifySuccessOn(Exception? exception)
     {
-        if (exception is null || ReasonNotToRetry(_facts.Policy.Classify(exception)) is not null)
+        if (exception is null || ReasonNotToRetry(Classify(exception)) is not null)
         {
             return false;
         }
@@ -173,7 +182,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     protected override bool ShouldRetryOn(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        var failure = _facts.Policy.Classify(exception);
+        var failure = Classify(exception);
         _lastFailure = failure;
         _dataSource.Metrics.RecordFailure(_dataSource.Name, FailureKindTagValue.Of(failure.Kind), FailureKindTagValue.ErrorTypeOf(failure));
         _reasonNotToRetry = ReasonNotToRetry(failure);
@@ -203,7 +212,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     protected override TimeSpan? GetNextDelay(Exception lastException)
     {
         ArgumentNullException.ThrowIfNull(lastException);
-        var failure = _lastFailure ?? _facts.Policy.Classify(lastException);
+        var failure = _lastFailure ?? Classify(lastException);
         var attempt = ExceptionsEncountered.Count;
         _kinds.Add(failure.Kind);
         var delay = NextDelay(failure, attempt);
@@ -272,6 +281,27 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         }
 
         return delay;
+    }
+
+    /// <summary>
+    /// Classifies the exception EF threw, or the command failure it hides: when a command inside a transaction fails because
+    /// the connection died, EF disposes the transaction in a <c>finally</c>, and SqlClient's rollback on the closed connection
+    /// can throw "Invalid operation. The connection is closed." (<see cref="InvalidOperationException"/> from
+    /// <c>SqlInternalTransaction.Rollback</c>, seen with SqlClient 6.1.8 under load), which replaces the command's exception.
+    /// The interceptor saw the command's exception; it decides.
+    /// </summary>
+    private SqlFailure Classify(Exception exception)
+    {
+        var failure = _facts.Policy.Classify(exception);
+        if (failure.Kind == SqlFailureKind.Unknown
+            && exception is InvalidOperationException
+            && exception.StackTrace?.Contains("SqlInternalTransaction.Rollback", StringComparison.Ordinal) == true
+            && Tracker.CommandFailure is SqlException hidden)
+        {
+            return _facts.Policy.Classify(hidden);
+        }
+
+        return failure;
     }
 
     /// <summary>The tracker of the context this strategy runs for (what EF's interceptors saw of the current attempt).</summary>

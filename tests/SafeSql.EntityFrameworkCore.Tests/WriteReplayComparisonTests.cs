@@ -38,10 +38,15 @@ public sealed class WriteReplayComparisonTests(ITestOutputHelper output)
         output.WriteLine($"| {fault} | {ef} | {safeSql} |");
 
         // Assert: the figures docs/write-replay.md states (Linux: SqlClient reports the reset as Number 0, which EF's list lacks).
+        // A reset inside SaveChanges' transaction reaches EF's strategy as the command's exception, or, when SqlClient has
+        // already closed the connection as EF disposes the transaction, as SqlClient's "Invalid operation. The connection is
+        // closed." (a race, seen on a loaded machine with both versions): EF retries neither.
         var expected = fault switch
         {
             "SaveChanges, 1 INSERT (no transaction), reset after executing" =>
                 ("1 execution, 1 row, 0 commits: DbUpdateException (SqlException 0)", "1 execution, 1 row, 0 commits: SqlOutcomeUnknownException (SaveChanges)"),
+            "SaveChanges, INSERT + UPDATE in its transaction, reset during the batch (once)" when ef.EndsWith("InvalidOperationException", StringComparison.Ordinal) =>
+                ("1 execution, 0 rows, 0 commits: InvalidOperationException", "2 executions, 2 rows, 1 commit: succeeded"),
             "SaveChanges, INSERT + UPDATE in its transaction, reset during the batch (once)" =>
                 ("1 execution, 0 rows, 0 commits: DbUpdateException (SqlException 0)", "2 executions, 2 rows, 1 commit: succeeded"),
             "SaveChanges, INSERT + UPDATE in its transaction, reset while COMMIT in flight" =>

@@ -76,6 +76,35 @@ public sealed class WriteReplayTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task SaveChanges_ResetDuringStatementInsideItsTransaction_ReplayedOnceEveryTime(bool async)
+    {
+        // Under load, SqlClient 6.1.8's rollback of the dead connection's transaction (EF disposes it in a finally) can throw
+        // "Invalid operation. The connection is closed." instead of the command's exception, and leave EF's transaction
+        // current. Repeated so that the race happens in a loaded run; every round must still be replayed and applied once.
+        for (var round = 0; round < 50; round++)
+        {
+            // Arrange
+            await using var harness = await EfHarness.StartAsync();
+            var server = harness.Database.Server;
+            var resets = 0;
+            server.Faults.ResetAfterExecuting = request =>
+                request.Sql.Contains("INSERT INTO [Orders]", StringComparison.Ordinal) && Interlocked.Increment(ref resets) == 1;
+            await using var context = harness.CreateContext();
+            AddOneAndRenameOne(context);
+
+            // Act
+            var saved = async ? await context.SaveChangesAsync() : context.SaveChanges();
+
+            // Assert
+            Assert.Equal(2, saved);
+            Assert.Equal(1, server.Counters.TransactionsCommitted);
+            Assert.Equal(2, server.Counters.RowsWritten);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task SaveChanges_ResetWhileCommitInFlight_NotReplayedAndOutcomeUnknown(bool async)
     {
         // Arrange: every COMMIT is applied, then the connection is reset before the answer.
@@ -144,6 +173,47 @@ public sealed class WriteReplayTests
         Assert.Equal(2, server.Counters.RowsWritten);
         Assert.Single(harness.Database.Requests, r => r.Sql.Contains("INSERT INTO [Orders]", StringComparison.Ordinal));
         Assert.Empty(harness.Events(SafeSqlEventId.ExecutionFailed));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ExecuteInTransaction_VerificationSaysNotThere_Replayed(bool async)
+    {
+        // Arrange: the first COMMIT is applied and its answer lost; the verification answers "not there" (wrongly, on purpose,
+        // so that the server's counters show what the strategy did with the answer).
+        await using var harness = await EfHarness.StartAsync();
+        var server = harness.Database.Server;
+        server.Faults.ResetAfterCommit = true;
+        await using var context = harness.CreateContext();
+        AddOneAndRenameOne(context);
+        var strategy = context.Database.CreateExecutionStrategy();
+        var verifications = 0;
+        bool Verify()
+        {
+            Interlocked.Increment(ref verifications);
+            server.Faults.ResetAfterCommit = false;
+            return false;
+        }
+
+        // Act
+        if (async)
+        {
+            await strategy.ExecuteInTransactionAsync(
+                context,
+                (c, ct) => c.SaveChangesAsync(acceptAllChangesOnSuccess: false, ct),
+                (c, ct) => Task.FromResult(Verify()));
+        }
+        else
+        {
+            strategy.ExecuteInTransaction(context, c => c.SaveChanges(acceptAllChangesOnSuccess: false), c => Verify());
+        }
+
+        // Assert: the verification decided: told the change is not there, the strategy replayed the transaction.
+        Assert.Equal(1, verifications);
+        Assert.Equal(2, server.Counters.TransactionsCommitted);
+        Assert.Equal(2, harness.Database.Requests.Count(r => r.Sql.Contains("INSERT INTO [Orders]", StringComparison.Ordinal)));
+        Assert.Contains("will retry: True", Assert.Single(harness.Events(SafeSqlEventId.ExecutionAttemptFailed)).Message, StringComparison.Ordinal);
     }
 
     [Theory]
