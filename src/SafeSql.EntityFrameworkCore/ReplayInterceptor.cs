@@ -6,7 +6,8 @@ namespace SafeSql.EntityFrameworkCore;
 
 /// <summary>
 /// Tells each context's <see cref="ReplayTracker"/> what EF is doing: opening the connection, beginning a transaction, running
-/// a command (its <see cref="CommandSource"/>, and whether it runs inside a transaction), committing. <c>UseSafeSql</c>
+/// a command (its <see cref="CommandSource"/>, and whether it runs inside a transaction), committing, and the exception of a
+/// command or transaction operation that failed. <c>UseSafeSql</c>
 /// registers the one instance; it holds no state of its own and changes nothing EF does.
 /// </summary>
 internal sealed class ReplayInterceptor : IDbConnectionInterceptor, IDbCommandInterceptor, IDbTransactionInterceptor
@@ -102,6 +103,14 @@ internal sealed class ReplayInterceptor : IDbConnectionInterceptor, IDbCommandIn
     public Task TransactionCommittedAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
     {
         Tracker(eventData)?.OnCommitted();
+        return Task.CompletedTask;
+    }
+
+    public void TransactionFailed(DbTransaction transaction, TransactionErrorEventData eventData) => Tracker(eventData)?.OnTransactionFailed(eventData.Exception);
+
+    public Task TransactionFailedAsync(DbTransaction transaction, TransactionErrorEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Tracker(eventData)?.OnTransactionFailed(eventData.Exception);
         return Task.CompletedTask;
     }
 

@@ -27,8 +27,9 @@ internal sealed class ReplayTracker
     /// <summary>Gets where the operation was at its last step: <see cref="SqlFailurePoint.AfterApplied"/> once a step applied a change.</summary>
     public SqlFailurePoint Point => _applied ? SqlFailurePoint.AfterApplied : _point;
 
-    /// <summary>Gets the exception of the last command that failed in this attempt, as EF's interceptor saw it, or <see langword="null"/>.</summary>
-    public Exception? CommandFailure { get; private set; }
+    /// <summary>Gets the exception of the last command or transaction operation (commit, rollback) that failed in this attempt,
+    /// as EF's interceptors saw it, or <see langword="null"/>.</summary>
+    public Exception? LastFailure { get; private set; }
 
     /// <summary>Gets the step in flight, for messages: "SaveChanges", "ExecuteSqlRaw", "COMMIT of the transaction of SaveChanges".</summary>
     public string Operation => _operation;
@@ -43,7 +44,7 @@ internal sealed class ReplayTracker
         _transactionSource = null;
         _applied = false;
         _lastCommandFailedOnServer = false;
-        CommandFailure = null;
+        LastFailure = null;
     }
 
     public void OnOpening() => Step(SqlFailurePoint.BeforeSending, "opening the connection");
@@ -67,9 +68,12 @@ internal sealed class ReplayTracker
     /// <summary>The command in flight failed; a server error (class below 20: the connection lives) means the server did not apply it.</summary>
     public void OnCommandFailed(Exception exception)
     {
-        CommandFailure = exception;
+        LastFailure = exception;
         _lastCommandFailedOnServer = exception is SqlException { Class: < 20 };
     }
+
+    /// <summary>A commit or rollback failed: remembered, as EF may throw another exception in its place.</summary>
+    public void OnTransactionFailed(Exception exception) => LastFailure = exception;
 
     public void OnCommitting() =>
         Step(SqlFailurePoint.CommitInFlight, _transactionSource is { } source ? $"COMMIT of the transaction of {source}" : "COMMIT");

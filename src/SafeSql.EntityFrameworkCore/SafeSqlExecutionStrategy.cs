@@ -284,11 +284,11 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     }
 
     /// <summary>
-    /// Classifies the exception EF threw, or the command failure it hides: when a command inside a transaction fails because
-    /// the connection died, EF disposes the transaction in a <c>finally</c>, and SqlClient's rollback on the closed connection
-    /// can throw "Invalid operation. The connection is closed." (<see cref="InvalidOperationException"/> from
-    /// <c>SqlInternalTransaction.Rollback</c>, seen with SqlClient 6.1.8 under load), which replaces the command's exception.
-    /// The interceptor saw the command's exception; it decides.
+    /// Classifies the exception EF threw, or the failure it hides: when a command inside a transaction, or its COMMIT, fails
+    /// because the connection died, EF disposes the transaction in a <c>finally</c>, and SqlClient's rollback on the closed
+    /// connection can throw "Invalid operation. The connection is closed." (<see cref="InvalidOperationException"/> from
+    /// <c>SqlInternalTransaction.Rollback</c>, a race seen under load with SqlClient 6.1.8 and 7.1.1), which replaces the
+    /// original exception. The interceptors saw the original; it decides.
     /// </summary>
     private SqlFailure Classify(Exception exception)
     {
@@ -296,7 +296,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         if (failure.Kind == SqlFailureKind.Unknown
             && exception is InvalidOperationException
             && exception.StackTrace?.Contains("SqlInternalTransaction.Rollback", StringComparison.Ordinal) == true
-            && Tracker.CommandFailure is SqlException hidden)
+            && Tracker.LastFailure is SqlException hidden)
         {
             return _facts.Policy.Classify(hidden);
         }
