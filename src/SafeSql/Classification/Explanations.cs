@@ -168,7 +168,19 @@ internal static partial class Explanations
 
     internal static string RefusedWhileAccepting(string target, SocketError probe, int openConnections, bool acceptedRecently) =>
         string.Create(CultureInfo.InvariantCulture, $"The connect to {target} was refused or reset, yet ") +
-        AcceptingEvidence(probe, openConnections, acceptedRecently, hostAnswered: true) + ", so the server is up and its listen backlog overflowed (or, rarely, it finished restarting in between). " + OverflowWhyAndFix;
+        AcceptingEvidence(probe, openConnections, acceptedRecently, hostAnswered: true) + ", so the server is up and its listen backlog overflowed. " + OverflowWhyAndFix;
+
+    internal static string RefusedWhileResetting(string target) =>
+        string.Create(CultureInfo.InvariantCulture, $"The connect to {target} was refused or reset, and a diagnostic connect right after was accepted, then reset within {ClassificationDefaults.ResetWatchMilliseconds} ms without a byte sent: ") +
+        "the server's TCP stack resets handshakes that find its accept queue full, so its listen backlog overflowed and the reset met the connect. " + OverflowWhyAndFix;
+
+    internal static string RefusedAfterRecentOverflow(string target) =>
+        string.Create(CultureInfo.InvariantCulture, $"The connect to {target} was refused or reset, a diagnostic connect right after was accepted, and {target}'s listen backlog was seen overflowing within the last {ClassificationDefaults.RecentOverflowSeconds} s (a dropped SYN or a reset before the pre-login while it accepted), ") +
+        "so this is the same overflow: its reset met the connect. " + OverflowWhyAndFix;
+
+    internal static string RefusedThenListening(string target) =>
+        string.Create(CultureInfo.InvariantCulture, $"The connect to {target} was refused, and a diagnostic connect right after was accepted and kept (no reset within {ClassificationDefaults.ResetWatchMilliseconds} ms): ") +
+        "nothing listened when SqlClient connected and the server listens again now, so it has just started or restarted (a full accept queue on Linux drops the SYN or resets after the handshake; it does not refuse). " + RefusalFix;
 
     internal static string ResetThenRefused(string target) =>
         string.Create(CultureInfo.InvariantCulture, $"The server at {target} reset the connection before answering the pre-login, and a diagnostic connect right after was refused (ECONNREFUSED): ") +

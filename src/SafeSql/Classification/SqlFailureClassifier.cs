@@ -409,6 +409,8 @@ public static class SqlFailureClassifier
         var acceptedRecently = probe == SocketError.TimedOut && endPoint is not null
             && context.Evidence.AcceptedWithin(endPoint, TimeSpan.FromSeconds(ClassificationDefaults.RecentlyAcceptedSeconds));
         var seenAccepting = openConnections > 0 || acceptedRecently;
+        var overflowedRecently = probe == SocketError.Success && endPoint is not null
+            && context.Evidence.OverflowWithin(endPoint, TimeSpan.FromSeconds(ClassificationDefaults.RecentOverflowSeconds));
         var target = endPoint is null ? "the server" : OsTcpSnapshot.Describe(endPoint);
         switch (pending.Signal)
         {
@@ -421,8 +423,17 @@ public static class SqlFailureClassifier
                         return Unreachable(SocketError.AddressNotAvailable, Explanations.AmbiguousPrefix + " " + Explanations.AddressNotAvailableWithoutExhaustion(target, endPoint, snapshot));
                     case SocketError.ConnectionRefused:
                         return Refused(SocketError.ConnectionRefused, Explanations.AmbiguousPrefix + " " + Explanations.RefusedByProbe(target, snapshot));
-                    case SocketError.Success:
                     case SocketError.ConnectionReset:
+                        // The listener resets connections right after the handshake: a full accept queue (tcp_abort_on_overflow=1),
+                        // whose reset met SqlClient's connect.
+                        return Overflow(Explanations.AmbiguousPrefix + " " + Explanations.RefusedWhileResetting(target), remember: true);
+                    case SocketError.Success when overflowedRecently:
+                        return Overflow(Explanations.AmbiguousPrefix + " " + Explanations.RefusedAfterRecentOverflow(target));
+                    case SocketError.Success:
+                        // On Linux a full accept queue never refuses (it drops the SYN or resets after the handshake), and the
+                        // listener took this connect without resetting it: nothing listened when SqlClient connected and a
+                        // listener is there now. A server that just finished starting, not an overflow.
+                        return Refused(null, Explanations.AmbiguousPrefix + " " + Explanations.RefusedThenListening(target));
                     case SocketError.TimedOut when seenAccepting:
                         return Overflow(Explanations.AmbiguousPrefix + " " + Explanations.RefusedWhileAccepting(target, probe.Value, openConnections, acceptedRecently));
                     case SocketError.TimedOut:
@@ -441,6 +452,7 @@ public static class SqlFailureClassifier
                     case SocketError.Success:
                     case SocketError.ConnectionReset:
                     case SocketError.TimedOut:
+                        return Overflow(Explanations.ResetByFullBacklog(target, probe, openConnections, acceptedRecently), remember: true);
                     case null when openConnections > 0:
                         return Overflow(Explanations.ResetByFullBacklog(target, probe, openConnections, acceptedRecently));
                     case SocketError.ConnectionRefused:
@@ -455,6 +467,7 @@ public static class SqlFailureClassifier
                     case SocketError.Success:
                     case SocketError.ConnectionReset:
                     case SocketError.TimedOut when seenAccepting:
+                        return Overflow(Explanations.SynDroppedByFullBacklog(target, probe, openConnections, acceptedRecently), remember: true);
                     case null when openConnections > 0:
                         return Overflow(Explanations.SynDroppedByFullBacklog(target, probe, openConnections, acceptedRecently));
                     case SocketError.ConnectionRefused:
@@ -479,8 +492,17 @@ public static class SqlFailureClassifier
         SqlFailure Exhaustion(SocketError? socketError, string explanation) =>
             new(SqlFailureKind.SocketExhaustion, true, false, number, socketError, explanation, pending.Exception, snapshot);
 
-        SqlFailure Overflow(string explanation) =>
-            new(SqlFailureKind.ListenBacklogOverflow, true, false, number, pending.SocketError, explanation, pending.Exception, snapshot);
+        SqlFailure Overflow(string explanation, bool remember = false)
+        {
+            // An overflow corroborated from an unambiguous shape explains, for a few seconds, a refusal-shaped failure towards the
+            // same endpoint (a reset that met SqlClient's connect, whose code SqlClient lost).
+            if (remember && endPoint is not null)
+            {
+                context.Evidence.RememberOverflow(endPoint);
+            }
+
+            return new(SqlFailureKind.ListenBacklogOverflow, true, false, number, pending.SocketError, explanation, pending.Exception, snapshot);
+        }
 
         SqlFailure Refused(SocketError? socketError, string explanation) =>
             new(SqlFailureKind.ConnectionRefused, true, false, number, socketError, explanation, pending.Exception, snapshot);
