@@ -216,10 +216,19 @@ public static class OsTcpProbe
     /// <summary>
     /// Opens one raw TCP connection to <paramref name="endPoint"/> and reports how it ended, to tell refusal
     /// (<see cref="SocketError.ConnectionRefused"/>) from port exhaustion or an unusable address
-    /// (<see cref="SocketError.AddressNotAvailable"/>), and a listener that is there (<see cref="SocketError.Success"/>) from one
-    /// that resets the connection right after the handshake (<see cref="SocketError.ConnectionReset"/>: a full accept queue with
-    /// <c>tcp_abort_on_overflow=1</c>, which sends the reset as soon as the client's final ACK arrives). A connection that
-    /// succeeds is reset at once afterwards (linger 0), so it leaves no TIME_WAIT behind.
+    /// (<see cref="SocketError.AddressNotAvailable"/>) from a listener (<see cref="SocketError.Success"/>). A connection that
+    /// succeeds is reset at once (linger 0), so it leaves no TIME_WAIT behind.
+    /// </summary>
+    /// <param name="endPoint">The server.</param>
+    /// <param name="timeout">The longest the connect may take (<see cref="SocketError.TimedOut"/> then).</param>
+    internal static SocketError DiagnosticConnect(IPEndPoint endPoint, TimeSpan timeout) => DiagnosticConnect(endPoint, timeout, TimeSpan.Zero);
+
+    /// <summary>The asynchronous <see cref="DiagnosticConnect(IPEndPoint, TimeSpan)"/>: accepted is <see cref="SocketError.Success"/>, without a watch for the reset.</summary>
+    internal static Task<SocketError> DiagnosticConnectAsync(IPEndPoint endPoint, TimeSpan timeout) => DiagnosticConnectAsync(endPoint, timeout, TimeSpan.Zero);
+
+    /// <summary>
+    /// <see cref="DiagnosticConnect(IPEndPoint, TimeSpan)"/>, and an accepted connection watched for <paramref name="resetWatch"/>
+    /// for the listener's reset (<see cref="SocketError.ConnectionReset"/>: a full accept queue with <c>tcp_abort_on_overflow=1</c>).
     /// </summary>
     /// <param name="endPoint">The server.</param>
     /// <param name="timeout">The longest the connect may take (<see cref="SocketError.TimedOut"/> then).</param>
@@ -258,7 +267,7 @@ public static class OsTcpProbe
     }
 
     /// <summary>
-    /// The asynchronous <see cref="DiagnosticConnect"/>: no thread waits while the SYN is out or while the accepted connection
+    /// The asynchronous <see cref="DiagnosticConnect(IPEndPoint, TimeSpan, TimeSpan)"/>: no thread waits while the SYN is out or while the accepted connection
     /// is watched; bounded by <paramref name="timeout"/> (<see cref="SocketError.TimedOut"/> then) plus <paramref name="resetWatch"/>.
     /// </summary>
     internal static async Task<SocketError> DiagnosticConnectAsync(IPEndPoint endPoint, TimeSpan timeout, TimeSpan resetWatch)

@@ -408,9 +408,11 @@ public static class SqlFailureClassifier
         // endpoint accepted in the last few seconds shows a live server whose queue is full now.
         var acceptedRecently = probe == SocketError.TimedOut && endPoint is not null
             && context.Evidence.AcceptedWithin(endPoint, TimeSpan.FromSeconds(ClassificationDefaults.RecentlyAcceptedSeconds));
-        var seenAccepting = openConnections > 0 || acceptedRecently;
-        var overflowedRecently = probe == SocketError.Success && endPoint is not null
+        // An overflow of the same endpoint corroborated in the last few seconds (remembered from an unambiguous shape) explains a
+        // probe that is accepted and kept (a lost-code failure: the overflow's reset met the connect) or gets no answer.
+        var overflowedRecently = probe is SocketError.Success or SocketError.TimedOut && endPoint is not null
             && context.Evidence.OverflowWithin(endPoint, TimeSpan.FromSeconds(ClassificationDefaults.RecentOverflowSeconds));
+        var seenAccepting = openConnections > 0 || acceptedRecently || (probe == SocketError.TimedOut && overflowedRecently);
         var target = endPoint is null ? "the server" : OsTcpSnapshot.Describe(endPoint);
         switch (pending.Signal)
         {
@@ -435,7 +437,7 @@ public static class SqlFailureClassifier
                         // listener is there now. A server that just finished starting, not an overflow.
                         return Refused(null, Explanations.AmbiguousPrefix + " " + Explanations.RefusedThenListening(target));
                     case SocketError.TimedOut when seenAccepting:
-                        return Overflow(Explanations.AmbiguousPrefix + " " + Explanations.RefusedWhileAccepting(target, probe.Value, openConnections, acceptedRecently));
+                        return Overflow(Explanations.AmbiguousPrefix + " " + Explanations.RefusedWhileAccepting(target, probe.Value, openConnections, acceptedRecently, overflowedRecently));
                     case SocketError.TimedOut:
                         return new SqlFailure(SqlFailureKind.ConnectTimeout, true, false, number, SocketError.TimedOut, Explanations.AmbiguousPrefix + " " + Explanations.ProbeTimedOut(target), pending.Exception, snapshot);
                     case { } other:
@@ -452,9 +454,9 @@ public static class SqlFailureClassifier
                     case SocketError.Success:
                     case SocketError.ConnectionReset:
                     case SocketError.TimedOut:
-                        return Overflow(Explanations.ResetByFullBacklog(target, probe, openConnections, acceptedRecently), remember: true);
+                        return Overflow(Explanations.ResetByFullBacklog(target, probe, openConnections, acceptedRecently, overflowedRecently), remember: true);
                     case null when openConnections > 0:
-                        return Overflow(Explanations.ResetByFullBacklog(target, probe, openConnections, acceptedRecently));
+                        return Overflow(Explanations.ResetByFullBacklog(target, probe, openConnections, acceptedRecently, overflowedRecently));
                     case SocketError.ConnectionRefused:
                         return Refused(SocketError.ConnectionRefused, Explanations.ResetThenRefused(target));
                     default:
@@ -467,9 +469,11 @@ public static class SqlFailureClassifier
                     case SocketError.Success:
                     case SocketError.ConnectionReset:
                     case SocketError.TimedOut when seenAccepting:
-                        return Overflow(Explanations.SynDroppedByFullBacklog(target, probe, openConnections, acceptedRecently), remember: true);
+                        // Remembered only from evidence of its own, so a host that falls silent after an overflow is not an
+                        // overflow for ever.
+                        return Overflow(Explanations.SynDroppedByFullBacklog(target, probe, openConnections, acceptedRecently, overflowedRecently), remember: probe != SocketError.TimedOut || acceptedRecently || openConnections > 0);
                     case null when openConnections > 0:
-                        return Overflow(Explanations.SynDroppedByFullBacklog(target, probe, openConnections, acceptedRecently));
+                        return Overflow(Explanations.SynDroppedByFullBacklog(target, probe, openConnections, acceptedRecently, overflowedRecently));
                     case SocketError.ConnectionRefused:
                         return Refused(SocketError.ConnectionRefused, Explanations.TimedOutThenRefused(target));
                     default:

@@ -209,10 +209,10 @@ public sealed class OsTcpProbeTests : IDisposable
         var endPoint = (IPEndPoint)listener.LocalEndpoint;
 
         // Act
-        var accepted = OsTcpProbe.DiagnosticConnect(endPoint, TimeSpan.FromSeconds(5), TimeSpan.Zero);
+        var accepted = OsTcpProbe.DiagnosticConnect(endPoint, TimeSpan.FromSeconds(5));
         var timeWaitAfterward = OsTcpProbe.Capture(endPoint).TimeWaitTowardsEndPoint;
         listener.Stop();
-        var refused = OsTcpProbe.DiagnosticConnect(endPoint, TimeSpan.FromSeconds(5), TimeSpan.Zero);
+        var refused = OsTcpProbe.DiagnosticConnect(endPoint, TimeSpan.FromSeconds(5));
 
         // Assert: a successful probe is reset (linger 0), so it leaves no port in TIME_WAIT.
         Assert.Equal(SocketError.Success, accepted);

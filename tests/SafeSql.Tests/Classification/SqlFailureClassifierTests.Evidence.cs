@@ -1,9 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
 
+using Microsoft.Data.SqlClient;
+
 using SafeSql.Classification;
 using SafeSql.Diagnostics;
 using SafeSql.Testing;
+using SafeSql.Tests.TestUtilities;
 
 namespace SafeSql.Tests.Classification;
 
@@ -116,6 +119,26 @@ public sealed partial class SqlFailureClassifierTests
         // Assert: the reset of that overflow met this connect; not remembered again (only unambiguous shapes renew it).
         Assert.Equal(SqlFailureKind.ListenBacklogOverflow, failure.Kind);
         Assert.Contains("listen backlog was seen overflowing within the last 5 s", failure.Explanation, StringComparison.Ordinal);
+        Assert.Equal(0, evidence.OverflowsRemembered);
+    }
+
+    [Fact]
+    public async Task Classify_SynDroppedAndProbeUnansweredAfterARecentOverflow_ReturnsListenBacklogOverflowWithoutRenewingIt()
+    {
+        // Arrange: a real 258 (a full accept queue drops the SYN); the diagnostic connect gets no answer either, and the
+        // endpoint's backlog was seen overflowing within the last 5 s.
+        using var listener = await FullAcceptQueueListener.StartAsync();
+        var exception = await CaptureOpenFailureAsync(UnreachableConnectionString(listener.DataSource), async: true);
+        var evidence = new FakeEvidence(Snapshot(listener.EndPoint, towards: 2, timeWait: 0), SocketError.TimedOut) { OverflowSeen = true };
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, listener.DataSource, null, evidence);
+
+        // Act
+        var failure = SqlFailureClassifier.Classify(exception, context);
+
+        // Assert: the same overflow; not remembered again from this alone (a host that falls silent is not an overflow for ever).
+        Assert.Equal(258, Assert.IsType<SqlException>(exception).Number);
+        Assert.Equal(SqlFailureKind.ListenBacklogOverflow, failure.Kind);
+        Assert.Contains("(its SYN dropped: a full accept queue) while its listen backlog was seen overflowing within the last 5 s", failure.Explanation, StringComparison.Ordinal);
         Assert.Equal(0, evidence.OverflowsRemembered);
     }
 

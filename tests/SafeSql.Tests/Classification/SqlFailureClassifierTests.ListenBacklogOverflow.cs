@@ -21,13 +21,14 @@ public sealed partial class SqlFailureClassifierTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    [Trait(SqlClientPool.Trait, SqlClientPool.Sensitive)]
     public async Task Classify_ResetBeforePreloginWhileTheServerAccepts_ReturnsListenBacklogOverflow(bool async)
     {
         // Arrange: the server resets each connection before answering PRELOGIN, and still listens.
         await using var server = await LoopbackSqlServer.StartAsync();
         server.Faults.ResetOnAccept = true;
         var exception = await CaptureOpenFailureAsync(ConnectionString(server, b => b.ConnectTimeout = 2), async);
-        var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, FreshEvidence());
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, PatientEvidence(TimeProvider.System, OsTcpEvidenceSource.DefaultResetWatch));
 
         // Act
         var failure = async ? await SqlFailureClassifier.ClassifyAsync(exception, context, CancellationToken.None) : SqlFailureClassifier.Classify(exception, context);
@@ -51,6 +52,7 @@ public sealed partial class SqlFailureClassifierTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    [Trait(SqlClientPool.Trait, SqlClientPool.Sensitive)]
     public async Task Classify_ResetBeforePreloginThenServerStops_ReturnsConnectionRefused(bool async)
     {
         // Arrange: the reset came from a server that then stopped listening (stopping or restarting).
@@ -58,7 +60,7 @@ public sealed partial class SqlFailureClassifierTests
         server.Faults.ResetOnAccept = true;
         var exception = await CaptureOpenFailureAsync(ConnectionString(server, b => b.ConnectTimeout = 2), async);
         server.Faults.RefuseConnections = true;
-        var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, FreshEvidence());
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, PatientEvidence(TimeProvider.System, OsTcpEvidenceSource.DefaultResetWatch));
 
         // Act
         var failure = async ? await SqlFailureClassifier.ClassifyAsync(exception, context, CancellationToken.None) : SqlFailureClassifier.Classify(exception, context);
@@ -175,6 +177,7 @@ public sealed partial class SqlFailureClassifierTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    [Trait(SqlClientPool.Trait, SqlClientPool.Sensitive)]
     public async Task Classify_RefusedThenTheServerListensAgain_ReturnsConnectionRefusedNotOverflow(bool async)
     {
         // Arrange: a real refusal (nothing listens; SqlClient loses the code on Linux), then the server restarts on the same
@@ -182,7 +185,7 @@ public sealed partial class SqlFailureClassifierTests
         await using var server = await LoopbackSqlServer.StartAsync();
         var exception = await CaptureRefusalAsync(server);
         await server.RestartAsync();
-        var evidence = FreshEvidence();
+        var evidence = PatientEvidence(TimeProvider.System, OsTcpEvidenceSource.DefaultResetWatch);
         var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, evidence);
 
         // Act
@@ -200,6 +203,7 @@ public sealed partial class SqlFailureClassifierTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    [Trait(SqlClientPool.Trait, SqlClientPool.Sensitive)]
     public async Task Classify_RefusedShapeWhileTheListenerResetsHandshakes_ReturnsListenBacklogOverflow(bool async)
     {
         // Arrange: the lost-code shape (a reset that meets SqlClient's connect looks the same as a refusal), and a listener that
@@ -209,7 +213,7 @@ public sealed partial class SqlFailureClassifierTests
         var exception = await CaptureRefusalAsync(server);
         await server.RestartAsync();
         server.Faults.ResetOnAccept = true;
-        var evidence = new OsTcpEvidenceSource(TimeProvider.System, OsTcpEvidenceSource.DefaultCacheDuration, OsTcpEvidenceSource.DefaultConnectTimeout, TimeSpan.FromSeconds(30));
+        var evidence = PatientEvidence(TimeProvider.System, TimeSpan.FromSeconds(30));
         var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, evidence);
 
         // Act
@@ -224,6 +228,7 @@ public sealed partial class SqlFailureClassifierTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    [Trait(SqlClientPool.Trait, SqlClientPool.Sensitive)]
     public async Task Classify_RefusedShapeAfterAnOverflowOfTheSameEndPoint_ReturnsListenBacklogOverflow(bool async)
     {
         // Arrange: two real failures towards one server: a refusal (lost code), then resets before the pre-login while it listens.
@@ -233,7 +238,7 @@ public sealed partial class SqlFailureClassifierTests
         server.Faults.ResetOnAccept = true;
         var reset = await CaptureOpenFailureAsync(ConnectionString(server, b => b.ConnectTimeout = 2), async);
         var clock = new FakeTimeProvider();
-        var evidence = new OsTcpEvidenceSource(clock, OsTcpEvidenceSource.DefaultCacheDuration, OsTcpEvidenceSource.DefaultConnectTimeout, TimeSpan.FromSeconds(2));
+        var evidence = PatientEvidence(clock, TimeSpan.FromSeconds(2));
         var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, evidence);
 
         // Act: the reset is classified while the server still resets (an overflow, remembered); then the server serves again
@@ -249,6 +254,14 @@ public sealed partial class SqlFailureClassifierTests
         Assert.Equal(SqlFailureKind.ListenBacklogOverflow, second.Kind);
         Assert.Contains("listen backlog was seen overflowing within the last 5 s", second.Explanation, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// Real evidence whose diagnostic connect may take 30 s (it returns as soon as the listener accepts or refuses): an
+    /// asynchronous connect bounded to 500 ms can report no answer when a busy thread pool runs its completion late (pool v2
+    /// blocks pool threads in the tests beside), and these tests are about listeners that answer.
+    /// </summary>
+    private static OsTcpEvidenceSource PatientEvidence(TimeProvider clock, TimeSpan resetWatch) =>
+        new(clock, OsTcpEvidenceSource.DefaultCacheDuration, TimeSpan.FromSeconds(30), resetWatch);
 
     /// <summary>Real operating-system evidence with nothing cached from other tests.</summary>
     private static OsTcpEvidenceSource FreshEvidence() =>
