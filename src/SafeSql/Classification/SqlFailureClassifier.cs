@@ -25,7 +25,8 @@ namespace SafeSql.Classification;
 /// with an inner <see cref="SocketException"/> whose code is <see cref="SocketError.Success"/>: SqlClient reads the socket's
 /// state before its pending error, and that read clears the error. There the operating system decides:
 /// <see cref="OsTcpProbe"/> counts the sockets towards the server against the ephemeral port range, and one diagnostic
-/// connect to the same endpoint (bounded to 500 ms, cached for 1 s per endpoint) reports ECONNREFUSED, EADDRNOTAVAIL or a
+/// connect to the same endpoint (bounded to 500 ms, an accepted one watched 100 ms more for the listener's reset; cached for 1 s per
+/// endpoint) reports ECONNREFUSED, EADDRNOTAVAIL, a listener that resets handshakes (a full accept queue) or a
 /// listener that is back. Give the endpoint (<see cref="Classify(Exception, string?)"/>): a <c>SqlException</c> does not
 /// carry it. The table of shapes per version is in <c>docs/failure-classification.md</c>.
 /// </para>
@@ -117,7 +118,7 @@ public static class SqlFailureClassifier
         return ClassifyAsync(exception, SqlClassificationContext.Default with { DataSource = dataSource }, cancellationToken);
     }
 
-    /// <summary>Classifies on the caller's thread: a diagnostic connect, when needed, is polled here (at most 500 ms).</summary>
+    /// <summary>Classifies on the caller's thread: a diagnostic connect, when needed, is polled here (at most 500 ms, and 100 ms watching an accepted one).</summary>
     internal static SqlFailure Classify(Exception exception, SqlClassificationContext context)
     {
         var failure = ClassifyWithoutEvidence(exception, context, out var pending);
