@@ -29,7 +29,9 @@ internal static class SqlClientPool
 #pragma warning restore CA2255
     internal static void SetSwitchFromEnvironment()
     {
-        if (Environment.GetEnvironmentVariable(EnvironmentVariable) == "1")
+        // Only where pool v2 exists (7.1+; in 6.1 it is a stub that throws). SqlClientPoolVersion is not touched here: it reads
+        // the switch once, and must read it after this.
+        if (Environment.GetEnvironmentVariable(EnvironmentVariable) == "1" && Version.Parse(SqlClientVersion.Current) >= new Version(7, 1))
         {
             AppContext.SetSwitch(SqlClientPoolVersion.SwitchName, true);
         }
