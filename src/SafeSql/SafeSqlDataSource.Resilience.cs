@@ -35,7 +35,9 @@ public sealed partial class SafeSqlDataSource
         var observer = new OpenRetryObserver(this, _classificationLogger, options?.MaxRetryAttempts ?? 0);
         var effective = options ?? new SqlRetryStrategyOptions();
         _openRetryPolicy = new SqlRetryPolicy(effective, SqlOperationPhase.Open, _connectionString, observer, retriesDisabled: options is null, openConnections: () => Tracker.LeasedCount);
-        var telemetry = new TelemetryOptions { LoggerFactory = LoggerFactory };
+        // SafeSql logs each failed attempt once, explained (3000-3005): Polly's own events on this pipeline log at Debug, so a
+        // failure is not logged again as Polly's "Execution attempt" and "OnRetry" Warnings; its metrics are unchanged.
+        var telemetry = new TelemetryOptions { LoggerFactory = LoggerFactory, SeverityProvider = static _ => ResilienceEventSeverity.Debug };
         telemetry.MeteringEnrichers.Add(SqlFailureMeteringEnricher.Instance);
         var builder = new ResiliencePipelineBuilder
         {

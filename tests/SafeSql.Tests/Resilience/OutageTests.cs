@@ -226,6 +226,31 @@ public sealed class OutageTests
         Assert.Equal([1, 1, 1], results);
     }
 
+    [Fact]
+    public async Task OpenAsync_FailedAttempts_EachLogsOneExplainedWarningAndPollyLogsNoneAboveDebug()
+    {
+        // Arrange: a refused server, one retry within a budget that fits it, no breaker (SqlClient's own refusal).
+        await using var server = await LoopbackSqlServer.StartAsync();
+        await using var harness = NewHarness(
+            ConnectionString(server, b => b.ConnectTimeout = 2),
+            o =>
+            {
+                o.CircuitBreaker = null;
+                o.OpenTimeout = TimeSpan.FromSeconds(30);
+                o.OpenRetry = new SqlRetryStrategyOptions { MaxRetryAttempts = 1, Delay = TimeSpan.FromMilliseconds(10) };
+            });
+        await server.StopAsync();
+
+        // Act
+        await CaptureAsync(() => harness.OpenAsync(async: true));
+
+        // Assert: two failed attempts, two Warnings (SafeSql's 3000, with the explanation); Polly's events below Warning.
+        var warnings = harness.Logs.GetSnapshot().Where(r => r.Level == Microsoft.Extensions.Logging.LogLevel.Warning).ToList();
+        Assert.Equal(2, warnings.Count);
+        Assert.All(warnings, w => Assert.Equal(SafeSqlEventId.OpenAttemptFailed, w.Id.Id));
+        Assert.DoesNotContain(harness.Logs.GetSnapshot(), r => r.Category == "Polly" && r.Level > Microsoft.Extensions.Logging.LogLevel.Debug);
+    }
+
     /// <summary>A root data source on its own pool, on real time.</summary>
     private static FactoryHarness NewHarness(string connectionString, Action<SafeSqlOptions>? configure = null) =>
         new(connectionString, configureOptions: configure, name: "breaker");

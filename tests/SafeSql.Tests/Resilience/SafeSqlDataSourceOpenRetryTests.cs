@@ -17,7 +17,7 @@ namespace SafeSql.Tests.Resilience;
 /// a root <see cref="SafeSqlDataSource"/> constructed directly, with collected logs and metrics and a manual clock.
 /// </summary>
 [Trait(SqlClientPool.Trait, SqlClientPool.Sensitive)]
-public sealed partial class SqlConnectionFactoryTests
+public sealed partial class SafeSqlDataSourceOpenRetryTests
 {
     [Theory]
     [InlineData(false)]

@@ -17,7 +17,7 @@ using static SafeSql.Tests.TestUtilities.CallerInfo;
 
 namespace SafeSql.Tests.Leases;
 
-public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : IClassFixture<LoopbackServerFixture>
+public sealed class SafeSqlDataSourceLeaseTests(LoopbackServerFixture fixture) : IClassFixture<LoopbackServerFixture>
 {
     public static TheoryData<string, bool> CloseWays => new()
     {
@@ -104,10 +104,10 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
         var callSite = snapshot.OldestLease?.CallSite;
         Assert.NotNull(callSite);
         Assert.Equal(ThisFilePath(), callSite.FilePath);
-        Assert.Equal("SqlConnectionFactoryTests.cs", callSite.FileName);
+        Assert.Equal("SafeSqlDataSourceLeaseTests.cs", callSite.FileName);
         Assert.Equal(line, callSite.LineNumber);
         Assert.Equal(nameof(Open_RecordsCallSite_InPoolSnapshot), callSite.MemberName);
-        Assert.Equal($"SqlConnectionFactoryTests.cs:{line} (Open_RecordsCallSite_InPoolSnapshot)", callSite.ToString());
+        Assert.Equal($"SafeSqlDataSourceLeaseTests.cs:{line} (Open_RecordsCallSite_InPoolSnapshot)", callSite.ToString());
         Assert.Null(snapshot.OldestLease!.StackTrace);
     }
 
@@ -131,10 +131,10 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
         Assert.Equal(time.GetUtcNow() - TimeSpan.FromSeconds(6), snapshot.OldestLease.OpenedAt);
         Assert.Equal(nameof(OpenAtSiteA), snapshot.OldestLease.CallSite!.MemberName);
         Assert.Equal(
-            [$"SqlConnectionFactoryTests.cs:{siteB} (OpenThreeAtSiteB): 3 leases, oldest 1 s", $"SqlConnectionFactoryTests.cs:{siteA} (OpenAtSiteA): 1 lease, oldest 6 s"],
+            [$"SafeSqlDataSourceLeaseTests.cs:{siteB} (OpenThreeAtSiteB): 3 leases, oldest 1 s", $"SafeSqlDataSourceLeaseTests.cs:{siteA} (OpenAtSiteA): 1 lease, oldest 6 s"],
             snapshot.TopCallSitesByCount.Select(u => u.ToString()));
         Assert.Equal(
-            [$"SqlConnectionFactoryTests.cs:{siteA} (OpenAtSiteA): 1 lease, oldest 6 s", $"SqlConnectionFactoryTests.cs:{siteB} (OpenThreeAtSiteB): 3 leases, oldest 1 s"],
+            [$"SafeSqlDataSourceLeaseTests.cs:{siteA} (OpenAtSiteA): 1 lease, oldest 6 s", $"SafeSqlDataSourceLeaseTests.cs:{siteB} (OpenThreeAtSiteB): 3 leases, oldest 1 s"],
             snapshot.TopCallSitesByAge.Select(u => u.ToString()));
         old.Dispose();
         foreach (var connection in young)
@@ -188,7 +188,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
         // Assert
         var exhausted = Assert.IsType<SqlConnectionPoolExhaustedException>(exception);
         Assert.Equal(
-            $"""Connection pool exhausted: 3 of Max Pool Size=3 leased; 3 held > 3 s, opened at SqlConnectionFactoryTests.cs:{holdLine} (HoldLease). Dispose connections; raising Max Pool Size only hides the leak. (SqlClient waited Connect Timeout=3 s for a free pooled connection; see InnerException.)""",
+            $"""Connection pool exhausted: 3 of Max Pool Size=3 leased; 3 held > 3 s, opened at SafeSqlDataSourceLeaseTests.cs:{holdLine} (HoldLease). Dispose connections; raising Max Pool Size only hides the leak. (SqlClient waited Connect Timeout=3 s for a free pooled connection; see InnerException.)""",
             exhausted.Message);
         var original = Assert.IsType<InvalidOperationException>(exhausted.InnerException);
         Assert.StartsWith("Timeout expired.  The timeout period elapsed prior to obtaining a connection from the pool.", original.Message, StringComparison.Ordinal);
@@ -259,7 +259,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
 
         // Assert
         Assert.Equal(
-            $"""Connection pool exhausted: 4 of Max Pool Size=4 leased; 4 held > 3 s, opened at SqlConnectionFactoryTests.cs:{siteB} (OpenThreeAtSiteB) 3 times, SqlConnectionFactoryTests.cs:{siteA} (OpenAtSiteA) 1 time. Dispose connections; raising Max Pool Size only hides the leak. (SqlClient waited Connect Timeout=3 s for a free pooled connection; see InnerException.)""",
+            $"""Connection pool exhausted: 4 of Max Pool Size=4 leased; 4 held > 3 s, opened at SafeSqlDataSourceLeaseTests.cs:{siteB} (OpenThreeAtSiteB) 3 times, SafeSqlDataSourceLeaseTests.cs:{siteA} (OpenAtSiteA) 1 time. Dispose connections; raising Max Pool Size only hides the leak. (SqlClient waited Connect Timeout=3 s for a free pooled connection; see InnerException.)""",
             exception.Message);
         foreach (var connection in held)
         {
@@ -296,7 +296,7 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
 
         // Assert
         Assert.Equal(
-            """GetPoolSnapshot needs a factory created by SafeSql (AddSafeSql or SafeSqlDataSource); got SafeSql.Tests.Leases.SqlConnectionFactoryTests+ForeignFactory. Resolve ISqlConnectionFactory from dependency injection.""",
+            """GetPoolSnapshot needs a factory created by SafeSql (AddSafeSql or SafeSqlDataSource); got SafeSql.Tests.Leases.SafeSqlDataSourceLeaseTests+ForeignFactory. Resolve ISqlConnectionFactory from dependency injection.""",
             exception.Message);
     }
 

@@ -8,7 +8,7 @@ using static SafeSql.Tests.Classification.SqlFailureClassifierTests;
 
 namespace SafeSql.Tests.Resilience;
 
-public sealed partial class SqlConnectionFactoryTests
+public sealed partial class SafeSqlDataSourceOpenRetryTests
 {
     [Theory]
     [InlineData(false)]
