@@ -30,9 +30,9 @@ public sealed class SafeSqlExecutionStrategyTests
         Assert.Equal(1, saved);
         Assert.Equal(101, order.Id);
         Assert.Equal(2, harness.Database.Requests.Count(r => r.Sql.Contains("INSERT INTO [Orders]", StringComparison.Ordinal)));
-        var failed = Assert.Single(harness.Events(SafeSqlEventId.ExecutionAttemptFailed));
+        var failed = Assert.Single(harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionAttemptFailed));
         Assert.StartsWith("An EF Core operation on pool '(default)' failed (attempt 1): TransientServerError, SQL error 1205, socket error ; will retry: True (in ", failed.Message, StringComparison.Ordinal);
-        Assert.Empty(harness.Events(SafeSqlEventId.ExecutionFailed));
+        Assert.Empty(harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionFailed));
     }
 
     [Theory]
@@ -56,7 +56,7 @@ public sealed class SafeSqlExecutionStrategyTests
         Assert.Single(harness.Database.Requests);
         Assert.Equal(
             "An EF Core operation on pool '(default)' failed with Permanent after 1 attempt(s), not retried: Permanent is never retried. The original exception is rethrown.",
-            Assert.Single(harness.Events(SafeSqlEventId.ExecutionFailed)).Message);
+            Assert.Single(harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionFailed)).Message);
     }
 
     [Theory]
@@ -84,7 +84,7 @@ public sealed class SafeSqlExecutionStrategyTests
         // Pool Blocking Period=NeverBlock: its circuit breaker stands in for SqlClient's blocking period), then the query ran.
         // A second refusal (the retry came before the fault was lifted) must again be classified and retried.
         Assert.Equal(2, orders.Count);
-        var failed = harness.Events(SafeSqlEventId.ExecutionAttemptFailed).ToList();
+        var failed = harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionAttemptFailed).ToList();
         Assert.InRange(failed.Count, 1, 2);
         Assert.Contains("failed (attempt 1): ConnectionRefused,", failed[0].Message, StringComparison.Ordinal);
         Assert.Matches(@"will retry: True \(in \d+ ms\)", failed[0].Message);
@@ -112,10 +112,10 @@ public sealed class SafeSqlExecutionStrategyTests
             : Assert.Throws<SqlConnectionPoolExhaustedException>(() => context.Orders.ToList());
 
         // Assert: two attempts (one retry), then SafeSql's exception naming the holder, SqlClient's inside it.
-        Assert.Equal(2, harness.Events(SafeSqlEventId.ExecutionAttemptFailed).Count);
+        Assert.Equal(2, harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionAttemptFailed).Count);
         Assert.Equal(
             "An EF Core operation on pool '(default)' failed with PoolTimeout after 2 attempt(s), not retried: PoolTimeout is retried only once. The original exception is rethrown.",
-            Assert.Single(harness.Events(SafeSqlEventId.ExecutionFailed)).Message);
+            Assert.Single(harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionFailed)).Message);
         Assert.Contains(nameof(Query_PoolTimeout_IsRetriedOnceThenNamesTheHolder), exception.Message, StringComparison.Ordinal);
         Assert.IsType<InvalidOperationException>(exception.InnerException);
         Assert.Empty(harness.Database.Requests);

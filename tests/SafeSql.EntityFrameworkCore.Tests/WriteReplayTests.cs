@@ -43,7 +43,7 @@ public sealed class WriteReplayTests
         Assert.Contains("ExecuteInTransaction(..., verifySucceeded)", exception.Message, StringComparison.Ordinal);
         Assert.Equal(
             "An EF Core operation on pool '(default)' failed with ConnectionBroken after 1 attempt(s), not retried: the outcome is unknown: the connection failed while a statement outside a transaction was in flight, so the server may have applied it. SqlOutcomeUnknownException is thrown, the original as its inner exception.",
-            Assert.Single(harness.Events(SafeSqlEventId.ExecutionFailed)).Message);
+            Assert.Single(harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionFailed)).Message);
     }
 
     [Theory]
@@ -70,7 +70,7 @@ public sealed class WriteReplayTests
         Assert.Equal(1, server.Counters.TransactionsCommitted);
         Assert.Equal(2, server.Counters.RowsWritten);
         await WaitForAsync(() => server.Counters.TransactionsRolledBack == 1);
-        Assert.Contains("will retry: True", Assert.Single(harness.Events(SafeSqlEventId.ExecutionAttemptFailed)).Message, StringComparison.Ordinal);
+        Assert.Contains("will retry: True", Assert.Single(harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionAttemptFailed)).Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -172,7 +172,7 @@ public sealed class WriteReplayTests
         Assert.Equal(1, server.Counters.TransactionsCommitted);
         Assert.Equal(2, server.Counters.RowsWritten);
         Assert.Single(harness.Database.Requests, r => r.Sql.Contains("INSERT INTO [Orders]", StringComparison.Ordinal));
-        Assert.Empty(harness.Events(SafeSqlEventId.ExecutionFailed));
+        Assert.Empty(harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionFailed));
     }
 
     [Theory]
@@ -213,7 +213,7 @@ public sealed class WriteReplayTests
         Assert.Equal(1, verifications);
         Assert.Equal(2, server.Counters.TransactionsCommitted);
         Assert.Equal(2, harness.Database.Requests.Count(r => r.Sql.Contains("INSERT INTO [Orders]", StringComparison.Ordinal)));
-        Assert.Contains("will retry: True", Assert.Single(harness.Events(SafeSqlEventId.ExecutionAttemptFailed)).Message, StringComparison.Ordinal);
+        Assert.Contains("will retry: True", Assert.Single(harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionAttemptFailed)).Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -262,7 +262,7 @@ public sealed class WriteReplayTests
         // Assert: a refused open sent nothing, so the write was replayed, and applied once.
         Assert.Equal(1, saved);
         Assert.Equal(1, database.Server.Counters.RowsWritten);
-        Assert.Contains("failed (attempt 1): ConnectionRefused,", harness.Events(SafeSqlEventId.ExecutionAttemptFailed)[0].Message, StringComparison.Ordinal);
+        Assert.Contains("failed (attempt 1): ConnectionRefused,", harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionAttemptFailed)[0].Message, StringComparison.Ordinal);
     }
 
     [Theory]

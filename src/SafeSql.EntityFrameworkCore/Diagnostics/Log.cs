@@ -11,15 +11,15 @@ namespace SafeSql.EntityFrameworkCore.Diagnostics;
 internal static partial class Log
 {
     [LoggerMessage(
-        EventId = SafeSqlEventId.ExecutionAttemptFailed,
-        EventName = nameof(SafeSqlEventId.ExecutionAttemptFailed),
+        EventId = SafeSqlEntityFrameworkCoreEventId.ExecutionAttemptFailed,
+        EventName = nameof(SafeSqlEntityFrameworkCoreEventId.ExecutionAttemptFailed),
         Level = LogLevel.Warning,
         Message = "An EF Core operation on pool '{PoolName}' failed (attempt {AttemptNumber}): {FailureKind}, SQL error {SqlErrorNumber}, socket error {SocketError}; will retry: {WillRetry} (in {RetryDelayMilliseconds} ms). {Explanation}")]
     internal static partial void ExecutionAttemptFailed(ILogger logger, string poolName, int attemptNumber, SqlFailureKind failureKind, int? sqlErrorNumber, SocketError? socketError, bool willRetry, long retryDelayMilliseconds, string explanation, Exception exception);
 
     [LoggerMessage(
-        EventId = SafeSqlEventId.ExecutionFailed,
-        EventName = nameof(SafeSqlEventId.ExecutionFailed),
+        EventId = SafeSqlEntityFrameworkCoreEventId.ExecutionFailed,
+        EventName = nameof(SafeSqlEntityFrameworkCoreEventId.ExecutionFailed),
         Level = LogLevel.Error,
         Message = "An EF Core operation on pool '{PoolName}' failed with {FailureKind} after {AttemptCount} attempt(s), not retried: {Reason}. {Thrown}")]
     internal static partial void ExecutionFailed(ILogger logger, string poolName, SqlFailureKind failureKind, int attemptCount, string reason, string thrown);

@@ -1,7 +1,10 @@
-namespace SafeSql.Diagnostics;
+namespace SafeSql.EntityFrameworkCore;
 
-/// <summary>Event ids 3100-3199: retries of EF Core operations by <c>SafeSqlExecutionStrategy</c> (package SafeSql.EntityFrameworkCore).</summary>
-public static partial class SafeSqlEventId
+/// <summary>
+/// Event ids of SafeSql.EntityFrameworkCore's log messages (3100-3199, beside the core's <c>SafeSqlEventId</c> ranges):
+/// failures and retries of EF Core operations by <see cref="SafeSqlExecutionStrategy"/>.
+/// </summary>
+public static class SafeSqlEntityFrameworkCoreEventId
 {
     /// <summary>
     /// 3100 (Warning): an EF Core operation (a query, <c>SaveChanges</c>, a transaction block) failed and was classified. Logs
@@ -10,6 +13,6 @@ public static partial class SafeSqlEventId
     /// </summary>
     public const int ExecutionAttemptFailed = 3100;
 
-    /// <summary>3101 (Error): an EF Core operation failed for good (not retryable, or retries spent); the original exception is rethrown.</summary>
+    /// <summary>3101 (Error): an EF Core operation failed for good (not retryable, retries spent, or its outcome unknown); the exception the caller gets is named.</summary>
     public const int ExecutionFailed = 3101;
 }
