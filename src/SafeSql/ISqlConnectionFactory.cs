@@ -32,6 +32,7 @@ public interface ISqlConnectionFactory
     /// <returns>An open <see cref="SqlConnection"/>. The caller owns it and must dispose it.</returns>
     /// <exception cref="SqlException">The server could not be reached or refused the login, after the open retry pipeline gave up; the original exception is rethrown untouched.</exception>
     /// <exception cref="SafeSql.Leases.SqlConnectionPoolExhaustedException">SqlClient's pool timed out: no pooled connection became free within <c>Connect Timeout</c> (<c>DbConnectionPool.TryGetConnection</c>); the message names the call sites holding the leases, and SqlClient's <see cref="InvalidOperationException"/> is the inner exception. It derives from <see cref="InvalidOperationException"/>, so <c>catch (InvalidOperationException)</c> still catches it.</exception>
+    /// <exception cref="SafeSql.Classification.SqlServerUnavailableException">The data source's circuit breaker is open: the server is known to be unavailable, so the open failed at once (<c>SafeSqlOptions.CircuitBreaker</c>); or, asynchronously, a probe found nothing listening while the open waited inside SqlClient.</exception>
     /// <exception cref="ObjectDisposedException">The factory or scope has been disposed.</exception>
     SqlConnection Open(
         [CallerMemberName] string callerMemberName = "",
@@ -46,6 +47,7 @@ public interface ISqlConnectionFactory
     /// <returns>An open <see cref="SqlConnection"/>. The caller owns it and must dispose it.</returns>
     /// <exception cref="SqlException">The server could not be reached or refused the login, after the open retry pipeline gave up; the original exception is rethrown untouched.</exception>
     /// <exception cref="SafeSql.Leases.SqlConnectionPoolExhaustedException">SqlClient's pool timed out: no pooled connection became free within <c>Connect Timeout</c> (<c>DbConnectionPool.TryGetConnection</c>); the message names the call sites holding the leases, and SqlClient's <see cref="InvalidOperationException"/> is the inner exception. It derives from <see cref="InvalidOperationException"/>, so <c>catch (InvalidOperationException)</c> still catches it.</exception>
+    /// <exception cref="SafeSql.Classification.SqlServerUnavailableException">The data source's circuit breaker is open: the server is known to be unavailable, so the open failed at once (<c>SafeSqlOptions.CircuitBreaker</c>); or, asynchronously, a probe found nothing listening while the open waited inside SqlClient.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled.</exception>
     /// <exception cref="ObjectDisposedException">The factory or scope has been disposed.</exception>
     ValueTask<SqlConnection> OpenAsync(

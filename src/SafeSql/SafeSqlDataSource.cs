@@ -166,7 +166,11 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
     /// <returns>The open connection. Dispose it (<c>using</c>): that ends the lease and returns it to the pool.</returns>
     /// <exception cref="SqlException">Opening failed and was not retried, or retries gave up: the original exception, untouched.</exception>
     /// <exception cref="SqlConnectionPoolExhaustedException">The connection pool timed out; the message names the holders.</exception>
+    /// <exception cref="SqlServerUnavailableException">The circuit breaker is open: the server is known to be unavailable, so the
+    /// open failed at once (<see cref="SqlFailureKind.CircuitOpen"/>; <see cref="SafeSqlOptions.CircuitBreaker"/>).</exception>
     /// <exception cref="ObjectDisposedException">The data source was disposed.</exception>
+    /// <remarks>Bounded by <see cref="SafeSqlOptions.OpenTimeout"/> (default <c>Connect Timeout</c>) between attempts; a synchronous
+    /// attempt itself cannot be interrupted.</remarks>
     public SqlConnection OpenConnection(
         [CallerMemberName] string callerMemberName = "",
         [CallerFilePath] string callerFilePath = "",
@@ -182,8 +186,13 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
     /// <returns>The open connection. Dispose it (<c>await using</c>): that ends the lease and returns it to the pool.</returns>
     /// <exception cref="SqlException">Opening failed and was not retried, or retries gave up: the original exception, untouched.</exception>
     /// <exception cref="SqlConnectionPoolExhaustedException">The connection pool timed out; the message names the holders.</exception>
+    /// <exception cref="SqlServerUnavailableException">The circuit breaker is open (<see cref="SqlFailureKind.CircuitOpen"/>), or a
+    /// probe found nothing listening at the server while this open waited inside SqlClient and retries gave up
+    /// (<see cref="SqlFailureKind.ConnectionRefused"/>).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled.</exception>
     /// <exception cref="ObjectDisposedException">The data source was disposed.</exception>
+    /// <remarks>Bounded by <see cref="SafeSqlOptions.OpenTimeout"/> (default <c>Connect Timeout</c>), retries included: when it is
+    /// spent, the last attempt's exception is rethrown.</remarks>
     public ValueTask<SqlConnection> OpenConnectionAsync(
         CancellationToken cancellationToken = default,
         [CallerMemberName] string callerMemberName = "",
