@@ -64,7 +64,7 @@ internal static class AlternatingRatioCommand
             connection.Open();
         }, () =>
         {
-            using var connection = scope.Open();
+            using var connection = scope.OpenConnection();
         });
         if (ablation)
         {

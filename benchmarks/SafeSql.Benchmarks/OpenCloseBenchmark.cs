@@ -107,7 +107,7 @@ public class OpenCloseBenchmark
     [BenchmarkCategory(Sync)]
     public void SafeSql_CallSite_InScope()
     {
-        using var connection = _scope!.Open();
+        using var connection = _scope!.OpenConnection();
     }
 
     [Benchmark]
@@ -152,7 +152,7 @@ public class OpenCloseBenchmark
     [BenchmarkCategory(Async)]
     public async Task SafeSql_CallSite_InScopeAsync()
     {
-        await using var connection = await _scope!.OpenAsync();
+        await using var connection = await _scope!.OpenConnectionAsync();
     }
 
     [Benchmark]

@@ -11,7 +11,7 @@ internal static class OrderEndpoints
     /// </summary>
     public static async Task<Order> GetOrderAsync(int id, ISqlConnectionFactory db, CancellationToken cancellationToken)
     {
-        await using var connection = await db.OpenAsync(cancellationToken);
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleAsync<Order>(
             new CommandDefinition("SELECT @id AS Id, 'Widget' AS Product, 42.5 AS Total", new { id }, cancellationToken: cancellationToken));
     }
@@ -22,7 +22,7 @@ internal static class OrderEndpoints
     /// </summary>
     public static async Task<IResult> LeakyAsync(ISqlConnectionFactory db, CancellationToken cancellationToken)
     {
-        var connection = await db.OpenAsync(cancellationToken); // the leak report names this line
+        var connection = await db.OpenConnectionAsync(cancellationToken); // the leak report names this line
         await connection.QuerySingleAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken));
         return Results.Text("Opened a connection and did not dispose it. GET /leaks shows the report.");
     }

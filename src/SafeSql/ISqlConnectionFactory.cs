@@ -34,7 +34,7 @@ public interface ISqlConnectionFactory
     /// <exception cref="SafeSql.Leases.SqlConnectionPoolExhaustedException">SqlClient's pool timed out: no pooled connection became free within <c>Connect Timeout</c> (<c>DbConnectionPool.TryGetConnection</c>); the message names the call sites holding the leases, and SqlClient's <see cref="InvalidOperationException"/> is the inner exception. It derives from <see cref="InvalidOperationException"/>, so <c>catch (InvalidOperationException)</c> still catches it.</exception>
     /// <exception cref="SafeSql.Classification.SqlServerUnavailableException">The data source's circuit breaker is open: the server is known to be unavailable, so the open failed at once (<c>SafeSqlOptions.CircuitBreaker</c>); or, asynchronously, a probe found nothing listening while the open waited inside SqlClient.</exception>
     /// <exception cref="ObjectDisposedException">The factory or scope has been disposed.</exception>
-    SqlConnection Open(
+    SqlConnection OpenConnection(
         [CallerMemberName] string callerMemberName = "",
         [CallerFilePath] string callerFilePath = "",
         [CallerLineNumber] int callerLineNumber = 0);
@@ -50,7 +50,7 @@ public interface ISqlConnectionFactory
     /// <exception cref="SafeSql.Classification.SqlServerUnavailableException">The data source's circuit breaker is open: the server is known to be unavailable, so the open failed at once (<c>SafeSqlOptions.CircuitBreaker</c>); or, asynchronously, a probe found nothing listening while the open waited inside SqlClient.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled.</exception>
     /// <exception cref="ObjectDisposedException">The factory or scope has been disposed.</exception>
-    ValueTask<SqlConnection> OpenAsync(
+    ValueTask<SqlConnection> OpenConnectionAsync(
         CancellationToken cancellationToken = default,
         [CallerMemberName] string callerMemberName = "",
         [CallerFilePath] string callerFilePath = "",

@@ -48,7 +48,7 @@ internal sealed class SqlConnectionScope : ISqlConnectionScope, ILeaseTrackerOwn
 
     LeaseTracker ILeaseTrackerOwner.Tracker => _root.Tracker;
 
-    public SqlConnection Open(
+    public SqlConnection OpenConnection(
         [CallerMemberName] string callerMemberName = "",
         [CallerFilePath] string callerFilePath = "",
         [CallerLineNumber] int callerLineNumber = 0)
@@ -57,7 +57,7 @@ internal sealed class SqlConnectionScope : ISqlConnectionScope, ILeaseTrackerOwn
         return _root.OpenCore(this, callerMemberName, callerFilePath, callerLineNumber);
     }
 
-    public ValueTask<SqlConnection> OpenAsync(
+    public ValueTask<SqlConnection> OpenConnectionAsync(
         CancellationToken cancellationToken = default,
         [CallerMemberName] string callerMemberName = "",
         [CallerFilePath] string callerFilePath = "",

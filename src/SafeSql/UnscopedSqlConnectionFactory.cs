@@ -17,13 +17,13 @@ internal sealed class UnscopedSqlConnectionFactory(SafeSqlDataSource dataSource)
 
     LeaseTracker ILeaseTrackerOwner.Tracker => dataSource.Tracker;
 
-    public SqlConnection Open(
+    public SqlConnection OpenConnection(
         [CallerMemberName] string callerMemberName = "",
         [CallerFilePath] string callerFilePath = "",
         [CallerLineNumber] int callerLineNumber = 0) =>
         dataSource.OpenCore(null, callerMemberName, callerFilePath, callerLineNumber);
 
-    public ValueTask<SqlConnection> OpenAsync(
+    public ValueTask<SqlConnection> OpenConnectionAsync(
         CancellationToken cancellationToken = default,
         [CallerMemberName] string callerMemberName = "",
         [CallerFilePath] string callerFilePath = "",

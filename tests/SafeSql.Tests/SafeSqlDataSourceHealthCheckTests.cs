@@ -66,7 +66,7 @@ public sealed class SafeSqlDataSourceHealthCheckTests(LoopbackServerFixture fixt
         await using var harness = new FactoryHarness(fixture.ConnectionString(), timeProvider: time);
         await using (var scope = harness.Factory.CreateScope())
         {
-            scope.Open(); // leaked on purpose: the scope returns it and reports it
+            scope.OpenConnection(); // leaked on purpose: the scope returns it and reports it
         }
 
         var check = new SafeSqlDataSourceHealthCheck(harness.Factory);

@@ -265,7 +265,7 @@ public sealed class SafeSqlDataSourceTests
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int OpenThroughFactoryAndDrop(ISqlConnectionFactory factory)
     {
-        var (connection, line) = (factory.Open(), CurrentLine());
+        var (connection, line) = (factory.OpenConnection(), CurrentLine());
         GC.KeepAlive(connection);
         return line;
     }

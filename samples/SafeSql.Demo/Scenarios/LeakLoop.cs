@@ -112,7 +112,7 @@ internal static class LeakLoop
             SqlConnection connection;
             try
             {
-                connection = await scope.OpenAsync(); // the leak report names this line
+                connection = await scope.OpenConnectionAsync(); // the leak report names this line
             }
             catch (InvalidOperationException)
             {

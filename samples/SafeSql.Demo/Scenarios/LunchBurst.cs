@@ -185,7 +185,7 @@ internal static class LunchBurst
                 SqlConnection connection;
                 try
                 {
-                    connection = await factory.OpenAsync(cancellationToken);
+                    connection = await factory.OpenConnectionAsync(cancellationToken);
                 }
                 catch (Exception)
                 {

@@ -106,7 +106,7 @@ internal static class Restart
             {
                 await read.ExecuteAsync(async cancellationToken =>
                 {
-                    await using var connection = await factory.OpenAsync(cancellationToken); // failures: classified by SafeSql's meter
+                    await using var connection = await factory.OpenConnectionAsync(cancellationToken); // failures: classified by SafeSql's meter
                     recorder.Opened();
                     try
                     {

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace SafeSql.Leases;
 
-/// <summary>Where a connection was opened: the caller of <see cref="ISqlConnectionFactory.Open"/> or <see cref="ISqlConnectionFactory.OpenAsync"/>.</summary>
+/// <summary>Where a connection was opened: the caller of <see cref="ISqlConnectionFactory.OpenConnection"/> or <see cref="ISqlConnectionFactory.OpenConnectionAsync"/>.</summary>
 /// <remarks>
 /// The values come from <see cref="System.Runtime.CompilerServices.CallerFilePathAttribute"/>,
 /// <see cref="System.Runtime.CompilerServices.CallerLineNumberAttribute"/> and

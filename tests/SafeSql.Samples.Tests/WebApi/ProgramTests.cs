@@ -161,7 +161,7 @@ public sealed class ProgramTests
             var db = scope.ServiceProvider.GetRequiredService<ISqlConnectionFactory>();
             for (var i = 0; i < 8; i++)
             {
-                (var connection, line) = (await db.OpenAsync(), CurrentLine());
+                (var connection, line) = (await db.OpenConnectionAsync(), CurrentLine());
                 held.Add(connection);
             }
 

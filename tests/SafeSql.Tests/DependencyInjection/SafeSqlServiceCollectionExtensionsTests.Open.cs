@@ -29,7 +29,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         var factory = scope.ServiceProvider.GetRequiredService<ISqlConnectionFactory>();
 
         // Act
-        await using var connection = async ? await factory.OpenAsync() : factory.Open();
+        await using var connection = async ? await factory.OpenConnectionAsync() : factory.OpenConnection();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT 1";
         var one = async ? await command.ExecuteScalarAsync() : command.ExecuteScalar();
@@ -83,13 +83,13 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
 
         static async Task OpenAndDisposeAsync(ISqlConnectionFactory factory)
         {
-            await using var connection = await factory.OpenAsync();
+            await using var connection = await factory.OpenConnectionAsync();
             Assert.Equal(ConnectionState.Open, connection.State);
         }
 
         static Task OpenAndDispose(ISqlConnectionFactory factory)
         {
-            using var connection = factory.Open();
+            using var connection = factory.OpenConnection();
             Assert.Equal(ConnectionState.Open, connection.State);
             return Task.CompletedTask;
         }

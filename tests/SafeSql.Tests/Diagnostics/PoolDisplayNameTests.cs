@@ -32,7 +32,7 @@ public sealed class PoolDisplayNameTests
         await using (var scope = provider.CreateAsyncScope())
         {
             var factory = scope.ServiceProvider.GetRequiredService<ISqlConnectionFactory>();
-            await Assert.ThrowsAsync<SqlException>(async () => await factory.OpenAsync());
+            await Assert.ThrowsAsync<SqlException>(async () => await factory.OpenConnectionAsync());
         }
 
         var report = await provider.GetRequiredService<HealthCheckService>().CheckHealthAsync();

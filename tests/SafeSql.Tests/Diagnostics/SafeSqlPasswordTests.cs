@@ -28,7 +28,7 @@ public sealed class SafeSqlPasswordTests(LoopbackServerFixture fixture) : IClass
         // Act: scope leak, held too long and its return, pool timeout, snapshot, health check.
         await using (var scope = harness.Factory.CreateScope())
         {
-            scope.Open();
+            scope.OpenConnection();
         }
 
         var first = harness.Factory.OpenConnection();

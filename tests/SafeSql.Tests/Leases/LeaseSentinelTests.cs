@@ -173,7 +173,7 @@ public sealed class LeaseSentinelTests(LoopbackServerFixture fixture) : IClassFi
     private static int OpenInScopeAndDropBoth(SafeSqlDataSource factory)
     {
         var scope = factory.CreateScope();
-        var (connection, line) = (scope.Open(), CurrentLine());
+        var (connection, line) = (scope.OpenConnection(), CurrentLine());
         GC.KeepAlive(connection);
         return line;
     }

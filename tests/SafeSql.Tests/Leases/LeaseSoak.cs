@@ -196,7 +196,7 @@ internal static class LeaseSoak
                 default:
                     await using (var scope = dataSource.CreateScope())
                     {
-                        await using (await scope.OpenAsync())
+                        await using (await scope.OpenConnectionAsync())
                         {
                         }
                     }
@@ -254,7 +254,7 @@ internal static class LeaseSoak
     private static async Task OpenInScopeAndLeaveOpenAsync(SafeSqlDataSource dataSource)
     {
         await using var scope = dataSource.CreateScope();
-        _ = await scope.OpenAsync();
+        _ = await scope.OpenConnectionAsync();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -396,9 +396,9 @@ public sealed class SafeSqlDataSourceLeaseTests(LoopbackServerFixture fixture) :
     {
         public string Name => "foreign";
 
-        public SqlConnection Open(string callerMemberName = "", string callerFilePath = "", int callerLineNumber = 0) => throw new NotImplementedException();
+        public SqlConnection OpenConnection(string callerMemberName = "", string callerFilePath = "", int callerLineNumber = 0) => throw new NotImplementedException();
 
-        public ValueTask<SqlConnection> OpenAsync(CancellationToken cancellationToken = default, string callerMemberName = "", string callerFilePath = "", int callerLineNumber = 0) => throw new NotImplementedException();
+        public ValueTask<SqlConnection> OpenConnectionAsync(CancellationToken cancellationToken = default, string callerMemberName = "", string callerFilePath = "", int callerLineNumber = 0) => throw new NotImplementedException();
 
         public ISqlConnectionScope CreateScope() => throw new NotImplementedException();
     }

@@ -29,7 +29,7 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
         var time = new FakeTimeProvider();
         await using var harness = new FactoryHarness(fixture.ConnectionString(), timeProvider: time);
         var scope = harness.Factory.CreateScope();
-        var (connection, line) = (async ? await scope.OpenAsync() : scope.Open(), CurrentLine());
+        var (connection, line) = (async ? await scope.OpenConnectionAsync() : scope.OpenConnection(), CurrentLine());
         time.Advance(TimeSpan.FromSeconds(1.5));
 
         // Act
@@ -77,7 +77,7 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
         // Act
         for (var i = 0; i < 50; i++)
         {
-            await using var connection = async ? await scope.OpenAsync() : scope.Open();
+            await using var connection = async ? await scope.OpenConnectionAsync() : scope.OpenConnection();
         }
 
         await scope.DisposeAsync();
@@ -96,7 +96,7 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
         var kept = new List<SqlConnection>();
         for (var i = 0; i < 200; i++)
         {
-            var connection = scope.Open();
+            var connection = scope.OpenConnection();
             if (i is 3 or 150)
             {
                 kept.Add(connection);
@@ -127,7 +127,7 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
         {
             for (var i = 0; i < 10; i++)
             {
-                var connection = await scope.OpenAsync();
+                var connection = await scope.OpenConnectionAsync();
                 if (i % 2 == 0)
                 {
                     await connection.DisposeAsync();
@@ -155,8 +155,8 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
 
         // Act
         var exception = async
-            ? await Assert.ThrowsAsync<ObjectDisposedException>(async () => await scope.OpenAsync())
-            : Assert.Throws<ObjectDisposedException>(() => scope.Open());
+            ? await Assert.ThrowsAsync<ObjectDisposedException>(async () => await scope.OpenConnectionAsync())
+            : Assert.Throws<ObjectDisposedException>(() => scope.OpenConnection());
 
         // Assert
         Assert.Equal(
@@ -171,7 +171,7 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
         await using var harness = new FactoryHarness(fixture.ConnectionString());
         var outer = harness.Factory.CreateScope();
         var inner = outer.CreateScope();
-        var innerConnection = inner.Open();
+        var innerConnection = inner.OpenConnection();
 
         // Act
         await outer.DisposeAsync();
@@ -203,7 +203,7 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
         await using (var request = provider.CreateAsyncScope())
         {
             var factory = request.ServiceProvider.GetRequiredService<ISqlConnectionFactory>();
-            (connection, line) = (await factory.OpenAsync(), CurrentLine());
+            (connection, line) = (await factory.OpenConnectionAsync(), CurrentLine());
         }
 
         // Assert
@@ -305,7 +305,7 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
                 SqlConnection connection;
                 try
                 {
-                    (connection, openLine) = (async ? await scope.OpenAsync() : scope.Open(), CurrentLine());
+                    (connection, openLine) = (async ? await scope.OpenConnectionAsync() : scope.OpenConnection(), CurrentLine());
                 }
                 catch (InvalidOperationException)
                 {
