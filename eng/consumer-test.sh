@@ -95,7 +95,7 @@ await host.StartAsync();
 await using (var scope = host.Services.CreateAsyncScope())
 {
     var db = scope.ServiceProvider.GetRequiredService<ISqlConnectionFactory>();
-    await using (var connection = await db.OpenAsync())
+    await using (var connection = await db.OpenConnectionAsync())
     {
         await using var command = new SqlCommand("SELECT 42", connection);
         var answer = await command.ExecuteScalarAsync();
@@ -107,7 +107,7 @@ await using (var scope = host.Services.CreateAsyncScope())
         }
     }
 
-    _ = await db.OpenAsync(); // leaked on purpose: never disposed, so the scope returns it and reports it
+    _ = await db.OpenConnectionAsync(); // leaked on purpose: never disposed, so the scope returns it and reports it
 }
 
 if (!await reported.WaitAsync(TimeSpan.FromSeconds(30)))
