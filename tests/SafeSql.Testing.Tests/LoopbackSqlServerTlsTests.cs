@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Data.SqlClient;
-using SafeSql.Testing.Tls;
+using SafeSql.Shared.Tds;
 using static SafeSql.Testing.Tests.LoopbackSqlServerFaultsTests;
 using static SafeSql.Testing.Tests.LoopbackSqlServerTests;
 

@@ -33,6 +33,7 @@ public sealed class ArchitectureTests
     /// <summary>Lower index = lower layer; a namespace may depend only on namespaces below it.</summary>
     private static readonly string[] Layers =
     [
+        "SafeSql.Shared.Tds", // the TDS codec compiled in from src/Shared/Tds; it uses nothing of SafeSql
         "SafeSql.Diagnostics",
         "SafeSql.ConnectionStrings",
         "SafeSql.Classification",

@@ -142,6 +142,29 @@ public sealed class DoctorCommandTests
         Assert.DoesNotContain(Secret, run.AllOutput, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Connect Timeout=99999999999")] // OverflowException
+    [InlineData("Context Connection=true")] // InvalidOperationException
+    [InlineData("Encrypt=" + Secret)] // FormatException quoting the value
+    public async Task Doctor_StringSqlClientRefuses_ParseProblemWithoutEchoingItAndExitTwo(string entry)
+    {
+        // Arrange: a string SqlClient's builder throws for, each with a different exception type; the password is there too.
+        var connectionString = $"Data Source=tcp:127.0.0.1,1433;User ID=app;Password={Secret};{entry}";
+
+        // Act
+        var run = await ToolProcess.RunAsync("doctor", connectionString, "--json");
+
+        // Assert: a finding, not a crash; nothing after the parse was tried; neither the password nor SqlClient's message shown.
+        Assert.True(run.ExitCode == 2, $"exit {run.ExitCode}: {run.AllOutput.Replace(Secret, "<secret>", StringComparison.Ordinal)}");
+        using var report = new DoctorReportJson(run.StandardOutput);
+        var parse = report.Check("parse");
+        Assert.Equal("problem", DoctorReportJson.Status(parse));
+        Assert.Equal("SqlClient cannot read this connection string, so nothing else was checked.", DoctorReportJson.Summary(parse));
+        Assert.DoesNotContain("dns", report.Ids);
+        Assert.Equal(string.Empty, run.StandardError);
+        Assert.DoesNotContain(Secret, run.AllOutput, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Doctor_PoolingFalse_ProblemWithRuleIdAndExitTwo()
     {

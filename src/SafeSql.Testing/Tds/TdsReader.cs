@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 
 namespace SafeSql.Testing.Tds;
@@ -59,11 +58,7 @@ internal sealed class TdsReader : IDisposable
             var header = _receive.AsSpan(_start, TdsConstants.HeaderLength);
             var packetType = header[0];
             var status = header[1];
-            var packetLength = BinaryPrimitives.ReadUInt16BigEndian(header[2..]);
-            if (packetLength < TdsConstants.HeaderLength)
-            {
-                throw new InvalidDataException($"Invalid TDS packet length {packetLength} (type 0x{packetType:X2}).");
-            }
+            var packetLength = TdsPacketHeader.ReadLength(header);
 
             if (!await FillAsync(packetLength, cancellationToken).ConfigureAwait(false))
             {

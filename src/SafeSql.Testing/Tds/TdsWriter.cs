@@ -218,13 +218,7 @@ internal sealed class TdsWriter : IDisposable
 
     private void WriteHeader(byte status)
     {
-        var header = _buffer.AsSpan(_packetStart, TdsConstants.HeaderLength);
-        header[0] = TdsConstants.PacketReply;
-        header[1] = status;
-        BinaryPrimitives.WriteUInt16BigEndian(header[2..], (ushort)(_position - _packetStart));
-        BinaryPrimitives.WriteUInt16BigEndian(header[4..], SessionId);
-        header[6] = ++_packetId;
-        header[7] = 0;
+        TdsPacketHeader.Write(_buffer.AsSpan(_packetStart), TdsConstants.PacketReply, status, _position - _packetStart, SessionId, ++_packetId);
     }
 
     private void EnsureCapacity(int extra)

@@ -8,6 +8,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Data.SqlClient;
 
 using SafeSql.Classification;
+using SafeSql.Shared.Tds;
 using SafeSql.Tool.Tds;
 
 namespace SafeSql.Tool.Doctor;
@@ -137,11 +138,11 @@ internal sealed partial class DoctorRunner
                 var ssl = new SslStream(network, leaveInnerStreamOpen: true);
                 tls = ssl;
                 outcome = await HandshakeAsync(ssl, alpn: true, clock, timeout.Token).ConfigureAwait(false);
-                response = await PreLoginClient.ExchangeAsync(ssl, PreLoginResponse.EncryptNotSupported, timeout.Token).ConfigureAwait(false);
+                response = await PreLoginClient.ExchangeAsync(ssl, PreLoginPayload.EncryptNotSupported, timeout.Token).ConfigureAwait(false);
             }
             else
             {
-                response = await PreLoginClient.ExchangeAsync(network, mandatory ? PreLoginResponse.EncryptOn : PreLoginResponse.EncryptOff, timeout.Token).ConfigureAwait(false);
+                response = await PreLoginClient.ExchangeAsync(network, mandatory ? PreLoginPayload.EncryptOn : PreLoginPayload.EncryptOff, timeout.Token).ConfigureAwait(false);
             }
 
             var preLoginTime = clock.Elapsed;
@@ -156,12 +157,12 @@ internal sealed partial class DoctorRunner
 
             if (!strict)
             {
-                if ((response.Encryption & 0x0F) == PreLoginResponse.EncryptNotSupported)
+                if ((response.Encryption & 0x0F) == PreLoginPayload.EncryptNotSupported)
                 {
                     return AddNoTls(mandatory);
                 }
 
-                var ssl = new SslStream(new PreLoginTlsStream(network), leaveInnerStreamOpen: true);
+                var ssl = new SslStream(new TlsOverTdsStream(network, wrapInPreLogin: true), leaveInnerStreamOpen: true);
                 tls = ssl;
                 clock.Restart();
                 outcome = await HandshakeAsync(ssl, alpn: false, clock, timeout.Token).ConfigureAwait(false);

@@ -96,14 +96,13 @@ internal sealed partial class DoctorRunner
         }
     }
 
-    /// <summary>Reads the string with SqlClient's own parser; a string it refuses stops the doctor after the policy.</summary>
+    /// <summary>Reads the string through SafeSql's front door (<see cref="SqlConnectionStringParser"/>), which reads it with
+    /// SqlClient's own parser and lets none of SqlClient's exceptions (their messages can quote a value) escape; a string
+    /// SqlClient refuses stops the doctor after the policy.</summary>
     private bool TryParse()
     {
-        try
-        {
-            _builder = new SqlConnectionStringBuilder(_connectionString);
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
+        _builder = SqlConnectionStringParser.Parse(_connectionString).ReadWithSqlClient();
+        if (_builder is null)
         {
             // The policy's finding (SAFESQL001/002) already says what is wrong, without echoing the string.
             Add("endpoint", "parse", DoctorStatus.Problem, "SqlClient cannot read this connection string, so nothing else was checked.", "An application with this string fails at its first open.", "Fix the findings of the policy above.");

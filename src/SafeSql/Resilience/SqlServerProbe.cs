@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 
 using SafeSql.Classification;
+using SafeSql.Shared.Tds;
 
 namespace SafeSql.Resilience;
 
@@ -31,20 +32,11 @@ internal enum SqlServerProbeResult
 /// </remarks>
 internal sealed class SqlServerProbe
 {
-    private const byte PreLoginPacketType = 0x12;
-    private const byte TabularResultPacketType = 0x04;
-
     // A PRELOGIN packet with VERSION (6 bytes, zero: SQL Server reads it only for logging) and ENCRYPTION = ENCRYPT_NOT_SUP;
     // the answer comes whatever the server's encryption setting, and the probe never goes further.
-    private static readonly byte[] s_preLogin =
-    [
-        PreLoginPacketType, 0x01, 0x00, 26, 0x00, 0x00, 0x01, 0x00, // header: type, EOM, length 26, SPID 0, packet 1, window 0
-        0x00, 0x00, 11, 0x00, 6, // VERSION at 11, 6 bytes
-        0x01, 0x00, 17, 0x00, 1, // ENCRYPTION at 17, 1 byte
-        0xFF, // terminator
-        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // version
-        0x02, // ENCRYPT_NOT_SUP
-    ];
+    private static readonly byte[] s_preLogin = PreLoginPayload.BuildPacket(
+        new(PreLoginPayload.OptionVersion, new byte[6]),
+        new(PreLoginPayload.OptionEncryption, [PreLoginPayload.EncryptNotSupported]));
 
     private readonly SqlEndPointResolver _resolver;
     private readonly TimeProvider _timeProvider;
@@ -132,7 +124,7 @@ internal sealed class SqlServerProbe
             await socket.SendAsync(s_preLogin, SocketFlags.None, timeout.Token).ConfigureAwait(false);
             var header = new byte[1];
             var read = await socket.ReceiveAsync(header, SocketFlags.None, timeout.Token).ConfigureAwait(false);
-            return read == 1 && header[0] == TabularResultPacketType ? SqlServerProbeResult.Answered : SqlServerProbeResult.NoAnswer;
+            return read == 1 && header[0] == TdsConstants.PacketReply ? SqlServerProbeResult.Answered : SqlServerProbeResult.NoAnswer;
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException)
         {

@@ -1,15 +1,13 @@
 using System.Buffers;
-using System.Buffers.Binary;
-using SafeSql.Testing.Tds;
 
-namespace SafeSql.Testing.Tls;
+namespace SafeSql.Shared.Tds;
 
 /// <summary>
-/// The transport under the server's <see cref="System.Net.Security.SslStream"/>. For TDS 7.x encryption (MS-TDS 2.2.6.5:
-/// "this message stream is also used to wrap the SSL handshake payload") it starts by carrying the TLS handshake inside
-/// TDS PRELOGIN packets (type 0x12, at most 4,096 bytes, EOM on the last packet of each flight) in both directions, and
-/// passes TLS records through unframed after <see cref="FinishHandshake"/>, as SqlClient's client side
-/// (ManagedSni SslOverTdsStream) expects. For TDS 8.0 it passes everything through from the start.
+/// The transport under an <see cref="System.Net.Security.SslStream"/> on a TDS connection, for either side. For TDS 7.x
+/// encryption (MS-TDS 2.2.6.5: "this message stream is also used to wrap the SSL handshake payload") it starts by carrying
+/// the TLS handshake inside TDS PRELOGIN packets (type 0x12, at most 4,096 bytes, SPID 0, EOM on the last packet of each
+/// flight) in both directions, and passes TLS records through unframed after <see cref="FinishHandshake"/>, as SqlClient
+/// (ManagedSni SslOverTdsStream) does. For TDS 8.0 it passes everything through from the start.
 /// </summary>
 internal sealed class TlsOverTdsStream : Stream
 {
@@ -43,7 +41,7 @@ internal sealed class TlsOverTdsStream : Stream
         set => throw new NotSupportedException();
     }
 
-    /// <summary>Stops framing: from now on TLS records travel raw, as the client expects once its handshake completed.</summary>
+    /// <summary>Stops framing: from now on TLS records travel raw, as both sides expect once the handshake completed.</summary>
     public void FinishHandshake() => _wrapping = false;
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -58,18 +56,18 @@ internal sealed class TlsOverTdsStream : Stream
             var header = ArrayPool<byte>.Shared.Rent(TdsConstants.HeaderLength);
             try
             {
-                if (!await ReadExactlyOrEndAsync(header.AsMemory(0, TdsConstants.HeaderLength), cancellationToken).ConfigureAwait(false))
+                var read = await _inner.ReadAtLeastAsync(header.AsMemory(0, TdsConstants.HeaderLength), TdsConstants.HeaderLength, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
                 {
                     return 0;
                 }
 
-                var length = BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(2));
-                if (length < TdsConstants.HeaderLength)
+                if (read < TdsConstants.HeaderLength)
                 {
-                    throw new InvalidDataException($"Invalid TDS packet length {length} around the TLS handshake (type 0x{header[0]:X2}).");
+                    throw new IOException("The connection closed in the middle of a TDS packet header during the TLS handshake.");
                 }
 
-                _packetRemaining = length - TdsConstants.HeaderLength;
+                _packetRemaining = TdsPacketHeader.ReadLength(header) - TdsConstants.HeaderLength;
             }
             finally
             {
@@ -97,14 +95,10 @@ internal sealed class TlsOverTdsStream : Stream
             {
                 var n = Math.Min(MaxPayload, buffer.Length);
                 var last = n == buffer.Length;
-                packet[0] = TdsConstants.PacketPreLogin;
-                packet[1] = last ? TdsConstants.StatusEndOfMessage : (byte)0;
-                BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(2), (ushort)(n + TdsConstants.HeaderLength));
-                BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(4), 0);
-                packet[6] = ++_packetId;
-                packet[7] = 0;
+                var length = n + TdsConstants.HeaderLength;
+                TdsPacketHeader.Write(packet, TdsConstants.PacketPreLogin, last ? TdsConstants.StatusEndOfMessage : (byte)0, length, spid: 0, ++_packetId);
                 buffer.Span[..n].CopyTo(packet.AsSpan(TdsConstants.HeaderLength));
-                await _inner.WriteAsync(packet.AsMemory(0, n + TdsConstants.HeaderLength), cancellationToken).ConfigureAwait(false);
+                await _inner.WriteAsync(packet.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
                 buffer = buffer[n..];
                 if (last)
                 {
@@ -124,13 +118,13 @@ internal sealed class TlsOverTdsStream : Stream
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    // The server authenticates and reads asynchronously only (AuthenticateAsServerAsync, ReadAsync); Stream requires the
-    // synchronous members, and a synchronous wait on the asynchronous ones would block a thread-pool thread.
+    // Both sides drive SslStream asynchronously only (AuthenticateAsServerAsync / AuthenticateAsClientAsync, ReadAsync);
+    // Stream requires the synchronous members, and a synchronous wait on the asynchronous ones would block a thread-pool thread.
     public override int Read(byte[] buffer, int offset, int count) =>
-        throw new NotSupportedException("The loopback server reads TLS records asynchronously only.");
+        throw new NotSupportedException("TLS records over TDS are read asynchronously only.");
 
     public override void Write(byte[] buffer, int offset, int count) =>
-        throw new NotSupportedException("The loopback server writes TLS records asynchronously only.");
+        throw new NotSupportedException("TLS records over TDS are written asynchronously only.");
 
     public override void Flush() => _inner.Flush();
 
@@ -139,26 +133,4 @@ internal sealed class TlsOverTdsStream : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
     public override void SetLength(long value) => throw new NotSupportedException();
-
-    private async ValueTask<bool> ReadExactlyOrEndAsync(Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        var read = 0;
-        while (read < buffer.Length)
-        {
-            var n = await _inner.ReadAsync(buffer[read..], cancellationToken).ConfigureAwait(false);
-            if (n == 0)
-            {
-                if (read == 0)
-                {
-                    return false;
-                }
-
-                throw new IOException("The client closed the connection in the middle of a TDS packet header during the TLS handshake.");
-            }
-
-            read += n;
-        }
-
-        return true;
-    }
 }

@@ -1,6 +1,7 @@
-namespace SafeSql.Testing.Tds;
+namespace SafeSql.Shared.Tds;
 
-/// <summary>TDS 7.4 constants (MS-TDS; SqlClient v2.1.4 TdsEnums.cs). See shared/reference/tds-facts.md.</summary>
+/// <summary>TDS 7.4 constants (MS-TDS; SqlClient v2.1.4 TdsEnums.cs): the packet header, packet types and status bits
+/// every TDS client and server needs, then the tokens and data types the loopback server writes.</summary>
 internal static class TdsConstants
 {
     public const int HeaderLength = 8;
