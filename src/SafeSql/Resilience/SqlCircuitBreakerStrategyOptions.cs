@@ -9,8 +9,8 @@ namespace SafeSql.Resilience;
 
 /// <summary>
 /// Polly's circuit-breaker options with SafeSql's classification as <see cref="CircuitBreakerStrategyOptions{TResult}.ShouldHandle"/>:
-/// only failures that mean "the server is unavailable" count (see <see cref="IsServerUnavailable"/>); leaks, pool timeouts,
-/// authentication, certificate and permanent errors never open the breaker.
+/// only failures that mean "the server is unavailable" count (see <see cref="IsServerUnavailable"/>); leaks, pool timeouts of a
+/// full pool, authentication, certificate and permanent errors never open the breaker.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -63,8 +63,10 @@ public class SqlCircuitBreakerStrategyOptions : CircuitBreakerStrategyOptions
     /// <summary>
     /// Determines whether a classified failure means that the server is unavailable: a refused connect, an unreachable network
     /// (transient), a connect timeout (SafeSql calls a connect timeout towards a server that is seen accepting a
-    /// <see cref="SqlFailureKind.ListenBacklogOverflow"/> instead), a connection broken while opening, and the server errors of a
-    /// failover or a database that is not available yet (4060, 4221, 40197, 40501, 40613, 49918, 49919, 49920).
+    /// <see cref="SqlFailureKind.ListenBacklogOverflow"/> instead), a connection broken while opening, a pool timeout of a pool
+    /// that was not full (the open queued behind SqlClient's creation of a connection towards a server that does not answer;
+    /// a pool timeout with every connection leased is a leak and never counts), and the server errors of a failover or a
+    /// database that is not available yet (4060, 4221, 40197, 40501, 40613, 49918, 49919, 49920).
     /// </summary>
     /// <param name="failure">The classified failure.</param>
     /// <returns><see langword="true"/> when the failure counts towards opening the breaker.</returns>
@@ -77,6 +79,7 @@ public class SqlCircuitBreakerStrategyOptions : CircuitBreakerStrategyOptions
             SqlFailureKind.ConnectionRefused or SqlFailureKind.ConnectTimeout => true,
             SqlFailureKind.NetworkUnreachable => failure.IsTransient,
             SqlFailureKind.ConnectionBroken => !failure.MayHaveExecuted,
+            SqlFailureKind.PoolTimeout => failure.IsTransient, // queued behind a connection being created towards a server that does not answer; a full pool (a leak) never counts
             SqlFailureKind.TransientServerError => failure.SqlErrorNumber is { } number && Array.IndexOf(s_unavailableServerErrors, number) >= 0,
             _ => false,
         };
