@@ -26,19 +26,28 @@ public sealed partial class SafeSqlDataSource
         private readonly CancellationToken _callerToken;
         private readonly CancellationTokenSource? _budget;
         private readonly CancellationTokenSource? _linked;
+        private readonly SqlOpenDeadline? _deadline;
 
         internal OpenBudget(SafeSqlDataSource dataSource, long started, CancellationToken callerToken)
         {
             _dataSource = dataSource;
             _callerToken = callerToken;
+            Token = callerToken;
             if (dataSource._openBudget == Timeout.InfiniteTimeSpan)
             {
-                Token = callerToken;
                 return;
             }
 
-            var remaining = dataSource._openBudget - dataSource.TimeProvider.GetElapsedTime(started);
-            _budget = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, dataSource.TimeProvider);
+            // Spent already (the first attempt took it): the run still replays that failure, so the breaker counts it, and the
+            // deadline stops any retry; only time left is enforced by the token.
+            _deadline = new SqlOpenDeadline(dataSource.TimeProvider, started, dataSource._openBudget);
+            var remaining = _deadline.Remaining;
+            if (remaining <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            _budget = new CancellationTokenSource(remaining, dataSource.TimeProvider);
             if (callerToken.CanBeCanceled)
             {
                 _linked = CancellationTokenSource.CreateLinkedTokenSource(callerToken, _budget.Token);
@@ -59,6 +68,7 @@ public sealed partial class SafeSqlDataSource
             }
 
             context.Properties.Set(FirstFailureKey, state.FirstFailure?.SourceException);
+            context.Properties.Set(SqlRetryPolicy.DeadlineKey, _deadline);
             return context;
         }
 
@@ -67,7 +77,7 @@ public sealed partial class SafeSqlDataSource
         /// becomes <see cref="SqlServerUnavailableException"/>; a run the budget ended gives the failure of the last attempt (the
         /// original exception), logged as given up (event 3002).
         /// </summary>
-        internal Exception? Translate(Exception exception, ResilienceContext context, ExceptionDispatchInfo? firstFailure)
+        internal Exception? Translate(Exception exception, ResilienceContext context, ReplayState state)
         {
             if (exception is BrokenCircuitException broken)
             {
@@ -80,7 +90,7 @@ public sealed partial class SafeSqlDataSource
             }
 
             var last = context.Properties.GetValue(SqlRetryPolicy.FailureKey, null);
-            var lastException = last?.Exception ?? firstFailure?.SourceException;
+            var lastException = last?.Exception ?? state.FirstFailure?.SourceException;
             if (lastException is null)
             {
                 return null;
@@ -90,8 +100,8 @@ public sealed partial class SafeSqlDataSource
                 _dataSource._classificationLogger,
                 PoolDisplayName.Of(_dataSource.Name),
                 last?.Kind ?? SqlFailureKind.Unknown,
-                0,
-                string.Create(CultureInfo.InvariantCulture, $"the open's time budget of {_dataSource._openBudget.TotalMilliseconds:0} ms (OpenTimeout, else Connect Timeout) was spent"));
+                state.Attempts,
+                _deadline!.ReasonNotToRetry ?? "the open's time budget was spent");
             return lastException;
         }
 

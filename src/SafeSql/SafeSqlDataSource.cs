@@ -456,7 +456,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
                 context,
                 state);
         }
-        catch (Exception ex) when (budget.Translate(ex, context, state.FirstFailure) is { } translated)
+        catch (Exception ex) when (budget.Translate(ex, context, state) is { } translated)
         {
             ExceptionDispatchInfo.Throw(translated);
             throw;
@@ -491,7 +491,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
                 context,
                 state).ConfigureAwait(false);
         }
-        catch (Exception ex) when (budget.Translate(ex, context, state.FirstFailure) is { } translated)
+        catch (Exception ex) when (budget.Translate(ex, context, state) is { } translated)
         {
             ExceptionDispatchInfo.Throw(translated);
             throw;
@@ -603,6 +603,15 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         /// On the pipeline's first attempt, rethrows the failure of the attempt made outside Polly (same instance, original
         /// stack), if one was made; later attempts return and open for real.
         /// </summary>
-        public void RethrowFirstFailureOnce() => Interlocked.Exchange(ref _firstFailure, null)?.Throw();
+        public void RethrowFirstFailureOnce()
+        {
+            Interlocked.Exchange(ref _firstFailure, null)?.Throw();
+            AttemptsStarted++;
+        }
+
+        /// <summary>Gets how many attempts were made: the one outside Polly, if any, and those the pipeline started.</summary>
+        public int Attempts => (FirstFailure is null ? 0 : 1) + AttemptsStarted;
+
+        private int AttemptsStarted { get; set; }
     }
 }

@@ -24,6 +24,9 @@ internal sealed class SqlRetryPolicy
     /// </summary>
     internal static readonly ResiliencePropertyKey<bool> SynchronousKey = new("SafeSql.Synchronous");
 
+    /// <summary>The end of the open's time budget, set by the data source: no retry starts once it has passed.</summary>
+    internal static readonly ResiliencePropertyKey<SqlOpenDeadline?> DeadlineKey = new("SafeSql.Deadline");
+
     private static readonly ResiliencePropertyKey<int> s_longDelayRetriesKey = new("SafeSql.LongDelayRetries");
 
     private static readonly ResiliencePropertyKey<int> s_poolTimeoutRetriesKey = new("SafeSql.PoolTimeoutRetries");
@@ -139,6 +142,11 @@ internal sealed class SqlRetryPolicy
         if (reason is null && attemptNumber >= _options.MaxRetryAttempts)
         {
             reason = $"{_options.MaxRetryAttempts} retries were made";
+        }
+
+        if (reason is null && context.Properties.GetValue(DeadlineKey, null) is { } deadline)
+        {
+            reason = deadline.ReasonNotToRetry;
         }
 
         if (reason is null && BehaviorOf(failure.Kind) == SqlRetryBehavior.RetryOnceAfterLongDelay)

@@ -251,6 +251,31 @@ public sealed class OutageTests
         Assert.DoesNotContain(harness.Logs.GetSnapshot(), r => r.Category == "Polly" && r.Level > Microsoft.Extensions.Logging.LogLevel.Debug);
     }
 
+    [Fact]
+    public async Task PoolTimeoutsOfAPoolNotFull_OpenTheBreakerWhichClosesAsSoonAsTheServerAnswers()
+    {
+        // Arrange: Max Pool Size=1, its one connection held outside SafeSql, so opens queue in SqlClient's pool and time out
+        // although nothing is leased through SafeSql: what opens queued behind a connection being created towards a silent
+        // server see. No retry, so each open is one pool timeout.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        await using var harness = NewHarness(ConnectionString(server, b => { b.ConnectTimeout = 1; b.MaxPoolSize = 1; }), o => o.OpenRetry = null);
+        await using var holder = new SqlConnection(harness.Factory.ConnectionStringWithPassword);
+        await holder.OpenAsync();
+
+        // Act
+        for (var i = 0; i < 2; i++)
+        {
+            var exception = await CaptureAsync(() => harness.OpenAsync(async: true));
+            Assert.Equal(SqlFailureKind.PoolTimeout, SqlFailureClassifier.Classify(exception).Kind);
+            Assert.True(SqlFailureClassifier.Classify(exception).IsTransient, exception.ToString());
+        }
+
+        // Assert: the breaker opened on the two pool timeouts; the server answers the probe, so it closed again.
+        Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.CircuitOpened);
+        await WaitUntilAsync(() => harness.Logs.GetSnapshot().Any(r => r.Id.Id == SafeSqlEventId.CircuitClosed));
+        Assert.Equal(CircuitState.Closed, harness.Factory.CircuitState);
+    }
+
     /// <summary>A root data source on its own pool, on real time.</summary>
     private static FactoryHarness NewHarness(string connectionString, Action<SafeSqlOptions>? configure = null) =>
         new(connectionString, configureOptions: configure, name: "breaker");
