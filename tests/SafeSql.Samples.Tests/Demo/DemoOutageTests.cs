@@ -1,0 +1,92 @@
+using System.Text.Json.Nodes;
+
+using SafeSql.Classification;
+
+namespace SafeSql.Samples.Tests.Demo;
+
+/// <summary>
+/// The opt-in outage scenario as users run it, <c>dotnet SafeSql.Demo.dll --json --scenario outage --outage-seconds 20</c>,
+/// once: the server down 20 s under 32 callers per side, raw SqlClient, EF Core's retry and SafeSql. Behaviour is proven by
+/// counts (calls, failures, failures by kind); the few times checked are bounded generously for a loaded 2-core machine.
+/// </summary>
+[Collection(DemoProcessGroup.Name)]
+public sealed class DemoOutageTests(DemoOutageRun demo) : IClassFixture<DemoOutageRun>
+{
+    private static readonly string[] s_sides = ["raw", "ef-core", "safesql"];
+
+    private static readonly string[] s_figures = ["opens", "failures", "failuresSurfaced", "poolTimeouts", "leaksReported", "tcpConnections", "elapsedMs"];
+
+    private static readonly string[] s_outageFigures =
+    [
+        "calls", "failuresWhileDown", "timeToFailP50Ms", "timeToFailP99Ms", "slowestCallMs", "callsOverBudget",
+        "firstSuccessAfterReturnMs", "serviceBackAfterReturnMs", "errorsAfterReturn", "stillRunningAtEnd", "callers", "outageSeconds",
+    ];
+
+    [Fact]
+    public void Json_Outage_ExitsZeroWithScenarioSixItsThreeSidesAndEveryFigure()
+    {
+        // Arrange (the fixture ran the demo)
+
+        // Act
+        var scenario = demo.Scenario;
+
+        // Assert
+        Assert.True(demo.Run.ExitCode == 0, $"Exit code {demo.Run.ExitCode}. Standard error: {demo.Run.StandardError}");
+        Assert.Equal("outage", (string?)scenario["scenario"]);
+        Assert.Equal(6, (int)scenario["number"]!);
+        Assert.Equal(s_sides, scenario["runs"]!.AsArray().Select(static r => (string)r!["id"]!));
+        Assert.Equal(demo.Side("raw").ToJsonString(), scenario["raw"]!.ToJsonString());
+        Assert.Equal(demo.Side("safesql").ToJsonString(), scenario["safesql"]!.ToJsonString());
+        foreach (var side in s_sides.Select(demo.Side))
+        {
+            Assert.All(s_figures.Concat(s_outageFigures), figure => Assert.True(side.ContainsKey(figure), $"No '{figure}' in {side.ToJsonString()}"));
+            Assert.Equal(DemoOutageRun.OutageSeconds, (long)side["outageSeconds"]!);
+            Assert.Equal(32, (int)side["callers"]!);
+            Assert.Equal(0, (long)side["leaksReported"]!);
+            Assert.All(Failures(side).Keys, kind => Assert.True(Enum.TryParse<SqlFailureKind>(kind, out _), $"'{kind}' is not a SqlFailureKind."));
+        }
+
+        Assert.False(string.IsNullOrWhiteSpace((string?)scenario["verdict"]));
+        Assert.DoesNotContain("Password=", demo.Run.StandardOutput + demo.Run.StandardError, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Json_Outage_RawCallersFailWhileTheServerIsDownAndEveryFailureIsClassified()
+    {
+        // Arrange
+        var raw = demo.Side("raw");
+
+        // Act
+        var failures = Failures(raw);
+
+        // Assert: past Connect Timeout (15 s) the refused connects reach the callers, as ConnectionRefused, never Unknown.
+        Assert.True((long)raw["failuresWhileDown"]! >= 32, raw.ToJsonString());
+        Assert.True(failures.GetValueOrDefault(nameof(SqlFailureKind.ConnectionRefused)) >= 32, raw.ToJsonString());
+        Assert.DoesNotContain(nameof(SqlFailureKind.Unknown), failures.Keys);
+        Assert.Equal((long)raw["failuresSurfaced"]!, failures.Values.Sum());
+
+        // Assert: a caller is held until SqlClient gives up on the refused connects (Connect Timeout, 15 s), not shorter.
+        Assert.True((long)raw["slowestCallMs"]! >= 10_000, raw.ToJsonString());
+    }
+
+    [Fact]
+    public void Json_Outage_EverySideServesAgainAfterTheServersReturn()
+    {
+        foreach (var id in s_sides)
+        {
+            // Arrange
+            var side = demo.Side(id);
+
+            // Act
+            var firstSuccess = (long?)side["firstSuccessAfterReturnMs"];
+
+            // Assert: calls succeed after the return (bounded by the 15 s the load goes on), and the pools served before the outage.
+            Assert.True(firstSuccess is not null, $"{id}: no call succeeded after the server's return. {side.ToJsonString()}");
+            Assert.True((long)side["opens"]! >= 32, side.ToJsonString());
+            Assert.True((long)side["calls"]! > (long)side["failuresSurfaced"]!, side.ToJsonString());
+        }
+    }
+
+    private static Dictionary<string, long> Failures(JsonObject run) =>
+        run["failures"]!.AsObject().ToDictionary(static p => p.Key, static p => (long)p.Value!);
+}
