@@ -19,7 +19,8 @@ public sealed class DemoOutageTests(DemoOutageRun demo) : IClassFixture<DemoOuta
     private static readonly string[] s_outageFigures =
     [
         "calls", "failuresWhileDown", "timeToFailP50Ms", "timeToFailP99Ms", "slowestCallMs", "callsOverBudget",
-        "firstSuccessAfterReturnMs", "serviceBackAfterReturnMs", "errorsAfterReturn", "stillRunningAtEnd", "callers", "outageSeconds",
+        "firstSuccessAfterReturnMs", "serviceBackAfterReturnMs", "errorsAfterReturn", "stillRunningAtEnd", "failuresWhileDownByKind",
+        "errorsAfterReturnByKind", "callers", "outageSeconds",
     ];
 
     [Fact]
@@ -58,15 +59,35 @@ public sealed class DemoOutageTests(DemoOutageRun demo) : IClassFixture<DemoOuta
 
         // Act
         var failures = Failures(raw);
+        var whileDown = Counts(raw["failuresWhileDownByKind"]!.AsObject());
 
         // Assert: past Connect Timeout (15 s) the refused connects reach the callers, as ConnectionRefused, never Unknown.
         Assert.True((long)raw["failuresWhileDown"]! >= 32, raw.ToJsonString());
-        Assert.True(failures.GetValueOrDefault(nameof(SqlFailureKind.ConnectionRefused)) >= 32, raw.ToJsonString());
+        Assert.True(whileDown.GetValueOrDefault(nameof(SqlFailureKind.ConnectionRefused)) >= 32, raw.ToJsonString());
         Assert.DoesNotContain(nameof(SqlFailureKind.Unknown), failures.Keys);
         Assert.Equal((long)raw["failuresSurfaced"]!, failures.Values.Sum());
 
         // Assert: a caller is held until SqlClient gives up on the refused connects (Connect Timeout, 15 s), not shorter.
         Assert.True((long)raw["slowestCallMs"]! >= 10_000, raw.ToJsonString());
+    }
+
+    [Fact]
+    public void Json_Outage_NoFailureWhileNothingListensIsCalledAnOverflowOrLeftUnknown()
+    {
+        foreach (var id in s_sides)
+        {
+            // Arrange
+            var side = demo.Side(id);
+
+            // Act
+            var whileDown = Counts(side["failuresWhileDownByKind"]!.AsObject());
+
+            // Assert: the server was down (its listening socket closed): a refusal, a session it closed, never an overflow.
+            Assert.Equal((long)side["failuresWhileDown"]!, whileDown.Values.Sum());
+            Assert.DoesNotContain(nameof(SqlFailureKind.ListenBacklogOverflow), whileDown.Keys);
+            Assert.DoesNotContain(nameof(SqlFailureKind.Unknown), whileDown.Keys);
+            Assert.Equal((long)side["errorsAfterReturn"]!, Counts(side["errorsAfterReturnByKind"]!.AsObject()).Values.Sum());
+        }
     }
 
     [Fact]
@@ -87,6 +108,7 @@ public sealed class DemoOutageTests(DemoOutageRun demo) : IClassFixture<DemoOuta
         }
     }
 
-    private static Dictionary<string, long> Failures(JsonObject run) =>
-        run["failures"]!.AsObject().ToDictionary(static p => p.Key, static p => (long)p.Value!);
+    private static Dictionary<string, long> Failures(JsonObject run) => Counts(run["failures"]!.AsObject());
+
+    private static Dictionary<string, long> Counts(JsonObject counts) => counts.ToDictionary(static p => p.Key, static p => (long)p.Value!);
 }
