@@ -107,7 +107,8 @@ internal static class Outage
         string[] notes =
         [
             $"The servers stopped at {Text.Seconds(Ms(downAt))} and listened again at {Text.Seconds(Ms(returnAt))}; new calls stopped at {Text.Seconds(Ms(endAt))}.",
-            .. sides.Zip(runs, static (side, run) => MostCommonError(side, run.Figures)).OfType<string>(),
+            .. runs.Select(FailuresByPhase).OfType<string>(),
+            .. Explanations(sides),
         ];
         return Result(outage, afterReturn, runs, notes);
     }
@@ -207,18 +208,22 @@ internal static class Outage
         }
     }
 
-    /// <summary>What the side's callers got most often: the kind, the exception and SafeSql's explanation.</summary>
-    private static string? MostCommonError(Side side, RunFigures figures)
-    {
-        var (kind, count) = figures.Failures.OrderByDescending(static f => f.Value).FirstOrDefault();
-        if (count == 0 || !Enum.TryParse<SqlFailureKind>(kind, out var parsed) || side.Recorder.Example(parsed) is not { } example)
-        {
-            return null;
-        }
+    /// <summary>The side's failures by kind, while the server was down and after its return.</summary>
+    private static string? FailuresByPhase(SideRun run) => run.Outage is { } f && f.FailuresWhileDown + f.ErrorsAfterReturn > 0
+        ? $"{run.Label}: while down {Kinds(f.FailuresWhileDownByKind)}; after the return {Kinds(f.ErrorsAfterReturnByKind)}."
+        : null;
 
-        var number = example.SqlErrorNumber is { } n ? $" {n}" : string.Empty;
-        return $"{side.Label}'s callers got {kind} most ({Text.Count(count)}): {example.Exception?.GetType().Name}{number}. {Text.FirstSentence(example.Explanation)}";
-    }
+    /// <summary>One line per kind of error the callers got: the exception and the start of SafeSql's explanation of it (two
+    /// sentences: when SqlClient lost the socket error, the first says so and the second what the operating system showed).</summary>
+    private static IEnumerable<string> Explanations(Side[] sides) => sides
+        .SelectMany(static side => Enum.GetValues<SqlFailureKind>().Select(kind => side.Recorder.Example(kind)))
+        .OfType<SqlFailure>()
+        .DistinctBy(static failure => failure.Kind)
+        .Select(static failure =>
+            $"{failure.Kind}: {failure.Exception?.GetType().Name}{(failure.SqlErrorNumber is { } n ? $" {n}" : string.Empty)}. {Text.FirstSentences(failure.Explanation, 2)}");
+
+    private static string Kinds(SortedDictionary<string, long> kinds) =>
+        kinds.Count == 0 ? "none" : string.Join(", ", kinds.OrderByDescending(static k => k.Value).Select(static k => $"{k.Key} {Text.Count(k.Value)}"));
 
     private static string Summary(OutageFigures f, TimeSpan afterReturn)
     {
