@@ -37,4 +37,18 @@ internal static partial class DataSourceLog
         Level = LogLevel.Error,
         Message = "Ephemeral port exhaustion towards {EndPoint} (pool '{PoolName}'): {PortsInUse} of {EphemeralPortCount} ephemeral ports in use, {TimeWaitCount} in TIME_WAIT. Enable connection pooling and dispose connections.")]
     internal static partial void SocketExhaustionDetected(ILogger logger, string endPoint, string poolName, int portsInUse, int ephemeralPortCount, int timeWaitCount);
+
+    [LoggerMessage(
+        EventId = SafeSqlEventId.CircuitOpened,
+        EventName = nameof(SafeSqlEventId.CircuitOpened),
+        Level = LogLevel.Warning,
+        Message = "The circuit breaker of pool '{PoolName}' opened: SQL Server '{DataSource}' is unavailable ({FailureKind}). Opens fail at once until a probe sees the server answer again (Polly's half-open trial after {BreakDurationMilliseconds} ms). {Explanation}")]
+    internal static partial void CircuitOpened(ILogger logger, string poolName, string dataSource, SqlFailureKind failureKind, long breakDurationMilliseconds, string explanation);
+
+    [LoggerMessage(
+        EventId = SafeSqlEventId.CircuitClosed,
+        EventName = nameof(SafeSqlEventId.CircuitClosed),
+        Level = LogLevel.Information,
+        Message = "The circuit breaker of pool '{PoolName}' closed: SQL Server '{DataSource}' answers again after {UnavailableMilliseconds} ms.")]
+    internal static partial void CircuitClosed(ILogger logger, string poolName, string dataSource, long unavailableMilliseconds);
 }

@@ -16,34 +16,38 @@ public sealed partial class SafeSqlDataSource
     internal const string ClassificationLoggerCategory = "SafeSql.Classification";
 
     private SqlRetryPolicy? _openRetryPolicy;
+    private ILogger _classificationLogger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
     /// <summary>Gets the policy behind the open pipeline (tests pin its jitter).</summary>
     internal SqlRetryPolicy OpenRetryPolicy => _openRetryPolicy ?? throw new InvalidOperationException("The open pipeline has not been created.");
 
     /// <summary>
     /// Builds the open pipeline: a Polly pipeline named "SafeSql" (instance name = the options name) on the data source's
-    /// <see cref="TimeProvider"/>, with one retry strategy from <see cref="SafeSqlOptions.OpenRetry"/> whose decisions come from
+    /// <see cref="TimeProvider"/>, with the circuit breaker (<see cref="SafeSqlOptions.CircuitBreaker"/>) outside one retry strategy from <see cref="SafeSqlOptions.OpenRetry"/> whose decisions come from
     /// <see cref="SqlFailureClassifier"/>, and Polly's telemetry (<c>resilience.polly.*</c>, the "Polly" meter and log
     /// category) enriched with the failure kind. Every failed attempt is classified, logged (3000-3003) and counted
     /// (<c>db.client.connection.safesql.failures</c>), even when retries are off.
     /// </summary>
-    private ResiliencePipeline CreateOpenPipeline()
+    private ResiliencePipeline CreateOpenPipeline(string dataSource)
     {
         var options = Options.OpenRetry;
-        var observer = new OpenRetryObserver(this, LoggerFactory.CreateLogger(ClassificationLoggerCategory), options?.MaxRetryAttempts ?? 0);
+        _classificationLogger = LoggerFactory.CreateLogger(ClassificationLoggerCategory);
+        var observer = new OpenRetryObserver(this, _classificationLogger, options?.MaxRetryAttempts ?? 0);
         var effective = options ?? new SqlRetryStrategyOptions();
         _openRetryPolicy = new SqlRetryPolicy(effective, SqlOperationPhase.Open, _connectionString, observer, retriesDisabled: options is null, openConnections: () => Tracker.LeasedCount);
         var telemetry = new TelemetryOptions { LoggerFactory = LoggerFactory };
         telemetry.MeteringEnrichers.Add(SqlFailureMeteringEnricher.Instance);
-        return new ResiliencePipelineBuilder
+        var builder = new ResiliencePipelineBuilder
         {
             Name = RetryDefaults.PipelineName,
             InstanceName = Name,
             TimeProvider = TimeProvider,
-        }
-        .AddSqlRetry(effective, _openRetryPolicy)
-        .ConfigureTelemetry(telemetry)
-        .Build();
+        };
+        AddCircuitBreaker(builder, dataSource);
+        return builder
+            .AddSqlRetry(effective, _openRetryPolicy)
+            .ConfigureTelemetry(telemetry)
+            .Build();
     }
 
     private sealed class OpenRetryObserver(SafeSqlDataSource factory, ILogger logger, int maxRetryAttempts) : ISqlRetryObserver

@@ -70,6 +70,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
     private readonly string _connectionString;
     private readonly string _connectionStringWithoutPassword;
     private readonly ResiliencePipeline _openPipeline;
+    private readonly TimeSpan _openBudget;
     private readonly bool _ownsMetrics;
     private volatile Exception? _lastOpenFailure;
     private volatile bool _disposed;
@@ -88,7 +89,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         _ownsMetrics = metrics is null || ownsMetrics;
         Metrics = metrics ?? new SafeSqlMetrics(null);
         TimeProvider = timeProvider ?? TimeProvider.System;
-        _connectionString = SqlConnectionStringNormalizer.Normalize(options);
+        _connectionString = WithBreakerPoolBlocking(SqlConnectionStringNormalizer.Normalize(options), options);
         var builder = new SqlConnectionStringBuilder(_connectionString);
         builder.Remove("Password");
         _connectionStringWithoutPassword = builder.ConnectionString;
@@ -96,7 +97,8 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
             _connectionString,
             () => new LeaseTracker(name, new SqlConnectionStringBuilder(_connectionString), options.Leaks ?? new SqlConnectionLeakOptions(), TimeProvider, Logger, Metrics),
             out _);
-        _openPipeline = CreateOpenPipeline();
+        _openBudget = options.OpenTimeout ?? (builder.ConnectTimeout > 0 ? TimeSpan.FromSeconds(builder.ConnectTimeout) : Timeout.InfiniteTimeSpan);
+        _openPipeline = CreateOpenPipeline(builder.DataSource);
     }
 
     /// <summary>Gets the instance name: the name given to <c>AddSafeSql</c> or <see cref="SafeSqlDataSourceBuilder.Name"/>;
@@ -277,12 +279,19 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         // Captured before the first await: afterwards the caller's frames are no longer on this thread's stack.
         var stack = Tracker.StackCapture == StackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
 
+        var started = TimeProvider.GetTimestamp();
+        if (_circuitNotClosed)
+        {
+            // The breaker is open or half-open: no attempt outside it.
+            return OpenAndTrackAsync(scope, callerMemberName, callerFilePath, callerLineNumber, stack, null, null, started, cancellationToken);
+        }
+
         // A pooled open usually completes synchronously: then no async state machine runs at all.
         var (connection, opening) = StartOpen(cancellationToken);
 
         if (!opening.IsCompletedSuccessfully)
         {
-            return OpenAndTrackAsync(scope, callerMemberName, callerFilePath, callerLineNumber, stack, connection, opening, cancellationToken);
+            return OpenAndTrackAsync(scope, callerMemberName, callerFilePath, callerLineNumber, stack, connection, opening, started, cancellationToken);
         }
 
         OnOpened();
@@ -354,12 +363,12 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         return connection;
     }
 
-    private async ValueTask<SqlConnection> OpenAndTrackAsync(SqlConnectionScope? scope, string? callerMemberName, string? callerFilePath, int callerLineNumber, StackTrace? stack, SqlConnection firstConnection, Task firstOpening, CancellationToken cancellationToken)
+    private async ValueTask<SqlConnection> OpenAndTrackAsync(SqlConnectionScope? scope, string? callerMemberName, string? callerFilePath, int callerLineNumber, StackTrace? stack, SqlConnection? firstConnection, Task? firstOpening, long started, CancellationToken cancellationToken)
     {
         SqlConnection connection;
         try
         {
-            connection = await OpenFirstAttemptThenPipelineAsync(firstConnection, firstOpening, cancellationToken).ConfigureAwait(false);
+            connection = await OpenFirstAttemptThenPipelineAsync(firstConnection, firstOpening, started, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (RecordOpenFailure(ex))
         {
@@ -380,18 +389,22 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
     /// </summary>
     private SqlConnection OpenFirstAttemptThenPipeline()
     {
-        ExceptionDispatchInfo firstFailure;
-        try
+        var started = TimeProvider.GetTimestamp();
+        ExceptionDispatchInfo? firstFailure = null;
+        if (!_circuitNotClosed)
         {
-            return OpenOnce(_connectionString);
-        }
-        catch (Exception ex) when (!IsLeakPoolTimeout(ex) && !ReferenceEquals(_openPipeline, ResiliencePipeline.Empty))
-        {
-            firstFailure = ExceptionDispatchInfo.Capture(ex);
+            try
+            {
+                return OpenOnce(_connectionString);
+            }
+            catch (Exception ex) when (!IsLeakPoolTimeout(ex) && !ReferenceEquals(_openPipeline, ResiliencePipeline.Empty))
+            {
+                firstFailure = ExceptionDispatchInfo.Capture(ex);
+            }
         }
 
-        var context = ResilienceContextPool.Shared.Get();
-        context.Properties.Set(SqlRetryPolicy.SynchronousKey, true);
+        using var budget = new OpenBudget(this, started, CancellationToken.None);
+        var context = budget.CreateContext(firstFailure, synchronous: true);
         try
         {
             return _openPipeline.Execute(
@@ -403,6 +416,11 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
                 context,
                 new ReplayState(this, firstFailure));
         }
+        catch (Exception ex) when (budget.Translate(ex, context, firstFailure) is { } translated)
+        {
+            ExceptionDispatchInfo.Throw(translated);
+            throw;
+        }
         finally
         {
             ResilienceContextPool.Shared.Return(context);
@@ -411,29 +429,48 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
 
     /// <summary>The asynchronous <see cref="OpenFirstAttemptThenPipeline"/>, from a first attempt already started (and not
     /// completed successfully) by <see cref="OpenCoreAsync"/>; a caller cancellation is rethrown as is.</summary>
-    private async ValueTask<SqlConnection> OpenFirstAttemptThenPipelineAsync(SqlConnection firstConnection, Task firstOpening, CancellationToken cancellationToken)
+    private async ValueTask<SqlConnection> OpenFirstAttemptThenPipelineAsync(SqlConnection? firstConnection, Task? firstOpening, long started, CancellationToken cancellationToken)
     {
-        ExceptionDispatchInfo firstFailure;
-        try
+        ExceptionDispatchInfo? firstFailure = null;
+        if (firstConnection is not null)
         {
-            return await CompleteOpenAsync(firstConnection, firstOpening).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (!IsLeakPoolTimeout(ex)
-            && !ReferenceEquals(_openPipeline, ResiliencePipeline.Empty)
-            && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
-        {
-            firstFailure = ExceptionDispatchInfo.Capture(ex);
+            try
+            {
+                return await CompleteOpenAsync(firstConnection, firstOpening!, started).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!IsLeakPoolTimeout(ex)
+                && !ReferenceEquals(_openPipeline, ResiliencePipeline.Empty)
+                && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+            {
+                firstFailure = ExceptionDispatchInfo.Capture(ex);
+            }
         }
 
-        return await _openPipeline.ExecuteAsync(
-            static (state, token) =>
-            {
-                state.RethrowFirstFailureOnce();
-                var (connection, opening) = state.DataSource.StartOpen(token);
-                return state.DataSource.CompleteOpenAsync(connection, opening);
-            },
-            new ReplayState(this, firstFailure),
-            cancellationToken).ConfigureAwait(false);
+        using var budget = new OpenBudget(this, started, cancellationToken);
+        var context = budget.CreateContext(firstFailure, synchronous: false);
+        try
+        {
+            return await _openPipeline.ExecuteAsync(
+                static (context, state) =>
+                {
+                    state.RethrowFirstFailureOnce();
+                    var dataSource = state.DataSource;
+                    var attemptStarted = dataSource.TimeProvider.GetTimestamp();
+                    var (connection, opening) = dataSource.StartOpen(context.CancellationToken);
+                    return dataSource.CompleteOpenAsync(connection, opening, attemptStarted);
+                },
+                context,
+                new ReplayState(this, firstFailure)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (budget.Translate(ex, context, firstFailure) is { } translated)
+        {
+            ExceptionDispatchInfo.Throw(translated);
+            throw;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
     }
 
     /// <summary>
@@ -477,12 +514,16 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
     /// Awaits an attempt started by <see cref="StartOpen"/>; disposes its connection if it failed, and turns a pool timeout into
     /// <see cref="SqlConnectionPoolExhaustedException"/> as <see cref="OpenOnce"/> does.
     /// </summary>
-    private async ValueTask<SqlConnection> CompleteOpenAsync(SqlConnection connection, Task opening)
+    private async ValueTask<SqlConnection> CompleteOpenAsync(SqlConnection connection, Task opening, long started)
     {
         try
         {
-            await opening.ConfigureAwait(false);
+            await AwaitAttemptAsync(connection, opening, started).ConfigureAwait(false);
             return connection;
+        }
+        catch (SqlServerUnavailableException)
+        {
+            throw; // the attempt was left to SqlClient; its connection is disposed when it ends
         }
         catch (Exception ex)
         {
@@ -517,7 +558,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
     }
 
     /// <summary>The state of a pipeline run after a failed first attempt (allocated only then).</summary>
-    private sealed class ReplayState(SafeSqlDataSource dataSource, ExceptionDispatchInfo firstFailure)
+    private sealed class ReplayState(SafeSqlDataSource dataSource, ExceptionDispatchInfo? firstFailure)
     {
         private ExceptionDispatchInfo? _firstFailure = firstFailure;
 
@@ -525,7 +566,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
 
         /// <summary>
         /// On the pipeline's first attempt, rethrows the failure of the attempt made outside Polly (same instance, original
-        /// stack); later attempts return and open for real.
+        /// stack), if one was made; later attempts return and open for real.
         /// </summary>
         public void RethrowFirstFailureOnce() => Interlocked.Exchange(ref _firstFailure, null)?.Throw();
     }

@@ -1,14 +1,17 @@
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
+using Polly.CircuitBreaker;
+
 using SafeSql.Diagnostics;
 using SafeSql.Leases;
 
 namespace SafeSql;
 
 /// <summary>
-/// Health of one SafeSql pool: Healthy; Degraded under pool pressure (leased ≥ 80 % of Max Pool Size) or after a leak
-/// in the last 5 minutes; the registration's failure status (Unhealthy by default) when opening fails.
+/// Health of one SafeSql pool: Healthy; Degraded under pool pressure (leased ≥ 80 % of Max Pool Size), after a leak in the
+/// last 5 minutes, or while the circuit breaker is half-open; the registration's failure status (Unhealthy by default) when
+/// opening fails or while the circuit breaker is open.
 /// </summary>
 /// <remarks>
 /// The probe is a plain <see cref="SqlConnection"/> on the factory's normalized connection string, opened once and running
@@ -38,6 +41,22 @@ internal sealed class SafeSqlDataSourceHealthCheck : IHealthCheck
         var tracker = _factory.Tracker;
         var snapshot = tracker.GetSnapshot();
         var poolName = PoolDisplayName.Of(snapshot.PoolName);
+        switch (_factory.CircuitState)
+        {
+            case CircuitState.Open or CircuitState.Isolated:
+                // No open while the server is known to be down: the health check answers at once, like the data source.
+                return new HealthCheckResult(
+                    failureStatus,
+                    $"SafeSql pool '{poolName}': the circuit breaker is open: the server has been unavailable since {_factory.UnavailableSince:HH:mm:ss} UTC; opens fail at once until a probe sees it answer again.",
+                    _factory.LastOpenFailure,
+                    ToData(snapshot));
+            case CircuitState.HalfOpen:
+                return HealthCheckResult.Degraded(
+                    $"SafeSql pool '{poolName}': the circuit breaker is half-open: the server was unavailable; one trial open is deciding whether it is back.",
+                    _factory.LastOpenFailure,
+                    ToData(snapshot));
+        }
+
         if (!snapshot.Pooling || snapshot.LeasedCount < snapshot.MaxPoolSize)
         {
             var timeout = context.Registration.Timeout > TimeSpan.Zero ? context.Registration.Timeout : _connectTimeout;

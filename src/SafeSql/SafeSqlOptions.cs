@@ -47,4 +47,26 @@ public class SafeSqlOptions
     /// </value>
     [ValidateObjectMembers]
     public SqlRetryStrategyOptions? OpenRetry { get; set; } = new();
+
+    /// <summary>Gets or sets the circuit breaker of the data source's opens, as Polly's options.</summary>
+    /// <value>
+    /// The default value is a <see cref="SqlCircuitBreakerStrategyOptions"/> with its documented defaults: when whole opens fail
+    /// because the server is unavailable (refused, unreachable, connect timeouts, failover errors), the breaker opens and every
+    /// open fails at once with <see cref="Classification.SqlServerUnavailableException"/> until a probe sees the server answer
+    /// again (every 250 ms). With it on, the connection string gets <c>Pool Blocking Period=NeverBlock</c> unless it sets the
+    /// keyword itself. <see langword="null"/> turns the breaker (and that normalization) off.
+    /// </value>
+    [ValidateObjectMembers]
+    public SqlCircuitBreakerStrategyOptions? CircuitBreaker { get; set; } = new();
+
+    /// <summary>Gets or sets the time budget of one open, retries and waits between them included.</summary>
+    /// <value>
+    /// The default value is <see langword="null"/>: the connection string's <c>Connect Timeout</c> (15 seconds unless set). No
+    /// retry starts after the budget is spent; an asynchronous open is ended when it runs out, and its caller gets the failure of
+    /// the last attempt (the original exception). A synchronous attempt cannot be interrupted: it can end up to one
+    /// <c>Connect Timeout</c> past the budget. The caller's <see cref="CancellationToken"/> ends an asynchronous open at any
+    /// point. Accepted range: 1 second to 10 minutes.
+    /// </value>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan? OpenTimeout { get; set; }
 }

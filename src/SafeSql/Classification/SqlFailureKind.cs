@@ -104,4 +104,13 @@ public enum SqlFailureKind
     /// the evidence described in <c>docs/failure-classification.md</c>.
     /// </summary>
     ListenBacklogOverflow = 12,
+
+    /// <summary>
+    /// The data source's circuit breaker is open: the server was seen unavailable (refused, unreachable, connect timeouts
+    /// without an accepting listener, Azure SQL failover errors 40613/40197/49918-49920, 4060 while a database recovers), so
+    /// the open failed at once, without a connect, instead of holding the caller for retries that cannot succeed. Thrown as
+    /// <see cref="SqlServerUnavailableException"/>; one probe at a time (a TCP connect and a PRELOGIN exchange) watches for the
+    /// server's return and closes the breaker. Never retried by SafeSql: a later call succeeds once the server is back.
+    /// </summary>
+    CircuitOpen = 13,
 }

@@ -21,4 +21,14 @@ public static partial class SafeSqlEventId
     /// TIME_WAIT count read from the operating system.
     /// </summary>
     public const int SocketExhaustionDetected = 3003;
+
+    /// <summary>
+    /// 3004 (Warning): the data source's circuit breaker opened: opens of the server were failing because it is unavailable, so
+    /// opens now fail at once until a probe sees it again. Logs the server, the failure kind, Polly's break duration and the
+    /// explanation of the failure that opened it. Logged once per opening.
+    /// </summary>
+    public const int CircuitOpened = 3004;
+
+    /// <summary>3005 (Information): the circuit breaker closed: the server answered again (logs how long it was seen unavailable, in milliseconds).</summary>
+    public const int CircuitClosed = 3005;
 }

@@ -14,8 +14,33 @@ internal sealed partial class SafeSqlMetrics
     /// <summary>OpenTelemetry's <c>error.type</c>: the SQL error number, or the exception's type name when there is none.</summary>
     internal const string ErrorTypeTag = "error.type";
 
+    /// <summary>The counter of circuit-breaker transitions: <c>db.client.connection.safesql.circuit_breaker.transitions</c>.</summary>
+    internal const string CircuitTransitionsInstrumentName = "db.client.connection.safesql.circuit_breaker.transitions";
+
+    /// <summary>SafeSql attribute of the transition counter: the state the breaker entered (<c>open</c>, <c>closed</c>).</summary>
+    internal const string CircuitStateTag = "safesql.circuit_breaker.state";
+
     private readonly object _failuresGate = new();
     private Counter<long>? _failures;
+    private Counter<long>? _circuitTransitions;
+
+    /// <summary>Counts one transition of a data source's circuit breaker into <paramref name="state"/>.</summary>
+    internal void RecordCircuitTransition(string poolName, string state)
+    {
+        var counter = _circuitTransitions ?? CreateCircuitTransitionsCounter();
+        counter.Add(1, new KeyValuePair<string, object?>(PoolNameTag, poolName), new KeyValuePair<string, object?>(CircuitStateTag, state));
+    }
+
+    private Counter<long> CreateCircuitTransitionsCounter()
+    {
+        lock (_failuresGate)
+        {
+            return _circuitTransitions ??= _meter.CreateCounter<long>(
+                CircuitTransitionsInstrumentName,
+                unit: "{transition}",
+                description: "The number of times a data source's circuit breaker opened (the server was seen unavailable) or closed (it answered again), by state entered.");
+        }
+    }
 
     /// <summary>
     /// Counts one failed attempt, tagged with the pool name (<see cref="PoolNameTag"/>, as the lease instruments), the kind and

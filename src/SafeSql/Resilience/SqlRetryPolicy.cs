@@ -190,6 +190,7 @@ internal sealed class SqlRetryPolicy
             {
                 SqlFailureKind.AuthenticationFailure or SqlFailureKind.EncryptionFailure or SqlFailureKind.Permanent or SqlFailureKind.Unknown =>
                     $"{failure.Kind} is never retried",
+                SqlFailureKind.CircuitOpen => "the circuit breaker is open (the server is unavailable): the open fails at once rather than waiting",
                 SqlFailureKind.CommandTimeout when !IsIdempotent => "a command timeout may have executed and the operation is not marked idempotent",
                 _ => $"{failure.Kind} is configured DoNotRetry",
             };

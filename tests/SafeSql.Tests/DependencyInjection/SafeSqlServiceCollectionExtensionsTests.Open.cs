@@ -43,7 +43,7 @@ public sealed partial class SafeSqlServiceCollectionExtensionsTests
         Assert.Equal(LoopbackSqlServerOptions.DefaultUserName, login.UserName);
         Assert.True(string.Equals(LoopbackSqlServerOptions.DefaultPassword, login.Password, StringComparison.Ordinal), "The server received another password (not shown).");
         Assert.Equal(
-            $"Data Source=tcp:127.0.0.1,{server.Port};User ID=sa;Server Certificate={server.CertificatePath};Application Name={applicationName};Connect Retry Count=0",
+            $"Data Source=tcp:127.0.0.1,{server.Port};User ID=sa;Pool Blocking Period=NeverBlock;Server Certificate={server.CertificatePath};Application Name={applicationName};Connect Retry Count=0",
             connection.ConnectionString);
         AssertNoPasswordIn(logs, null, LoopbackSqlServerOptions.DefaultPassword);
         await host.StopAsync();

@@ -218,10 +218,11 @@ public sealed class SqlConnectionFactoryTests(LoopbackServerFixture fixture) : I
     {
         // Arrange: Max Pool Size=1, the one connection held by code that opens the same connection string without SafeSql, so
         // SafeSql leases none: the pool timeout is not a leak SafeSql can see but a wait behind something else (as behind a
-        // connection SqlClient is still creating towards a server that does not answer). Retries: 3, 10 ms apart.
+        // connection SqlClient is still creating towards a server that does not answer). Retries: 3, 10 ms apart, within a 30 s
+        // budget (the default budget, Connect Timeout, is spent by the first pool timeout).
         var connectionString = fixture.ConnectionString(maxPoolSize: 1, connectTimeout: 1);
-        await using var harness = new FactoryHarness(connectionString, configureOptions: o => { o.OpenRetry!.MaxRetryAttempts = 3; o.OpenRetry.Delay = TimeSpan.FromMilliseconds(10); });
-        await using var bypassing = new SqlConnection(SqlConnectionStringNormalizer.Normalize(new SafeSqlOptions { ConnectionString = connectionString }));
+        await using var harness = new FactoryHarness(connectionString, configureOptions: o => { o.OpenRetry!.MaxRetryAttempts = 3; o.OpenRetry.Delay = TimeSpan.FromMilliseconds(10); o.OpenTimeout = TimeSpan.FromSeconds(30); });
+        await using var bypassing = new SqlConnection(harness.Factory.ConnectionStringWithPassword);
         await bypassing.OpenAsync();
 
         // Act

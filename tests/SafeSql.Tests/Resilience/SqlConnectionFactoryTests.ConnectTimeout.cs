@@ -15,10 +15,11 @@ public sealed partial class SqlConnectionFactoryTests
     [InlineData(true)]
     public async Task Open_SynDroppedByAFullAcceptQueue_IsRetriedAsAConnectTimeoutThenRethrown(bool async)
     {
-        // Arrange: every connect gets no answer (a host that is down or a firewall that drops); one retry, 10 ms apart.
+        // Arrange: every connect gets no answer (a host that is down or a firewall that drops); one retry, 10 ms apart, within a
+        // budget that fits two Connect Timeouts (the default budget, one Connect Timeout, is spent by the first).
         using var listener = await FullAcceptQueueListener.StartAsync();
         var connectionString = UnreachableConnectionString(listener.DataSource, b => { b.Pooling = true; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
-        await using var harness = new FactoryHarness(connectionString, configureOptions: o => { o.OpenRetry!.MaxRetryAttempts = 1; o.OpenRetry.Delay = TimeSpan.FromMilliseconds(10); });
+        await using var harness = new FactoryHarness(connectionString, configureOptions: o => { o.OpenRetry!.MaxRetryAttempts = 1; o.OpenRetry.Delay = TimeSpan.FromMilliseconds(10); o.OpenTimeout = TimeSpan.FromSeconds(60); });
 
         // Act
         var exception = await CaptureAsync(async () => await harness.OpenAsync(async));

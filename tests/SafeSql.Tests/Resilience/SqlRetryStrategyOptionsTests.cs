@@ -132,14 +132,15 @@ public sealed class SqlRetryStrategyOptionsTests
     [Fact]
     public async Task DataSourceOpen_RealRefusal_PollyTelemetryCarriesTheFailureKind()
     {
-        // Arrange: a refused server, retries off so the run is short; Polly's meter is static ("Polly").
+        // Arrange: a refused server, one retry so the run is short, no breaker (so SqlClient's own refusal reaches Polly) and a
+        // budget that fits both attempts (each refusal costs most of Connect Timeout); Polly's meter is static ("Polly").
         await using var server = await LoopbackSqlServer.StartAsync();
         var connectionString = ConnectionString(server, b => { b.ConnectTimeout = 2; b.PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock; });
         await server.StopAsync();
         await using var dataSource = new SafeSqlDataSourceBuilder(connectionString)
         {
             Name = $"telemetry-{Guid.NewGuid():N}",
-            Options = { OpenRetry = new SqlRetryStrategyOptions { MaxRetryAttempts = 1, Delay = TimeSpan.Zero } },
+            Options = { OpenRetry = new SqlRetryStrategyOptions { MaxRetryAttempts = 1, Delay = TimeSpan.Zero }, CircuitBreaker = null, OpenTimeout = TimeSpan.FromSeconds(30) },
         }.Build();
         using var attempts = new MetricCollector<double>(null, "Polly", "resilience.polly.strategy.attempt.duration");
         using var events = new MetricCollector<int>(null, "Polly", "resilience.polly.strategy.events");

@@ -1,0 +1,203 @@
+using Microsoft.Data.SqlClient;
+
+using Polly;
+using Polly.CircuitBreaker;
+
+using SafeSql.Classification;
+using SafeSql.Diagnostics;
+using SafeSql.Resilience;
+
+namespace SafeSql;
+
+/// <summary>
+/// The data source's circuit breaker (<see cref="SafeSqlOptions.CircuitBreaker"/>): Polly's breaker outside the open retry,
+/// counting whole opens that failed because the server is unavailable; while it is open every open fails at once, one probe at a
+/// time watches for the server, and the first answer closes it. Also ends an asynchronous attempt that waits inside SqlClient
+/// for a connect a probe saw refused.
+/// </summary>
+public sealed partial class SafeSqlDataSource
+{
+    private readonly CircuitBreakerManualControl _breakerControl = new();
+    private readonly CircuitBreakerStateProvider _breakerState = new();
+    private SqlServerProbe? _probe;
+    private string _serverName = string.Empty;
+    private TimeSpan _probeInterval;
+    private volatile bool _circuitNotClosed;
+    private long _unavailableSinceTicks;
+    private int _watching;
+
+    /// <summary>Gets the state of the circuit breaker (<see cref="CircuitState.Closed"/> when it is off).</summary>
+    internal CircuitState CircuitState => _probe is null ? CircuitState.Closed : _breakerState.CircuitState;
+
+    /// <summary>Gets the probe of the server (<see langword="null"/> when the breaker is off).</summary>
+    internal SqlServerProbe? Probe => _probe;
+
+    /// <summary>Gets when the breaker last opened (UTC), or <see langword="null"/> while it is closed.</summary>
+    internal DateTimeOffset? UnavailableSince
+    {
+        get
+        {
+            var ticks = Interlocked.Read(ref _unavailableSinceTicks);
+            return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>
+    /// The connection string with <c>Pool Blocking Period=NeverBlock</c> when the breaker is on and the string does not set the
+    /// keyword: SqlClient's blocking period (5 s after a failed open, doubling to 60 s) would fail opens for up to a minute after
+    /// the server is back; the breaker fails fast only while it is down, and a probe ends that as soon as it answers.
+    /// </summary>
+    private static string WithBreakerPoolBlocking(string normalized, SafeSqlOptions options)
+    {
+        if (options.CircuitBreaker is null || new SqlConnectionStringBuilder(options.ConnectionString).ShouldSerialize("Pool Blocking Period"))
+        {
+            return normalized;
+        }
+
+        return new SqlConnectionStringBuilder(normalized) { PoolBlockingPeriod = PoolBlockingPeriod.NeverBlock }.ConnectionString;
+    }
+
+    /// <summary>Adds the breaker to the open pipeline (outside the retry), when the options turn it on.</summary>
+    private void AddCircuitBreaker(ResiliencePipelineBuilder builder, string dataSource)
+    {
+        if (Options.CircuitBreaker is not { } options)
+        {
+            return;
+        }
+
+        _serverName = dataSource;
+        _probeInterval = options.ProbeInterval;
+        _probe = new SqlServerProbe(dataSource, TimeProvider, TimeSpan.FromMilliseconds(ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds));
+        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
+        {
+            Name = options.Name,
+            FailureRatio = options.FailureRatio,
+            MinimumThroughput = options.MinimumThroughput,
+            SamplingDuration = options.SamplingDuration,
+            BreakDuration = options.BreakDuration,
+            BreakDurationGenerator = options.BreakDurationGenerator,
+            ManualControl = _breakerControl,
+            StateProvider = _breakerState,
+            ShouldHandle = ReferenceEquals(options.ShouldHandle, SqlCircuitBreakerStrategyOptions.DefaultShouldHandle) ? ShouldOpenCircuit : options.ShouldHandle,
+            OnOpened = args => OnCircuitOpened(args, options),
+            OnHalfOpened = options.OnHalfOpened,
+            OnClosed = args => OnCircuitClosed(args, options),
+        });
+    }
+
+    /// <summary>
+    /// The breaker's ShouldHandle: the last failure the open retry classified (so a budget that ran out counts as the failure
+    /// that used it up), else the exception's own classification.
+    /// </summary>
+    private ValueTask<bool> ShouldOpenCircuit(CircuitBreakerPredicateArguments<object> args)
+    {
+        if (args.Outcome.Exception is not { } exception)
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        var failure = args.Context.Properties.GetValue(SqlRetryPolicy.FailureKey, null)
+            ?? OpenRetryPolicy.Classify(exception is OperationCanceledException && args.Context.Properties.GetValue(FirstFailureKey, null) is { } first ? first : exception);
+        return new ValueTask<bool>(SqlCircuitBreakerStrategyOptions.IsServerUnavailable(failure));
+    }
+
+    private ValueTask OnCircuitOpened(OnCircuitOpenedArguments<object> args, SqlCircuitBreakerStrategyOptions options)
+    {
+        Interlocked.Exchange(ref _unavailableSinceTicks, TimeProvider.GetUtcNow().UtcTicks);
+        _circuitNotClosed = true;
+        var failure = args.Context.Properties.GetValue(SqlRetryPolicy.FailureKey, null);
+        var pool = PoolDisplayName.Of(Name);
+        DataSourceLog.CircuitOpened(Logger, pool, _serverName, failure?.Kind ?? SqlFailureKind.Unknown, (long)args.BreakDuration.TotalMilliseconds, failure?.Explanation ?? args.Outcome.Exception?.Message ?? string.Empty);
+        Metrics.RecordCircuitTransition(Name, "open");
+
+        // The server went away: its pooled connections are dead. Cleared once per outage, not per failure.
+        ClearPool();
+        if (Interlocked.CompareExchange(ref _watching, 1, 0) == 0)
+        {
+            _ = WatchForServerAsync(options.ProbeInterval);
+        }
+
+        return options.OnOpened?.Invoke(args) ?? default;
+    }
+
+    private ValueTask OnCircuitClosed(OnCircuitClosedArguments<object> args, SqlCircuitBreakerStrategyOptions options)
+    {
+        var since = UnavailableSince;
+        _circuitNotClosed = false;
+        Interlocked.Exchange(ref _unavailableSinceTicks, 0);
+        var downFor = since is { } s ? (long)(TimeProvider.GetUtcNow() - s).TotalMilliseconds : 0;
+        var pool = PoolDisplayName.Of(Name);
+        DataSourceLog.CircuitClosed(Logger, pool, _serverName, downFor);
+        Metrics.RecordCircuitTransition(Name, "closed");
+        return options.OnClosed?.Invoke(args) ?? default;
+    }
+
+    /// <summary>While the breaker is not closed: a probe every <paramref name="interval"/>; the first answer closes the breaker.</summary>
+    private async Task WatchForServerAsync(TimeSpan interval)
+    {
+        try
+        {
+            while (!_disposed && CircuitState != CircuitState.Closed)
+            {
+                await Task.Delay(interval, TimeProvider).ConfigureAwait(false);
+                var result = await _probe!.ProbeAsync(TimeProvider.GetTimestamp()).ConfigureAwait(false);
+                if (result == SqlServerProbeResult.Answered && !_disposed)
+                {
+                    await _breakerControl.CloseAsync().ConfigureAwait(false);
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // The data source (and its pipeline) went away while watching.
+        }
+        finally
+        {
+            Volatile.Write(ref _watching, 0);
+            if (!_disposed && CircuitState != CircuitState.Closed && Interlocked.CompareExchange(ref _watching, 1, 0) == 0)
+            {
+                _ = WatchForServerAsync(interval); // opened again between the last check and leaving
+            }
+        }
+    }
+
+    /// <summary>The exception of an open refused because the breaker is open: what is down, since when, when the next probe runs.</summary>
+    private SqlServerUnavailableException CircuitOpenException(BrokenCircuitException broken)
+    {
+        return new SqlServerUnavailableException(SqlFailureKind.CircuitOpen, _serverName, UnavailableSince, _probeInterval, broken.InnerException);
+    }
+
+    /// <summary>
+    /// Awaits an asynchronous attempt; when it is still waiting inside SqlClient after
+    /// <see cref="RetryDefaults.RefusalCheckMilliseconds"/> and a probe started since finds the endpoint refusing, the attempt is
+    /// left to SqlClient (its connection disposed when it ends) and the open fails at once with a refused
+    /// <see cref="SqlServerUnavailableException"/>: SqlClient on Linux would wait most of Connect Timeout for that connect.
+    /// </summary>
+    private async Task AwaitAttemptAsync(SqlConnection connection, Task opening, long started)
+    {
+        if (_probe is null)
+        {
+            await opening.ConfigureAwait(false);
+            return;
+        }
+
+        using var check = new CancellationTokenSource();
+        var delay = Task.Delay(TimeSpan.FromMilliseconds(RetryDefaults.RefusalCheckMilliseconds), TimeProvider, check.Token);
+        if (await Task.WhenAny(opening, delay).ConfigureAwait(false) == opening)
+        {
+            await check.CancelAsync().ConfigureAwait(false);
+            await opening.ConfigureAwait(false);
+            return;
+        }
+
+        var probe = _probe.ProbeAsync(started);
+        if (await Task.WhenAny(opening, probe).ConfigureAwait(false) == opening || probe.Result != SqlServerProbeResult.Refused)
+        {
+            await opening.ConfigureAwait(false);
+            return;
+        }
+
+        _ = opening.ContinueWith(static (_, state) => ((SqlConnection)state!).Dispose(), connection, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        throw new SqlServerUnavailableException(SqlFailureKind.ConnectionRefused, _serverName, UnavailableSince, null, null);
+    }
+}

@@ -1,0 +1,223 @@
+using System.Diagnostics;
+
+using Microsoft.Data.SqlClient;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+using Polly.CircuitBreaker;
+
+using SafeSql.Classification;
+using SafeSql.Diagnostics;
+using SafeSql.Resilience;
+using SafeSql.Testing;
+using SafeSql.Tests.Leases;
+
+using static SafeSql.Tests.Classification.SqlFailureClassifierTests;
+
+namespace SafeSql.Tests.Resilience;
+
+/// <summary>
+/// The data source in an outage (<see cref="SafeSqlOptions.CircuitBreaker"/>, <see cref="SafeSqlOptions.OpenTimeout"/>): the real
+/// SqlClient against the loopback server stopped and started again on the same port, on real time. Bounds on durations are
+/// several times what the behaviour needs, so that a loaded machine passes; what is asserted is what the caller got and what
+/// the server saw.
+/// </summary>
+public sealed class CircuitBreakerTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ServerDown_BreakerOpensFailsOpensAtOnceWithoutConnectingAndClosesWhenTheServerAnswers(bool async)
+    {
+        // Arrange: one retry, a short Connect Timeout; the server is down.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        await using var harness = NewHarness(ConnectionString(server, b => b.ConnectTimeout = 2), o => o.OpenRetry = new SqlRetryStrategyOptions { MaxRetryAttempts = 1, Delay = TimeSpan.FromMilliseconds(50) });
+        await server.StopAsync();
+
+        // Act 1: two whole opens fail (MinimumThroughput 2): the breaker opens.
+        var first = await CaptureAsync(() => harness.OpenAsync(async));
+        var second = await CaptureAsync(() => harness.OpenAsync(async));
+
+        // Assert 1: real refusals reached the caller; the breaker is open, logged once as a Warning with the kind, counted.
+        Assert.Equal(SqlFailureKind.ConnectionRefused, SqlFailureClassifier.Classify(first).Kind);
+        Assert.Equal(SqlFailureKind.ConnectionRefused, SqlFailureClassifier.Classify(second).Kind);
+        Assert.Equal(CircuitState.Open, harness.Factory.CircuitState);
+        var opened = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.CircuitOpened);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, opened.Level);
+        Assert.Contains("(ConnectionRefused)", opened.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(LoopbackSqlServerOptions.DefaultPassword, opened.Message, StringComparison.Ordinal);
+
+        // Act 2: opens while the breaker is open.
+        var probesBefore = harness.Factory.Probe!.Started;
+        var failFast = new List<Exception>();
+        for (var i = 0; i < 20; i++)
+        {
+            failFast.Add(await CaptureAsync(() => harness.OpenAsync(async)));
+        }
+
+        // Assert 2: each failed at once with the explained circuit-open exception (the real refusal inside), and no open
+        // added a probe: the watcher probes on its own clock, one at a time.
+        Assert.All(failFast, ex =>
+        {
+            var unavailable = Assert.IsType<SqlServerUnavailableException>(ex);
+            Assert.Equal(SqlFailureKind.CircuitOpen, unavailable.Kind);
+            Assert.Equal(SqlFailureKind.CircuitOpen, SqlFailureClassifier.Classify(unavailable).Kind);
+            Assert.NotNull(unavailable.UnavailableSince);
+            Assert.Contains("circuit breaker", unavailable.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(LoopbackSqlServerOptions.DefaultPassword, unavailable.Message, StringComparison.Ordinal);
+        });
+        Assert.InRange(harness.Factory.Probe.Started - probesBefore, 0, 20);
+
+        // Act 3: the server comes back; the probe closes the breaker.
+        await server.RestartAsync();
+        await WaitUntilAsync(() => harness.Factory.CircuitState == CircuitState.Closed);
+        await using var connection = await harness.OpenAsync(async);
+
+        // Assert 3: served again; closing logged once.
+        Assert.Equal(System.Data.ConnectionState.Open, connection.State);
+        Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.CircuitClosed);
+        Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.CircuitOpened);
+    }
+
+    [Fact]
+    public async Task ServerDown_HealthCheckIsUnhealthyWhileTheBreakerIsOpenWithoutOpeningAConnection()
+    {
+        // Arrange: the breaker opened on two failed opens.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        await using var harness = NewHarness(ConnectionString(server, b => b.ConnectTimeout = 2), o => o.OpenRetry = null);
+        await server.StopAsync();
+        await CaptureAsync(() => harness.OpenAsync(async: true));
+        await CaptureAsync(() => harness.OpenAsync(async: true));
+        Assert.Equal(CircuitState.Open, harness.Factory.CircuitState);
+        var check = new SafeSqlDataSourceHealthCheck(harness.Factory);
+        var context = new HealthCheckContext { Registration = new HealthCheckRegistration("sql", check, HealthStatus.Unhealthy, null) };
+
+        // Act
+        var result = await check.CheckHealthAsync(context);
+
+        // Assert
+        Assert.Equal(HealthStatus.Unhealthy, result.Status);
+        Assert.Contains("circuit breaker is open", result.Description, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AuthenticationFailures_NeverOpenTheBreaker(bool async)
+    {
+        // Arrange: every login is rejected (18456): the server is up; the caller's credentials are wrong.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        server.Faults.FailLoginsWithError = 18456;
+        await using var harness = NewHarness(ConnectionString(server, b => b.ConnectTimeout = 2));
+
+        // Act
+        for (var i = 0; i < 4; i++)
+        {
+            var exception = await CaptureAsync(() => harness.OpenAsync(async));
+            Assert.Equal(18456, Assert.IsType<SqlException>(exception).Number);
+        }
+
+        // Assert
+        Assert.Equal(CircuitState.Closed, harness.Factory.CircuitState);
+        Assert.DoesNotContain(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.CircuitOpened);
+    }
+
+    [Fact]
+    public async Task OpenAsync_EndpointRefuses_EndsAtOnceInsteadOfWaitingOutConnectTimeout()
+    {
+        // Arrange: Connect Timeout=20: on Linux, SqlClient 6.1+ waits about 18 s for a refused connect.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        await using var harness = NewHarness(ConnectionString(server, b => b.ConnectTimeout = 20), o => o.OpenRetry = null);
+        await server.StopAsync();
+        var clock = Stopwatch.StartNew();
+
+        // Act
+        var exception = await CaptureAsync(() => harness.OpenAsync(async: true));
+
+        // Assert: the probe's refusal ended it, classified; far sooner than SqlClient's own wait.
+        var unavailable = Assert.IsType<SqlServerUnavailableException>(exception);
+        Assert.Equal(SqlFailureKind.ConnectionRefused, unavailable.Kind);
+        Assert.Equal(SqlFailureKind.ConnectionRefused, SqlFailureClassifier.Classify(unavailable).Kind);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"The open took {clock.Elapsed}.");
+        Assert.True(harness.Factory.Probe!.Started >= 1);
+    }
+
+    [Fact]
+    public async Task OpenAsync_TransientErrorsBeyondTheBudget_StopAtTheBudgetWithTheOriginalException()
+    {
+        // Arrange: every login fails with 40613 (transient, retried); 5 retries at 1 s doubling would take 31 s.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        server.Faults.FailLoginsWithError = 40613;
+        await using var harness = NewHarness(
+            ConnectionString(server, b => b.ConnectTimeout = 2),
+            o =>
+            {
+                o.OpenTimeout = TimeSpan.FromSeconds(2);
+                o.OpenRetry = new SqlRetryStrategyOptions { MaxRetryAttempts = 5, UseJitter = false };
+            });
+        var clock = Stopwatch.StartNew();
+
+        // Act
+        var exception = await CaptureAsync(() => harness.OpenAsync(async: true));
+
+        // Assert: the real 40613 reached the caller once the budget was spent, well before the retries would have ended;
+        // giving up was logged with the budget as its reason.
+        Assert.Equal(40613, Assert.IsType<SqlException>(exception).Number);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"The open took {clock.Elapsed}.");
+        var failed = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.OpenFailed);
+        Assert.Contains("time budget of 2000 ms", failed.Message, StringComparison.Ordinal);
+        Assert.InRange(server.Logins.Count, 1, 3);
+    }
+
+    [Theory]
+    [InlineData(null, "NeverBlock")]
+    [InlineData(PoolBlockingPeriod.AlwaysBlock, "AlwaysBlock")]
+    public async Task BreakerOn_PoolBlockingPeriodIsNeverBlockUnlessTheStringSetsIt(PoolBlockingPeriod? set, string expected)
+    {
+        // Arrange
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var connectionString = ConnectionString(server, b =>
+        {
+            if (set is { } value)
+            {
+                b.PoolBlockingPeriod = value;
+            }
+        });
+
+        // Act
+        await using var on = NewHarness(connectionString);
+        await using var off = NewHarness(connectionString, o => o.CircuitBreaker = null);
+
+        // Assert
+        Assert.Equal(expected, new SqlConnectionStringBuilder(on.Factory.ConnectionString).PoolBlockingPeriod.ToString());
+        Assert.Equal(set ?? PoolBlockingPeriod.Auto, new SqlConnectionStringBuilder(off.Factory.ConnectionString).PoolBlockingPeriod);
+    }
+
+    /// <summary>A root data source on its own pool, on real time.</summary>
+    private static FactoryHarness NewHarness(string connectionString, Action<SafeSqlOptions>? configure = null) =>
+        new(connectionString, configureOptions: configure, name: "breaker");
+
+    private static async Task<Exception> CaptureAsync(Func<Task<SqlConnection>> open)
+    {
+        try
+        {
+            await (await open()).DisposeAsync();
+        }
+        catch (Exception ex)
+        {
+            return ex;
+        }
+
+        throw new Xunit.Sdk.XunitException("The open succeeded.");
+    }
+
+    /// <summary>Polls <paramref name="condition"/> for at most 20 s.</summary>
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 400 && !condition(); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(condition(), "The condition did not become true within 20 s.");
+    }
+}
