@@ -23,6 +23,8 @@ namespace SafeSql.Demo.Reporting;
 /// <param name="StillRunningAtEnd">Calls still running when the scenario ended (canceled, or abandoned).</param>
 /// <param name="FailuresWhileDownByKind">The failures while down by <see cref="SqlFailureKind"/> name.</param>
 /// <param name="ErrorsAfterReturnByKind">The failures after the return by <see cref="SqlFailureKind"/> name.</param>
+/// <param name="SlowestFailureByKindMs">The longest failed call of each <see cref="SqlFailureKind"/>, whenever it ended.</param>
+/// <param name="HeldAfterReturn">Calls that succeeded after the server's return but took longer than the held threshold.</param>
 internal sealed record OutageFigures(
     long Calls,
     long FailuresWhileDown,
@@ -35,7 +37,9 @@ internal sealed record OutageFigures(
     long ErrorsAfterReturn,
     long StillRunningAtEnd,
     SortedDictionary<string, long> FailuresWhileDownByKind,
-    SortedDictionary<string, long> ErrorsAfterReturnByKind)
+    SortedDictionary<string, long> ErrorsAfterReturnByKind,
+    SortedDictionary<string, long> SlowestFailureByKindMs,
+    long HeldAfterReturn)
 {
     /// <summary>A call held longer than this is not "service": the goal for an open after the server's return.</summary>
     public static readonly TimeSpan HeldThreshold = TimeSpan.FromSeconds(1);
@@ -75,7 +79,12 @@ internal sealed record OutageFigures(
             ErrorsAfterReturn: afterReturn.Count(static c => c.Outcome == CallOutcome.Failed),
             StillRunningAtEnd: calls.Count(static c => c.Outcome == CallOutcome.StillRunning),
             FailuresWhileDownByKind: ByKind(whileDown),
-            ErrorsAfterReturnByKind: ByKind(afterReturn.Where(static c => c.Outcome == CallOutcome.Failed)));
+            ErrorsAfterReturnByKind: ByKind(afterReturn.Where(static c => c.Outcome == CallOutcome.Failed)),
+            SlowestFailureByKindMs: new(calls
+                .Where(static c => c.Outcome == CallOutcome.Failed)
+                .GroupBy(static c => c.Kind ?? SqlFailureKind.Unknown)
+                .ToDictionary(static g => g.Key.ToString(), static g => Milliseconds(g.Max(static c => c.Duration)))),
+            HeldAfterReturn: afterReturn.Count(static c => c.Outcome == CallOutcome.Succeeded && c.Duration > HeldThreshold));
     }
 
     /// <summary>The figures as <see cref="RunFigures.Details"/> entries (camelCase in <c>--json</c>).</summary>
@@ -93,6 +102,8 @@ internal sealed record OutageFigures(
         ["stillRunningAtEnd"] = StillRunningAtEnd,
         ["failuresWhileDownByKind"] = FailuresWhileDownByKind,
         ["errorsAfterReturnByKind"] = ErrorsAfterReturnByKind,
+        ["slowestFailureByKindMs"] = SlowestFailureByKindMs,
+        ["heldAfterReturn"] = HeldAfterReturn,
     };
 
     private static SortedDictionary<string, long> ByKind(IEnumerable<TimedCall> failures) =>

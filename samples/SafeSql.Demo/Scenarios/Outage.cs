@@ -210,7 +210,9 @@ internal static class Outage
 
     /// <summary>The side's failures by kind, while the server was down and after its return.</summary>
     private static string? FailuresByPhase(SideRun run) => run.Outage is { } f && f.FailuresWhileDown + f.ErrorsAfterReturn > 0
-        ? $"{run.Label}: while down {Kinds(f.FailuresWhileDownByKind)}; after the return {Kinds(f.ErrorsAfterReturnByKind)}."
+        ? $"{run.Label}: while down {Kinds(f.FailuresWhileDownByKind)}; after the return {Kinds(f.ErrorsAfterReturnByKind)}; "
+            + $"the slowest failure of each kind {string.Join(", ", f.SlowestFailureByKindMs.Select(static k => $"{k.Key} {Text.Duration(k.Value)}"))}; "
+            + $"{Text.Count(f.HeldAfterReturn)} calls after the return succeeded in more than {OutageFigures.HeldThreshold.TotalSeconds:0} s."
         : null;
 
     /// <summary>One line per kind of error the callers got: the exception and the start of SafeSql's explanation of it (two
