@@ -23,9 +23,10 @@ namespace SafeSql.Demo.Scenarios;
 /// for three runs, and the same machine load for each.
 /// </para>
 /// <para>
-/// What a caller meets is SqlClient's defaults: <c>Connect Timeout=15</c>, within which SqlClient retries a refused connect
+/// What a raw caller meets is SqlClient's defaults: <c>Connect Timeout=15</c>, within which SqlClient retries a refused connect
 /// itself, and the pool's blocking period (after a failed connect the pool replays its error to every open for 5 s, then 10,
-/// 20, 40, up to 60 s, without trying the server). Opt-in (<c>--scenario outage</c>): a 60 s outage does not fit the default
+/// 20, 40, up to 60 s, without trying the server). SafeSql's circuit breaker, on by default, sets
+/// <c>Pool Blocking Period=NeverBlock</c> and fails opens at once while the server is known to be down. Opt-in (<c>--scenario outage</c>): a 60 s outage does not fit the default
 /// run's minute; <c>--outage-seconds</c> sets its length.
 /// </para>
 /// </remarks>
@@ -83,18 +84,24 @@ internal static class Outage
             .ToArray();
 
         // 6.2 The outage, on one clock for the three servers: down together, back together (listening and accepting logins).
-        await Task.Delay(s_warmUp);
-        var downAt = clock.Elapsed;
-        await Task.WhenAll(sides.Select(static side => side.Server.Loopback!.StopAsync()));
-        await DelayUntilAsync(clock, downAt + outage);
-        await Task.WhenAll(sides.Select(static side => side.Server.Loopback!.RestartAsync()));
-        var returnAt = clock.Elapsed;
-        await DelayUntilAsync(clock, returnAt + afterReturn);
-
-        // 6.3 The end: no new calls; calls in flight are canceled (and given the budget to notice).
-        var endAt = clock.Elapsed;
-        await end.CancelAsync();
-        await Task.WhenAny(Task.WhenAll(callers), Task.Delay(s_drain));
+        TimeSpan downAt, returnAt, endAt;
+        try
+        {
+            await Task.Delay(s_warmUp);
+            downAt = clock.Elapsed;
+            await Task.WhenAll(sides.Select(static side => side.Server.Loopback!.StopAsync()));
+            await DelayUntilAsync(clock, downAt + outage);
+            await Task.WhenAll(sides.Select(static side => side.Server.Loopback!.RestartAsync()));
+            returnAt = clock.Elapsed;
+            await DelayUntilAsync(clock, returnAt + afterReturn);
+            endAt = clock.Elapsed;
+        }
+        finally
+        {
+            // 6.3 The end (or a failed stop or restart): no new calls; calls in flight are canceled and given the budget to notice.
+            await end.CancelAsync();
+            await Task.WhenAny(Task.WhenAll(callers), Task.Delay(s_drain));
+        }
 
         var runs = sides.Select(side =>
         {
@@ -143,7 +150,8 @@ internal static class Outage
         });
     }
 
-    // 6.1.3 SafeSql: SafeSqlDataSource.Create with the default options; OpenConnectionAsync classifies and retries.
+    // 6.1.3 SafeSql: SafeSqlDataSource.Create with the default options; OpenConnectionAsync classifies and retries, and fails at
+    // once while the data source's circuit breaker is open (SqlServerUnavailableException).
     private static Side SafeSqlSide(DemoServer server, SafeSqlDataSource dataSource, Stopwatch clock)
     {
         var recorder = new RunRecorder(server);
@@ -250,8 +258,8 @@ internal static class Outage
             Setup = $"{Callers} callers per side loop open + {Query} + close ({s_pause.TotalMilliseconds:0} ms between calls). After {s_warmUp.TotalSeconds:0} s the "
                 + $"server stops (every session closes, every connect is refused) for {outage.TotalSeconds:0} s, then listens again on the same port; the load "
                 + $"goes on {afterReturn.TotalSeconds:0} s after its return. Three sides at the same time, each against its own loopback server, each with its "
-                + $"default options (Connect Timeout=15, the pool's blocking period on): raw pooled SqlClient, EF Core with EnableRetryOnFailure(), and "
-                + "SafeSqlDataSource.OpenConnectionAsync. Errors by kind: the errors the callers got.",
+                + $"default options (Connect Timeout=15): raw pooled SqlClient and EF Core with EnableRetryOnFailure(), both with the pool's blocking period, "
+                + "and SafeSqlDataSource.OpenConnectionAsync, whose circuit breaker sets Pool Blocking Period=NeverBlock. Errors by kind: the errors the callers got.",
             Raw = raw.Figures,
             SafeSql = safeSql.Figures,
             Runs = [.. runs.Select(static r => new LabeledRun(r.Id, r.Label, r.Figures))],
