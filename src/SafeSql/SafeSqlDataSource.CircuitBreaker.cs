@@ -110,7 +110,8 @@ public sealed partial class SafeSqlDataSource
         DataSourceLog.CircuitOpened(Logger, pool, _serverName, failure?.Kind ?? SqlFailureKind.Unknown, (long)args.BreakDuration.TotalMilliseconds, failure?.Explanation ?? args.Outcome.Exception?.Message ?? string.Empty);
         Metrics.RecordCircuitTransition(Name, "open");
 
-        // The server went away: its pooled connections are dead. Cleared once per outage, not per failure.
+        // Once per outage: SqlClient checks a pooled connection's socket before handing it out, which catches a server that
+        // restarted (FIN or RST), not one lost silently (a network cut, a frozen host, a failover to another machine).
         ClearPool();
         if (Interlocked.CompareExchange(ref _watching, 1, 0) == 0)
         {

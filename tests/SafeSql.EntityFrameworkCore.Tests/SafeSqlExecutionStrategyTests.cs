@@ -80,14 +80,14 @@ public sealed class SafeSqlExecutionStrategyTests
         // Act
         var orders = async ? await context.Orders.ToListAsync() : context.Orders.ToList();
 
-        // Assert: the refusal was classified and retried after SqlClient's pool blocking period (5 s, and a tenth more),
-        // then the query ran. SqlClient ends the period from a timer; when a busy thread pool runs it late, the retry gets
-        // the pool's cached copy of the refusal once more, which must again be classified and retried (seen once in CI).
+        // Assert: the refusal was classified and retried after the strategy's backoff (the data source's string has
+        // Pool Blocking Period=NeverBlock: its circuit breaker stands in for SqlClient's blocking period), then the query ran.
+        // A second refusal (the retry came before the fault was lifted) must again be classified and retried.
         Assert.Equal(2, orders.Count);
         var failed = harness.Events(SafeSqlEventId.ExecutionAttemptFailed).ToList();
         Assert.InRange(failed.Count, 1, 2);
         Assert.Contains("failed (attempt 1): ConnectionRefused,", failed[0].Message, StringComparison.Ordinal);
-        Assert.Contains("will retry: True (in 5500 ms)", failed[0].Message, StringComparison.Ordinal);
+        Assert.Matches(@"will retry: True \(in \d+ ms\)", failed[0].Message);
         Assert.All(failed.Skip(1), late =>
         {
             Assert.Contains("failed (attempt 2): ConnectionRefused,", late.Message, StringComparison.Ordinal);

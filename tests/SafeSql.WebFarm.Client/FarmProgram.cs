@@ -326,6 +326,7 @@ internal static class FarmProgram
         {
             var builder = new SafeSqlDataSourceBuilder(ConnectionString(server, settings, pool));
             builder.Options.ConnectionStringPolicy.AllowUnencryptedConnection = true; // the farm's private network, no TLS: CPU for connects
+            builder.Options.OpenTimeout = settings.RequestTimeout; // the request's own budget bounds the open, retries included
             builder.Options.OpenRetry = new SqlRetryStrategyOptions
             {
                 MaxRetryAttempts = settings.Retries,

@@ -21,7 +21,7 @@ namespace SafeSql.Tests.Resilience;
 /// several times what the behaviour needs, so that a loaded machine passes; what is asserted is what the caller got and what
 /// the server saw.
 /// </summary>
-public sealed class CircuitBreakerTests
+public sealed class OutageTests
 {
     [Theory]
     [InlineData(false)]
@@ -190,6 +190,40 @@ public sealed class CircuitBreakerTests
         // Assert
         Assert.Equal(expected, new SqlConnectionStringBuilder(on.Factory.ConnectionString).PoolBlockingPeriod.ToString());
         Assert.Equal(set ?? PoolBlockingPeriod.Auto, new SqlConnectionStringBuilder(off.Factory.ConnectionString).PoolBlockingPeriod);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ServerRestarted_PooledConnectionsAreClearedSoNoCallerMeetsADeadOne(bool async)
+    {
+        // Arrange: three connections leased (as under load) when the server restarts; SqlClient's idle-connection recovery off
+        // (Connect Retry Count=0), so a dead connection handed out again by the pool fails its first command.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        await using var harness = NewHarness(ConnectionString(server, b => { b.ConnectTimeout = 2; b.ConnectRetryCount = 0; }), o => o.OpenRetry = null);
+        var leased = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => harness.OpenAsync(async: true)));
+
+        // Act: the server goes down; a fourth open is refused; the leased connections come back to the pool; the server is
+        // back; callers open and query.
+        await server.StopAsync();
+        await CaptureAsync(() => harness.OpenAsync(async));
+        foreach (var connection in leased)
+        {
+            await connection.DisposeAsync();
+        }
+
+        await server.RestartAsync();
+        var results = new List<int>();
+        for (var i = 0; i < 3; i++)
+        {
+            await using var connection = await harness.OpenAsync(async);
+            using var command = new SqlCommand("SELECT 1", connection);
+            results.Add((int)(async ? (await command.ExecuteScalarAsync())! : command.ExecuteScalar()!));
+        }
+
+        // Assert: every caller was served by a live connection, none met one of the three the restart killed (SqlClient checks
+        // a pooled connection's socket before handing it out; the breaker's opening also clears the pool once per outage).
+        Assert.Equal([1, 1, 1], results);
     }
 
     /// <summary>A root data source on its own pool, on real time.</summary>
