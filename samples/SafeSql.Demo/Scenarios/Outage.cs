@@ -8,19 +8,20 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 using SafeSql.Classification;
 using SafeSql.Demo.Reporting;
 using SafeSql.Demo.Running;
+using SafeSql.EntityFrameworkCore;
 
 namespace SafeSql.Demo.Scenarios;
 
 /// <summary>
 /// Scenario 6, a database outage: the server is down for a minute (a failover, a patch restart, a network cut) under 32
-/// callers that loop open + <c>SELECT 1</c> + close, with raw pooled SqlClient, EF Core's <c>EnableRetryOnFailure</c> and
-/// SafeSql, each with its default options, as a new user has them.
+/// callers that loop open + <c>SELECT 1</c> + close, with raw pooled SqlClient, EF Core's <c>EnableRetryOnFailure</c>,
+/// SafeSql, and EF Core through SafeSql (<c>UseSafeSql</c>), each with its default options, as a new user has them.
 /// </summary>
 /// <remarks>
 /// <para>
-/// The three sides run at the same time, each against its own loopback server, on one clock: the servers stop together
-/// (every session closes, every new connect is refused) and listen again together on the same ports. One outage's wall clock
-/// for three runs, and the same machine load for each.
+/// The sides run at the same time, each against its own loopback server, on one clock: the servers stop together (every
+/// session closes, every new connect is refused) and listen again together on the same ports. One outage's wall clock for
+/// every run, and the same machine load for each.
 /// </para>
 /// <para>
 /// What a raw caller meets is SqlClient's defaults: <c>Connect Timeout=15</c>, within which SqlClient retries a refused connect
@@ -62,19 +63,22 @@ internal static class Outage
         if (options.ConnectionString is not null)
         {
             var skipped = RunFigures.SkippedRun("it stops and restarts the loopback server");
-            return Result(outage, afterReturn, [new("raw", "raw SqlClient", skipped, null), new("ef-core", "EF Core retrying", skipped, null), new("safesql", "SafeSql", skipped, null)], []);
+            return Result(outage, afterReturn, [new("raw", "raw SqlClient", skipped, null), new("ef-core", "EF Core retrying", skipped, null), new("safesql", "SafeSql", skipped, null), new("ef-core-safesql", "EF Core + UseSafeSql", skipped, null)], []);
         }
 
         var clock = Stopwatch.StartNew();
         await using var rawServer = await DemoServer.StartLoopbackAsync();
         await using var efServer = await DemoServer.StartLoopbackAsync();
         await using var safeSqlServer = await DemoServer.StartLoopbackAsync();
+        await using var efSafeSqlServer = await DemoServer.StartLoopbackAsync();
         await using var safeSqlDataSource = SafeSqlDataSource.Create(safeSqlServer.ConnectionString("SafeSql.Demo outage"));
+        await using var efDataSource = SafeSqlDataSource.Create(efSafeSqlServer.ConnectionString("SafeSql.Demo outage EF Core"));
         Side[] sides =
         [
             RawSide(rawServer, clock),
             EfCoreSide(efServer, clock),
             SafeSqlSide(safeSqlServer, safeSqlDataSource, clock),
+            EfCoreSafeSqlSide(efSafeSqlServer, efDataSource, clock),
         ];
 
         // 6.1 The load: 32 callers per side, each looping open + SELECT 1 + close until the end.
@@ -83,7 +87,7 @@ internal static class Outage
             .SelectMany(side => Enumerable.Range(0, Callers).Select(caller => Task.Run(() => LoopAsync(side, caller, end.Token))))
             .ToArray();
 
-        // 6.2 The outage, on one clock for the three servers: down together, back together (listening and accepting logins).
+        // 6.2 The outage, on one clock for every server: down together, back together (listening and accepting logins).
         TimeSpan downAt, returnAt, endAt;
         try
         {
@@ -160,6 +164,22 @@ internal static class Outage
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
             recorder.Opened();
             await SelectOneAsync(connection, cancellationToken);
+        });
+    }
+
+    // 6.1.4 EF Core through SafeSql: UseSafeSql(dataSource) gives the context its connections from the data source and sets
+    // SafeSqlExecutionStrategy, which retries what SafeSql's classifier says deserves a retry.
+    private static Side EfCoreSafeSqlSide(DemoServer server, SafeSqlDataSource dataSource, Stopwatch clock)
+    {
+        var recorder = new RunRecorder(server);
+        var contextOptions = new DbContextOptionsBuilder<OutageContext>()
+            .UseSafeSql(dataSource)
+            .AddInterceptors(new OpenCounter(recorder))
+            .Options;
+        return new Side("ef-core-safesql", "EF Core + UseSafeSql", server, recorder, new CallTimeline(clock), async cancellationToken =>
+        {
+            await using var context = new OutageContext(contextOptions);
+            await context.Database.ExecuteSqlRawAsync(Query, cancellationToken);
         });
     }
 
@@ -249,7 +269,7 @@ internal static class Outage
 
     private static ScenarioResult Result(TimeSpan outage, TimeSpan afterReturn, SideRun[] runs, string[] notes)
     {
-        var (raw, ef, safeSql) = (runs[0], runs[1], runs[2]);
+        var (raw, safeSql) = (runs[0], runs[2]);
         return new()
         {
             Scenario = Id,
@@ -257,9 +277,10 @@ internal static class Outage
             Title = $"A database outage: the server down {outage.TotalSeconds:0} s under {Callers} callers",
             Setup = $"{Callers} callers per side loop open + {Query} + close ({s_pause.TotalMilliseconds:0} ms between calls). After {s_warmUp.TotalSeconds:0} s the "
                 + $"server stops (every session closes, every connect is refused) for {outage.TotalSeconds:0} s, then listens again on the same port; the load "
-                + $"goes on {afterReturn.TotalSeconds:0} s after its return. Three sides at the same time, each against its own loopback server, each with its "
+                + $"goes on {afterReturn.TotalSeconds:0} s after its return. Four sides at the same time, each against its own loopback server, each with its "
                 + $"default options (Connect Timeout=15): raw pooled SqlClient and EF Core with EnableRetryOnFailure(), both with the pool's blocking period, "
-                + "and SafeSqlDataSource.OpenConnectionAsync, whose circuit breaker sets Pool Blocking Period=NeverBlock. Errors by kind: the errors the callers got.",
+                + "SafeSqlDataSource.OpenConnectionAsync, whose circuit breaker sets Pool Blocking Period=NeverBlock, and EF Core with UseSafeSql(dataSource). "
+                + "Errors by kind: the errors the callers got.",
             Raw = raw.Figures,
             SafeSql = safeSql.Figures,
             Runs = [.. runs.Select(static r => new LabeledRun(r.Id, r.Label, r.Figures))],
@@ -280,14 +301,14 @@ internal static class Outage
                 }),
             ],
             Notes = notes,
-            Verdict = raw.Outage is null ? "Skipped against a real server." : Verdict(raw, ef, safeSql),
+            Verdict = raw.Outage is null ? "Skipped against a real server." : Verdict(runs),
         };
     }
 
-    private static string Verdict(SideRun raw, SideRun ef, SideRun safeSql)
+    private static string Verdict(SideRun[] runs)
     {
         static string Back(OutageFigures f) => f.ServiceBackAfterReturnMs is { } ms ? $"back {Text.Duration(ms)} after the return" : "not back by the end";
-        return string.Join("; ", new[] { raw, ef, safeSql }.Select(r =>
+        return string.Join("; ", runs.Select(static r =>
             $"{r.Label}: {Text.Count(r.Outage!.FailuresWhileDown)} failures while down, slowest call {Text.Duration(r.Outage.SlowestCallMs)}, {Back(r.Outage)}")) + ".";
     }
 

@@ -5,7 +5,7 @@ namespace SafeSql.Samples.Tests.Demo;
 /// <summary>
 /// One run of <c>dotnet SafeSql.Demo.dll --json --scenario outage --outage-seconds 20</c>, shared by the tests of the outage
 /// scenario. 20 s: longer than SqlClient's default Connect Timeout (15 s), within which it retries a refused connect itself,
-/// so raw callers meet the outage as errors, not only as waits; the run takes about 40 s (the three sides run at once).
+/// so raw callers meet the outage as errors, not only as waits; the run takes about 40 s (the four sides run at once).
 /// </summary>
 public sealed class DemoOutageRun : IAsyncLifetime
 {
@@ -28,7 +28,7 @@ public sealed class DemoOutageRun : IAsyncLifetime
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    /// <summary>Gets the figures of the run <paramref name="id"/> (raw, ef-core, safesql).</summary>
+    /// <summary>Gets the figures of the run <paramref name="id"/> (raw, ef-core, safesql, ef-core-safesql).</summary>
     internal JsonObject Side(string id) =>
         Scenario["runs"]!.AsArray().Select(static r => r!.AsObject()).Single(r => (string?)r["id"] == id)["figures"]!.AsObject();
 }
