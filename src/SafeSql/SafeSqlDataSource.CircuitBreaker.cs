@@ -103,16 +103,21 @@ public sealed partial class SafeSqlDataSource
 
     private ValueTask OnCircuitOpened(OnCircuitOpenedArguments<object> args, SqlCircuitBreakerStrategyOptions options)
     {
-        Interlocked.Exchange(ref _unavailableSinceTicks, TimeProvider.GetUtcNow().UtcTicks);
         _circuitNotClosed = true;
-        var failure = args.Context.Properties.GetValue(SqlRetryPolicy.FailureKey, null);
-        var pool = PoolDisplayName.Of(Name);
-        DataSourceLog.CircuitOpened(Logger, pool, _serverName, failure?.Kind ?? SqlFailureKind.Unknown, (long)args.BreakDuration.TotalMilliseconds, failure?.Explanation ?? args.Outcome.Exception?.Message ?? string.Empty);
-        Metrics.RecordCircuitTransition(Name, "open");
 
-        // Once per outage: SqlClient checks a pooled connection's socket before handing it out, which catches a server that
-        // restarted (FIN or RST), not one lost silently (a network cut, a frozen host, a failover to another machine).
-        ClearPool();
+        // Logged, counted and the pool cleared once per outage: a failed half-open trial opens the breaker again in the same one.
+        if (Interlocked.CompareExchange(ref _unavailableSinceTicks, TimeProvider.GetUtcNow().UtcTicks, 0) == 0)
+        {
+            var failure = args.Context.Properties.GetValue(SqlRetryPolicy.FailureKey, null);
+            var pool = PoolDisplayName.Of(Name);
+            DataSourceLog.CircuitOpened(Logger, pool, _serverName, failure?.Kind ?? SqlFailureKind.Unknown, (long)args.BreakDuration.TotalMilliseconds, failure?.Explanation ?? args.Outcome.Exception?.Message ?? string.Empty);
+            Metrics.RecordCircuitTransition(Name, "open");
+
+            // SqlClient checks a pooled connection's socket before handing it out, which catches a server that restarted (FIN
+            // or RST), not one lost silently (a network cut, a frozen host, a failover to another machine).
+            ClearPool();
+        }
+
         if (Interlocked.CompareExchange(ref _watching, 1, 0) == 0)
         {
             _ = WatchForServerAsync(options.ProbeInterval);
