@@ -25,6 +25,8 @@ namespace SafeSql.Demo.Reporting;
 /// <param name="ErrorsAfterReturnByKind">The failures after the return by <see cref="SqlFailureKind"/> name.</param>
 /// <param name="SlowestFailureByKindMs">The longest failed call of each <see cref="SqlFailureKind"/>, whenever it ended.</param>
 /// <param name="HeldAfterReturn">Calls that succeeded after the server's return but took longer than the held threshold.</param>
+/// <param name="CallsStartedLater">Calls that started at least the held threshold (1 s) after the server's return.</param>
+/// <param name="FailuresStartedLater">Those of them that failed (the goal: none).</param>
 internal sealed record OutageFigures(
     long Calls,
     long FailuresWhileDown,
@@ -39,7 +41,9 @@ internal sealed record OutageFigures(
     SortedDictionary<string, long> FailuresWhileDownByKind,
     SortedDictionary<string, long> ErrorsAfterReturnByKind,
     SortedDictionary<string, long> SlowestFailureByKindMs,
-    long HeldAfterReturn)
+    long HeldAfterReturn,
+    long CallsStartedLater,
+    long FailuresStartedLater)
 {
     /// <summary>A call held longer than this is not "service": the goal for an open after the server's return.</summary>
     public static readonly TimeSpan HeldThreshold = TimeSpan.FromSeconds(1);
@@ -51,6 +55,7 @@ internal sealed record OutageFigures(
         var whileDown = calls.Where(c => c.Outcome == CallOutcome.Failed && c.End >= downAt && c.End < returnAt).ToArray();
         var failuresWhileDown = whileDown.Select(static c => c.Duration).Order().ToArray();
         var afterReturn = calls.Where(c => c.End >= returnAt).ToArray();
+        var later = calls.Where(c => c.Start >= returnAt + HeldThreshold).ToArray();
         var firstSuccess = afterReturn.Where(static c => c.Outcome == CallOutcome.Succeeded).Select(static c => (TimeSpan?)c.End).Min();
         var lastBad = afterReturn
             .Where(static c => c.Outcome == CallOutcome.Failed || c.Duration > HeldThreshold)
@@ -84,7 +89,9 @@ internal sealed record OutageFigures(
                 .Where(static c => c.Outcome == CallOutcome.Failed)
                 .GroupBy(static c => c.Kind ?? SqlFailureKind.Unknown)
                 .ToDictionary(static g => g.Key.ToString(), static g => Milliseconds(g.Max(static c => c.Duration)))),
-            HeldAfterReturn: afterReturn.Count(static c => c.Outcome == CallOutcome.Succeeded && c.Duration > HeldThreshold));
+            HeldAfterReturn: afterReturn.Count(static c => c.Outcome == CallOutcome.Succeeded && c.Duration > HeldThreshold),
+            CallsStartedLater: later.Length,
+            FailuresStartedLater: later.Count(static c => c.Outcome == CallOutcome.Failed));
     }
 
     /// <summary>The figures as <see cref="RunFigures.Details"/> entries (camelCase in <c>--json</c>).</summary>
@@ -104,6 +111,8 @@ internal sealed record OutageFigures(
         ["errorsAfterReturnByKind"] = ErrorsAfterReturnByKind,
         ["slowestFailureByKindMs"] = SlowestFailureByKindMs,
         ["heldAfterReturn"] = HeldAfterReturn,
+        ["callsStartedLater"] = CallsStartedLater,
+        ["failuresStartedLater"] = FailuresStartedLater,
     };
 
     private static SortedDictionary<string, long> ByKind(IEnumerable<TimedCall> failures) =>

@@ -240,7 +240,8 @@ internal static class Outage
     private static string? FailuresByPhase(SideRun run) => run.Outage is { } f && f.FailuresWhileDown + f.ErrorsAfterReturn > 0
         ? $"{run.Label}: while down {Kinds(f.FailuresWhileDownByKind)}; after the return {Kinds(f.ErrorsAfterReturnByKind)}; "
             + $"the slowest failure of each kind {string.Join(", ", f.SlowestFailureByKindMs.Select(static k => $"{k.Key} {Text.Duration(k.Value)}"))}; "
-            + $"{Text.Count(f.HeldAfterReturn)} calls after the return succeeded in more than {OutageFigures.HeldThreshold.TotalSeconds:0} s."
+            + $"{Text.Count(f.HeldAfterReturn)} calls after the return succeeded in more than {OutageFigures.HeldThreshold.TotalSeconds:0} s; "
+            + $"of the {Text.Count(f.CallsStartedLater)} calls started {OutageFigures.HeldThreshold.TotalSeconds:0} s or more after it, {Text.Count(f.FailuresStartedLater)} failed."
         : null;
 
     /// <summary>One line per kind of error the callers got: the exception and the start of SafeSql's explanation of it (two

@@ -21,7 +21,8 @@ public sealed class DemoOutageTests(DemoOutageRun demo) : IClassFixture<DemoOuta
     [
         "calls", "failuresWhileDown", "timeToFailP50Ms", "timeToFailP99Ms", "slowestCallMs", "callsOverBudget",
         "firstSuccessAfterReturnMs", "serviceBackAfterReturnMs", "errorsAfterReturn", "stillRunningAtEnd", "failuresWhileDownByKind",
-        "errorsAfterReturnByKind", "slowestFailureByKindMs", "heldAfterReturn", "callers", "outageSeconds",
+        "errorsAfterReturnByKind", "slowestFailureByKindMs", "heldAfterReturn", "callsStartedLater", "failuresStartedLater", "callers",
+        "outageSeconds",
     ];
 
     [Fact]
@@ -101,12 +102,15 @@ public sealed class DemoOutageTests(DemoOutageRun demo) : IClassFixture<DemoOuta
 
         // Act
         var firstSuccess = (long?)safeSql["firstSuccessAfterReturnMs"];
-        var serviceBack = (long?)safeSql["serviceBackAfterReturnMs"];
+        var later = (long)safeSql["callsStartedLater"]!;
+        var failedLater = (long)safeSql["failuresStartedLater"]!;
 
-        // Assert: the probe closes the breaker soon after the server listens again (bounds for a loaded machine; the goal,
-        // about 1 s, is measured by the demo's recorded runs, not here).
+        // Assert: the probe closes the breaker soon after the server listens again (a bound for a loaded machine; the goal,
+        // within 1 s, is measured by the demo's recorded runs), and the calls that start 1 s or more after the return are
+        // served: at most 1 in 100 fails (the goal: none; a probe delayed on a loaded machine may keep the breaker open longer).
         Assert.True(firstSuccess is <= 5_000, safeSql.ToJsonString());
-        Assert.True(serviceBack is <= 10_000, safeSql.ToJsonString());
+        Assert.True(later >= 32, safeSql.ToJsonString());
+        Assert.True(failedLater * 100 <= later, safeSql.ToJsonString());
     }
 
     [Fact]
