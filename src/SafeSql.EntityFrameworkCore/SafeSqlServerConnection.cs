@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.SqlServer.Storage.Internal;
 using Microsoft.EntityFrameworkCore.Storage;
 
+using SafeSql.Classification;
 using SafeSql.Leases;
 
 namespace SafeSql.EntityFrameworkCore;
@@ -23,6 +24,7 @@ namespace SafeSql.EntityFrameworkCore;
 /// </summary>
 internal sealed class SafeSqlServerConnection(RelationalConnectionDependencies dependencies) : SqlServerConnection(dependencies)
 {
+    private SafeSqlDataSource? _dataSource;
     private SqlConnection? _connection;
     private PerOpenLeaseSentinel? _sentinel;
     private bool _openedByEf;
@@ -40,6 +42,29 @@ internal sealed class SafeSqlServerConnection(RelationalConnectionDependencies d
         _openedByEf |= opened;
         return opened;
     }
+
+    /// <summary>
+    /// EF's open of the connection, as the data source opens its own (open retry within the open's budget, circuit breaker):
+    /// a restart of a few seconds is ridden through, and while the server is known to be down the open fails at once with
+    /// <see cref="SqlServerUnavailableException"/>, which the execution strategy does not replay. EF's opens that expect errors
+    /// (database creation and existence checks) go to SqlClient directly.
+    /// </summary>
+    protected override void OpenDbConnection(bool errorsExpected)
+    {
+        if (errorsExpected || _dataSource is null || _connection is null || !ReferenceEquals(DbConnection, _connection))
+        {
+            base.OpenDbConnection(errorsExpected);
+            return;
+        }
+
+        _dataSource.OpenHolderConnection(_connection);
+    }
+
+    /// <inheritdoc cref="OpenDbConnection"/>
+    protected override Task OpenDbConnectionAsync(bool errorsExpected, CancellationToken cancellationToken) =>
+        errorsExpected || _dataSource is null || _connection is null || !ReferenceEquals(DbConnection, _connection)
+            ? base.OpenDbConnectionAsync(errorsExpected, cancellationToken)
+            : _dataSource.OpenHolderConnectionAsync(_connection, cancellationToken);
 
     public override bool Close()
     {
@@ -62,6 +87,7 @@ internal sealed class SafeSqlServerConnection(RelationalConnectionDependencies d
 
         // The context type is the holder: EF opens the connection, so no line of the application's own is on the stack.
         var holder = Dependencies.CurrentContext.Context.GetType().Name;
+        _dataSource = options.DataSource;
         _connection = options.DataSource.CreateHolderConnection(holder, options.FilePath, options.LineNumber, out _sentinel);
         return _connection;
     }

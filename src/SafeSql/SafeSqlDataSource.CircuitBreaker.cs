@@ -179,7 +179,7 @@ public sealed partial class SafeSqlDataSource
     /// left to SqlClient (its connection disposed when it ends) and the open fails at once with a refused
     /// <see cref="SqlServerUnavailableException"/>: SqlClient on Linux would wait most of Connect Timeout for that connect.
     /// </summary>
-    private async Task AwaitAttemptAsync(SqlConnection connection, Task opening, long started)
+    internal async Task AwaitAttemptAsync(SqlConnection connection, Task opening, long started)
     {
         if (_probe is null)
         {

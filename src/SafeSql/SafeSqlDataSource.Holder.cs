@@ -1,5 +1,8 @@
+using System.Runtime.ExceptionServices;
+
 using Microsoft.Data.SqlClient;
 
+using SafeSql.Classification;
 using SafeSql.Leases;
 
 namespace SafeSql;
@@ -20,6 +23,64 @@ public sealed partial class SafeSqlDataSource
         var connection = new SqlConnection(_connectionString);
         sentinel = new PerOpenLeaseSentinel(Tracker, holder, filePath, lineNumber);
         connection.StateChange += sentinel.OnStateChange;
+        return connection;
+    }
+
+    /// <summary>
+    /// Opens a holder's connection (<see cref="CreateHolderConnection"/>, EF Core's) as the data source opens its own: the open
+    /// retry, the circuit breaker and the open's budget, the same connection opened again on each attempt. While the breaker is
+    /// open it fails at once with <see cref="SqlServerUnavailableException"/>.
+    /// </summary>
+    internal void OpenHolderConnection(SqlConnection connection)
+    {
+        var started = TimeProvider.GetTimestamp();
+        ExceptionDispatchInfo? firstFailure = null;
+        if (!_circuitNotClosed)
+        {
+            try
+            {
+                connection.Open();
+                return;
+            }
+            catch (Exception ex)
+            {
+                firstFailure = ExceptionDispatchInfo.Capture(ex);
+            }
+        }
+
+        RunOpenPipeline(new ReplayState(this, firstFailure, connection), started);
+    }
+
+    /// <summary>The asynchronous <see cref="OpenHolderConnection"/>; a caller cancellation is rethrown as is.</summary>
+    internal async Task OpenHolderConnectionAsync(SqlConnection connection, CancellationToken cancellationToken)
+    {
+        var started = TimeProvider.GetTimestamp();
+        ExceptionDispatchInfo? firstFailure = null;
+        if (!_circuitNotClosed)
+        {
+            try
+            {
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+            {
+                firstFailure = ExceptionDispatchInfo.Capture(ex);
+            }
+        }
+
+        await RunOpenPipelineAsync(new ReplayState(this, firstFailure, connection), started, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static SqlConnection OpenHolderOnce(SqlConnection connection)
+    {
+        connection.Open();
+        return connection;
+    }
+
+    private static async ValueTask<SqlConnection> OpenHolderOnceAsync(SqlConnection connection, CancellationToken cancellationToken)
+    {
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         return connection;
     }
 }

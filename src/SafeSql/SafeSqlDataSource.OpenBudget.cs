@@ -50,7 +50,7 @@ public sealed partial class SafeSqlDataSource
         internal CancellationToken Token { get; }
 
         /// <summary>A pooled context for the run (return it to <see cref="ResilienceContextPool.Shared"/>).</summary>
-        internal ResilienceContext CreateContext(ExceptionDispatchInfo? firstFailure, bool synchronous)
+        internal ResilienceContext CreateContext(ReplayState state, bool synchronous)
         {
             var context = ResilienceContextPool.Shared.Get(Token);
             if (synchronous)
@@ -58,7 +58,7 @@ public sealed partial class SafeSqlDataSource
                 context.Properties.Set(SqlRetryPolicy.SynchronousKey, true);
             }
 
-            context.Properties.Set(FirstFailureKey, firstFailure?.SourceException);
+            context.Properties.Set(FirstFailureKey, state.FirstFailure?.SourceException);
             return context;
         }
 

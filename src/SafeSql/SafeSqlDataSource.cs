@@ -403,28 +403,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
             }
         }
 
-        using var budget = new OpenBudget(this, started, CancellationToken.None);
-        var context = budget.CreateContext(firstFailure, synchronous: true);
-        try
-        {
-            return _openPipeline.Execute(
-                static (_, state) =>
-                {
-                    state.RethrowFirstFailureOnce();
-                    return state.DataSource.OpenOnce(state.DataSource._connectionString);
-                },
-                context,
-                new ReplayState(this, firstFailure));
-        }
-        catch (Exception ex) when (budget.Translate(ex, context, firstFailure) is { } translated)
-        {
-            ExceptionDispatchInfo.Throw(translated);
-            throw;
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
-        }
+        return RunOpenPipeline(new ReplayState(this, firstFailure, holder: null), started);
     }
 
     /// <summary>The asynchronous <see cref="OpenFirstAttemptThenPipeline"/>, from a first attempt already started (and not
@@ -446,23 +425,64 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
             }
         }
 
+        return await RunOpenPipelineAsync(new ReplayState(this, firstFailure, holder: null), started, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs the open pipeline (breaker, retry, telemetry) synchronously under the open's budget: the replayed first failure, then
+    /// new attempts (a new connection each, or the holder's connection); an open circuit and a spent budget are translated.
+    /// </summary>
+    private SqlConnection RunOpenPipeline(ReplayState state, long started)
+    {
+        using var budget = new OpenBudget(this, started, CancellationToken.None);
+        var context = budget.CreateContext(state, synchronous: true);
+        try
+        {
+            return _openPipeline.Execute(
+                static (_, state) =>
+                {
+                    state.RethrowFirstFailureOnce();
+                    return state.Holder is { } holder ? OpenHolderOnce(holder) : state.DataSource.OpenOnce(state.DataSource._connectionString);
+                },
+                context,
+                state);
+        }
+        catch (Exception ex) when (budget.Translate(ex, context, state.FirstFailure) is { } translated)
+        {
+            ExceptionDispatchInfo.Throw(translated);
+            throw;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>The asynchronous <see cref="RunOpenPipeline"/>; the caller's token ends it at any point.</summary>
+    private async ValueTask<SqlConnection> RunOpenPipelineAsync(ReplayState state, long started, CancellationToken cancellationToken)
+    {
         using var budget = new OpenBudget(this, started, cancellationToken);
-        var context = budget.CreateContext(firstFailure, synchronous: false);
+        var context = budget.CreateContext(state, synchronous: false);
         try
         {
             return await _openPipeline.ExecuteAsync(
                 static (context, state) =>
                 {
                     state.RethrowFirstFailureOnce();
+                    if (state.Holder is { } holder)
+                    {
+                        return OpenHolderOnceAsync(holder, context.CancellationToken);
+                    }
+
                     var dataSource = state.DataSource;
                     var attemptStarted = dataSource.TimeProvider.GetTimestamp();
                     var (connection, opening) = dataSource.StartOpen(context.CancellationToken);
                     return dataSource.CompleteOpenAsync(connection, opening, attemptStarted);
                 },
                 context,
-                new ReplayState(this, firstFailure)).ConfigureAwait(false);
+                state).ConfigureAwait(false);
         }
-        catch (Exception ex) when (budget.Translate(ex, context, firstFailure) is { } translated)
+        catch (Exception ex) when (budget.Translate(ex, context, state.FirstFailure) is { } translated)
         {
             ExceptionDispatchInfo.Throw(translated);
             throw;
@@ -557,12 +577,18 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         }
     }
 
-    /// <summary>The state of a pipeline run after a failed first attempt (allocated only then).</summary>
-    private sealed class ReplayState(SafeSqlDataSource dataSource, ExceptionDispatchInfo? firstFailure)
+    /// <summary>The state of a pipeline run after a failed first attempt, or of any run while the breaker is not closed.</summary>
+    private sealed class ReplayState(SafeSqlDataSource dataSource, ExceptionDispatchInfo? firstFailure, SqlConnection? holder)
     {
         private ExceptionDispatchInfo? _firstFailure = firstFailure;
 
         public SafeSqlDataSource DataSource { get; } = dataSource;
+
+        /// <summary>Gets the holder's connection that every attempt opens again (EF Core's), or <see langword="null"/> for a new connection per attempt.</summary>
+        public SqlConnection? Holder { get; } = holder;
+
+        /// <summary>Gets the failure of the attempt made outside Polly, if one was made.</summary>
+        public ExceptionDispatchInfo? FirstFailure { get; } = firstFailure;
 
         /// <summary>
         /// On the pipeline's first attempt, rethrows the failure of the attempt made outside Polly (same instance, original

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 using Polly.CircuitBreaker;
 
+using SafeSql.Classification;
 using SafeSql.Diagnostics;
 using SafeSql.Leases;
 
@@ -64,13 +65,7 @@ internal sealed class SafeSqlDataSourceHealthCheck : IHealthCheck
             timeoutSource.CancelAfter(timeout);
             try
             {
-                var connection = new SqlConnection(_factory.ConnectionStringWithPassword);
-                await using (connection.ConfigureAwait(false))
-                {
-                    await connection.OpenAsync(timeoutSource.Token).ConfigureAwait(false);
-                    using var command = new SqlCommand("SELECT 1", connection);
-                    await command.ExecuteScalarAsync(timeoutSource.Token).ConfigureAwait(false);
-                }
+                await SelectOneAsync(timeoutSource.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && timeoutSource.IsCancellationRequested)
             {
@@ -108,6 +103,35 @@ internal sealed class SafeSqlDataSourceHealthCheck : IHealthCheck
         }
 
         return HealthCheckResult.Healthy($"SafeSql pool '{poolName}': {snapshot.LeasedCount} of Max Pool Size={snapshot.MaxPoolSize} leased.", data);
+    }
+
+    /// <summary>
+    /// Opens a connection of the pool (not a lease, no retry) and runs <c>SELECT 1</c>. An open still waiting on an endpoint that
+    /// the data source's probe finds refusing fails at once (<see cref="SqlServerUnavailableException"/>), as the data source's
+    /// own opens do; the connection is then left to SqlClient, which disposes it when it gives up.
+    /// </summary>
+    private async Task SelectOneAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqlConnection(_factory.ConnectionStringWithPassword);
+        try
+        {
+            await _factory.AwaitAttemptAsync(connection, connection.OpenAsync(cancellationToken), _factory.TimeProvider.GetTimestamp()).ConfigureAwait(false);
+        }
+        catch (SqlServerUnavailableException)
+        {
+            throw;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        await using (connection.ConfigureAwait(false))
+        {
+            using var command = new SqlCommand("SELECT 1", connection);
+            await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     internal static Dictionary<string, object> ToData(SqlConnectionPoolSnapshot snapshot)
