@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every SafeSql test the way CI does: installs what the tests need (FreeTDS tsql for the TDS interop test),
 # builds with warnings as errors and runs the tests of the whole solution once per supported Microsoft.Data.SqlClient
-# version (the floor and the newest), then installs the packed packages in a fresh project (eng/consumer-test.sh), and
-# ends with "N passed, N failed" summed over all of it (test counts from the TRX files, the consumer test as one).
+# version (the floor and the newest) and the pool-sensitive tests once more on SqlClient's pool v2 (7.1+), then installs
+# the packed packages in a fresh project (eng/consumer-test.sh), and ends with "N passed, N failed" summed over all of it
+# (test counts from the TRX files, the consumer test as one).
 # Usage: ./eng/test.sh [extra dotnet test args]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,29 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 versions=${SQLCLIENT_VERSIONS:-$(dotnet msbuild src/SafeSql/SafeSql.csproj -nologo -getProperty:SqlClientTestedVersions | tr ';' ' ')}
 rm -rf "$results"
 passed=0; failed=0; skipped=0
+
+# Adds the counts of the TRX files in $1 (<Counters total=".." executed=".." passed=".." failed=".." ...>) to the totals;
+# fewer files than $2 (a test host crashed?) or a failing exit code $3 without a failed test count as failures. $4 labels it.
+count_results() {
+  local dir=$1 expected=$2 rc=$3 label=$4 v_passed=0 v_failed=0 v_skipped=0 files=0 trx counters total executed
+  get() { printf '%s' "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+  for trx in "$dir"/*.trx; do
+    [ -f "$trx" ] || continue
+    files=$((files + 1))
+    counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+    v_passed=$((v_passed + $(get passed)))
+    v_failed=$((v_failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
+    total=$(get total); executed=$(get executed)
+    v_skipped=$((v_skipped + total - executed))
+  done
+  if [ "$files" -lt "$expected" ]; then
+    echo "test.sh: only $files of $expected test projects wrote results on $label (a test host crashed?)" >&2
+    v_failed=$((v_failed + expected - files))
+  fi
+  if [ "$rc" -ne 0 ] && [ "$v_failed" -eq 0 ]; then v_failed=1; fi
+  echo "test.sh: $label: $v_passed passed, $v_failed failed, $v_skipped skipped"
+  passed=$((passed + v_passed)); failed=$((failed + v_failed)); skipped=$((skipped + v_skipped))
+}
 for version in $versions; do
   # 3. Restore and build with warnings as errors (Directory.Build.props sets TreatWarningsAsErrors for every project).
   #    NU1603 (a transitive version the NuGet mirror does not serve; the next one is taken) is the one exception.
@@ -50,29 +74,25 @@ for version in $versions; do
     --blame-hang-timeout 5m "$@"
   rc=$?
 
-  # 5. Count from the TRX files: <Counters total=".." executed=".." passed=".." failed=".." ...>
-  v_passed=0; v_failed=0; v_skipped=0; files=0
-  for trx in "$out"/*.trx; do
-    [ -f "$trx" ] || continue
-    files=$((files + 1))
-    counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
-    get() { printf '%s' "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
-    v_passed=$((v_passed + $(get passed)))
-    v_failed=$((v_failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
-    total=$(get total); executed=$(get executed)
-    v_skipped=$((v_skipped + total - executed))
-  done
-  projects=$(find tests -name '*.Tests.csproj' | wc -l)
-  if [ "$files" -lt "$projects" ]; then
-    echo "test.sh: only $files of $projects test projects wrote results on SqlClient $version (a test host crashed?)" >&2
-    v_failed=$((v_failed + projects - files))
-  fi
-  if [ "$rc" -ne 0 ] && [ "$v_failed" -eq 0 ]; then v_failed=1; fi
-  echo "test.sh: SqlClient $version: $v_passed passed, $v_failed failed, $v_skipped skipped"
-  passed=$((passed + v_passed)); failed=$((failed + v_failed)); skipped=$((skipped + v_skipped))
+  # 5. Count from the TRX files.
+  count_results "$out" "$(find tests -name '*.Tests.csproj' | wc -l)" "$rc" "SqlClient $version"
+
+  # 6. SqlClient's pool v2 (Switch.Microsoft.Data.SqlClient.UseConnectionPoolV2, 7.1 and newer; a stub in 6.1): the tests whose
+  #    outcome depends on the pool (trait SqlClientPool=Sensitive) once more with the switch on, set by SafeSql.Tests' module
+  #    initializer from SAFESQL_TEST_POOL_V2=1 (tests/SafeSql.Tests/TestUtilities/SqlClientPool.cs). About a minute.
+  case "$version" in
+    6.*) ;;
+    *)
+      echo "test.sh: Microsoft.Data.SqlClient $version, pool v2"
+      SAFESQL_TEST_POOL_V2=1 dotnet test tests/SafeSql.Tests/SafeSql.Tests.csproj -c Release --no-build --nologo -p:SqlClientVersion="$version" \
+        --filter "SqlClientPool=Sensitive" --logger "trx" --logger "console;verbosity=normal" --results-directory "$out-pool-v2" \
+        --blame-hang-timeout 5m "$@"
+      count_results "$out-pool-v2" 1 $? "SqlClient $version, pool v2"
+      ;;
+  esac
 done
 
-# 6. The packages as a user installs them (eng/consumer-test.sh): pack, a fresh `dotnet new console` outside the
+# 7. The packages as a user installs them (eng/consumer-test.sh): pack, a fresh `dotnet new console` outside the
 #    repository, build with warnings as errors, run. Counted as one test; its failure fails the run.
 #    SKIP_CONSUMER_TEST=1 leaves it out of a local run.
 if [ "${SKIP_CONSUMER_TEST:-0}" != 1 ]; then

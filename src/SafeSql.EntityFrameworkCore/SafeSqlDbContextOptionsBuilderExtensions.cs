@@ -56,6 +56,13 @@ public static class SafeSqlDbContextOptionsBuilderExtensions
             sqlServerOptionsAction?.Invoke(sqlServer);
         });
         ((IDbContextOptionsBuilderInfrastructure)optionsBuilder).AddOrUpdateExtension(new SafeSqlDbContextOptionsExtension(dataSource, callerFilePath, callerLineNumber));
+
+        // Tells the strategy where a failure happened (what was in flight), which decides whether replaying it is safe. Once:
+        // EF appends interceptors, and a second copy would see each step twice.
+        if (optionsBuilder.Options.FindExtension<CoreOptionsExtension>()?.Interceptors?.Contains(ReplayInterceptor.Instance) != true)
+        {
+            optionsBuilder.AddInterceptors(ReplayInterceptor.Instance);
+        }
 #pragma warning disable EF1001 // EF's provider service: SafeSqlServerConnection derives from it (see there why).
         optionsBuilder.ReplaceService<ISqlServerConnection, SafeSqlServerConnection>();
 #pragma warning restore EF1001

@@ -30,6 +30,18 @@ namespace SafeSql.EntityFrameworkCore;
 /// run inside <c>context.Database.CreateExecutionStrategy().Execute(...)</c> so that the whole block is replayed.
 /// </para>
 /// <para>
+/// An operation is replayed only when no change of it can have been applied, decided by where it failed (EF's own
+/// interceptors, which <c>UseSafeSql</c> registers, tell the strategy what was in flight): while opening the connection or
+/// beginning a transaction, inside a transaction that never committed (the server rolls it back), or in a query (EF's queries
+/// are reads by its contract, so a query that calls a procedure with side effects is replayed too). When the connection
+/// failed while a COMMIT or a write outside a transaction (a single-statement <c>SaveChanges</c>, <c>ExecuteSqlRaw</c>,
+/// <c>ExecuteUpdate</c>, <c>ExecuteDelete</c>) was in flight, or after an earlier step of the operation was applied, the
+/// outcome is unknown: it is not replayed, and <see cref="SqlOutcomeUnknownException"/> says so, with the original inside.
+/// <c>ExecuteInTransaction(..., verifySucceeded)</c> is honoured: after such a failure the verification runs, and the
+/// operation is replayed only when it reports the change is not there. A server error (a deadlock victim, 1205) means the
+/// server did not apply the statement, wherever it happened.
+/// </para>
+/// <para>
 /// When it gives up, the original exception is rethrown untouched (not EF's <see cref="RetryLimitExceededException"/>),
 /// so <c>catch (SqlException ex) when (ex.Number == 1205)</c> works as without retries; a pool timeout becomes
 /// <see cref="Leases.SqlConnectionPoolExhaustedException"/> with the original as its inner exception. Each failure is
@@ -55,6 +67,8 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     private readonly List<SqlFailureKind> _kinds = [];
     private SqlFailure? _lastFailure;
     private string? _reasonNotToRetry;
+    private Exception? _verifiedException;
+    private (string Operation, SqlFailure Failure, string Reason)? _outcomeUnknown;
 
     /// <summary>Creates the strategy for one operation of a context configured with <c>UseSafeSql</c>.</summary>
     /// <param name="dependencies">EF's dependencies of the strategy (the factory passes them).</param>
@@ -85,6 +99,10 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         {
             return base.Execute(state, operation, verifySucceeded);
         }
+        catch (Exception ex) when (TakeOutcomeUnknown(ex) is { } unknown)
+        {
+            throw unknown;
+        }
         catch (Exception ex) when (Unwrap(ex) is { } original)
         {
             original.Throw();
@@ -103,6 +121,10 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         {
             return await base.ExecuteAsync(state, operation, verifySucceeded, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception ex) when (TakeOutcomeUnknown(ex) is { } unknown)
+        {
+            throw unknown;
+        }
         catch (Exception ex) when (Unwrap(ex) is { } original)
         {
             original.Throw();
@@ -116,16 +138,66 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         base.OnFirstExecution();
         _kinds.Clear();
         _lastFailure = null;
+        _verifiedException = null;
+        _outcomeUnknown = null;
+        Tracker.Reset();
+    }
+
+    /// <inheritdoc/>
+    protected override void OnRetry()
+    {
+        base.OnRetry();
+        _verifiedException = null;
+        Tracker.Reset();
+
+        // The operation began with no transaction (EF refuses one in OnFirstExecution), so one still current is a leftover of
+        // the failed attempt: when SqlClient's rollback on the dead connection throws inside EF's dispose, EF never clears it,
+        // and the replay would run inside it (a SAVE TRANSACTION on a new session: error 628).
+        var database = Dependencies.CurrentContext.Context.Database;
+        if (database.CurrentTransaction is not null)
+        {
+            database.UseTransaction(null);
+        }
+    }
+
+    /// <summary>
+    /// Whether to run the operation's <c>verifySucceeded</c> (EF's <c>ExecuteInTransaction</c>) after <paramref name="exception"/>:
+    /// for every failure SafeSql would retry, wherever it happened. When the verification reports the change is not there,
+    /// <see cref="ShouldRetryOn"/> replays the operation even after a COMMIT in flight.
+    /// </summary>
+    /// <param name="exception">The exception the operation failed with.</param>
+    /// <returns>Whether the verification runs.</returns>
+    protected override bool ShouldVerifySuccessOn(Exception? exception)
+    {
+        if (exception is null || ReasonNotToRetry(Classify(exception)) is not null)
+        {
+            return false;
+        }
+
+        _verifiedException = exception;
+        return true;
     }
 
     /// <inheritdoc/>
     protected override bool ShouldRetryOn(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        var failure = _facts.Policy.Classify(exception);
+        var failure = Classify(exception);
         _lastFailure = failure;
         _dataSource.Metrics.RecordFailure(_dataSource.Name, FailureKindTagValue.Of(failure.Kind), FailureKindTagValue.ErrorTypeOf(failure));
         _reasonNotToRetry = ReasonNotToRetry(failure);
+        if (_reasonNotToRetry is null)
+        {
+            // Worth a retry; safe to replay only if nothing of the operation can have been applied.
+            var tracker = Tracker;
+            var point = ReferenceEquals(exception, _verifiedException) ? SqlFailurePoint.VerifiedNotApplied : tracker.Point;
+            _reasonNotToRetry = SqlReplayDecision.GetReasonNotToReplay(failure, point, isIdempotent: false, out var outcomeUnknown);
+            if (outcomeUnknown)
+            {
+                _outcomeUnknown = (tracker.Operation, failure, _reasonNotToRetry!);
+            }
+        }
+
         if (_reasonNotToRetry is null)
         {
             return true;
@@ -140,7 +212,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     protected override TimeSpan? GetNextDelay(Exception lastException)
     {
         ArgumentNullException.ThrowIfNull(lastException);
-        var failure = _lastFailure ?? _facts.Policy.Classify(lastException);
+        var failure = _lastFailure ?? Classify(lastException);
         var attempt = ExceptionsEncountered.Count;
         _kinds.Add(failure.Kind);
         var delay = NextDelay(failure, attempt);
@@ -168,7 +240,8 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
                 _facts.PoolName,
                 failure.Kind,
                 attempt,
-                _reasonNotToRetry ?? string.Create(CultureInfo.InvariantCulture, $"the {MaxRetryCount} retries are spent"));
+                _reasonNotToRetry ?? string.Create(CultureInfo.InvariantCulture, $"the {MaxRetryCount} retries are spent"),
+                _outcomeUnknown is null ? "The original exception is rethrown." : "SqlOutcomeUnknownException is thrown, the original as its inner exception.");
         }
     }
 
@@ -208,6 +281,47 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         }
 
         return delay;
+    }
+
+    /// <summary>
+    /// Classifies the exception EF threw, or the failure it hides: when a command inside a transaction, or its COMMIT, fails
+    /// because the connection died, EF disposes the transaction in a <c>finally</c>, and SqlClient's rollback on the closed
+    /// connection can throw "Invalid operation. The connection is closed." (<see cref="InvalidOperationException"/> from
+    /// <c>SqlInternalTransaction.Rollback</c>, a race seen under load with SqlClient 6.1.8 and 7.1.1), which replaces the
+    /// original exception. The interceptors saw the original; it decides.
+    /// </summary>
+    private SqlFailure Classify(Exception exception)
+    {
+        var failure = _facts.Policy.Classify(exception);
+        if (failure.Kind == SqlFailureKind.Unknown
+            && exception is InvalidOperationException
+            && exception.StackTrace?.Contains("SqlInternalTransaction.Rollback", StringComparison.Ordinal) == true
+            && Tracker.LastFailure is SqlException hidden)
+        {
+            return _facts.Policy.Classify(hidden);
+        }
+
+        return failure;
+    }
+
+    /// <summary>The tracker of the context this strategy runs for (what EF's interceptors saw of the current attempt).</summary>
+    private ReplayTracker Tracker => ReplayTracker.Of(Dependencies.CurrentContext.Context);
+
+    /// <summary>
+    /// The exception to throw when <see cref="ShouldRetryOn"/> did not replay the operation because its outcome is unknown:
+    /// <see cref="SqlOutcomeUnknownException"/> with what EF threw (a <see cref="DbUpdateException"/> around SqlClient's
+    /// exception, or SqlClient's) inside; <see langword="null"/> otherwise.
+    /// </summary>
+    private SqlOutcomeUnknownException? TakeOutcomeUnknown(Exception thrown)
+    {
+        var unknown = _outcomeUnknown;
+        _outcomeUnknown = null;
+        if (unknown is null || thrown is RetryLimitExceededException)
+        {
+            return null;
+        }
+
+        return new SqlOutcomeUnknownException(unknown.Value.Operation, unknown.Value.Failure, unknown.Value.Reason, thrown);
     }
 
     private int CountOfOpenFailures() =>

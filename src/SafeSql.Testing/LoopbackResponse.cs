@@ -96,7 +96,8 @@ public sealed class LoopbackResponse
     }
 
     /// <summary>Creates a reply that reports <paramref name="rowsAffected"/> rows affected (a DONE token with a row count, as an
-    /// INSERT, UPDATE or DELETE produces); <c>ExecuteNonQuery</c> returns it.</summary>
+    /// INSERT, UPDATE or DELETE produces); <c>ExecuteNonQuery</c> returns it. The server counts the rows as written
+    /// (<see cref="WithRowsWritten"/>).</summary>
     /// <param name="rowsAffected">The row count, 0 or more.</param>
     /// <returns>The reply.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="rowsAffected"/> is negative.</exception>
@@ -104,6 +105,28 @@ public sealed class LoopbackResponse
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rowsAffected);
         return new(TdsStatement.RowsAffected(rowsAffected));
+    }
+
+    /// <summary>
+    /// Returns this reply marked as the answer of a statement that wrote <paramref name="rows"/> rows, e.g. an
+    /// <c>INSERT ... OUTPUT INSERTED.[Id]</c> answered with <see cref="Rows"/>. The server applies them as SQL Server does: at
+    /// once outside a transaction, at the COMMIT that ends the transaction inside one, never when the transaction rolls back or
+    /// its connection dies first; <see cref="LoopbackSqlServerCounters.RowsWritten"/> counts the applied rows, so a test can
+    /// tell from the server's side how many times a change was applied.
+    /// </summary>
+    /// <param name="rows">The rows written, 0 or more.</param>
+    /// <returns>A new reply; this one is unchanged.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rows"/> is negative.</exception>
+    /// <exception cref="InvalidOperationException">This reply answers several statements (<see cref="Batch"/>): mark each one before batching them.</exception>
+    public LoopbackResponse WithRowsWritten(long rows)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        if (Statements.Count != 1)
+        {
+            throw new InvalidOperationException("WithRowsWritten marks the reply of one statement; mark each reply before passing them to Batch.");
+        }
+
+        return new(Statements[0].WithRowsWritten(rows));
     }
 
     /// <summary>Creates a reply that aborts the connection (RST) instead of answering, as a server crash or a network failure in

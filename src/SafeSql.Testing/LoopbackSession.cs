@@ -45,6 +45,13 @@ internal sealed class LoopbackSession : IDisposable
     private int _transactionCount;
     private long _transactionId;
     private long _rolledBackByReset;
+
+    /// <summary>Rows written inside the open transaction: applied at its COMMIT, dropped when it rolls back.</summary>
+    private long _pendingRows;
+
+    /// <summary>The request being executed is answered with a reset (<see cref="LoopbackSqlServerFaults.ResetAfterExecuting"/>,
+    /// <see cref="LoopbackSqlServerFaults.ResetAfterCommit"/>).</summary>
+    private bool _resetInsteadOfReply;
     private byte[]? _cachedBatch;
     private string? _cachedDatabase;
     private List<TdsStatement>? _cachedStatements;
@@ -151,6 +158,12 @@ internal sealed class LoopbackSession : IDisposable
         }
         finally
         {
+            if (_transactionCount > 0)
+            {
+                // SQL Server rolls back the open transaction of a session that ends, whether the client closed it or it died.
+                RollBack();
+            }
+
             Close();
             _tls?.Dispose();
             _network.Dispose();
@@ -342,7 +355,7 @@ internal sealed class LoopbackSession : IDisposable
                     if (_transactionCount > 0)
                     {
                         _rolledBackByReset = _transactionId;
-                        _transactionCount = 0;
+                        RollBack();
                     }
                 }
 
@@ -393,6 +406,7 @@ internal sealed class LoopbackSession : IDisposable
     private List<TdsStatement>? Prepare(TdsMessage message, out bool isRpc)
     {
         isRpc = false;
+        _resetInsteadOfReply = false;
         LoopbackRequest request;
         string? procedure = null;
         switch (message.Type)
@@ -403,7 +417,8 @@ internal sealed class LoopbackSession : IDisposable
                 var reader = new SpanReader(message.Payload.Span);
                 RpcParser.SkipAllHeaders(ref reader);
                 var text = reader.Rest;
-                if (_server.BatchHandler is null && _cachedStatements is not null && ReferenceEquals(_cachedDatabase, _database) && text.SequenceEqual(_cachedBatch))
+                var resetAfterExecuting = Faults.ResetAfterExecuting;
+                if (_server.BatchHandler is null && resetAfterExecuting is null && _cachedStatements is not null && ReferenceEquals(_cachedDatabase, _database) && text.SequenceEqual(_cachedBatch))
                 {
                     // The same batch again (a health check, a benchmark loop): reuse its parse, allocation-free.
                     return _cachedStatements;
@@ -411,6 +426,7 @@ internal sealed class LoopbackSession : IDisposable
 
                 var sql = System.Text.Encoding.Unicode.GetString(text);
                 request = new LoopbackRequest(sql, false, null, [], SessionId, message.ResetConnection);
+                _resetInsteadOfReply = resetAfterExecuting?.Invoke(request) == true;
                 if (_server.BatchHandler is null)
                 {
                     var statements = SqlSubset.Parse(sql, CreateContext(request), out var repeatable);
@@ -463,6 +479,7 @@ internal sealed class LoopbackSession : IDisposable
                 }
 
                 request = new LoopbackRequest(sql, true, procedure, parameters, SessionId, message.ResetConnection);
+                _resetInsteadOfReply = Faults.ResetAfterExecuting?.Invoke(request) == true;
                 break;
             }
 
@@ -552,6 +569,18 @@ internal sealed class LoopbackSession : IDisposable
                 statement = InternalError(new InvalidCastException($"A value of the result set does not fit its column's type ({string.Join(", ", statement.Columns.Select(c => c.TypeName))})."));
             }
 
+            if (statement.RowsWritten > 0)
+            {
+                if (_transactionCount > 0)
+                {
+                    _pendingRows += statement.RowsWritten;
+                }
+                else
+                {
+                    Counters.OnRowsWritten(statement.RowsWritten);
+                }
+            }
+
             var last = i == statements.Count - 1 || statement.AbortsBatch || (statement.Kind == TdsStatementKind.Error && statement.Severity >= 20);
             var more = isRpc || !last ? TdsConstants.DoneMore : (ushort)0;
             switch (statement.Kind)
@@ -633,6 +662,15 @@ internal sealed class LoopbackSession : IDisposable
             TdsTokens.WriteDone(writer, TdsConstants.TokenDone, TdsConstants.DoneFinal, 0, 0);
         }
 
+        if (_resetInsteadOfReply)
+        {
+            // Executed and applied; the client gets a reset instead of the reply and cannot tell whether it ran.
+            _resetInsteadOfReply = false;
+            writer.Reset();
+            Abort();
+            return;
+        }
+
         if (isRpc)
         {
             TdsTokens.WriteReturnStatus(writer, 0);
@@ -664,6 +702,10 @@ internal sealed class LoopbackSession : IDisposable
                 if (--_transactionCount == 0)
                 {
                     TdsTokens.WriteTransactionEnvChange(writer, TdsConstants.EnvCommitTransaction, _transactionId);
+                    Counters.OnRowsWritten(_pendingRows);
+                    Counters.OnTransactionCommitted();
+                    _pendingRows = 0;
+                    _resetInsteadOfReply |= Faults.ResetAfterCommit;
                 }
 
                 break;
@@ -671,7 +713,7 @@ internal sealed class LoopbackSession : IDisposable
                 error = TdsStatement.Error(3903, 16, 1, "The ROLLBACK TRANSACTION request has no corresponding BEGIN TRANSACTION.", statement.Line);
                 break;
             case TdsStatementKind.RollbackTransaction:
-                _transactionCount = 0;
+                RollBack();
                 TdsTokens.WriteTransactionEnvChange(writer, TdsConstants.EnvRollbackTransaction, _transactionId);
                 break;
             case TdsStatementKind.SaveTransaction when _transactionCount == 0:
@@ -685,6 +727,14 @@ internal sealed class LoopbackSession : IDisposable
         }
 
         return error is not null;
+    }
+
+    /// <summary>Ends the open transaction without applying its rows.</summary>
+    private void RollBack()
+    {
+        _transactionCount = 0;
+        _pendingRows = 0;
+        Counters.OnTransactionRolledBack();
     }
 
     /// <summary>Writes COLMETADATA and the rows; on a value that does not convert to its column type, drops what it wrote.</summary>

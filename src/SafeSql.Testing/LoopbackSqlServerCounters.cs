@@ -16,6 +16,9 @@ public sealed class LoopbackSqlServerCounters
     private long _bytesSent;
     private long _openConnections;
     private long _tlsHandshakes;
+    private long _rowsWritten;
+    private long _transactionsCommitted;
+    private long _transactionsRolledBack;
 
     internal LoopbackSqlServerCounters()
     {
@@ -62,6 +65,22 @@ public sealed class LoopbackSqlServerCounters
     /// is a new physical connection that paid for a handshake, as against a real SQL Server.</summary>
     public long TlsHandshakes => Interlocked.Read(ref _tlsHandshakes);
 
+    /// <summary>Gets the number of rows the server applied: rows of replies marked with <see cref="LoopbackResponse.WithRowsWritten"/>
+    /// (and of <see cref="LoopbackResponse.RowsAffected"/>), counted when the statement ran outside a transaction, or when the
+    /// COMMIT that ends its transaction ran; rows of a transaction rolled back (by ROLLBACK, by a reset of a pooled connection, or
+    /// because its connection died) are never counted. Counted when executed, before the reply is sent (or the connection reset
+    /// by <see cref="LoopbackSqlServerFaults.ResetAfterExecuting"/> or <see cref="LoopbackSqlServerFaults.ResetAfterCommit"/>).</summary>
+    public long RowsWritten => Interlocked.Read(ref _rowsWritten);
+
+    /// <summary>Gets the number of transactions committed (the COMMIT, from SQL or from <c>SqlTransaction.Commit</c>, that ended
+    /// the outermost transaction), counted before the reply is sent.</summary>
+    public long TransactionsCommitted => Interlocked.Read(ref _transactionsCommitted);
+
+    /// <summary>Gets the number of transactions rolled back: by ROLLBACK, by the reset of a pooled connection that still had one
+    /// open, or because the connection that held one closed or died (SQL Server rolls back the open transaction of a session that
+    /// ends).</summary>
+    public long TransactionsRolledBack => Interlocked.Read(ref _transactionsRolledBack);
+
     /// <summary>Gets the number of TCP connections currently open on the server side.</summary>
     public long OpenConnections => Interlocked.Read(ref _openConnections);
 
@@ -88,6 +107,12 @@ public sealed class LoopbackSqlServerCounters
     internal void OnTransactionRequest() => Interlocked.Increment(ref _transactionRequests);
 
     internal void OnResetConnection() => Interlocked.Increment(ref _resetConnections);
+
+    internal void OnRowsWritten(long rows) => Interlocked.Add(ref _rowsWritten, rows);
+
+    internal void OnTransactionCommitted() => Interlocked.Increment(ref _transactionsCommitted);
+
+    internal void OnTransactionRolledBack() => Interlocked.Increment(ref _transactionsRolledBack);
 
     internal void OnReceived(int bytes) => Interlocked.Add(ref _bytesReceived, bytes);
 

@@ -18,6 +18,8 @@ public sealed class LoopbackSqlServerFaults
     private volatile bool _resetDuringTlsHandshake;
     private volatile bool _expiredCertificate;
     private volatile bool _certificateNameMismatch;
+    private volatile bool _resetAfterCommit;
+    private volatile Func<LoopbackRequest, bool>? _resetAfterExecuting;
     private long _loginDelayTicks;
     private long _acceptDelayTicks;
     private int _failLoginsWithError;
@@ -156,6 +158,37 @@ public sealed class LoopbackSqlServerFaults
     {
         get => _certificateNameMismatch;
         set => _certificateNameMismatch = value;
+    }
+
+    /// <summary>
+    /// Gets or sets which requests the server executes and then answers with a reset (RST) instead of its reply: the change is
+    /// applied (<see cref="LoopbackSqlServerCounters.RowsWritten"/> counts rows written outside a transaction; inside one they
+    /// are rolled back with it, as the connection dies), and the client never learns it, as when a server or the network fails
+    /// between executing a statement and answering it. SqlClient reports a transport-level error (Number 0 on Linux, 10054 on
+    /// Windows) and the caller cannot tell whether the statement ran. Asked once per SQL batch or RPC, before the server
+    /// executes it; <see langword="null"/> resets nothing.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    /// <remarks>Every matching request is reset, replays included: a client that replays the request applies it again, which
+    /// the counters show.</remarks>
+    public Func<LoopbackRequest, bool>? ResetAfterExecuting
+    {
+        get => _resetAfterExecuting;
+        set => _resetAfterExecuting = value;
+    }
+
+    /// <summary>
+    /// Gets or sets whether the server commits a transaction and then resets the connection (RST) instead of answering the
+    /// COMMIT: the transaction's rows are applied (<see cref="LoopbackSqlServerCounters.TransactionsCommitted"/>,
+    /// <see cref="LoopbackSqlServerCounters.RowsWritten"/>) and the client never learns it, the "commit outcome unknown" case
+    /// of every database client. Applies to the COMMIT that ends the outermost transaction, from
+    /// <c>SqlTransaction.Commit</c> (a transaction-manager request) or from SQL text; every such COMMIT while it is set.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool ResetAfterCommit
+    {
+        get => _resetAfterCommit;
+        set => _resetAfterCommit = value;
     }
 
     /// <summary>Replaces the server's certificate, as an operator renewing or re-issuing it does: from the next TLS handshake on the

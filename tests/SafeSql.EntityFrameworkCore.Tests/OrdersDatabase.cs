@@ -9,7 +9,8 @@ namespace SafeSql.EntityFrameworkCore.Tests;
 /// <summary>
 /// The Orders table as the loopback server answers EF Core's SQL for it (through <see cref="LoopbackSqlServer.BatchHandler"/>):
 /// the query returns the rows, an INSERT returns the new id (EF reads it from <c>OUTPUT INSERTED.[Id]</c>), and a fault can
-/// be queued for the next statement that matches, as SQL Server would raise it.
+/// be queued for the next statement that matches, as SQL Server would raise it. Every INSERT, UPDATE and DELETE reply is
+/// marked with the rows it wrote, so the server's counters tell what was applied (<c>Server.Counters.RowsWritten</c>).
 /// </summary>
 public sealed class OrdersDatabase : IAsyncDisposable
 {
@@ -83,6 +84,19 @@ public sealed class OrdersDatabase : IAsyncDisposable
             return LoopbackResponse.Batch(replies);
         }
 
+        if (request.Sql.StartsWith("UPDATE [Orders]", StringComparison.Ordinal))
+        {
+            // ExecuteSqlRaw / ExecuteUpdate: one row updated.
+            return LoopbackResponse.RowsAffected(1);
+        }
+
+        if (request.Sql.Contains("EXISTS", StringComparison.Ordinal))
+        {
+            // EF's Any(): the verification of ExecuteInTransaction. The table is not stored, so "is the row there" is "did the
+            // server apply a write": enough for tests that write one change.
+            return LoopbackResponse.Rows([""], [Server.Counters.RowsWritten > 0]);
+        }
+
         lock (Rows)
         {
             if (request.Sql.Contains("COUNT(*)", StringComparison.Ordinal))
@@ -101,15 +115,16 @@ public sealed class OrdersDatabase : IAsyncDisposable
     {
         if (statement.StartsWith("INSERT INTO [Orders]", StringComparison.Ordinal))
         {
-            return LoopbackResponse.Rows(["Id"], [Interlocked.Increment(ref _nextId)]);
+            return LoopbackResponse.Rows(["Id"], [Interlocked.Increment(ref _nextId)]).WithRowsWritten(1);
         }
 
         if (statement.StartsWith("MERGE [Orders]", StringComparison.Ordinal))
         {
             var count = statement.Split("(@p", StringSplitOptions.None).Length - 1;
-            return LoopbackResponse.Rows(["Id", "_Position"], [.. Enumerable.Range(0, count).Select(position => new object?[] { Interlocked.Increment(ref _nextId), position })]);
+            return LoopbackResponse.Rows(["Id", "_Position"], [.. Enumerable.Range(0, count).Select(position => new object?[] { Interlocked.Increment(ref _nextId), position })])
+                .WithRowsWritten(count);
         }
 
-        return LoopbackResponse.Rows([""], [1]);
+        return LoopbackResponse.Rows([""], [1]).WithRowsWritten(1);
     }
 }

@@ -21,6 +21,6 @@ internal static partial class Log
         EventId = SafeSqlEventId.ExecutionFailed,
         EventName = nameof(SafeSqlEventId.ExecutionFailed),
         Level = LogLevel.Error,
-        Message = "An EF Core operation on pool '{PoolName}' failed with {FailureKind} after {AttemptCount} attempt(s), not retried: {Reason}. The original exception is rethrown.")]
-    internal static partial void ExecutionFailed(ILogger logger, string poolName, SqlFailureKind failureKind, int attemptCount, string reason);
+        Message = "An EF Core operation on pool '{PoolName}' failed with {FailureKind} after {AttemptCount} attempt(s), not retried: {Reason}. {Thrown}")]
+    internal static partial void ExecutionFailed(ILogger logger, string poolName, SqlFailureKind failureKind, int attemptCount, string reason, string thrown);
 }

@@ -31,6 +31,10 @@ internal sealed class TdsStatement
     /// <summary>Gets whether a row holds <see cref="TranCount"/>, to be replaced by the session's value when the step runs.</summary>
     public bool HasLateValues { get; private init; }
 
+    /// <summary>Gets the rows this statement wrote (an INSERT, UPDATE or DELETE): the server applies them at once outside a
+    /// transaction and at COMMIT inside one, and counts them in <see cref="LoopbackSqlServerCounters.RowsWritten"/>.</summary>
+    public long RowsWritten { get; private init; }
+
     /// <summary>Gets the placeholder for <c>@@TRANCOUNT</c>, whose value depends on the statements before it in the batch.</summary>
     public static object TranCount { get; } = new();
 
@@ -46,7 +50,26 @@ internal sealed class TdsStatement
 
     public static TdsStatement Use(string database) => new() { Kind = TdsStatementKind.Use, Database = database };
 
-    public static TdsStatement RowsAffected(long count) => new() { Kind = TdsStatementKind.RowsAffected, RowCount = count };
+    public static TdsStatement RowsAffected(long count) => new() { Kind = TdsStatementKind.RowsAffected, RowCount = count, RowsWritten = count };
+
+    /// <summary>The same statement, marked as having written <paramref name="rows"/> rows.</summary>
+    public TdsStatement WithRowsWritten(long rows) => new()
+    {
+        Kind = Kind,
+        Columns = Columns,
+        Rows = Rows,
+        Number = Number,
+        Severity = Severity,
+        State = State,
+        Message = Message,
+        Line = Line,
+        AbortsBatch = AbortsBatch,
+        Delay = Delay,
+        Database = Database,
+        RowCount = RowCount,
+        HasLateValues = HasLateValues,
+        RowsWritten = rows,
+    };
 
     public static TdsStatement Disconnect() => new() { Kind = TdsStatementKind.Disconnect };
 

@@ -17,12 +17,23 @@ internal static partial class Explanations
         "or held across slow work. Dispose every connection (await using) and find the holders in SafeSql's leak reports; raising " +
         "Max Pool Size only hides the leak. Not retried: the caller already waited the whole Connect Timeout.";
 
-    internal const string PoolTimeoutWhileCreating =
+    /// <summary>A pool timeout of a pool that was not full, told for the pool this process uses (<see cref="SqlClientPoolVersion"/>).</summary>
+    internal static string PoolTimeoutWhileCreating => SqlClientPoolVersion.IsV2 ? PoolTimeoutWhileCreatingV2 : PoolTimeoutWhileCreatingV1;
+
+    private const string PoolTimeoutWhileCreatingV1 =
         "The connection pool timed out although it was not full (fewer connections leased through SafeSql than Max Pool Size): " +
         "SqlClient creates a pool's new connections one at a time, so while the server does not answer a connect (a dropped SYN, " +
         "a full listen backlog, a restart), every open queued behind that creation times out with the pool's message. Transient: " +
         "retried once with jittered backoff. If it recurs without server trouble, code that opens the same connection string " +
         "without SafeSql may hold the other connections.";
+
+    private const string PoolTimeoutWhileCreatingV2 =
+        "The connection pool timed out although it was not full (fewer connections leased through SafeSql than Max Pool Size): " +
+        "SqlClient's pool v2 (Switch.Microsoft.Data.SqlClient.UseConnectionPoolV2) creates new connections in parallel but counts " +
+        "those being created against Max Pool Size, so while the server does not answer a connect (a dropped SYN, a full listen " +
+        "backlog, a restart), the opens beyond Max Pool Size wait behind those creations and time out with the pool's message. " +
+        "Transient: retried once with jittered backoff. If it recurs without server trouble, code that opens the same connection " +
+        "string without SafeSql may hold the other connections.";
 
     internal const string NonPooledOpenTimeout =
         "Timed out waiting to start a non-pooled open: too many simultaneous opens with Pooling=false (SqlClient's " +
@@ -158,17 +169,29 @@ internal static partial class Explanations
         "with Min Pool Size where the burst comes at start-up, and raise the server's backlog (Linux: net.core.somaxconn and the " +
         "listen backlog it caps; the counters TcpExt ListenOverflows and ListenDrops in /proc/net/netstat count the overflows).";
 
-    internal static string ResetByFullBacklog(string target, SocketError? probe, int openConnections, bool acceptedRecently) =>
+    internal static string ResetByFullBacklog(string target, SocketError? probe, int openConnections, bool acceptedRecently, bool overflowedRecently = false) =>
         string.Create(CultureInfo.InvariantCulture, $"The server at {target} reset the connection before answering the pre-login, yet ") +
-        AcceptingEvidence(probe, openConnections, acceptedRecently, hostAnswered: true) + ", so its listen backlog overflowed. " + OverflowWhyAndFix;
+        AcceptingEvidence(probe, openConnections, acceptedRecently, overflowedRecently, hostAnswered: true) + ", so its listen backlog overflowed. " + OverflowWhyAndFix;
 
-    internal static string SynDroppedByFullBacklog(string target, SocketError? probe, int openConnections, bool acceptedRecently) =>
+    internal static string SynDroppedByFullBacklog(string target, SocketError? probe, int openConnections, bool acceptedRecently, bool overflowedRecently = false) =>
         string.Create(CultureInfo.InvariantCulture, $"The TCP connect to {target} got no answer within Connect Timeout (SqlException 258: its SYN was dropped), yet ") +
-        AcceptingEvidence(probe, openConnections, acceptedRecently, hostAnswered: false) + ", so the server is up and dropped the SYN because its listen backlog was full. " + OverflowWhyAndFix;
+        AcceptingEvidence(probe, openConnections, acceptedRecently, overflowedRecently, hostAnswered: false) + ", so the server is up and dropped the SYN because its listen backlog was full. " + OverflowWhyAndFix;
 
-    internal static string RefusedWhileAccepting(string target, SocketError probe, int openConnections, bool acceptedRecently) =>
+    internal static string RefusedWhileAccepting(string target, SocketError probe, int openConnections, bool acceptedRecently, bool overflowedRecently = false) =>
         string.Create(CultureInfo.InvariantCulture, $"The connect to {target} was refused or reset, yet ") +
-        AcceptingEvidence(probe, openConnections, acceptedRecently, hostAnswered: true) + ", so the server is up and its listen backlog overflowed (or, rarely, it finished restarting in between). " + OverflowWhyAndFix;
+        AcceptingEvidence(probe, openConnections, acceptedRecently, overflowedRecently, hostAnswered: true) + ", so the server is up and its listen backlog overflowed. " + OverflowWhyAndFix;
+
+    internal static string RefusedWhileResetting(string target) =>
+        string.Create(CultureInfo.InvariantCulture, $"The connect to {target} was refused or reset, and a diagnostic connect right after was accepted, then reset within {ClassificationDefaults.ResetWatchMilliseconds} ms without a byte sent: ") +
+        "the server's TCP stack resets handshakes that find its accept queue full, so its listen backlog overflowed and the reset met the connect. " + OverflowWhyAndFix;
+
+    internal static string RefusedAfterRecentOverflow(string target) =>
+        string.Create(CultureInfo.InvariantCulture, $"The connect to {target} was refused or reset, a diagnostic connect right after was accepted, and {target}'s listen backlog was seen overflowing within the last {ClassificationDefaults.RecentOverflowSeconds} s (a dropped SYN or a reset before the pre-login while it accepted), ") +
+        "so this is the same overflow: its reset met the connect. " + OverflowWhyAndFix;
+
+    internal static string RefusedThenListening(string target) =>
+        string.Create(CultureInfo.InvariantCulture, $"The connect to {target} was refused, and a diagnostic connect right after was accepted and kept (no reset within {ClassificationDefaults.ResetWatchMilliseconds} ms): ") +
+        "nothing listened when SqlClient connected and the server listens again now, so it has just started or restarted (a full accept queue on Linux drops the SYN or resets after the handshake; it does not refuse). " + RefusalFix;
 
     internal static string ResetThenRefused(string target) =>
         string.Create(CultureInfo.InvariantCulture, $"The server at {target} reset the connection before answering the pre-login, and a diagnostic connect right after was refused (ECONNREFUSED): ") +
@@ -182,7 +205,8 @@ internal static partial class Explanations
     /// <param name="openConnections">The connections the pool holds open to the server.</param>
     /// <param name="acceptedRecently">Whether a diagnostic connect to the server was accepted in the last few seconds.</param>
     /// <param name="hostAnswered">Whether the failed connect itself got an answer (a reset or a refusal) from the host.</param>
-    private static string AcceptingEvidence(SocketError? probe, int openConnections, bool acceptedRecently, bool hostAnswered)
+    /// <param name="overflowedRecently">Whether the server's listen backlog was seen overflowing (corroborated) in the last few seconds.</param>
+    private static string AcceptingEvidence(SocketError? probe, int openConnections, bool acceptedRecently, bool overflowedRecently, bool hostAnswered)
     {
         var pool = openConnections > 0
             ? string.Create(CultureInfo.InvariantCulture, $"this pool holds {openConnections} open {(openConnections == 1 ? "connection" : "connections")} to it")
@@ -190,6 +214,7 @@ internal static partial class Explanations
         var connect = probe switch
         {
             SocketError.Success or SocketError.ConnectionReset => "a diagnostic connect right after was accepted",
+            SocketError.TimedOut when overflowedRecently && !acceptedRecently => string.Create(CultureInfo.InvariantCulture, $"a diagnostic connect right after got no answer within {ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds} ms (its SYN dropped: a full accept queue) while its listen backlog was seen overflowing within the last {ClassificationDefaults.RecentOverflowSeconds} s"),
             SocketError.TimedOut when acceptedRecently => string.Create(CultureInfo.InvariantCulture, $"a diagnostic connect right after got no answer within {ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds} ms (its SYN dropped: a full accept queue) while one within the last {ClassificationDefaults.RecentlyAcceptedSeconds} s was accepted"),
             SocketError.TimedOut when hostAnswered => string.Create(CultureInfo.InvariantCulture, $"a diagnostic connect right after got no answer within {ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds} ms from a host that had just answered (its SYN dropped: a full accept queue)"),
             _ => null,

@@ -216,10 +216,24 @@ public static class OsTcpProbe
     /// <summary>
     /// Opens one raw TCP connection to <paramref name="endPoint"/> and reports how it ended, to tell refusal
     /// (<see cref="SocketError.ConnectionRefused"/>) from port exhaustion or an unusable address
-    /// (<see cref="SocketError.AddressNotAvailable"/>). A connection that succeeds is reset at once (linger 0), so it leaves
-    /// no TIME_WAIT behind.
+    /// (<see cref="SocketError.AddressNotAvailable"/>) from a listener (<see cref="SocketError.Success"/>). A connection that
+    /// succeeds is reset at once (linger 0), so it leaves no TIME_WAIT behind.
     /// </summary>
-    internal static SocketError DiagnosticConnect(IPEndPoint endPoint, TimeSpan timeout)
+    /// <param name="endPoint">The server.</param>
+    /// <param name="timeout">The longest the connect may take (<see cref="SocketError.TimedOut"/> then).</param>
+    internal static SocketError DiagnosticConnect(IPEndPoint endPoint, TimeSpan timeout) => DiagnosticConnect(endPoint, timeout, TimeSpan.Zero);
+
+    /// <summary>The asynchronous <see cref="DiagnosticConnect(IPEndPoint, TimeSpan)"/>: accepted is <see cref="SocketError.Success"/>, without a watch for the reset.</summary>
+    internal static Task<SocketError> DiagnosticConnectAsync(IPEndPoint endPoint, TimeSpan timeout) => DiagnosticConnectAsync(endPoint, timeout, TimeSpan.Zero);
+
+    /// <summary>
+    /// <see cref="DiagnosticConnect(IPEndPoint, TimeSpan)"/>, and an accepted connection watched for <paramref name="resetWatch"/>
+    /// for the listener's reset (<see cref="SocketError.ConnectionReset"/>: a full accept queue with <c>tcp_abort_on_overflow=1</c>).
+    /// </summary>
+    /// <param name="endPoint">The server.</param>
+    /// <param name="timeout">The longest the connect may take (<see cref="SocketError.TimedOut"/> then).</param>
+    /// <param name="resetWatch">How long an accepted connection is watched for the listener's reset (a server never speaks first in TDS).</param>
+    internal static SocketError DiagnosticConnect(IPEndPoint endPoint, TimeSpan timeout, TimeSpan resetWatch)
     {
         // A non-blocking connect polled on this thread: no thread-pool work, so it answers even when the pool is starved.
         // EADDRNOTAVAIL (no free port) fails in connect() itself; ECONNREFUSED arrives as the socket's pending error.
@@ -231,7 +245,7 @@ public static class OsTcpProbe
             try
             {
                 socket.Connect(endPoint);
-                return SocketError.Success;
+                return WatchForReset(socket, resetWatch);
             }
             catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
             {
@@ -243,7 +257,8 @@ public static class OsTcpProbe
                 return SocketError.TimedOut;
             }
 
-            return socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error) is int error ? (SocketError)error : SocketError.SocketError;
+            var error = socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error) is int code ? (SocketError)code : SocketError.SocketError;
+            return error == SocketError.Success ? WatchForReset(socket, resetWatch) : error;
         }
         catch (SocketException ex)
         {
@@ -252,18 +267,31 @@ public static class OsTcpProbe
     }
 
     /// <summary>
-    /// The asynchronous <see cref="DiagnosticConnect"/>: no thread waits while the SYN is out; bounded by
-    /// <paramref name="timeout"/> (<see cref="SocketError.TimedOut"/> then).
+    /// The asynchronous <see cref="DiagnosticConnect(IPEndPoint, TimeSpan, TimeSpan)"/>: no thread waits while the SYN is out or while the accepted connection
+    /// is watched; bounded by <paramref name="timeout"/> (<see cref="SocketError.TimedOut"/> then) plus <paramref name="resetWatch"/>.
     /// </summary>
-    internal static async Task<SocketError> DiagnosticConnectAsync(IPEndPoint endPoint, TimeSpan timeout)
+    internal static async Task<SocketError> DiagnosticConnectAsync(IPEndPoint endPoint, TimeSpan timeout, TimeSpan resetWatch)
     {
         try
         {
             using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             socket.LingerState = new LingerOption(true, 0);
-            using var bound = new CancellationTokenSource(timeout);
-            await socket.ConnectAsync(endPoint, bound.Token).ConfigureAwait(false);
-            return SocketError.Success;
+            using (var bound = new CancellationTokenSource(timeout))
+            {
+                await socket.ConnectAsync(endPoint, bound.Token).ConfigureAwait(false);
+            }
+
+            using var watch = new CancellationTokenSource(resetWatch);
+            try
+            {
+                // Data or an orderly close: a listener that is there (a TDS server never speaks first, so nothing comes normally).
+                await socket.ReceiveAsync(new byte[1], SocketFlags.None, watch.Token).ConfigureAwait(false);
+                return SocketError.Success;
+            }
+            catch (OperationCanceledException)
+            {
+                return SocketError.Success;
+            }
         }
         catch (OperationCanceledException)
         {
@@ -272,6 +300,32 @@ public static class OsTcpProbe
         catch (SocketException ex)
         {
             return ex.SocketErrorCode;
+        }
+    }
+
+    /// <summary>
+    /// Whether the listener resets the accepted connection within <paramref name="watch"/>: <see cref="SocketError.ConnectionReset"/>
+    /// if it does, else <see cref="SocketError.Success"/>. Polled on the caller's thread (the socket is non-blocking).
+    /// </summary>
+    private static SocketError WatchForReset(Socket socket, TimeSpan watch)
+    {
+        if (watch <= TimeSpan.Zero || !socket.Poll(watch, SelectMode.SelectRead))
+        {
+            return SocketError.Success;
+        }
+
+        try
+        {
+            socket.Receive(new byte[1], SocketFlags.Peek);
+            return SocketError.Success;
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            return SocketError.ConnectionReset;
+        }
+        catch (SocketException)
+        {
+            return SocketError.Success;
         }
     }
 

@@ -25,7 +25,8 @@ namespace SafeSql.Classification;
 /// with an inner <see cref="SocketException"/> whose code is <see cref="SocketError.Success"/>: SqlClient reads the socket's
 /// state before its pending error, and that read clears the error. There the operating system decides:
 /// <see cref="OsTcpProbe"/> counts the sockets towards the server against the ephemeral port range, and one diagnostic
-/// connect to the same endpoint (bounded to 500 ms, cached for 1 s per endpoint) reports ECONNREFUSED, EADDRNOTAVAIL or a
+/// connect to the same endpoint (bounded to 500 ms, an accepted one watched 100 ms more for the listener's reset; cached for 1 s per
+/// endpoint) reports ECONNREFUSED, EADDRNOTAVAIL, a listener that resets handshakes (a full accept queue) or a
 /// listener that is back. Give the endpoint (<see cref="Classify(Exception, string?)"/>): a <c>SqlException</c> does not
 /// carry it. The table of shapes per version is in <c>docs/failure-classification.md</c>.
 /// </para>
@@ -117,7 +118,7 @@ public static class SqlFailureClassifier
         return ClassifyAsync(exception, SqlClassificationContext.Default with { DataSource = dataSource }, cancellationToken);
     }
 
-    /// <summary>Classifies on the caller's thread: a diagnostic connect, when needed, is polled here (at most 500 ms).</summary>
+    /// <summary>Classifies on the caller's thread: a diagnostic connect, when needed, is polled here (at most 500 ms, and 100 ms watching an accepted one).</summary>
     internal static SqlFailure Classify(Exception exception, SqlClassificationContext context)
     {
         var failure = ClassifyWithoutEvidence(exception, context, out var pending);
@@ -411,7 +412,11 @@ public static class SqlFailureClassifier
         // endpoint accepted in the last few seconds shows a live server whose queue is full now.
         var acceptedRecently = probe == SocketError.TimedOut && endPoint is not null
             && context.Evidence.AcceptedWithin(endPoint, TimeSpan.FromSeconds(ClassificationDefaults.RecentlyAcceptedSeconds));
-        var seenAccepting = openConnections > 0 || acceptedRecently;
+        // An overflow of the same endpoint corroborated in the last few seconds (remembered from an unambiguous shape) explains a
+        // probe that is accepted and kept (a lost-code failure: the overflow's reset met the connect) or gets no answer.
+        var overflowedRecently = probe is SocketError.Success or SocketError.TimedOut && endPoint is not null
+            && context.Evidence.OverflowWithin(endPoint, TimeSpan.FromSeconds(ClassificationDefaults.RecentOverflowSeconds));
+        var seenAccepting = openConnections > 0 || acceptedRecently || (probe == SocketError.TimedOut && overflowedRecently);
         var target = endPoint is null ? "the server" : OsTcpSnapshot.Describe(endPoint);
         switch (pending.Signal)
         {
@@ -424,10 +429,19 @@ public static class SqlFailureClassifier
                         return Unreachable(SocketError.AddressNotAvailable, Explanations.AmbiguousPrefix + " " + Explanations.AddressNotAvailableWithoutExhaustion(target, endPoint, snapshot));
                     case SocketError.ConnectionRefused:
                         return Refused(SocketError.ConnectionRefused, Explanations.AmbiguousPrefix + " " + Explanations.RefusedByProbe(target, snapshot));
-                    case SocketError.Success:
                     case SocketError.ConnectionReset:
+                        // The listener resets connections right after the handshake: a full accept queue (tcp_abort_on_overflow=1),
+                        // whose reset met SqlClient's connect.
+                        return Overflow(Explanations.AmbiguousPrefix + " " + Explanations.RefusedWhileResetting(target), remember: true);
+                    case SocketError.Success when overflowedRecently:
+                        return Overflow(Explanations.AmbiguousPrefix + " " + Explanations.RefusedAfterRecentOverflow(target));
+                    case SocketError.Success:
+                        // On Linux a full accept queue never refuses (it drops the SYN or resets after the handshake), and the
+                        // listener took this connect without resetting it: nothing listened when SqlClient connected and a
+                        // listener is there now. A server that just finished starting, not an overflow.
+                        return Refused(null, Explanations.AmbiguousPrefix + " " + Explanations.RefusedThenListening(target));
                     case SocketError.TimedOut when seenAccepting:
-                        return Overflow(Explanations.AmbiguousPrefix + " " + Explanations.RefusedWhileAccepting(target, probe.Value, openConnections, acceptedRecently));
+                        return Overflow(Explanations.AmbiguousPrefix + " " + Explanations.RefusedWhileAccepting(target, probe.Value, openConnections, acceptedRecently, overflowedRecently));
                     case SocketError.TimedOut:
                         return new SqlFailure(SqlFailureKind.ConnectTimeout, true, false, number, SocketError.TimedOut, Explanations.AmbiguousPrefix + " " + Explanations.ProbeTimedOut(target), pending.Exception, snapshot);
                     case { } other:
@@ -444,8 +458,9 @@ public static class SqlFailureClassifier
                     case SocketError.Success:
                     case SocketError.ConnectionReset:
                     case SocketError.TimedOut:
+                        return Overflow(Explanations.ResetByFullBacklog(target, probe, openConnections, acceptedRecently, overflowedRecently), remember: true);
                     case null when openConnections > 0:
-                        return Overflow(Explanations.ResetByFullBacklog(target, probe, openConnections, acceptedRecently));
+                        return Overflow(Explanations.ResetByFullBacklog(target, probe, openConnections, acceptedRecently, overflowedRecently));
                     case SocketError.ConnectionRefused:
                         return Refused(SocketError.ConnectionRefused, Explanations.ResetThenRefused(target));
                     default:
@@ -458,8 +473,11 @@ public static class SqlFailureClassifier
                     case SocketError.Success:
                     case SocketError.ConnectionReset:
                     case SocketError.TimedOut when seenAccepting:
+                        // Remembered only from evidence of its own, so a host that falls silent after an overflow is not an
+                        // overflow for ever.
+                        return Overflow(Explanations.SynDroppedByFullBacklog(target, probe, openConnections, acceptedRecently, overflowedRecently), remember: probe != SocketError.TimedOut || acceptedRecently || openConnections > 0);
                     case null when openConnections > 0:
-                        return Overflow(Explanations.SynDroppedByFullBacklog(target, probe, openConnections, acceptedRecently));
+                        return Overflow(Explanations.SynDroppedByFullBacklog(target, probe, openConnections, acceptedRecently, overflowedRecently));
                     case SocketError.ConnectionRefused:
                         return Refused(SocketError.ConnectionRefused, Explanations.TimedOutThenRefused(target));
                     default:
@@ -482,8 +500,17 @@ public static class SqlFailureClassifier
         SqlFailure Exhaustion(SocketError? socketError, string explanation) =>
             new(SqlFailureKind.SocketExhaustion, true, false, number, socketError, explanation, pending.Exception, snapshot);
 
-        SqlFailure Overflow(string explanation) =>
-            new(SqlFailureKind.ListenBacklogOverflow, true, false, number, pending.SocketError, explanation, pending.Exception, snapshot);
+        SqlFailure Overflow(string explanation, bool remember = false)
+        {
+            // An overflow corroborated from an unambiguous shape explains, for a few seconds, a refusal-shaped failure towards the
+            // same endpoint (a reset that met SqlClient's connect, whose code SqlClient lost).
+            if (remember && endPoint is not null)
+            {
+                context.Evidence.RememberOverflow(endPoint);
+            }
+
+            return new(SqlFailureKind.ListenBacklogOverflow, true, false, number, pending.SocketError, explanation, pending.Exception, snapshot);
+        }
 
         SqlFailure Refused(SocketError? socketError, string explanation) =>
             new(SqlFailureKind.ConnectionRefused, true, false, number, socketError, explanation, pending.Exception, snapshot);

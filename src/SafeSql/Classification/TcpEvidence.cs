@@ -18,6 +18,14 @@ internal interface ITcpEvidenceSource
 
     /// <summary>Whether a diagnostic connect to <paramref name="endPoint"/> was accepted within the last <paramref name="window"/>.</summary>
     bool AcceptedWithin(IPEndPoint endPoint, TimeSpan window);
+
+    /// <summary>Records that <paramref name="endPoint"/>'s listen backlog was seen overflowing (an unambiguous shape, corroborated).</summary>
+    void RememberOverflow(IPEndPoint endPoint)
+    {
+    }
+
+    /// <summary>Whether <paramref name="endPoint"/>'s listen backlog was seen overflowing within the last <paramref name="window"/>.</summary>
+    bool OverflowWithin(IPEndPoint endPoint, TimeSpan window) => false;
 }
 
 /// <summary>
@@ -39,14 +47,25 @@ internal sealed class OsTcpEvidenceSource : ITcpEvidenceSource
 
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _connectTimeout;
+    private readonly TimeSpan _resetWatch;
     private readonly ConcurrentDictionary<IPEndPoint, long> _lastAccepted = new();
+    private readonly ConcurrentDictionary<IPEndPoint, long> _lastOverflow = new();
     private readonly SingleFlight<IPEndPoint, OsTcpSnapshot> _snapshots;
     private readonly SingleFlight<IPEndPoint, SocketError> _connects;
 
+    /// <summary>How long an accepted diagnostic connect is watched for the listener's reset: 100 ms.</summary>
+    internal static readonly TimeSpan DefaultResetWatch = TimeSpan.FromMilliseconds(ClassificationDefaults.ResetWatchMilliseconds);
+
     internal OsTcpEvidenceSource(TimeProvider timeProvider, TimeSpan cacheDuration, TimeSpan connectTimeout)
+        : this(timeProvider, cacheDuration, connectTimeout, DefaultResetWatch)
+    {
+    }
+
+    internal OsTcpEvidenceSource(TimeProvider timeProvider, TimeSpan cacheDuration, TimeSpan connectTimeout, TimeSpan resetWatch)
     {
         _timeProvider = timeProvider;
         _connectTimeout = connectTimeout;
+        _resetWatch = resetWatch;
         _snapshots = new SingleFlight<IPEndPoint, OsTcpSnapshot>(timeProvider, cacheDuration);
         _connects = new SingleFlight<IPEndPoint, SocketError>(timeProvider, cacheDuration);
     }
@@ -76,31 +95,42 @@ internal sealed class OsTcpEvidenceSource : ITcpEvidenceSource
             return cached;
         }
 
-        var result = RememberAccepted(endPoint, OsTcpProbe.DiagnosticConnect(endPoint, _connectTimeout));
+        var result = RememberAccepted(endPoint, OsTcpProbe.DiagnosticConnect(endPoint, _connectTimeout, _resetWatch));
         _connects.Store(endPoint, result);
         return result;
     }
 
     public Task<SocketError> ConnectAsync(IPEndPoint endPoint) =>
         _connects.GetOrStart(endPoint, this, static async (target, self) =>
-            self.RememberAccepted(target, await OsTcpProbe.DiagnosticConnectAsync(target, self._connectTimeout).ConfigureAwait(false)));
+            self.RememberAccepted(target, await OsTcpProbe.DiagnosticConnectAsync(target, self._connectTimeout, self._resetWatch).ConfigureAwait(false)));
 
-    public bool AcceptedWithin(IPEndPoint endPoint, TimeSpan window) =>
-        _lastAccepted.TryGetValue(endPoint, out var timestamp) && _timeProvider.GetElapsedTime(timestamp) < window;
+    public bool AcceptedWithin(IPEndPoint endPoint, TimeSpan window) => Within(_lastAccepted, endPoint, window);
+
+    public void RememberOverflow(IPEndPoint endPoint) => Remember(_lastOverflow, endPoint);
+
+    public bool OverflowWithin(IPEndPoint endPoint, TimeSpan window) => Within(_lastOverflow, endPoint, window);
 
     /// <summary>Remembers when a diagnostic connect was accepted (a reset right after the handshake counts: a listener took it).</summary>
     private SocketError RememberAccepted(IPEndPoint endPoint, SocketError result)
     {
         if (result is SocketError.Success or SocketError.ConnectionReset)
         {
-            if (_lastAccepted.Count >= MaxAcceptedEndPoints)
-            {
-                _lastAccepted.Clear();
-            }
-
-            _lastAccepted[endPoint] = _timeProvider.GetTimestamp();
+            Remember(_lastAccepted, endPoint);
         }
 
         return result;
     }
+
+    private void Remember(ConcurrentDictionary<IPEndPoint, long> moments, IPEndPoint endPoint)
+    {
+        if (moments.Count >= MaxAcceptedEndPoints)
+        {
+            moments.Clear();
+        }
+
+        moments[endPoint] = _timeProvider.GetTimestamp();
+    }
+
+    private bool Within(ConcurrentDictionary<IPEndPoint, long> moments, IPEndPoint endPoint, TimeSpan window) =>
+        moments.TryGetValue(endPoint, out var timestamp) && _timeProvider.GetElapsedTime(timestamp) < window;
 }

@@ -146,9 +146,10 @@ internal sealed partial class LeaseTracker
 
         if (snapshot.LeasedCount < MaxPoolSize)
         {
-            // Not full through SafeSql: SqlClient's open waits for its creation lock too (DbConnectionPool.TryGetConnection),
-            // so queued opens behind a slow or failing connect get the same pool-timeout exception.
-            text.Append(CultureInfo.InvariantCulture, $". Either code that opens the same connection string without SafeSql holds the other connections, or the pool is not full: SqlClient creates new pooled connections one at a time, so while the server is slow or unreachable, queued opens time out with this same message; the open failures logged before it (event {SafeSqlEventId.OpenAttemptFailed}) tell which");
+            // Not full through SafeSql: SqlClient's open waits for its creation lock too (pool v1, DbConnectionPool.TryGetConnection;
+            // pool v2 counts connections being created against Max Pool Size), so queued opens behind a slow or failing connect
+            // get the same pool-timeout exception.
+            text.Append(CultureInfo.InvariantCulture, $". Either code that opens the same connection string without SafeSql holds the other connections, or the pool is not full: SqlClient creates new pooled connections {(SqlClientPoolVersion.IsV2 ? "in parallel but counts those being created against Max Pool Size (pool v2)" : "one at a time")}, so while the server is slow or unreachable, queued opens time out with this same message; the open failures logged before it (event {SafeSqlEventId.OpenAttemptFailed}) tell which");
         }
 
         text.Append(". Dispose connections; raising Max Pool Size only hides the leak.");

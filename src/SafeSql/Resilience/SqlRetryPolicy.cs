@@ -201,9 +201,10 @@ internal sealed class SqlRetryPolicy
             return "the failure is not transient";
         }
 
-        if (failure.MayHaveExecuted && !IsIdempotent)
+        var point = _phase == SqlOperationPhase.Open ? SqlFailurePoint.BeforeSending : SqlFailurePoint.Unknown;
+        if (SqlReplayDecision.GetReasonNotToReplay(failure, point, IsIdempotent, out _) is { } notReplayed)
         {
-            return "the request may have executed and the operation is not marked idempotent";
+            return notReplayed;
         }
 
         if (behavior == SqlRetryBehavior.RetryOnceAfterLongDelay && longDelayRetries >= 1)

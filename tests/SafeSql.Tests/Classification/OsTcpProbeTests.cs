@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 
 using SafeSql.Classification;
+using SafeSql.Testing;
 using SafeSql.Diagnostics;
 
 namespace SafeSql.Tests.Classification;
@@ -217,6 +218,43 @@ public sealed class OsTcpProbeTests : IDisposable
         Assert.Equal(SocketError.Success, accepted);
         Assert.Equal(0, timeWaitAfterward);
         Assert.Equal(SocketError.ConnectionRefused, refused);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task DiagnosticConnect_ListenerResetsRightAfterAccepting_ReturnsConnectionReset(bool async)
+    {
+        // Arrange: a listener that resets each connection right after accepting it (linger 0), as a full accept queue with
+        // tcp_abort_on_overflow=1 does. The watch (30 s) ends when the reset arrives, however busy the machine is.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        server.Faults.ResetOnAccept = true;
+        var watch = TimeSpan.FromSeconds(30);
+
+        // Act
+        var result = async
+            ? await OsTcpProbe.DiagnosticConnectAsync(server.EndPoint, TimeSpan.FromSeconds(5), watch)
+            : OsTcpProbe.DiagnosticConnect(server.EndPoint, TimeSpan.FromSeconds(5), watch);
+
+        // Assert
+        Assert.Equal(SocketError.ConnectionReset, result);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task DiagnosticConnect_ServerThatWaitsForThePrelogin_ReturnsSuccessAfterTheWatch(bool async)
+    {
+        // Arrange: a TDS server that is up sends nothing until the client's PRELOGIN.
+        await using var server = await LoopbackSqlServer.StartAsync();
+
+        // Act
+        var result = async
+            ? await OsTcpProbe.DiagnosticConnectAsync(server.EndPoint, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(100))
+            : OsTcpProbe.DiagnosticConnect(server.EndPoint, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(100));
+
+        // Assert
+        Assert.Equal(SocketError.Success, result);
     }
 
     [Theory]

@@ -1,9 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
 
+using Microsoft.Data.SqlClient;
+
 using SafeSql.Classification;
 using SafeSql.Diagnostics;
 using SafeSql.Testing;
+using SafeSql.Tests.TestUtilities;
 
 namespace SafeSql.Tests.Classification;
 
@@ -67,9 +70,9 @@ public sealed partial class SqlFailureClassifierTests
     }
 
     [Fact]
-    public async Task Classify_AmbiguousFailureAndTheProbeIsAccepted_ReturnsListenBacklogOverflow()
+    public async Task Classify_AmbiguousFailureAndTheProbeIsAcceptedAndKept_ReturnsConnectionRefusedListeningAgain()
     {
-        // Arrange: the connect failed (refused or reset: SqlClient lost which), and a diagnostic connect right after is accepted.
+        // Arrange: the connect failed (SqlClient lost the code), and a diagnostic connect right after is accepted and not reset.
         await using var server = await LoopbackSqlServer.StartAsync();
         var exception = await CaptureRefusalAsync(server);
         var evidence = new FakeEvidence(Snapshot(server.EndPoint, towards: 1, timeWait: 1), SocketError.Success);
@@ -77,11 +80,66 @@ public sealed partial class SqlFailureClassifierTests
         // Act
         var failure = SqlFailureClassifier.Classify(exception, Context(server, evidence));
 
-        // Assert: the server is up, so the failed connect met a full accept queue (or, rarely, the end of a restart).
-        Assert.Equal(SqlFailureKind.ListenBacklogOverflow, failure.Kind);
+        // Assert: a full accept queue on Linux never refuses, so a listener there now is a server that has just (re)started.
+        Assert.Equal(SqlFailureKind.ConnectionRefused, failure.Kind);
         Assert.True(failure.IsTransient);
         Assert.Null(failure.SocketError);
-        Assert.Contains($"The connect to 127.0.0.1:{server.Port} was refused or reset, yet a diagnostic connect right after was accepted, so the server is up and its listen backlog overflowed", failure.Explanation, StringComparison.Ordinal);
+        Assert.Contains($"The connect to 127.0.0.1:{server.Port} was refused, and a diagnostic connect right after was accepted and kept (no reset within 100 ms): nothing listened when SqlClient connected and the server listens again now, so it has just started or restarted", failure.Explanation, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Classify_AmbiguousFailureAndTheProbeIsReset_ReturnsListenBacklogOverflow()
+    {
+        // Arrange: the diagnostic connect is accepted, then reset without a byte sent (tcp_abort_on_overflow=1 with a full queue).
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var exception = await CaptureRefusalAsync(server);
+        var evidence = new FakeEvidence(Snapshot(server.EndPoint, towards: 1, timeWait: 1), SocketError.ConnectionReset);
+
+        // Act
+        var failure = SqlFailureClassifier.Classify(exception, Context(server, evidence));
+
+        // Assert: the overflow, remembered for the endpoint.
+        Assert.Equal(SqlFailureKind.ListenBacklogOverflow, failure.Kind);
+        Assert.True(failure.IsTransient);
+        Assert.Contains("then reset within 100 ms without a byte sent: the server's TCP stack resets handshakes that find its accept queue full", failure.Explanation, StringComparison.Ordinal);
+        Assert.Equal(1, evidence.OverflowsRemembered);
+    }
+
+    [Fact]
+    public async Task Classify_AmbiguousFailureAndTheProbeIsAcceptedAfterARecentOverflow_ReturnsListenBacklogOverflow()
+    {
+        // Arrange: the same accepted probe, but the endpoint's backlog was seen overflowing within the last 5 s.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var exception = await CaptureRefusalAsync(server);
+        var evidence = new FakeEvidence(Snapshot(server.EndPoint, towards: 1, timeWait: 1), SocketError.Success) { OverflowSeen = true };
+
+        // Act
+        var failure = SqlFailureClassifier.Classify(exception, Context(server, evidence));
+
+        // Assert: the reset of that overflow met this connect; not remembered again (only unambiguous shapes renew it).
+        Assert.Equal(SqlFailureKind.ListenBacklogOverflow, failure.Kind);
+        Assert.Contains("listen backlog was seen overflowing within the last 5 s", failure.Explanation, StringComparison.Ordinal);
+        Assert.Equal(0, evidence.OverflowsRemembered);
+    }
+
+    [Fact]
+    public async Task Classify_SynDroppedAndProbeUnansweredAfterARecentOverflow_ReturnsListenBacklogOverflowWithoutRenewingIt()
+    {
+        // Arrange: a real 258 (a full accept queue drops the SYN); the diagnostic connect gets no answer either, and the
+        // endpoint's backlog was seen overflowing within the last 5 s.
+        using var listener = await FullAcceptQueueListener.StartAsync();
+        var exception = await CaptureOpenFailureAsync(UnreachableConnectionString(listener.DataSource), async: true);
+        var evidence = new FakeEvidence(Snapshot(listener.EndPoint, towards: 2, timeWait: 0), SocketError.TimedOut) { OverflowSeen = true };
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, listener.DataSource, null, evidence);
+
+        // Act
+        var failure = SqlFailureClassifier.Classify(exception, context);
+
+        // Assert: the same overflow; not remembered again from this alone (a host that falls silent is not an overflow for ever).
+        Assert.Equal(258, Assert.IsType<SqlException>(exception).Number);
+        Assert.Equal(SqlFailureKind.ListenBacklogOverflow, failure.Kind);
+        Assert.Contains("(its SYN dropped: a full accept queue) while its listen backlog was seen overflowing within the last 5 s", failure.Explanation, StringComparison.Ordinal);
+        Assert.Equal(0, evidence.OverflowsRemembered);
     }
 
     [Fact]
@@ -135,6 +193,14 @@ public sealed partial class SqlFailureClassifierTests
     private sealed class FakeEvidence(OsTcpSnapshot snapshot, SocketError connectResult) : ITcpEvidenceSource
     {
         public int Connects { get; private set; }
+
+        public bool OverflowSeen { get; init; }
+
+        public int OverflowsRemembered { get; private set; }
+
+        public void RememberOverflow(IPEndPoint endPoint) => OverflowsRemembered++;
+
+        public bool OverflowWithin(IPEndPoint endPoint, TimeSpan window) => OverflowSeen;
 
         public OsTcpSnapshot Capture(IPEndPoint? endPoint) => snapshot;
 

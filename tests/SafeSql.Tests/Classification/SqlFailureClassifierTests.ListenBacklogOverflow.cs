@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 
 using Microsoft.Data.SqlClient;
+using Microsoft.Extensions.Time.Testing;
 
 using SafeSql.Classification;
 using SafeSql.Testing;
@@ -20,13 +21,14 @@ public sealed partial class SqlFailureClassifierTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    [Trait(SqlClientPool.Trait, SqlClientPool.Sensitive)]
     public async Task Classify_ResetBeforePreloginWhileTheServerAccepts_ReturnsListenBacklogOverflow(bool async)
     {
         // Arrange: the server resets each connection before answering PRELOGIN, and still listens.
         await using var server = await LoopbackSqlServer.StartAsync();
         server.Faults.ResetOnAccept = true;
         var exception = await CaptureOpenFailureAsync(ConnectionString(server, b => b.ConnectTimeout = 2), async);
-        var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, FreshEvidence());
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, PatientEvidence(TimeProvider.System, OsTcpEvidenceSource.DefaultResetWatch));
 
         // Act
         var failure = async ? await SqlFailureClassifier.ClassifyAsync(exception, context, CancellationToken.None) : SqlFailureClassifier.Classify(exception, context);
@@ -50,6 +52,7 @@ public sealed partial class SqlFailureClassifierTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    [Trait(SqlClientPool.Trait, SqlClientPool.Sensitive)]
     public async Task Classify_ResetBeforePreloginThenServerStops_ReturnsConnectionRefused(bool async)
     {
         // Arrange: the reset came from a server that then stopped listening (stopping or restarting).
@@ -57,7 +60,7 @@ public sealed partial class SqlFailureClassifierTests
         server.Faults.ResetOnAccept = true;
         var exception = await CaptureOpenFailureAsync(ConnectionString(server, b => b.ConnectTimeout = 2), async);
         server.Faults.RefuseConnections = true;
-        var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, FreshEvidence());
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, PatientEvidence(TimeProvider.System, OsTcpEvidenceSource.DefaultResetWatch));
 
         // Act
         var failure = async ? await SqlFailureClassifier.ClassifyAsync(exception, context, CancellationToken.None) : SqlFailureClassifier.Classify(exception, context);
@@ -170,6 +173,95 @@ public sealed partial class SqlFailureClassifierTests
         Assert.Equal(SqlFailureKind.ListenBacklogOverflow, failure.Kind);
         Assert.Contains("a diagnostic connect right after got no answer within 500 ms (its SYN dropped: a full accept queue) while one within the last 5 s was accepted", failure.Explanation, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    [Trait(SqlClientPool.Trait, SqlClientPool.Sensitive)]
+    public async Task Classify_RefusedThenTheServerListensAgain_ReturnsConnectionRefusedNotOverflow(bool async)
+    {
+        // Arrange: a real refusal (nothing listens; SqlClient loses the code on Linux), then the server restarts on the same
+        // port before the failure is classified: the diagnostic connect is accepted and kept.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var exception = await CaptureRefusalAsync(server);
+        await server.RestartAsync();
+        var evidence = PatientEvidence(TimeProvider.System, OsTcpEvidenceSource.DefaultResetWatch);
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, evidence);
+
+        // Act
+        var failure = async ? await SqlFailureClassifier.ClassifyAsync(exception, context, CancellationToken.None) : SqlFailureClassifier.Classify(exception, context);
+
+        // Assert: a restart, not an overflow (a full accept queue on Linux drops the SYN or resets after the handshake), and no
+        // overflow remembered for the endpoint.
+        Assert.Equal(SocketError.Success, Assert.IsType<SocketException>(exception.InnerException).SocketErrorCode);
+        Assert.Equal(SqlFailureKind.ConnectionRefused, failure.Kind);
+        Assert.True(failure.IsTransient);
+        Assert.Contains("the server listens again now, so it has just started or restarted", failure.Explanation, StringComparison.Ordinal);
+        Assert.False(evidence.OverflowWithin(server.EndPoint, TimeSpan.FromMinutes(1)));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    [Trait(SqlClientPool.Trait, SqlClientPool.Sensitive)]
+    public async Task Classify_RefusedShapeWhileTheListenerResetsHandshakes_ReturnsListenBacklogOverflow(bool async)
+    {
+        // Arrange: the lost-code shape (a reset that meets SqlClient's connect looks the same as a refusal), and a listener that
+        // resets every connection after the handshake. The reset is watched for up to 30 s: the probe returns when it arrives,
+        // so the outcome does not depend on how fast a loaded machine runs the server's accept loop.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var exception = await CaptureRefusalAsync(server);
+        await server.RestartAsync();
+        server.Faults.ResetOnAccept = true;
+        var evidence = PatientEvidence(TimeProvider.System, TimeSpan.FromSeconds(30));
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, evidence);
+
+        // Act
+        var failure = async ? await SqlFailureClassifier.ClassifyAsync(exception, context, CancellationToken.None) : SqlFailureClassifier.Classify(exception, context);
+
+        // Assert
+        Assert.Equal(SqlFailureKind.ListenBacklogOverflow, failure.Kind);
+        Assert.Contains("then reset within 100 ms without a byte sent", failure.Explanation, StringComparison.Ordinal);
+        Assert.True(evidence.OverflowWithin(server.EndPoint, TimeSpan.FromMinutes(1)));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    [Trait(SqlClientPool.Trait, SqlClientPool.Sensitive)]
+    public async Task Classify_RefusedShapeAfterAnOverflowOfTheSameEndPoint_ReturnsListenBacklogOverflow(bool async)
+    {
+        // Arrange: two real failures towards one server: a refusal (lost code), then resets before the pre-login while it listens.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        var refusal = await CaptureRefusalAsync(server);
+        await server.RestartAsync();
+        server.Faults.ResetOnAccept = true;
+        var reset = await CaptureOpenFailureAsync(ConnectionString(server, b => b.ConnectTimeout = 2), async);
+        var clock = new FakeTimeProvider();
+        var evidence = PatientEvidence(clock, TimeSpan.FromSeconds(2));
+        var context = new SqlClassificationContext(SqlOperationPhase.Open, DataSource(server), null, evidence);
+
+        // Act: the reset is classified while the server still resets (an overflow, remembered); then the server serves again
+        // and, 2 s later on the evidence's clock (past the probe's 1 s cache, within the 5 s), the refusal-shaped failure is
+        // classified: its diagnostic connect is accepted and kept.
+        var first = async ? await SqlFailureClassifier.ClassifyAsync(reset, context, CancellationToken.None) : SqlFailureClassifier.Classify(reset, context);
+        server.Faults.ResetOnAccept = false;
+        clock.Advance(TimeSpan.FromSeconds(2));
+        var second = async ? await SqlFailureClassifier.ClassifyAsync(refusal, context, CancellationToken.None) : SqlFailureClassifier.Classify(refusal, context);
+
+        // Assert: within 5 s of a corroborated overflow the lost-code shape is that overflow's reset meeting the connect.
+        Assert.Equal(SqlFailureKind.ListenBacklogOverflow, first.Kind);
+        Assert.Equal(SqlFailureKind.ListenBacklogOverflow, second.Kind);
+        Assert.Contains("listen backlog was seen overflowing within the last 5 s", second.Explanation, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Real evidence whose diagnostic connect may take 30 s (it returns as soon as the listener accepts or refuses): an
+    /// asynchronous connect bounded to 500 ms can report no answer when a busy thread pool runs its completion late (pool v2
+    /// blocks pool threads in the tests beside), and these tests are about listeners that answer.
+    /// </summary>
+    private static OsTcpEvidenceSource PatientEvidence(TimeProvider clock, TimeSpan resetWatch) =>
+        new(clock, OsTcpEvidenceSource.DefaultCacheDuration, TimeSpan.FromSeconds(30), resetWatch);
 
     /// <summary>Real operating-system evidence with nothing cached from other tests.</summary>
     private static OsTcpEvidenceSource FreshEvidence() =>

@@ -6,6 +6,7 @@ using SafeSql.Diagnostics;
 using SafeSql.Resilience;
 using SafeSql.Testing;
 using SafeSql.Tests.Leases;
+using SafeSql.Tests.TestUtilities;
 
 using static SafeSql.Tests.Classification.SqlFailureClassifierTests;
 
@@ -15,6 +16,7 @@ namespace SafeSql.Tests.Resilience;
 /// The factory's default open pipeline (<c>CreateOpenPipeline</c>, built from <see cref="SafeSqlOptions.OpenRetry"/>), through
 /// a root <see cref="SafeSqlDataSource"/> constructed directly, with collected logs and metrics and a manual clock.
 /// </summary>
+[Trait(SqlClientPool.Trait, SqlClientPool.Sensitive)]
 public sealed partial class SqlConnectionFactoryTests
 {
     [Theory]

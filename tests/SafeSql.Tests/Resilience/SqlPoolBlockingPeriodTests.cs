@@ -4,11 +4,13 @@ using Microsoft.Data.SqlClient;
 
 using SafeSql.Resilience;
 using SafeSql.Testing;
+using SafeSql.Tests.TestUtilities;
 
 using static SafeSql.Tests.Classification.SqlFailureClassifierTests;
 
 namespace SafeSql.Tests.Resilience;
 
+[Trait(SqlClientPool.Trait, SqlClientPool.Sensitive)]
 public sealed class SqlPoolBlockingPeriodTests
 {
     // The second open must start this soon after the first failure to land inside SqlClient's 5 s blocking period.
