@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 
 using SafeSql.Classification;
+using SafeSql.Testing;
 
 namespace SafeSql.Samples.Tests.Demo;
 
@@ -51,6 +52,7 @@ public sealed class DemoOutageTests(DemoOutageRun demo) : IClassFixture<DemoOuta
 
         Assert.False(string.IsNullOrWhiteSpace((string?)scenario["verdict"]));
         Assert.DoesNotContain("Password=", demo.Run.StandardOutput + demo.Run.StandardError, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(LoopbackSqlServerOptions.DefaultPassword, demo.Run.StandardOutput + demo.Run.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]
