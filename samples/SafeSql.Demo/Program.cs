@@ -4,6 +4,8 @@
 //   dotnet run --project samples/SafeSql.Demo -c Release                                 the five scenarios, as tables
 //   dotnet run --project samples/SafeSql.Demo -c Release -- --json                       the same figures as JSON
 //   dotnet run --project samples/SafeSql.Demo -c Release -- --scenario leak-loop         one scenario
+//   dotnet run --project samples/SafeSql.Demo -c Release -- --scenario outage            opt-in: the server down 60 s
+//                                                                  (--outage-seconds N for another length)
 //   dotnet run --project samples/SafeSql.Demo -c Release -- check "Server=db;Pooling=false"
 //                                                       the policy's verdict: exit 0 accepted, 2 refused (never the password)
 //   dotnet run --project samples/SafeSql.Demo -c Release -- serve --port 14330            only the loopback server
@@ -39,7 +41,8 @@ return args switch
     _ => Usage(),
 };
 
-// 2. The scenarios, one after the other; each runs raw SqlClient, then SafeSql, against fresh servers.
+// 2. The scenarios, one after the other; each runs raw SqlClient, then SafeSql, against fresh servers. An opt-in scenario
+// runs only when named with --scenario: the outage takes longer than the default run's minute.
 static async Task<int> RunScenariosAsync(DemoOptions options)
 {
     if (options.ConnectionString is { } real)
@@ -64,13 +67,14 @@ static async Task<int> RunScenariosAsync(DemoOptions options)
         }
     }
 
-    (string Id, Func<DemoOptions, Task<ScenarioResult>> Run)[] scenarios =
+    (string Id, Func<DemoOptions, Task<ScenarioResult>> Run, bool OptIn)[] scenarios =
     [
-        (LeakLoop.Id, LeakLoop.RunAsync),     // 1. an exception skips Close(), in a loop
-        (LunchBurst.Id, LunchBurst.RunAsync), // 2. 1,000 users x 4 records with Pooling=false
-        (Hacks.Id, Hacks.RunAsync),           // 3. the connection-string hacks from the field
-        (Restart.Id, Restart.RunAsync),       // 4. a server restart and a refused-connection burst under load
-        (ManyWebServers.Id, ManyWebServers.RunAsync), // 5. many web servers reconnect at once into a full listen backlog
+        (LeakLoop.Id, LeakLoop.RunAsync, false),     // 1. an exception skips Close(), in a loop
+        (LunchBurst.Id, LunchBurst.RunAsync, false), // 2. 1,000 users x 4 records with Pooling=false
+        (Hacks.Id, Hacks.RunAsync, false),           // 3. the connection-string hacks from the field
+        (Restart.Id, Restart.RunAsync, false),       // 4. a server restart and a refused-connection burst under load
+        (ManyWebServers.Id, ManyWebServers.RunAsync, false), // 5. many web servers reconnect at once into a full listen backlog
+        (Outage.Id, Outage.RunAsync, true),          // 6. the server down a minute under 32 callers (opt-in)
     ];
 
     var clock = Stopwatch.StartNew();
@@ -80,7 +84,7 @@ static async Task<int> RunScenariosAsync(DemoOptions options)
     }
 
     var results = new List<ScenarioResult>();
-    foreach (var (id, run) in scenarios.Where(s => options.Scenario is null || s.Id == options.Scenario))
+    foreach (var (id, run, _) in scenarios.Where(s => options.Scenario is null ? !s.OptIn : s.Id == options.Scenario))
     {
         ScenarioResult result;
         try
@@ -126,21 +130,29 @@ static DemoOptions? TryParseRun(string[] args)
             case "--connection-string" when i + 1 < args.Length:
                 options = options with { ConnectionString = args[++i] };
                 break;
-            case "--scenario" when i + 1 < args.Length && args[i + 1] is LeakLoop.Id or LunchBurst.Id or Hacks.Id or Restart.Id or ManyWebServers.Id:
+            case "--scenario" when i + 1 < args.Length && args[i + 1] is LeakLoop.Id or LunchBurst.Id or Hacks.Id or Restart.Id or ManyWebServers.Id or Outage.Id:
                 options = options with { Scenario = args[++i] };
+                break;
+            case "--outage-seconds" when i + 1 < args.Length
+                && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+                && seconds is >= Outage.MinOutageSeconds and <= Outage.MaxOutageSeconds:
+                options = options with { OutageSeconds = seconds };
+                i++;
                 break;
             default:
                 return null;
         }
     }
 
-    return options;
+    // --outage-seconds belongs to the outage scenario, which runs only when named.
+    return options.OutageSeconds is null || options.Scenario == Outage.Id ? options : null;
 }
 
 static int Usage()
 {
     Console.Error.WriteLine("""
         Usage: SafeSql.Demo [--json] [--scenario leak-loop|lunch-burst|hacks|restart|web-farm] [--connection-string "<connection string>"]
+               SafeSql.Demo [--json] --scenario outage [--outage-seconds 5-600]    opt-in: the server down 60 s (or N) under load
                SafeSql.Demo check "<connection string>"    exit code 0 when accepted, 2 when refused
                SafeSql.Demo serve [--port N] [--user NAME] [--password PASSWORD]    only the loopback server, until Ctrl+C
         check and serve are the safesql tool's (src/SafeSql.Tool), which also has doctor.

@@ -26,20 +26,14 @@ internal static class ConsoleReport
         string[][] rows = result.Runs is { } runs
             ? [s_headers, .. runs.Select(static r => Row(r.Label, r.Figures))]
             : [s_headers, Row("raw SqlClient", result.Raw), Row("SafeSql", result.SafeSql)];
-        var widths = Enumerable.Range(0, s_headers.Length).Select(column => rows.Max(row => row[column].Length)).ToArray();
-        foreach (var row in rows)
+        WriteTable(writer, rows, leftAligned: [0, 2]); // text columns (run, errors by kind) align left, figures right
+        writer.WriteLine();
+        if (result.SecondTable is { } second)
         {
-            var line = new StringBuilder("   ");
-            for (var column = 0; column < row.Length; column++)
-            {
-                // Text columns (run, errors by kind) align left, figures right.
-                line.Append(column is 0 or 2 ? row[column].PadRight(widths[column]) : row[column].PadLeft(widths[column])).Append("  ");
-            }
-
-            writer.WriteLine(line.ToString().TrimEnd());
+            WriteTable(writer, second, leftAligned: [0]);
+            writer.WriteLine();
         }
 
-        writer.WriteLine();
         if (result.Runs is { } labeled)
         {
             var width = labeled.Max(static r => r.Label.Length) + 5;
@@ -60,6 +54,21 @@ internal static class ConsoleReport
 
         WriteWrapped(writer, "   Verdict: ", result.Verdict);
         writer.WriteLine();
+    }
+
+    private static void WriteTable(TextWriter writer, IReadOnlyList<string[]> rows, int[] leftAligned)
+    {
+        var widths = Enumerable.Range(0, rows[0].Length).Select(column => rows.Max(row => row[column].Length)).ToArray();
+        foreach (var row in rows)
+        {
+            var line = new StringBuilder("   ");
+            for (var column = 0; column < row.Length; column++)
+            {
+                line.Append(leftAligned.Contains(column) ? row[column].PadRight(widths[column]) : row[column].PadLeft(widths[column])).Append("  ");
+            }
+
+            writer.WriteLine(line.ToString().TrimEnd());
+        }
     }
 
     private static string[] Row(string run, RunFigures figures) => figures.Skipped is not null

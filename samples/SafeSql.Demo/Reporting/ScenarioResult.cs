@@ -5,10 +5,11 @@ namespace SafeSql.Demo.Reporting;
 /// <summary>The outcome of one scenario: the same failure played with raw SqlClient, then with SafeSql.</summary>
 internal sealed class ScenarioResult
 {
-    /// <summary>Gets the stable id used by <c>--json</c> and <c>--scenario</c>: leak-loop, lunch-burst, hacks, restart, web-farm.</summary>
+    /// <summary>Gets the stable id used by <c>--json</c> and <c>--scenario</c>: leak-loop, lunch-burst, hacks, restart, web-farm,
+    /// outage.</summary>
     public required string Scenario { get; init; }
 
-    /// <summary>Gets the scenario's number in the demo (1-5).</summary>
+    /// <summary>Gets the scenario's number in the demo (1-6).</summary>
     public required int Number { get; init; }
 
     /// <summary>Gets the scenario's title.</summary>
@@ -27,6 +28,11 @@ internal sealed class ScenarioResult
     /// <summary>Gets every run of a scenario that has more than two, in table order (<see cref="Raw"/> and <see cref="SafeSql"/>
     /// among them); <see langword="null"/> when the two are all.</summary>
     public IReadOnlyList<LabeledRun>? Runs { get; init; }
+
+    /// <summary>Gets a second table printed under the first, its first row the headers (the console's view of figures that
+    /// <c>--json</c> gives in each run's details); <see langword="null"/>: none.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<string[]>? SecondTable { get; init; }
 
     /// <summary>Gets the lines printed under the table: the leak report, the refusals, the timeline of faults.</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];

@@ -56,6 +56,17 @@ internal sealed class RunRecorder
         return Classified(exception);
     }
 
+    /// <summary>As <see cref="Failed"/>, without blocking a thread: concurrent failures towards the server share one
+    /// diagnostic connect (<see cref="SqlFailureClassifier.ClassifyAsync(Exception, string?, CancellationToken)"/>).</summary>
+    public async ValueTask<SqlFailure> FailedAsync(Exception exception)
+    {
+        Surfaced();
+        var failure = await SqlFailureClassifier.ClassifyAsync(exception, _server.DataSource);
+        Saw(failure.Kind);
+        _examples.TryAdd(failure.Kind, failure);
+        return failure;
+    }
+
     /// <summary>Classifies and counts a failure that SafeSql saw (and may have retried).</summary>
     public SqlFailure Classified(Exception exception)
     {

@@ -78,6 +78,24 @@ public sealed partial class DemoCommandTests
         Assert.Equal(string.Empty, run.StandardOutput);
     }
 
+    [Theory]
+    [InlineData("--outage-seconds", "20")]                            // the option of the opt-in outage scenario, without it
+    [InlineData("--scenario", "restart", "--outage-seconds", "20")]
+    [InlineData("--scenario", "outage", "--outage-seconds", "4")]     // below 5 s
+    [InlineData("--scenario", "outage", "--outage-seconds", "601")]   // above 10 minutes
+    [InlineData("--scenario", "outage", "--outage-seconds", "1e2")]
+    public async Task Main_OutageSecondsOutOfPlaceOrRange_ExitsOneWithUsageAndRunsNothing(params string[] arguments)
+    {
+        // Act
+        var run = await DemoProcess.RunAsync(s_timeout, arguments);
+
+        // Assert
+        Assert.Equal(1, run.ExitCode);
+        Assert.StartsWith("Usage: SafeSql.Demo [--json]", run.StandardError, StringComparison.Ordinal);
+        Assert.Contains("--scenario outage [--outage-seconds 5-600]", run.StandardError, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, run.StandardOutput);
+    }
+
     [Fact]
     public async Task Main_RealServerUnreachable_ExitsOneWithTheFailureKindAndNoPassword()
     {
