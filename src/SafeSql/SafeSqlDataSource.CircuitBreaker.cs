@@ -105,17 +105,15 @@ public sealed partial class SafeSqlDataSource
     {
         _circuitNotClosed = true;
 
-        // Logged, counted and the pool cleared once per outage: a failed half-open trial opens the breaker again in the same one.
+        // Logged and counted once per outage: a failed half-open trial opens the breaker again in the same one. The pool is not
+        // cleared: SqlClient checks a pooled connection's socket before handing it out (a server that restarted is noticed
+        // there), and SqlConnection.ClearPool while a storm of opens waits in SqlClient's pool left opens that never completed.
         if (Interlocked.CompareExchange(ref _unavailableSinceTicks, TimeProvider.GetUtcNow().UtcTicks, 0) == 0)
         {
             var failure = args.Context.Properties.GetValue(SqlRetryPolicy.FailureKey, null);
             var pool = PoolDisplayName.Of(Name);
             DataSourceLog.CircuitOpened(Logger, pool, _serverName, failure?.Kind ?? SqlFailureKind.Unknown, (long)args.BreakDuration.TotalMilliseconds, failure?.Explanation ?? args.Outcome.Exception?.Message ?? string.Empty);
             Metrics.RecordCircuitTransition(Name, "open");
-
-            // SqlClient checks a pooled connection's socket before handing it out, which catches a server that restarted (FIN
-            // or RST), not one lost silently (a network cut, a frozen host, a failover to another machine).
-            ClearPool();
         }
 
         if (Interlocked.CompareExchange(ref _watching, 1, 0) == 0)
@@ -174,36 +172,55 @@ public sealed partial class SafeSqlDataSource
     }
 
     /// <summary>
-    /// Awaits an asynchronous attempt; when it is still waiting inside SqlClient after
-    /// <see cref="RetryDefaults.RefusalCheckMilliseconds"/> and a probe started since finds the endpoint refusing, the attempt is
-    /// left to SqlClient (its connection disposed when it ends) and the open fails at once with a refused
-    /// <see cref="SqlServerUnavailableException"/>: SqlClient on Linux would wait most of Connect Timeout for that connect.
+    /// Awaits an asynchronous attempt, never past the open's budget (<see cref="SafeSqlOptions.OpenTimeout"/>, counted from
+    /// <paramref name="started"/>): SqlClient's pool serves queued asynchronous opens one after another, each with a connect of its
+    /// own once no blocking period replays the last error, so in a storm against a server that does not answer an attempt can
+    /// wait far longer than its <c>Connect Timeout</c>. When it is still waiting inside SqlClient after
+    /// <see cref="RetryDefaults.RefusalCheckMilliseconds"/> and a probe started since finds the endpoint refusing, or when the
+    /// budget runs out, the attempt is left to SqlClient (its connection disposed when it ends) and the open fails at once with
+    /// <see cref="SqlServerUnavailableException"/> (<see cref="SqlFailureKind.ConnectionRefused"/>, or
+    /// <see cref="SqlFailureKind.ConnectTimeout"/>).
     /// </summary>
     internal async Task AwaitAttemptAsync(SqlConnection connection, Task opening, long started)
     {
-        if (_probe is null)
+        if (_probe is not null)
+        {
+            using var check = new CancellationTokenSource();
+            var delay = Task.Delay(TimeSpan.FromMilliseconds(RetryDefaults.RefusalCheckMilliseconds), TimeProvider, check.Token);
+            if (await Task.WhenAny(opening, delay).ConfigureAwait(false) == opening)
+            {
+                await check.CancelAsync().ConfigureAwait(false);
+                await opening.ConfigureAwait(false);
+                return;
+            }
+
+            var probe = _probe.ProbeAsync(started);
+            if (await Task.WhenAny(opening, probe).ConfigureAwait(false) != opening && probe.Result == SqlServerProbeResult.Refused && !opening.IsCompleted)
+            {
+                Abandon(connection, opening);
+                throw new SqlServerUnavailableException(SqlFailureKind.ConnectionRefused, _serverName, UnavailableSince, null, null);
+            }
+        }
+
+        if (_openBudget == Timeout.InfiniteTimeSpan || opening.IsCompleted)
         {
             await opening.ConfigureAwait(false);
             return;
         }
 
-        using var check = new CancellationTokenSource();
-        var delay = Task.Delay(TimeSpan.FromMilliseconds(RetryDefaults.RefusalCheckMilliseconds), TimeProvider, check.Token);
-        if (await Task.WhenAny(opening, delay).ConfigureAwait(false) == opening)
+        var remaining = _openBudget - TimeProvider.GetElapsedTime(started);
+        try
         {
-            await check.CancelAsync().ConfigureAwait(false);
-            await opening.ConfigureAwait(false);
-            return;
+            await opening.WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, TimeProvider).ConfigureAwait(false);
         }
-
-        var probe = _probe.ProbeAsync(started);
-        if (await Task.WhenAny(opening, probe).ConfigureAwait(false) == opening || probe.Result != SqlServerProbeResult.Refused)
+        catch (TimeoutException) when (!opening.IsCompleted)
         {
-            await opening.ConfigureAwait(false);
-            return;
+            Abandon(connection, opening);
+            throw new SqlServerUnavailableException(SqlFailureKind.ConnectTimeout, _serverName, UnavailableSince, _openBudget, null);
         }
-
-        _ = opening.ContinueWith(static (_, state) => ((SqlConnection)state!).Dispose(), connection, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        throw new SqlServerUnavailableException(SqlFailureKind.ConnectionRefused, _serverName, UnavailableSince, null, null);
     }
+
+    /// <summary>Leaves an attempt to SqlClient: its connection is disposed when SqlClient ends it, and its outcome observed.</summary>
+    private static void Abandon(SqlConnection connection, Task opening) =>
+        _ = opening.ContinueWith(static (_, state) => ((SqlConnection)state!).Dispose(), connection, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 }

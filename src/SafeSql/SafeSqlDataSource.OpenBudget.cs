@@ -27,6 +27,7 @@ public sealed partial class SafeSqlDataSource
         private readonly CancellationTokenSource? _budget;
         private readonly CancellationTokenSource? _linked;
         private readonly SqlOpenDeadline? _deadline;
+        private int _armed;
 
         internal OpenBudget(SafeSqlDataSource dataSource, long started, CancellationToken callerToken)
         {
@@ -38,22 +39,26 @@ public sealed partial class SafeSqlDataSource
                 return;
             }
 
-            // Spent already (the first attempt took it): the run still replays that failure, so the breaker counts it, and the
-            // deadline stops any retry; only time left is enforced by the token.
+            // The timer is armed when the pipeline first calls back (Arm), not here: a run whose budget is (nearly) spent still
+            // replays the first attempt's failure, so the retry policy classifies it and the breaker counts it, and the deadline
+            // stops any retry; the token only ends what runs after that (a wait, a later attempt).
             _deadline = new SqlOpenDeadline(dataSource.TimeProvider, started, dataSource._openBudget);
-            var remaining = _deadline.Remaining;
-            if (remaining <= TimeSpan.Zero)
-            {
-                return;
-            }
-
-            _budget = new CancellationTokenSource(remaining, dataSource.TimeProvider);
+            _budget = new CancellationTokenSource();
             if (callerToken.CanBeCanceled)
             {
                 _linked = CancellationTokenSource.CreateLinkedTokenSource(callerToken, _budget.Token);
             }
 
             Token = _linked?.Token ?? _budget.Token;
+        }
+
+        /// <summary>Starts the budget's timer (once; called from the pipeline's callback, before the first attempt is replayed).</summary>
+        internal void Arm()
+        {
+            if (_deadline is not null && Interlocked.Exchange(ref _armed, 1) == 0)
+            {
+                _budget!.CancelAfter(_deadline.Remaining);
+            }
         }
 
         internal CancellationToken Token { get; }

@@ -444,6 +444,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
     private SqlConnection RunOpenPipeline(ReplayState state, long started)
     {
         using var budget = new OpenBudget(this, started, CancellationToken.None);
+        state.Budget = budget;
         var context = budget.CreateContext(state, synchronous: true);
         try
         {
@@ -471,6 +472,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
     private async ValueTask<SqlConnection> RunOpenPipelineAsync(ReplayState state, long started, CancellationToken cancellationToken)
     {
         using var budget = new OpenBudget(this, started, cancellationToken);
+        state.Budget = budget;
         var context = budget.CreateContext(state, synchronous: false);
         try
         {
@@ -603,8 +605,12 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         /// On the pipeline's first attempt, rethrows the failure of the attempt made outside Polly (same instance, original
         /// stack), if one was made; later attempts return and open for real.
         /// </summary>
+        /// <summary>Gets or sets the budget of the run (its timer is armed by the first callback).</summary>
+        public OpenBudget? Budget { get; set; }
+
         public void RethrowFirstFailureOnce()
         {
+            Budget?.Arm();
             Interlocked.Exchange(ref _firstFailure, null)?.Throw();
             AttemptsStarted++;
         }

@@ -7,7 +7,8 @@ namespace SafeSql.Classification;
 /// An open that SafeSql failed at once because the server is known to be unavailable, instead of holding the caller inside
 /// SqlClient: the data source's circuit breaker is open (<see cref="SqlFailureKind.CircuitOpen"/>), or a probe found nothing
 /// listening at the server's endpoint while this open waited (<see cref="SqlFailureKind.ConnectionRefused"/>; on Linux
-/// SqlClient 6.1+ would otherwise wait about 90 % of <c>Connect Timeout</c> for a refused connect, measured on 6.1.8 and 7.1.1).
+/// SqlClient 6.1+ would otherwise wait about 90 % of <c>Connect Timeout</c> for a refused connect, measured on 6.1.8 and 7.1.1), or
+/// SqlClient did not finish the open within the open's time budget (<see cref="SqlFailureKind.ConnectTimeout"/>).
 /// </summary>
 /// <remarks>
 /// <see cref="SqlFailureClassifier"/> classifies it by its <see cref="Kind"/> (transient; a circuit-open failure is never
@@ -32,7 +33,8 @@ public sealed class SqlServerUnavailableException : DbException
     }
 
     /// <summary>Gets why the open failed at once.</summary>
-    /// <value><see cref="SqlFailureKind.CircuitOpen"/> (the breaker is open) or <see cref="SqlFailureKind.ConnectionRefused"/> (a probe was refused).</value>
+    /// <value><see cref="SqlFailureKind.CircuitOpen"/> (the breaker is open), <see cref="SqlFailureKind.ConnectionRefused"/> (a probe
+    /// was refused) or <see cref="SqlFailureKind.ConnectTimeout"/> (SqlClient did not finish within the open's time budget).</value>
     public SqlFailureKind Kind { get; }
 
     /// <summary>Gets the server, as the connection string's <c>Data Source</c> names it.</summary>
@@ -56,9 +58,12 @@ public sealed class SqlServerUnavailableException : DbException
             ? string.Create(CultureInfo.InvariantCulture, $" The next check of the server runs in {Math.Max(0, r.TotalMilliseconds):0} ms.")
             : string.Empty;
         var cause = inner is null ? string.Empty : $" Last failure: {inner.GetType().Name}: {FirstLine(inner.Message)}";
-        return kind == SqlFailureKind.CircuitOpen
-            ? $"SQL Server '{dataSource}' is unavailable{sinceText}: SafeSql's circuit breaker for this data source is open, so the open failed at once instead of waiting for retries that cannot succeed now.{next} It closes as soon as a probe (TCP connect and PRELOGIN) is answered; a later call then succeeds. If this persists, check that the server is running and reachable.{cause}"
-            : $"Nothing listens at SQL Server '{dataSource}': a diagnostic connect was refused while this open waited inside SqlClient (which on Linux waits most of Connect Timeout for a refused connect), so SafeSql ended the attempt at once. The server is down or restarting, or the port is wrong.{cause}";
+        return kind switch
+        {
+            SqlFailureKind.CircuitOpen => $"SQL Server '{dataSource}' is unavailable{sinceText}: SafeSql's circuit breaker for this data source is open, so the open failed at once instead of waiting for retries that cannot succeed now.{next} It closes as soon as a probe (TCP connect and PRELOGIN) is answered; a later call then succeeds. If this persists, check that the server is running and reachable.{cause}",
+            SqlFailureKind.ConnectTimeout => string.Create(CultureInfo.InvariantCulture, $"Opening a connection to SQL Server '{dataSource}' did not complete within the open's time budget of {retryAfter?.TotalMilliseconds ?? 0:0} ms (SafeSqlOptions.OpenTimeout, else Connect Timeout), so SafeSql stopped waiting; SqlClient finishes the attempt on its own. In a storm against a server that does not answer, SqlClient's pool serves queued opens one after another, each with a connect of its own. Check the server; a longer OpenTimeout only holds callers longer.{cause}"),
+            _ => $"Nothing listens at SQL Server '{dataSource}': a diagnostic connect was refused while this open waited inside SqlClient (which on Linux waits most of Connect Timeout for a refused connect), so SafeSql ended the attempt at once. The server is down or restarting, or the port is wrong.{cause}",
+        };
     }
 
     private static string FirstLine(string text)

@@ -107,7 +107,9 @@ internal sealed class SqlRetryPolicy
         }
 
         // Completes synchronously (no allocation) when the exception alone decides.
-        return DecideAsync(SqlFailureClassifier.ClassifyAsync(exception, _context, context.CancellationToken), context, args.AttemptNumber);
+        // Not canceled with the run: the evidence is bounded and shared (500 ms), and a failure the caller's budget or token ends
+        // the run after is still classified, logged, counted and seen by the circuit breaker.
+        return DecideAsync(SqlFailureClassifier.ClassifyAsync(exception, _context, CancellationToken.None), context, args.AttemptNumber);
     }
 
     /// <summary>
@@ -120,7 +122,7 @@ internal sealed class SqlRetryPolicy
         var failure = args.Context.Properties.GetValue(FailureKey, null);
         if (failure is null && args.Outcome.Exception is { } exception)
         {
-            failure = await SqlFailureClassifier.ClassifyAsync(exception, _context, args.Context.CancellationToken).ConfigureAwait(false);
+            failure = await SqlFailureClassifier.ClassifyAsync(exception, _context, CancellationToken.None).ConfigureAwait(false);
         }
 
         return failure is null ? null : GetDelay(failure, args.AttemptNumber);

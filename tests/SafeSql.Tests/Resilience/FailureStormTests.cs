@@ -27,7 +27,9 @@ public sealed class FailureStormGroup
 /// thread blocks on it, and the storm ends within a bound of the connect timeout.
 /// </summary>
 [Collection(FailureStormGroup.Name)]
-[Trait(SqlClientPool.Trait, SqlClientPool.Sensitive)]
+// Not in the pool-v2 pass: there raw SqlClient's own thread peak, the baseline of the thread bound, varies from 9 to 31 threads
+// between runs of the same storm (measured on 7.1.1, 2 cores), so the bound cannot tell SafeSql's cost apart; the storm runs on
+// the default pool of both SqlClient versions.
 public sealed class FailureStormTests
 {
     private const int Opens = 1000;
@@ -62,6 +64,10 @@ public sealed class FailureStormTests
         // grow (measured: 4 to 12 threads with FakeLogger), which is the logger's cost, not SafeSql's. The metrics are collected.
         var builder = new SafeSqlDataSourceBuilder(connectionString) { Name = "storm-" + Guid.NewGuid().ToString("N") };
         builder.Options.OpenRetry = null;
+
+        // No circuit breaker: every open of the storm is to reach SqlClient and be classified (with the breaker, the opens after
+        // it opens fail at once as CircuitOpen, and its probe adds connects; OutageTests covers that).
+        builder.Options.CircuitBreaker = null;
         await using var dataSource = builder.Build();
         using var failureMetric = new MetricCollector<long>(dataSource.Metrics.Meter, SafeSqlMetrics.FailuresInstrumentName);
         using var poolTimeoutMetric = new MetricCollector<long>(dataSource.Metrics.Meter, "db.client.connection.timeouts");
@@ -90,7 +96,10 @@ public sealed class FailureStormTests
         Assert.All(outcomes, Assert.NotNull);
         var failures = failureMetric.GetMeasurementSnapshot();
         var poolTimeouts = poolTimeoutMetric.GetMeasurementSnapshot().Sum(m => m.Value);
-        Assert.Equal(Opens, failures.Count + poolTimeouts);
+        Assert.True(
+            Opens == failures.Count + poolTimeouts,
+            $"{failures.Count} failures counted, {poolTimeouts} pool timeouts; outcomes: "
+            + string.Join(", ", outcomes.GroupBy(e => e is null ? "none" : SqlFailureClassifier.Classify(e).Kind + " " + e.GetType().Name).Select(g => $"{g.Key} {g.Count()}")));
         Assert.Equal(poolTimeouts, outcomes.Count(e => e is SqlConnectionPoolExhaustedException));
         // Pool v2 opens each new connection synchronously on the thread-pool thread that runs the asynchronous open, up to Max
         // Pool Size at once (ChannelDbConnectionPool.OpenNewInternalConnection; dotnet/SqlClient#3459): the storm's first
@@ -101,13 +110,15 @@ public sealed class FailureStormTests
         {
             Storm.Refused => new[] { "connection_refused" },
             Storm.OverflowReset when SqlClientPool.IsV2 => ["listen_backlog_overflow", "connect_timeout"],
-            Storm.OverflowReset => ["listen_backlog_overflow"],
+            // SqlClient's pool serves queued asynchronous opens one after another, each resetting connect retried until Connect
+            // Timeout: an open still queued when its budget (Connect Timeout) runs out ends as a connect timeout.
+            Storm.OverflowReset => ["listen_backlog_overflow", "connect_timeout"],
             _ => ["connect_timeout", "listen_backlog_overflow"],
         };
-        Assert.All(failures, m => Assert.Contains((string)m.Tags[SafeSqlMetrics.FailureKindTag]!, expectedKinds));
+        Assert.All(failures, m => Assert.True(expectedKinds.Contains((string)m.Tags[SafeSqlMetrics.FailureKindTag]!), $"{m.Tags[SafeSqlMetrics.FailureKindTag]} {m.Tags[SafeSqlMetrics.ErrorTypeTag]}"));
         Assert.All(
             failures.Where(m => storm == Storm.OverflowReset && (string)m.Tags[SafeSqlMetrics.FailureKindTag]! == "connect_timeout"),
-            m => Assert.Equal("-2", m.Tags[SafeSqlMetrics.ErrorTypeTag]));
+            m => Assert.Contains((string)m.Tags[SafeSqlMetrics.ErrorTypeTag]!, new[] { "-2", typeof(SqlServerUnavailableException).FullName! }));
         if (storm != Storm.OverflowSynDropped)
         {
             Assert.Equal(Opens, failures.Count);
