@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
 namespace SafeSql.Testing.Network;
@@ -19,6 +20,7 @@ namespace SafeSql.Testing.Network;
 /// so the program can reach only servers it starts itself.
 /// </para>
 /// </remarks>
+[Experimental(NetworkLabDiagnostics.ExperimentalId, UrlFormat = NetworkLabDiagnostics.ExperimentalUrl)]
 public static class PrivateNetworkNamespace
 {
     private static readonly Lazy<string?> s_unsupportedReason = new(DetectUnsupportedReason);

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -33,6 +34,7 @@ namespace SafeSql.Testing.Network;
 /// var overflows = (await farm.ReadListenCountersAsync()).ListenOverflows;
 /// </code>
 /// </example>
+[Experimental(NetworkLabDiagnostics.ExperimentalId, UrlFormat = NetworkLabDiagnostics.ExperimentalUrl)]
 public sealed class WebFarm : IAsyncDisposable
 {
     /// <summary>The most client hosts a farm can have.</summary>
