@@ -1,6 +1,5 @@
-using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
-using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
 namespace SafeSql.Testing.Network;
@@ -21,6 +20,7 @@ namespace SafeSql.Testing.Network;
 /// so the program can reach only servers it starts itself.
 /// </para>
 /// </remarks>
+[Experimental(NetworkLabDiagnostics.ExperimentalId, UrlFormat = NetworkLabDiagnostics.ExperimentalUrl)]
 public static class PrivateNetworkNamespace
 {
     private static readonly Lazy<string?> s_unsupportedReason = new(DetectUnsupportedReason);
@@ -58,25 +58,12 @@ public static class PrivateNetworkNamespace
             throw new PlatformNotSupportedException(reason);
         }
 
-        var startInfo = new ProcessStartInfo("unshare")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        startInfo.ArgumentList.Add("--net");
-        startInfo.ArgumentList.Add("--");
-        startInfo.ArgumentList.Add("/bin/sh");
-        startInfo.ArgumentList.Add("-c");
-        startInfo.ArgumentList.Add(BuildSetupScript(options));
-        startInfo.ArgumentList.Add("safesql-netns");
-        startInfo.ArgumentList.Add(fileName);
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        return await RunProcessAsync(startInfo, options.Timeout, cancellationToken).ConfigureAwait(false);
+        var run = await NetworkLabCommand.RunAsync(
+            NetworkLabTools.Find("unshare"),
+            ["--net", "--", "/bin/sh", "-c", BuildSetupScript(options), "safesql-netns", fileName, .. arguments],
+            options.Timeout,
+            cancellationToken).ConfigureAwait(false);
+        return new PrivateNetworkNamespaceResult(run.ExitCode, run.Output, run.Error, run.TimedOut);
     }
 
     /// <summary>Runs a .NET program (its .dll) with the current <c>dotnet</c> host in a new private network namespace.</summary>
@@ -102,7 +89,7 @@ public static class PrivateNetworkNamespace
             throw new FileNotFoundException($"The program {assemblyPath} does not exist; build it first (dotnet build -c Release).", assemblyPath);
         }
 
-        return RunAsync(FindDotNetHost(), [assemblyPath, .. arguments], options, cancellationToken);
+        return RunAsync(NetworkLabTools.FindDotNetHost(), [assemblyPath, .. arguments], options, cancellationToken);
     }
 
     /// <summary>The shell script run as root inside the new namespace before exec'ing the program ("$@").</summary>
@@ -124,111 +111,11 @@ public static class PrivateNetworkNamespace
         return script + "exec \"$@\"";
     }
 
-    private static string FindDotNetHost()
-    {
-        var processPath = Environment.ProcessPath;
-        if (processPath is not null && Path.GetFileNameWithoutExtension(processPath).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-        {
-            return processPath;
-        }
-
-        return Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } hostPath && File.Exists(hostPath) ? hostPath : "dotnet";
-    }
-
-    private static string? DetectUnsupportedReason()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return "not Linux: private network namespaces (unshare -n) exist only on Linux";
-        }
-
-        if (!Environment.IsPrivilegedProcess)
-        {
-            return "not root: creating a network namespace needs CAP_SYS_ADMIN (run the tests as root, as CI does)";
-        }
-
-        foreach (var tool in new[] { "unshare", "ip" })
-        {
-            if (!IsOnPath(tool))
-            {
-                return $"'{tool}' is not installed (Debian packages util-linux and iproute2; eng/test.sh installs them)";
-            }
-        }
-
-        try
-        {
-            var startInfo = new ProcessStartInfo("unshare")
-            {
-                RedirectStandardOutput = false,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var argument in new[] { "--net", "--", "ip", "link", "set", "lo", "up" })
-            {
-                startInfo.ArgumentList.Add(argument);
-            }
-
-            // Synchronous (a Lazy's factory): the process is waited for with the operating system's wait, not a task's.
-            using var process = Process.Start(startInfo)!;
-            var standardError = process.StandardError.ReadToEnd();
-            if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
-            {
-                process.Kill(entireProcessTree: true);
-                return "'unshare --net' did not finish within 10 s";
-            }
-
-            return process.ExitCode == 0
-                ? null
-                : $"'unshare --net' failed with exit code {process.ExitCode} (a container without CAP_SYS_ADMIN?): {standardError.Trim()}";
-        }
-        catch (Win32Exception ex)
-        {
-            return $"'unshare' could not be started: {ex.Message}";
-        }
-    }
-
-    private static bool IsOnPath(string tool)
-    {
-        var path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
-        foreach (var directory in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Concat(["/usr/sbin", "/sbin", "/usr/bin", "/bin"]))
-        {
-            if (File.Exists(Path.Combine(directory, tool)))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private static async Task<PrivateNetworkNamespaceResult> RunProcessAsync(ProcessStartInfo startInfo, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        using var process = new Process { StartInfo = startInfo };
-        process.Start();
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = process.StandardError.ReadToEndAsync(cancellationToken);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        var timedOut = false;
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            timedOut = !cancellationToken.IsCancellationRequested;
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-            if (!timedOut)
-            {
-                throw;
-            }
-        }
-
-        return new PrivateNetworkNamespaceResult(
-            timedOut ? -1 : process.ExitCode,
-            await output.ConfigureAwait(false),
-            await error.ConfigureAwait(false),
-            timedOut);
-    }
+    private static string? DetectUnsupportedReason() => NetworkLabSupport.DetectUnsupportedReason(
+        notLinux: "private network namespaces (unshare -n) exist only on Linux",
+        tools: [("unshare", "util-linux"), ("ip", "iproute2")],
+        probeFileName: NetworkLabTools.Find("unshare"),
+        probeArguments: ["--net", "--", "ip", "link", "set", "lo", "up"],
+        probeFailed: "'unshare --net' failed",
+        likelyCause: "a container without CAP_SYS_ADMIN?");
 }

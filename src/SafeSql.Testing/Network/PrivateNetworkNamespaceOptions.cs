@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 
 namespace SafeSql.Testing.Network;
 
@@ -7,6 +8,7 @@ namespace SafeSql.Testing.Network;
 /// The settings are per network namespace (Linux <c>net.ipv4.ip_local_port_range</c> and <c>net.ipv4.tcp_tw_reuse</c> are
 /// namespaced), so the host's own settings are never touched.
 /// </remarks>
+[Experimental(NetworkLabDiagnostics.ExperimentalId, UrlFormat = NetworkLabDiagnostics.ExperimentalUrl)]
 public sealed class PrivateNetworkNamespaceOptions
 {
     /// <summary>Gets or sets the first port of the ephemeral range inside the namespace (<c>net.ipv4.ip_local_port_range</c>).</summary>

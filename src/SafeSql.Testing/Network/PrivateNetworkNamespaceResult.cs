@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace SafeSql.Testing.Network;
 
 /// <summary>How a program run by <see cref="PrivateNetworkNamespace"/> ended.</summary>
@@ -5,4 +7,5 @@ namespace SafeSql.Testing.Network;
 /// <param name="StandardOutput">Everything it wrote to standard output.</param>
 /// <param name="StandardError">Everything it (or the namespace setup) wrote to standard error.</param>
 /// <param name="TimedOut">Whether it ran past <see cref="PrivateNetworkNamespaceOptions.Timeout"/> and was killed.</param>
+[Experimental(NetworkLabDiagnostics.ExperimentalId, UrlFormat = NetworkLabDiagnostics.ExperimentalUrl)]
 public sealed record PrivateNetworkNamespaceResult(int ExitCode, string StandardOutput, string StandardError, bool TimedOut);

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -33,6 +34,7 @@ namespace SafeSql.Testing.Network;
 /// var overflows = (await farm.ReadListenCountersAsync()).ListenOverflows;
 /// </code>
 /// </example>
+[Experimental(NetworkLabDiagnostics.ExperimentalId, UrlFormat = NetworkLabDiagnostics.ExperimentalUrl)]
 public sealed class WebFarm : IAsyncDisposable
 {
     /// <summary>The most client hosts a farm can have.</summary>
@@ -42,7 +44,6 @@ public sealed class WebFarm : IAsyncDisposable
     public const string NamespacePrefix = "safesql-farm-";
 
     private const string NetnsDirectory = "/var/run/netns";
-    private static readonly TimeSpan s_commandTimeout = TimeSpan.FromSeconds(30);
     private static readonly Lazy<string?> s_unsupportedReason = new(DetectUnsupportedReason);
     private static int s_nextFarm;
 
@@ -106,10 +107,10 @@ public sealed class WebFarm : IAsyncDisposable
         var farm = new WebFarm(id, options);
         try
         {
-            var (exitCode, _, error) = await RunAsync("/bin/sh", ["-c", farm.BuildSetupScript()], cancellationToken).ConfigureAwait(false);
-            if (exitCode != 0)
+            var setup = await NetworkLabCommand.RunAsync("/bin/sh", ["-c", farm.BuildSetupScript()], NetworkLabCommand.DefaultTimeout, cancellationToken).ConfigureAwait(false);
+            if (setup.ExitCode != 0)
             {
-                throw new InvalidOperationException($"Building the web farm {id} failed (exit code {exitCode}): {error.Trim()}");
+                throw new InvalidOperationException($"Building the web farm {id} failed ({setup.Ending}): {setup.Error.Trim()}");
             }
 
             return farm;
@@ -147,7 +148,7 @@ public sealed class WebFarm : IAsyncDisposable
             throw new ArgumentException($"{host.Namespace} is not a host of the web farm {Id}.", nameof(host));
         }
 
-        var startInfo = new ProcessStartInfo(FindTool("ip"))
+        var startInfo = new ProcessStartInfo(NetworkLabTools.Find("ip"))
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -186,7 +187,7 @@ public sealed class WebFarm : IAsyncDisposable
             throw new FileNotFoundException($"The program {assemblyPath} does not exist; build it first (dotnet build -c Release).", assemblyPath);
         }
 
-        return StartProcess(host, FindDotNetHost(), [assemblyPath, .. arguments]);
+        return StartProcess(host, NetworkLabTools.FindDotNetHost(), [assemblyPath, .. arguments]);
     }
 
     /// <summary>Reads the TCP listen counters of a host (<c>TcpExt</c> in its <c>/proc/net/netstat</c>, <c>Tcp</c> in its
@@ -198,10 +199,10 @@ public sealed class WebFarm : IAsyncDisposable
     public async Task<WebFarmListenCounters> ReadListenCountersAsync(WebFarmHost? host = null, CancellationToken cancellationToken = default)
     {
         host ??= Server;
-        var (exitCode, output, error) = await RunAsync(FindTool("ip"), ["netns", "exec", host.Namespace, "cat", "/proc/net/netstat", "/proc/net/snmp"], cancellationToken).ConfigureAwait(false);
-        return exitCode == 0 && WebFarmListenCounters.TryParse(output, out var counters)
+        var read = await NetworkLabCommand.RunAsync(NetworkLabTools.Find("ip"), ["netns", "exec", host.Namespace, "cat", "/proc/net/netstat", "/proc/net/snmp"], NetworkLabCommand.DefaultTimeout, cancellationToken).ConfigureAwait(false);
+        return read.ExitCode == 0 && WebFarmListenCounters.TryParse(read.Output, out var counters)
             ? counters
-            : throw new InvalidOperationException($"Reading /proc/net/netstat and /proc/net/snmp in {host.Namespace} failed (exit code {exitCode}): {error.Trim()}");
+            : throw new InvalidOperationException($"Reading /proc/net/netstat and /proc/net/snmp in {host.Namespace} failed ({read.Ending}): {read.Error.Trim()}");
     }
 
     /// <summary>Kills every process started in the farm, waits for them, and deletes the farm's namespaces (with them the
@@ -274,7 +275,7 @@ public sealed class WebFarm : IAsyncDisposable
 
         // One shell for all: each deletion is tried even when another fails (a namespace already gone).
         var script = string.Join('\n', existing.Select(static n => $"ip netns del {n} 2>/dev/null || true"));
-        await RunAsync("/bin/sh", ["-c", script], CancellationToken.None).ConfigureAwait(false);
+        await NetworkLabCommand.RunAsync("/bin/sh", ["-c", script], NetworkLabCommand.DefaultTimeout, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>Deletes the namespaces of farms whose process no longer runs (a test host that was killed).</summary>
@@ -290,123 +291,23 @@ public sealed class WebFarm : IAsyncDisposable
         return DeleteNamespacesAsync(abandoned);
     }
 
-    internal static string FindDotNetHost()
-    {
-        var processPath = Environment.ProcessPath;
-        if (processPath is not null && Path.GetFileNameWithoutExtension(processPath).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-        {
-            return processPath;
-        }
-
-        return Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } hostPath && File.Exists(hostPath) ? hostPath : "dotnet";
-    }
-
-    private static string FindTool(string tool)
-    {
-        var path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
-        foreach (var directory in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Concat(["/usr/sbin", "/sbin", "/usr/bin", "/bin"]))
-        {
-            var candidate = Path.Combine(directory, tool);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return tool;
-    }
-
     private static string? DetectUnsupportedReason()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return "not Linux: a web farm of network namespaces (ip netns) exists only on Linux";
-        }
-
-        if (!Environment.IsPrivilegedProcess)
-        {
-            return "not root: creating network namespaces needs CAP_SYS_ADMIN (run the tests as root, as CI does)";
-        }
-
-        if (FindTool("ip") == "ip")
-        {
-            return "'ip' is not installed (Debian package iproute2; eng/test.sh installs it)";
-        }
-
         // A throw-away namespace with a bridge and a veth pair: everything a farm needs.
         var probe = string.Create(CultureInfo.InvariantCulture, $"{NamespacePrefix}{Environment.ProcessId}-probe");
-        try
-        {
-            var script = $"set -e; ip netns add {probe}; ip -n {probe} link add farm0 type bridge; ip -n {probe} link add c1 type veth peer name eth0; ip -n {probe} link set c1 master farm0";
-            var (exitCode, error) = RunSync("/bin/sh", ["-c", script]);
-            return exitCode == 0
-                ? null
-                : $"'ip netns' could not build a namespace with a bridge and a veth pair (exit code {exitCode}; a container without CAP_SYS_ADMIN or without the bridge/veth modules?): {error.Trim()}";
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            return $"'sh' or 'ip' could not be started: {ex.Message}";
-        }
-        finally
-        {
-            if (File.Exists(Path.Combine(NetnsDirectory, probe)))
+        return NetworkLabSupport.DetectUnsupportedReason(
+            notLinux: "a web farm of network namespaces (ip netns) exists only on Linux",
+            tools: [("ip", "iproute2")],
+            probeFileName: "/bin/sh",
+            probeArguments: ["-c", $"set -e; ip netns add {probe}; ip -n {probe} link add farm0 type bridge; ip -n {probe} link add c1 type veth peer name eth0; ip -n {probe} link set c1 master farm0"],
+            probeFailed: "'ip netns' could not build a namespace with a bridge and a veth pair",
+            likelyCause: "a container without CAP_SYS_ADMIN or without the bridge/veth modules?",
+            cleanUp: () =>
             {
-                RunSync(FindTool("ip"), ["netns", "del", probe]);
-            }
-        }
-    }
-
-    /// <summary>Runs a command synchronously (a Lazy's factory): the process is waited for with the operating system's wait,
-    /// not a task's; killed after 30 s.</summary>
-    private static (int ExitCode, string Error) RunSync(string fileName, IReadOnlyList<string> arguments)
-    {
-        var startInfo = new ProcessStartInfo(fileName) { RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(startInfo)!;
-        var error = process.StandardError.ReadToEnd();
-        if (!process.WaitForExit(s_commandTimeout))
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, $"'{fileName}' did not finish within {s_commandTimeout.TotalSeconds:0} s");
-        }
-
-        return (process.ExitCode, error);
-    }
-
-    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
-    {
-        var startInfo = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        using var process = new Process { StartInfo = startInfo };
-        process.Start();
-        var output = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var error = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(s_commandTimeout);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-            throw;
-        }
-
-        return (process.ExitCode, await output.ConfigureAwait(false), await error.ConfigureAwait(false));
+                if (File.Exists(Path.Combine(NetnsDirectory, probe)))
+                {
+                    NetworkLabCommand.Run(NetworkLabTools.Find("ip"), ["netns", "del", probe], NetworkLabCommand.DefaultTimeout);
+                }
+            });
     }
 }

@@ -10,6 +10,7 @@ namespace SafeSql.Testing.Network;
 /// <param name="ListenDrops">Every SYN or ACK a listener dropped, the overflows included (<c>LINUX_MIB_LISTENDROPS</c>).</param>
 /// <param name="ResetsSent">Every reset (RST) the host sent (<c>Tcp OutRsts</c>): the overflow resets of
 /// <c>tcp_abort_on_overflow=1</c>, the refusals of a port nothing listens on, and aborted connections.</param>
+[Experimental(NetworkLabDiagnostics.ExperimentalId, UrlFormat = NetworkLabDiagnostics.ExperimentalUrl)]
 public sealed record WebFarmListenCounters(long ListenOverflows, long ListenDrops, long ResetsSent)
 {
     /// <summary>Reads the counters from the text of <c>/proc/net/netstat</c> followed by <c>/proc/net/snmp</c> (each a line

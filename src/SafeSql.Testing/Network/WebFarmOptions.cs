@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 
 namespace SafeSql.Testing.Network;
 
@@ -9,6 +10,7 @@ namespace SafeSql.Testing.Network;
 /// <c>net.ipv4.ip_local_port_range</c> and <c>net.ipv4.tcp_tw_reuse</c> are namespaced since Linux 4.x), so the machine's
 /// own settings are never touched.
 /// </remarks>
+[Experimental(NetworkLabDiagnostics.ExperimentalId, UrlFormat = NetworkLabDiagnostics.ExperimentalUrl)]
 public sealed class WebFarmOptions
 {
     /// <summary>Gets or sets how many client hosts (web servers) the farm has, each its own network namespace.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Threading.Channels;
 
@@ -9,6 +10,7 @@ namespace SafeSql.Testing.Network;
 /// <remarks>The process is killed (with its children) after <see cref="WebFarmOptions.ProcessTimeout"/>, by
 /// <see cref="DisposeAsync"/> and by the farm's own dispose. A program meant for the farm should exit when its standard input
 /// ends, so that it never outlives a test host that was killed.</remarks>
+[Experimental(NetworkLabDiagnostics.ExperimentalId, UrlFormat = NetworkLabDiagnostics.ExperimentalUrl)]
 public sealed class WebFarmProcess : IAsyncDisposable
 {
     private const int MaxErrorChars = 64 * 1024;
