@@ -177,7 +177,8 @@ public sealed partial class SafeSqlDataSource
     /// own once no blocking period replays the last error, so in a storm against a server that does not answer an attempt can
     /// wait far longer than its <c>Connect Timeout</c>. When it is still waiting inside SqlClient after
     /// <see cref="RetryDefaults.RefusalCheckMilliseconds"/> and a probe started since finds the endpoint refusing, or when the
-    /// budget runs out, the attempt is left to SqlClient (its connection disposed when it ends) and the open fails at once with
+    /// budget runs out (with <see cref="RetryDefaults.LateAttemptGraceMilliseconds"/> of grace, so SqlClient's own timeouts, due at
+    /// the same moment by default, come first), the attempt is left to SqlClient (its connection disposed when it ends) and the open fails with
     /// <see cref="SqlServerUnavailableException"/> (<see cref="SqlFailureKind.ConnectionRefused"/>, or
     /// <see cref="SqlFailureKind.ConnectTimeout"/>).
     /// </summary>
@@ -208,7 +209,9 @@ public sealed partial class SafeSqlDataSource
             return;
         }
 
-        var remaining = _openBudget - TimeProvider.GetElapsedTime(started);
+        // SqlClient's own timeouts (Connect Timeout, the pool's wait: the budget's default) come first when they are on time, so a
+        // pool timeout still names the holders; SafeSql stops waiting only when SqlClient is late.
+        var remaining = _openBudget - TimeProvider.GetElapsedTime(started) + TimeSpan.FromMilliseconds(RetryDefaults.LateAttemptGraceMilliseconds);
         try
         {
             await opening.WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, TimeProvider).ConfigureAwait(false);

@@ -62,9 +62,11 @@ public class SafeSqlOptions
     /// <summary>Gets or sets the time budget of one open, retries and waits between them included.</summary>
     /// <value>
     /// The default value is <see langword="null"/>: the connection string's <c>Connect Timeout</c> (15 seconds unless set). No
-    /// retry starts after the budget is spent; an asynchronous open is ended when it runs out, and its caller gets the failure of
-    /// the last attempt (the original exception). A synchronous attempt cannot be interrupted: it can end up to one
-    /// <c>Connect Timeout</c> past the budget. The caller's <see cref="CancellationToken"/> ends an asynchronous open at any
+    /// retry starts after the budget is spent; a retry or wait of an asynchronous open is ended when it runs out, and its caller
+    /// gets the failure of the last attempt (the original exception). An asynchronous attempt SqlClient has not finished 1 second
+    /// after the budget (its own timeouts, due with the budget by default, come first when on time) is left to SqlClient and fails
+    /// with <see cref="Classification.SqlServerUnavailableException"/> (<c>ConnectTimeout</c>). A synchronous attempt cannot be
+    /// interrupted: it can end up to one <c>Connect Timeout</c> past the budget. The caller's <see cref="CancellationToken"/> ends an asynchronous open at any
     /// point. Accepted range: 1 second to 10 minutes.
     /// </value>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]

@@ -45,4 +45,12 @@ internal static class RetryDefaults
     /// Linux (measured on 6.1.8 and 7.1.1: 4.5 s of Connect Timeout=5), where a probe learns it in a millisecond.
     /// </summary>
     internal const int RefusalCheckMilliseconds = 500;
+
+    /// <summary>
+    /// How long past the open's budget SafeSql still waits for an attempt SqlClient has not finished, in milliseconds: 1 s. The
+    /// budget defaults to <c>Connect Timeout</c>, when SqlClient's own connect and pool-wait timeouts are due too; they come first
+    /// when on time (a pool timeout then names the holders), and SafeSql stops waiting only for an attempt SqlClient runs late
+    /// (queued asynchronous opens served one after another, each with a connect of its own).
+    /// </summary>
+    internal const int LateAttemptGraceMilliseconds = 1000;
 }
