@@ -4,6 +4,7 @@ using Polly;
 using Polly.CircuitBreaker;
 
 using SafeSql.Classification;
+using SafeSql.ConnectionStrings;
 using SafeSql.Diagnostics;
 using SafeSql.Resilience;
 
@@ -49,7 +50,8 @@ public sealed partial class SafeSqlDataSource
     /// </summary>
     private static string WithBreakerPoolBlocking(string normalized, SafeSqlOptions options)
     {
-        if (options.CircuitBreaker is null || new SqlConnectionStringBuilder(options.ConnectionString).ShouldSerialize("Pool Blocking Period"))
+        // The string was accepted by the policy, so the front door reads it (it never surfaces SqlClient's message).
+        if (options.CircuitBreaker is null || SqlConnectionStringParser.Parse(options.ConnectionString!).ReadWithSqlClient()?.ShouldSerialize("Pool Blocking Period") != false)
         {
             return normalized;
         }

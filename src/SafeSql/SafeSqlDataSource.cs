@@ -288,19 +288,19 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         // Captured before the first await: afterwards the caller's frames are no longer on this thread's stack.
         var stack = Tracker.StackCapture == StackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
 
-        var started = TimeProvider.GetTimestamp();
         if (_circuitNotClosed)
         {
             // The breaker is open or half-open: no attempt outside it.
-            return OpenAndTrackAsync(scope, callerMemberName, callerFilePath, callerLineNumber, stack, null, null, started, cancellationToken);
+            return OpenAndTrackAsync(scope, callerMemberName, callerFilePath, callerLineNumber, stack, null, null, TimeProvider.GetTimestamp(), cancellationToken);
         }
 
-        // A pooled open usually completes synchronously: then no async state machine runs at all.
+        // A pooled open usually completes synchronously: then no async state machine runs at all, and no clock is read (the
+        // open's budget counts from here only for an open that did not complete at once, microseconds after it started).
         var (connection, opening) = StartOpen(cancellationToken);
 
         if (!opening.IsCompletedSuccessfully)
         {
-            return OpenAndTrackAsync(scope, callerMemberName, callerFilePath, callerLineNumber, stack, connection, opening, started, cancellationToken);
+            return OpenAndTrackAsync(scope, callerMemberName, callerFilePath, callerLineNumber, stack, connection, opening, TimeProvider.GetTimestamp(), cancellationToken);
         }
 
         OnOpened();
