@@ -106,7 +106,7 @@ public sealed partial class SafeSqlDataSource
                 PoolDisplayName.Of(_dataSource.Name),
                 last?.Kind ?? SqlFailureKind.Unknown,
                 state.Attempts,
-                _deadline!.ReasonNotToRetry ?? "the open's time budget was spent");
+                _deadline!.SpentReason);
             return lastException;
         }
 

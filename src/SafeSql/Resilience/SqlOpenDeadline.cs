@@ -22,7 +22,8 @@ internal sealed class SqlOpenDeadline(TimeProvider timeProvider, long started, T
     }
 
     /// <summary>Gets why no retry starts now, or <see langword="null"/> while time is left.</summary>
-    internal string? ReasonNotToRetry => Remaining > TimeSpan.Zero
-        ? null
-        : string.Create(CultureInfo.InvariantCulture, $"the open's time budget of {Budget.TotalMilliseconds:0} ms (OpenTimeout, else Connect Timeout) was spent");
+    internal string? ReasonNotToRetry => Remaining > TimeSpan.Zero ? null : SpentReason;
+
+    /// <summary>Gets the reason an open gave up when its budget was spent (also when the budget's timer fired a hair before <see cref="Remaining"/> reads zero).</summary>
+    internal string SpentReason => string.Create(CultureInfo.InvariantCulture, $"the open's time budget of {Budget.TotalMilliseconds:0} ms (OpenTimeout, else Connect Timeout) was spent");
 }
