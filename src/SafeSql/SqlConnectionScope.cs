@@ -2,14 +2,12 @@ using System.Runtime.CompilerServices;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Leases;
-
 namespace SafeSql;
 
 /// <summary>
 /// A scope of a root <see cref="SafeSqlDataSource"/>: opens through the root and owns the leases it opened. Disposing
 /// it disposes every connection it opened that is still open (returning it to the pool) and reports each as
-/// <see cref="ConnectionLeakKind.NotDisposedBeforeScopeEnd"/>.
+/// <see cref="SqlConnectionLeakKind.NotDisposedBeforeScopeEnd"/>.
 /// </summary>
 /// <remarks>
 /// Thread-safe: a request may open connections from parallel tasks. Connections closed by their owners are pruned

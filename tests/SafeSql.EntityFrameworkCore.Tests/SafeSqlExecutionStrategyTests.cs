@@ -2,7 +2,6 @@ using Microsoft.Data.SqlClient;
 using Microsoft.EntityFrameworkCore;
 
 using SafeSql.Diagnostics;
-using SafeSql.Leases;
 
 namespace SafeSql.EntityFrameworkCore.Tests;
 

@@ -36,9 +36,6 @@ public sealed class ArchitectureTests
         "SafeSql.Shared.Tds", // the TDS codec compiled in from src/Shared/Tds; it uses nothing of SafeSql
         "SafeSql.Diagnostics",
         "SafeSql.ConnectionStrings",
-        "SafeSql.Classification",
-        "SafeSql.Leases",
-        "SafeSql.Resilience",
         "SafeSql",
         "Microsoft.Extensions.DependencyInjection", // AddSafeSql and AddSafeSqlHealthCheck, in the namespace DI users already import
     ];

@@ -1,6 +1,6 @@
 using Microsoft.Data.SqlClient;
 
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>
 /// A scope that owns the connections opened through it (the data source's <c>CreateScope()</c> and the DI scope of a request):

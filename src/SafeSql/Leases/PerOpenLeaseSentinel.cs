@@ -1,7 +1,7 @@
 using System.Data;
 using System.Diagnostics;
 
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>
 /// Tracks a connection handed out unopened (<see cref="SafeSqlDataSource.CreateConnection"/>) on every open: each
@@ -11,7 +11,7 @@ namespace SafeSql.Leases;
 /// <remarks>
 /// Code that opens and closes one connection around each query (EF Core, many repositories) gets one lease per open, with
 /// the call site of <c>CreateConnection</c> (the code that opens it is SqlClient's caller, which caller info cannot see;
-/// <see cref="StackCaptureMode.Full"/> records the opener's stack). The finalizer is armed only while the connection is open.
+/// <see cref="SqlConnectionStackCaptureMode.Full"/> records the opener's stack). The finalizer is armed only while the connection is open.
 /// </remarks>
 internal sealed class PerOpenLeaseSentinel
 {
@@ -45,7 +45,7 @@ internal sealed class PerOpenLeaseSentinel
     {
         if (e.CurrentState == ConnectionState.Open && e.OriginalState != ConnectionState.Open)
         {
-            var stack = _tracker.StackCapture == StackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
+            var stack = _tracker.StackCapture == SqlConnectionStackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
             Volatile.Write(ref _current, _tracker.Begin(_memberName, _filePath, _lineNumber, stack));
             GC.ReRegisterForFinalize(this);
         }

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>Where a connection was opened: the caller of <see cref="ISqlConnectionFactory.OpenConnection"/> or <see cref="ISqlConnectionFactory.OpenConnectionAsync"/>.</summary>
 /// <remarks>

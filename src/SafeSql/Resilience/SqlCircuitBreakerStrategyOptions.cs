@@ -3,9 +3,7 @@ using System.ComponentModel.DataAnnotations;
 using Polly;
 using Polly.CircuitBreaker;
 
-using SafeSql.Classification;
-
-namespace SafeSql.Resilience;
+namespace SafeSql;
 
 /// <summary>
 /// Polly's circuit-breaker options with SafeSql's classification as <see cref="CircuitBreakerStrategyOptions{TResult}.ShouldHandle"/>:

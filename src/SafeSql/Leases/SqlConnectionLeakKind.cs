@@ -1,7 +1,7 @@
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>Why SafeSql reported a lease.</summary>
-public enum ConnectionLeakKind
+public enum SqlConnectionLeakKind
 {
     /// <summary>
     /// The connection was opened through a scope (<see cref="ISqlConnectionScope"/> or the DI scope of a request) and
