@@ -8,6 +8,7 @@ namespace SafeSql;
 /// </summary>
 internal interface ILeaseScope
 {
-    /// <summary>Takes ownership of a connection that just opened; <see langword="false"/> when the scope is already disposed.</summary>
-    bool TryAdopt(LeaseRecord record, SqlConnection connection);
+    /// <summary>Takes ownership of a connection that just opened (its lease has started).</summary>
+    /// <exception cref="ObjectDisposedException">The scope is already disposed: the connection was disposed (which ends its lease).</exception>
+    void Adopt(LeaseRecord record, SqlConnection connection);
 }

@@ -99,17 +99,12 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
     /// that ends the lease on close, and reports the connection if it is collected while open) and hands it to
     /// <paramref name="scope"/> if there is one.
     /// </summary>
-    /// <exception cref="ObjectDisposedException"><paramref name="scope"/> was disposed while the connection opened; the connection is disposed.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="scope"/> was disposed while the connection opened; the scope disposed the connection.</exception>
     internal void Track(SqlConnection connection, ILeaseScope? scope, string? memberName, string? filePath, int lineNumber, StackTrace? stack)
     {
         var record = Begin(memberName, filePath, lineNumber, stack);
         RentSentinel().Attach(connection, record);
-        if (scope is not null && !scope.TryAdopt(record, connection))
-        {
-            // Disposing closes the connection: its sentinel ends the lease.
-            connection.Dispose();
-            throw new ObjectDisposedException(nameof(ISqlConnectionScope), "The SafeSql scope was disposed while a connection was being opened through it; the connection was disposed. Open connections through a live scope.");
-        }
+        scope?.Adopt(record, connection);
     }
 
     /// <summary>

@@ -4,7 +4,7 @@ using System.Diagnostics;
 namespace SafeSql;
 
 /// <summary>
-/// Tracks a connection handed out unopened (<see cref="SafeSqlDataSource.CreateConnection"/>) on every open: each
+/// Tracks a connection handed out unopened (<c>SafeSqlDataSource.CreateConnection</c>) on every open: each
 /// <c>StateChange</c> to Open starts a lease, each change to Closed ends it. Like <see cref="LeaseSentinel"/>, the
 /// connection's event is the only reference to it, so its finalizer reports a connection collected while open.
 /// </summary>

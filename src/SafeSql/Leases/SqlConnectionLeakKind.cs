@@ -4,7 +4,7 @@ namespace SafeSql;
 public enum SqlConnectionLeakKind
 {
     /// <summary>
-    /// The connection was opened through a scope (<see cref="ISqlConnectionScope"/> or the DI scope of a request) and
+    /// The connection was opened through a scope (<c>ISqlConnectionScope</c> or the DI scope of a request) and
     /// was still open when the scope ended. SafeSql disposed it, which returned it to the connection pool.
     /// </summary>
     NotDisposedBeforeScopeEnd = 1,

@@ -16,7 +16,7 @@ public sealed class SqlConnectionLease
     }
 
     /// <summary>Gets the name of the factory (pool) that opened the connection.</summary>
-    /// <value>The factory's <see cref="ISqlConnectionFactory.Name"/>, which is also the <c>db.client.connection.pool.name</c> metric tag.</value>
+    /// <value>The data source's name (<c>SafeSqlDataSource.Name</c>, the name given to <c>AddSafeSql</c>), which is also the <c>db.client.connection.pool.name</c> metric tag.</value>
     public string PoolName { get; }
 
     /// <summary>Gets where the connection was opened.</summary>

@@ -12,7 +12,7 @@ namespace SafeSql;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The data source (<see cref="SafeSqlOptions.CircuitBreaker"/>) puts the breaker outside its open retry, so it counts whole
+/// The data source (<c>SafeSqlOptions.CircuitBreaker</c>) puts the breaker outside its open retry, so it counts whole
 /// opens, each after its retries: a restart of a few seconds is ridden through by the retry and never opens it. When it opens,
 /// every open of the data source fails at once with <see cref="SqlServerUnavailableException"/>
 /// (<see cref="SqlFailureKind.CircuitOpen"/>), one probe every <see cref="ProbeInterval"/> (a TCP connect and a PRELOGIN
