@@ -3,8 +3,6 @@ using System.Globalization;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Leases;
-
 namespace SafeSql.Benchmarks;
 
 /// <summary>
@@ -45,7 +43,7 @@ internal static class AlternatingRatioCommand
         }
 
         using var environment = LoopbackBenchmarkEnvironment.Start("SafeSql.Benchmarks.Alternating");
-        var dataSource = environment.CreateFactory(StackCaptureMode.CallSite);
+        var dataSource = environment.CreateFactory(SqlConnectionStackCaptureMode.CallSite);
         var connectionString = dataSource.ConnectionStringWithPassword;
         await using var scope = dataSource.CreateScope();
         Console.WriteLine($"alternating: {rounds} rounds x {opens:N0} opens per side, SqlClient {typeof(SqlConnection).Assembly.GetName().Version}, {Environment.ProcessorCount} cores");

@@ -4,7 +4,6 @@ using BenchmarkDotNet.Attributes;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
 using SafeSql.Testing;
 
@@ -117,10 +116,10 @@ public class ClassifierBenchmark
     public SqlFailureKind ClassifyOpenFailure_Refused_CachedEvidence() => SqlFailureClassifier.ClassifyOpenFailure(_refused, _dataSource).Kind;
 
     [Benchmark]
-    public int OsTcpProbe_Capture() => OsTcpProbe.Capture(_endPoint).EphemeralPortCount;
+    public int OsTcpProbe_Capture() => SafeSqlTcpProbe.Capture(_endPoint).EphemeralPortCount;
 
     [Benchmark]
-    public int OsTcpProbe_CaptureForClassification() => OsTcpProbe.CaptureForClassification(_endPoint).EphemeralPortCount;
+    public int OsTcpProbe_CaptureForClassification() => SafeSqlTcpProbe.CaptureForClassification(_endPoint).EphemeralPortCount;
 
     private static bool IsTransientByNumber(Exception exception)
     {

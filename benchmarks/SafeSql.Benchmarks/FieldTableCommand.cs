@@ -5,7 +5,6 @@ using System.Text;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
 using SafeSql.Testing.Network;
 
@@ -98,7 +97,7 @@ internal static class FieldTableCommand
                     connection.Open();
                 };
             }),
-            Measure("SafeSql, pooled (StackCaptureMode.CallSite)", opens, static environment =>
+            Measure("SafeSql, pooled (SqlConnectionStackCaptureMode.CallSite)", opens, static environment =>
             {
                 var factory = environment.CreateFactory();
                 return () =>
@@ -201,7 +200,7 @@ internal static class FieldTableCommand
         Thread.Sleep(TimeSpan.FromMilliseconds(500));
         var network = counters ? FieldTableNetworkCounters.Read().Since(before!) : null;
         var server = environment.Server.Counters;
-        var timeWait = OsTcpProbe.Capture(environment.Server.EndPoint).TimeWaitTowardsEndPoint;
+        var timeWait = SafeSqlTcpProbe.Capture(environment.Server.EndPoint).TimeWaitTowardsEndPoint;
         return new FieldTableRow(name, opens, elapsed, server.TcpConnectionsAccepted, server.Logins, server.BytesReceived, server.BytesSent, network, timeWait);
     }
 
@@ -237,7 +236,7 @@ internal static class FieldTableCommand
         text.AppendLine();
         text.AppendLine("How counted: *TCP connections* and *Logins* are the loopback server's accept and LOGIN7 counters; *TDS bytes* its payload bytes received / sent (no TCP/IP headers).");
         text.AppendLine("*TCP segments* is the delta of `/proc/net/snmp` `Tcp: OutSegs` around the loop (plus 0.5 s for the last teardown): client and server share the namespace, so each segment is counted once by its sender in OutSegs and once more by its receiver in InSegs; OutSegs alone is the number of segments on the wire, what a capture on one NIC would count as packets (retransmissions excluded; detail below).");
-        text.AppendLine("*Wire bytes* is the delta of the `lo` interface's transmit bytes in `/proc/net/dev`: whole frames (14-byte link header + IP + TCP headers + payload). *TIME_WAIT after* counts sockets towards the server's port in `/proc/net/tcp` (SafeSql's `OsTcpProbe`), 0.5 s after the last close.");
+        text.AppendLine("*Wire bytes* is the delta of the `lo` interface's transmit bytes in `/proc/net/dev`: whole frames (14-byte link header + IP + TCP headers + payload). *TIME_WAIT after* counts sockets towards the server's port in `/proc/net/tcp` (SafeSql's `SafeSqlTcpProbe`), 0.5 s after the last close.");
         text.AppendLine("*Time* and *Opens/s* are wall clock for the loop, after a warm-up outside the counted window; they are not a timing benchmark (see the BenchmarkDotNet rows for that).");
         text.AppendLine("Pooled opens send nothing: SqlClient marks the pooled connection for reset and sends RESETCONNECTION with the next command, and these loops send none; the pooled rows are the one connection's handshake, PRELOGIN and LOGIN7.");
         text.AppendLine();

@@ -4,8 +4,6 @@ using BenchmarkDotNet.Attributes;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Leases;
-
 namespace SafeSql.Benchmarks;
 
 /// <summary>

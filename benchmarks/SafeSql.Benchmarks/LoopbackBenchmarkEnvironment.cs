@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 using SafeSql.ConnectionStrings;
 using SafeSql.Diagnostics;
-using SafeSql.Leases;
 using SafeSql.Testing;
 
 namespace SafeSql.Benchmarks;
@@ -57,7 +56,7 @@ internal sealed class LoopbackBenchmarkEnvironment : IDisposable
     /// <summary>Creates a root SafeSql factory on <see cref="Raw"/>, as <c>AddSafeSql</c> would (no logger output, no meter listener).</summary>
     /// <remarks>Each mode gets a pool of its own (its own Application Name): data sources on one SqlClient pool share one
     /// lease tracker, whose leak options are the first data source's.</remarks>
-    public SafeSqlDataSource CreateFactory(StackCaptureMode stackCapture = StackCaptureMode.CallSite)
+    public SafeSqlDataSource CreateFactory(SqlConnectionStackCaptureMode stackCapture = SqlConnectionStackCaptureMode.CallSite)
     {
         var raw = new SqlConnectionStringBuilder(Raw);
         raw.ApplicationName += "." + stackCapture;

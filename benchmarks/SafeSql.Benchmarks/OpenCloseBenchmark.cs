@@ -6,18 +6,17 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 using SafeSql.ConnectionStrings;
 using SafeSql.Diagnostics;
-using SafeSql.Leases;
 using SafeSql.Testing;
 
 namespace SafeSql.Benchmarks;
 
 /// <summary>
-/// What a lease costs: open + dispose of a pooled connection through SafeSql, per <see cref="StackCaptureMode"/>, against
+/// What a lease costs: open + dispose of a pooled connection through SafeSql, per <see cref="SqlConnectionStackCaptureMode"/>, against
 /// raw <c>new SqlConnection(cs)</c> Open + Dispose on the same SqlClient pool of the same loopback server.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Target: <see cref="StackCaptureMode.CallSite"/> within 5 % of raw and under 200 extra bytes per open. A pooled open
+/// Target: <see cref="SqlConnectionStackCaptureMode.CallSite"/> within 5 % of raw and under 200 extra bytes per open. A pooled open
 /// does not touch the network (SqlClient sends the pool reset with the next command), so this measures pure client-side
 /// overhead. The held-too-long watchdog is on (30 s default) and nothing listens to the meter, as in production without
 /// an exporter.
@@ -50,9 +49,9 @@ public class OpenCloseBenchmark
         var raw = new SqlConnectionStringBuilder(_server.ConnectionString) { ApplicationName = "SafeSql.Benchmarks.OpenClose" }.ConnectionString;
         // One SqlClient pool per capture mode (data sources on one pool share one lease tracker, with the first one's
         // options); Raw uses the CallSite data source's normalized string, so the baseline and SafeSql_CallSite share a pool.
-        _none = Create(raw, StackCaptureMode.None);
-        _callSite = Create(raw, StackCaptureMode.CallSite);
-        _full = Create(raw, StackCaptureMode.Full);
+        _none = Create(raw, SqlConnectionStackCaptureMode.None);
+        _callSite = Create(raw, SqlConnectionStackCaptureMode.CallSite);
+        _full = Create(raw, SqlConnectionStackCaptureMode.Full);
         _scope = _callSite.CreateScope();
         _connectionString = _callSite.ConnectionStringWithPassword;
         foreach (var dataSource in new[] { _none, _callSite, _full })
@@ -162,7 +161,7 @@ public class OpenCloseBenchmark
         await using var connection = await _full!.OpenConnectionAsync();
     }
 
-    private static SafeSqlDataSource Create(string connectionString, StackCaptureMode mode)
+    private static SafeSqlDataSource Create(string connectionString, SqlConnectionStackCaptureMode mode)
     {
         var builder = new SqlConnectionStringBuilder(connectionString);
         builder.ApplicationName += "." + mode;

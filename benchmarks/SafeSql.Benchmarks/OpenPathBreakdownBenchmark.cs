@@ -5,13 +5,10 @@ using Microsoft.Data.SqlClient;
 
 using Polly;
 
-using SafeSql.Classification;
-using SafeSql.Resilience;
-
 namespace SafeSql.Benchmarks;
 
 /// <summary>
-/// Where SafeSql's per-open time goes, to say what would bring <c>StackCaptureMode.CallSite</c> within 5 % of raw:
+/// Where SafeSql's per-open time goes, to say what would bring <c>SqlConnectionStackCaptureMode.CallSite</c> within 5 % of raw:
 /// raw pooled open + dispose (the baseline), the same through an empty Polly pipeline, through the open retry pipeline the
 /// factory builds (<c>AddSqlOpenRetry</c> with the default <see cref="SqlRetryStrategyOptions"/>, named like the factory's), and the
 /// whole SafeSql open (pipeline + lease). The lease alone is <c>OpenCloseBenchmark.LeaseOnly_CallSite</c>.

@@ -7,7 +7,7 @@ namespace SafeSql.Benchmarks;
 
 /// <summary>
 /// The unit of real work: a pooled open, <c>SELECT 1</c> (one round trip to the loopback server, carrying the pool's reset)
-/// and close, raw SqlClient (the baseline) against the same through SafeSql (<c>StackCaptureMode.CallSite</c>, the default),
+/// and close, raw SqlClient (the baseline) against the same through SafeSql (<c>SqlConnectionStackCaptureMode.CallSite</c>, the default),
 /// sequential, sync and async.
 /// </summary>
 /// <remarks>

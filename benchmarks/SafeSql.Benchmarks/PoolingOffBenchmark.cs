@@ -14,7 +14,7 @@ namespace SafeSql.Benchmarks;
 /// </summary>
 /// <remarks>
 /// <para>
-/// SafeSql per <c>StackCaptureMode</c> against the same baseline is <c>OpenCloseBenchmark</c>; this class
+/// SafeSql per <c>SqlConnectionStackCaptureMode</c> against the same baseline is <c>OpenCloseBenchmark</c>; this class
 /// adds only the unpooled row that SafeSql's policy refuses (SAFESQL004). A pooled open sends nothing (SqlClient sends the pool
 /// reset with the next command), so the baseline is client CPU only, while the unpooled open is two round trips plus the TCP
 /// handshake and teardown against a loopback server running in this same process.

@@ -6,7 +6,7 @@ namespace SafeSql.Benchmarks;
 
 /// <summary>
 /// Open + <c>SELECT 1</c> + close throughput at concurrency 1, 16 and 64: raw pooled <see cref="SqlConnection"/>
-/// (the baseline), the same through SafeSql (root factory, <c>StackCaptureMode.CallSite</c>, the default), and raw with
+/// (the baseline), the same through SafeSql (root factory, <c>SqlConnectionStackCaptureMode.CallSite</c>, the default), and raw with
 /// <c>Pooling=false</c>.
 /// </summary>
 /// <remarks>

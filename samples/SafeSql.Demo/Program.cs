@@ -17,7 +17,7 @@ using System.Text.Json;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Classification;
+using SafeSql;
 using SafeSql.ConnectionStrings;
 using SafeSql.Demo;
 using SafeSql.Demo.Reporting;

@@ -15,7 +15,6 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
 using SafeSql;
-using SafeSql.Leases;
 using SafeSql.Testing;
 using SafeSql.WebApi;
 

@@ -1,17 +1,15 @@
 using System.Collections.Concurrent;
 
-using SafeSql.Leases;
-
 namespace SafeSql.WebApi;
 
 /// <summary>The most recent leak reports, for <c>GET /leaks</c> (SafeSql also logs each one as a warning, event id 2001-2004).</summary>
 internal sealed class RecentLeaks
 {
     private const int Capacity = 50;
-    private readonly ConcurrentQueue<ConnectionLeakReport> _reports = new();
+    private readonly ConcurrentQueue<SqlConnectionLeakReport> _reports = new();
 
     /// <summary>Keeps a report; wired to <see cref="SqlConnectionLeakOptions.OnLeakDetected"/>.</summary>
-    public void Add(ConnectionLeakReport report)
+    public void Add(SqlConnectionLeakReport report)
     {
         _reports.Enqueue(report);
         while (_reports.Count > Capacity && _reports.TryDequeue(out _))

@@ -4,8 +4,6 @@ using Microsoft.Data.SqlClient;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
-using SafeSql.Resilience;
-
 namespace SafeSql.EntityFrameworkCore;
 
 /// <summary>

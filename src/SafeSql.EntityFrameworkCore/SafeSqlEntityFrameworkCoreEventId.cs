@@ -8,7 +8,7 @@ public static class SafeSqlEntityFrameworkCoreEventId
 {
     /// <summary>
     /// 3100 (Warning): an EF Core operation (a query, <c>SaveChanges</c>, a transaction block) failed and was classified. Logs
-    /// the pool name, the attempt number, the <see cref="Classification.SqlFailureKind"/>, the SQL error number, the socket
+    /// the pool name, the attempt number, the <see cref="SqlFailureKind"/>, the SQL error number, the socket
     /// error, whether it will be retried, the delay in milliseconds and the explanation with the fix, with the exception.
     /// </summary>
     public const int ExecutionAttemptFailed = 3100;

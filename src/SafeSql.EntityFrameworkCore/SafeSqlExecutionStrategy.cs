@@ -7,9 +7,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Logging;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
-using SafeSql.Resilience;
 
 using Log = SafeSql.EntityFrameworkCore.Diagnostics.Log;
 
@@ -21,7 +19,7 @@ namespace SafeSql.EntityFrameworkCore;
 /// server errors (<see cref="TransientSqlErrors"/>, e.g. 1205) are retried with exponential backoff and jitter; command
 /// timeouts, authentication, encryption and permanent errors (e.g. 102) are never retried. The failures of opening the
 /// connection (a refusal, a connect timeout, ephemeral port exhaustion, a pool timeout, thrown as
-/// <see cref="Leases.SqlConnectionPoolExhaustedException"/> naming the holders) are the data source's to retry: see the remarks.
+/// <see cref="SqlConnectionPoolExhaustedException"/> naming the holders) are the data source's to retry: see the remarks.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -48,7 +46,7 @@ namespace SafeSql.EntityFrameworkCore;
 /// <para>
 /// When it gives up, the original exception is rethrown untouched (not EF's <see cref="RetryLimitExceededException"/>),
 /// so <c>catch (SqlException ex) when (ex.Number == 1205)</c> works as without retries; a pool timeout becomes
-/// <see cref="Leases.SqlConnectionPoolExhaustedException"/> with the original as its inner exception. Each failure is
+/// <see cref="SqlConnectionPoolExhaustedException"/> with the original as its inner exception. Each failure is
 /// counted on the "SafeSql" meter (<c>db.client.connection.safesql.failures</c>) and logged as event 3100; giving up is
 /// event 3101.
 /// </para>

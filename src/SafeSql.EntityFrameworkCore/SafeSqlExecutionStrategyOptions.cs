@@ -1,5 +1,3 @@
-using SafeSql.Classification;
-
 namespace SafeSql.EntityFrameworkCore;
 
 /// <summary>

@@ -6,9 +6,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.SqlServer.Storage.Internal;
 using Microsoft.EntityFrameworkCore.Storage;
 
-using SafeSql.Classification;
-using SafeSql.Leases;
-
 namespace SafeSql.EntityFrameworkCore;
 
 #pragma warning disable EF1001 // SqlServerConnection is EF's provider type; deriving from it is the one place where creating the
@@ -19,7 +16,7 @@ namespace SafeSql.EntityFrameworkCore;
 /// EF Core's SQL Server connection of a context configured with <c>UseSafeSql</c>: its <see cref="DbConnection"/> comes from
 /// the data source (a lease per open, naming the context type and the line that configured it), and one that the
 /// application opened by hand (<c>GetDbConnection().Open()</c>) and left open when the context ends is reported as
-/// <see cref="ConnectionLeakKind.NotDisposedBeforeScopeEnd"/>. <c>Database.OpenConnection()</c> is EF's own open and is not
+/// <see cref="SqlConnectionLeakKind.NotDisposedBeforeScopeEnd"/>. <c>Database.OpenConnection()</c> is EF's own open and is not
 /// reported: EF documents that the context closes it.
 /// </summary>
 internal sealed class SafeSqlServerConnection(RelationalConnectionDependencies dependencies) : SqlServerConnection(dependencies)

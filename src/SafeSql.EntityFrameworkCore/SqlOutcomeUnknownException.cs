@@ -1,7 +1,5 @@
 using System.Data.Common;
 
-using SafeSql.Classification;
-
 namespace SafeSql.EntityFrameworkCore;
 
 /// <summary>

@@ -2,7 +2,6 @@ using System.Net.Sockets;
 
 using Microsoft.Extensions.Logging;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
 
 namespace SafeSql;

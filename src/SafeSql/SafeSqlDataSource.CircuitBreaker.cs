@@ -3,10 +3,8 @@ using Microsoft.Data.SqlClient;
 using Polly;
 using Polly.CircuitBreaker;
 
-using SafeSql.Classification;
 using SafeSql.ConnectionStrings;
 using SafeSql.Diagnostics;
-using SafeSql.Resilience;
 
 namespace SafeSql;
 

@@ -2,9 +2,6 @@ using System.Runtime.ExceptionServices;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Classification;
-using SafeSql.Leases;
-
 namespace SafeSql;
 
 /// <summary>Connections for a holder that opens and closes them itself and is not a line of code (an EF Core <c>DbContext</c>).</summary>

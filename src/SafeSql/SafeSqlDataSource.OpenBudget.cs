@@ -4,9 +4,7 @@ using System.Runtime.ExceptionServices;
 using Polly;
 using Polly.CircuitBreaker;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
-using SafeSql.Resilience;
 
 namespace SafeSql;
 

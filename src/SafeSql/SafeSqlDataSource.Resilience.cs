@@ -3,9 +3,7 @@ using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Telemetry;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
-using SafeSql.Resilience;
 
 namespace SafeSql;
 
@@ -70,7 +68,7 @@ public sealed partial class SafeSqlDataSource
             {
                 DataSourceLog.SocketExhaustionDetected(
                     logger,
-                    snapshot.RemoteEndPoint is { } endPoint ? OsTcpSnapshot.Describe(endPoint) : "the server",
+                    snapshot.RemoteEndPoint is { } endPoint ? SafeSqlTcpSnapshot.Describe(endPoint) : "the server",
                     _poolDisplayName,
                     snapshot.PortsInUse,
                     snapshot.EphemeralPortCount,

@@ -11,11 +11,8 @@ using Microsoft.Extensions.Options;
 
 using Polly;
 
-using SafeSql.Classification;
 using SafeSql.ConnectionStrings;
 using SafeSql.Diagnostics;
-using SafeSql.Leases;
-using SafeSql.Resilience;
 
 namespace SafeSql;
 
@@ -43,7 +40,7 @@ namespace SafeSql;
 /// <para>
 /// Through a <see cref="DbDataSource"/> reference (the base type's <c>OpenConnection</c>, <c>CreateConnection</c>,
 /// <c>CreateCommand</c>) the call site is unknown: leases then record none, unless
-/// <see cref="SqlConnectionLeakOptions.StackCapture"/> is <see cref="StackCaptureMode.Full"/>.
+/// <see cref="SqlConnectionLeakOptions.StackCapture"/> is <see cref="SqlConnectionStackCaptureMode.Full"/>.
 /// </para>
 /// <para>
 /// All data sources (and named instances) whose connection strings normalize to the same string share one SqlClient pool,
@@ -217,7 +214,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         CreateConnectionCore(callerMemberName, callerFilePath, callerLineNumber);
 
     /// <summary>Creates a scope, a unit of work that owns the leases of the connections opened through it: disposing it
-    /// disposes what is still open and reports each as a leak (<see cref="ConnectionLeakKind.NotDisposedBeforeScopeEnd"/>).</summary>
+    /// disposes what is still open and reports each as a leak (<see cref="SqlConnectionLeakKind.NotDisposedBeforeScopeEnd"/>).</summary>
     /// <returns>The scope. Dispose it (<c>await using</c>) at the end of the unit of work.</returns>
     /// <exception cref="ObjectDisposedException">The data source was disposed.</exception>
     public ISqlConnectionScope CreateScope()
@@ -264,7 +261,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
     internal SqlConnection OpenCore(SqlConnectionScope? scope, string? callerMemberName, string? callerFilePath, int callerLineNumber)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var stack = Tracker.StackCapture == StackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
+        var stack = Tracker.StackCapture == SqlConnectionStackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
         SqlConnection connection;
         try
         {
@@ -286,7 +283,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         ObjectDisposedException.ThrowIf(_disposed, this);
 
         // Captured before the first await: afterwards the caller's frames are no longer on this thread's stack.
-        var stack = Tracker.StackCapture == StackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
+        var stack = Tracker.StackCapture == SqlConnectionStackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
 
         if (_circuitNotClosed)
         {

@@ -14,7 +14,7 @@ namespace SafeSql;
 /// <example>
 /// <code>
 /// var builder = new SafeSqlDataSourceBuilder(connectionString).UseLoggerFactory(loggerFactory);
-/// builder.Options.Leaks.StackCapture = StackCaptureMode.Full;
+/// builder.Options.Leaks.StackCapture = SqlConnectionStackCaptureMode.Full;
 /// await using var dataSource = builder.Build();
 /// await using var connection = await dataSource.OpenConnectionAsync();
 /// </code>

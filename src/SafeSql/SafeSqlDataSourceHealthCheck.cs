@@ -3,9 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 using Polly.CircuitBreaker;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
-using SafeSql.Leases;
 
 namespace SafeSql;
 

@@ -3,8 +3,6 @@ using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
 using SafeSql.ConnectionStrings;
-using SafeSql.Leases;
-using SafeSql.Resilience;
 
 namespace SafeSql;
 
@@ -52,7 +50,7 @@ public class SafeSqlOptions
     /// <value>
     /// The default value is a <see cref="SqlCircuitBreakerStrategyOptions"/> with its documented defaults: when whole opens fail
     /// because the server is unavailable (refused, unreachable, connect timeouts, failover errors), the breaker opens and every
-    /// open fails at once with <see cref="Classification.SqlServerUnavailableException"/> until a probe sees the server answer
+    /// open fails at once with <see cref="SqlServerUnavailableException"/> until a probe sees the server answer
     /// again (every 250 ms). With it on, the connection string gets <c>Pool Blocking Period=NeverBlock</c> unless it sets the
     /// keyword itself. <see langword="null"/> turns the breaker (and that normalization) off.
     /// </value>
@@ -65,7 +63,7 @@ public class SafeSqlOptions
     /// retry starts after the budget is spent; a retry or wait of an asynchronous open is ended when it runs out, and its caller
     /// gets the failure of the last attempt (the original exception). An asynchronous attempt SqlClient has not finished 1 second
     /// after the budget (its own timeouts, due with the budget by default, come first when on time) is left to SqlClient and fails
-    /// with <see cref="Classification.SqlServerUnavailableException"/> (<c>ConnectTimeout</c>). A synchronous attempt cannot be
+    /// with <see cref="SqlServerUnavailableException"/> (<c>ConnectTimeout</c>). A synchronous attempt cannot be
     /// interrupted: it can end up to one <c>Connect Timeout</c> past the budget. The caller's <see cref="CancellationToken"/> ends an asynchronous open at any
     /// point. Accepted range: 1 second to 10 minutes.
     /// </value>

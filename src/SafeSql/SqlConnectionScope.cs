@@ -2,14 +2,12 @@ using System.Runtime.CompilerServices;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Leases;
-
 namespace SafeSql;
 
 /// <summary>
 /// A scope of a root <see cref="SafeSqlDataSource"/>: opens through the root and owns the leases it opened. Disposing
 /// it disposes every connection it opened that is still open (returning it to the pool) and reports each as
-/// <see cref="ConnectionLeakKind.NotDisposedBeforeScopeEnd"/>.
+/// <see cref="SqlConnectionLeakKind.NotDisposedBeforeScopeEnd"/>.
 /// </summary>
 /// <remarks>
 /// Thread-safe: a request may open connections from parallel tasks. Connections closed by their owners are pruned
@@ -124,24 +122,27 @@ internal sealed class SqlConnectionScope : ISqlConnectionScope, ILeaseTrackerOwn
         }
     }
 
-    /// <summary>Takes ownership of a lease that just started; <see langword="false"/> if the scope has been disposed.</summary>
-    public bool TryAdopt(LeaseRecord record, SqlConnection connection)
+    /// <summary>Takes ownership of a lease that just started.</summary>
+    /// <exception cref="ObjectDisposedException">The scope has been disposed while the connection opened: the connection is disposed.</exception>
+    public void Adopt(LeaseRecord record, SqlConnection connection)
     {
         lock (_gate)
         {
-            if (_disposed)
+            if (!_disposed)
             {
-                return false;
-            }
+                if (_count == _entries.Length)
+                {
+                    Compact();
+                }
 
-            if (_count == _entries.Length)
-            {
-                Compact();
+                _entries[_count++] = new Entry(record, connection);
+                return;
             }
-
-            _entries[_count++] = new Entry(record, connection);
-            return true;
         }
+
+        // Disposing closes the connection: its sentinel ends the lease.
+        connection.Dispose();
+        throw new ObjectDisposedException(nameof(ISqlConnectionScope), "The SafeSql scope was disposed while a connection was being opened through it; the connection was disposed. Open connections through a live scope.");
     }
 
     /// <summary>Drops entries whose lease has ended; grows the array when more than half of it is still live.</summary>

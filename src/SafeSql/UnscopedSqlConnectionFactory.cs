@@ -2,8 +2,6 @@ using System.Runtime.CompilerServices;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Leases;
-
 namespace SafeSql;
 
 /// <summary>

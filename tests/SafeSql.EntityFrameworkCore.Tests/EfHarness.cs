@@ -2,8 +2,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 
-using SafeSql.Leases;
-
 namespace SafeSql.EntityFrameworkCore.Tests;
 
 /// <summary>A data source on <see cref="OrdersDatabase"/> with its logs collected, and contexts configured with UseSafeSql.</summary>
@@ -41,7 +39,7 @@ public sealed class EfHarness : IAsyncDisposable
 
     public FakeLogCollector Logs { get; }
 
-    public List<ConnectionLeakReport> Leaks { get; } = [];
+    public List<SqlConnectionLeakReport> Leaks { get; } = [];
 
     public static async Task<EfHarness> StartAsync(int? maxPoolSize = null, int? connectTimeout = null, SafeSqlExecutionStrategyOptions? strategy = null, Action<string>? onLog = null)
     {

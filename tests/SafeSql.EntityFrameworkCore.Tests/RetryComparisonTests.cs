@@ -5,7 +5,6 @@ using Microsoft.Data.SqlClient;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
-using SafeSql.Leases;
 using SafeSql.Tests.TestUtilities;
 
 using Xunit.Abstractions;

@@ -3,7 +3,6 @@ using Microsoft.EntityFrameworkCore;
 
 using SafeSql.Classification;
 using SafeSql.Diagnostics;
-using SafeSql.Leases;
 
 namespace SafeSql.EntityFrameworkCore.Tests;
 

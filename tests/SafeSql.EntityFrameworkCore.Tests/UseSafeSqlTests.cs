@@ -3,8 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
-using SafeSql.Leases;
-
 namespace SafeSql.EntityFrameworkCore.Tests;
 
 public sealed class UseSafeSqlTests
@@ -90,7 +88,7 @@ public sealed class UseSafeSqlTests
 
         // Assert: one leak report naming the context type and the line that configured it; the connection went back.
         var leak = Assert.Single(harness.Leaks);
-        Assert.Equal(ConnectionLeakKind.NotDisposedBeforeScopeEnd, leak.Kind);
+        Assert.Equal(SqlConnectionLeakKind.NotDisposedBeforeScopeEnd, leak.Kind);
         Assert.Equal(nameof(OrdersContext), leak.Lease.CallSite?.MemberName);
         Assert.Equal("EfHarness.cs", leak.Lease.CallSite?.FileName);
         Assert.StartsWith("Connection leak in SafeSql pool '(default)': the connection opened at EfHarness.cs:", leak.Message, StringComparison.Ordinal);
@@ -103,7 +101,7 @@ public sealed class UseSafeSqlTests
     {
         // Arrange
         await using var database = await OrdersDatabase.StartAsync();
-        var leaks = new List<ConnectionLeakReport>();
+        var leaks = new List<SqlConnectionLeakReport>();
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddSafeSql(database.ConnectionString()).Configure(options => options.Leaks.OnLeakDetected = leaks.Add);
         builder.Services.AddDbContextPool<OrdersContext>((services, options) => options.UseSafeSql(services.GetRequiredService<SafeSqlDataSource>()));
@@ -118,7 +116,7 @@ public sealed class UseSafeSqlTests
 
         // Assert: reported when the context was reset for the next request; the connection is back in SqlClient's pool.
         var leak = Assert.Single(leaks);
-        Assert.Equal(ConnectionLeakKind.NotDisposedBeforeScopeEnd, leak.Kind);
+        Assert.Equal(SqlConnectionLeakKind.NotDisposedBeforeScopeEnd, leak.Kind);
         Assert.Equal(nameof(OrdersContext), leak.Lease.CallSite?.MemberName);
         Assert.Equal("UseSafeSqlTests.cs", leak.Lease.CallSite?.FileName);
         Assert.Equal(0, host.Services.GetRequiredService<SafeSqlDataSource>().GetPoolSnapshot().LeasedCount);

@@ -1,6 +1,5 @@
 using Microsoft.EntityFrameworkCore;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
 
 namespace SafeSql.EntityFrameworkCore.Tests;

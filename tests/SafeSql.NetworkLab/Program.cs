@@ -19,9 +19,8 @@ using Polly;
 using Polly.Retry;
 using Polly.Telemetry;
 
-using SafeSql.Classification;
+using SafeSql;
 using SafeSql.Diagnostics;
-using SafeSql.Resilience;
 using SafeSql.Testing;
 
 // 1. Arguments.
@@ -213,7 +212,7 @@ static Dictionary<string, object?> Describe(object value) => value switch
         ["explanation"] = failure.Explanation,
         ["snapshot"] = failure.TcpSnapshot is { } s ? Describe(s) : null,
     },
-    OsTcpSnapshot snapshot => new()
+    SafeSqlTcpSnapshot snapshot => new()
     {
         ["remoteEndPoint"] = snapshot.RemoteEndPoint?.ToString(),
         ["ephemeralPortRange"] = $"{snapshot.EphemeralPortRangeStart}-{snapshot.EphemeralPortRangeEnd}",

@@ -1,92 +1,163 @@
 using ArchUnitNET.Domain;
 using ArchUnitNET.Loader;
 
+using SafeSql.Tests.TestUtilities;
+
 using ArchitectureModel = ArchUnitNET.Domain.Architecture;
 
 namespace SafeSql.Tests;
 
 /// <summary>
-/// The namespaces of SafeSql depend one way (docs/architecture.md): ConnectionStrings → Classification → Leases →
-/// Resilience → the data source (root namespace) → dependency injection (<c>AddSafeSql</c>, in
-/// Microsoft.Extensions.DependencyInjection), with Diagnostics (the meter and event ids) under them all. The dependencies are read from the compiled assembly (every type reference in signatures, fields and IL)
-/// by ArchUnitNET, so a new cycle fails here with the types that close it.
+/// The layers of SafeSql depend one way (docs/architecture.md), and a type's layer is the folder of its source file, not its
+/// namespace (what an application touches is in namespace <c>SafeSql</c> whatever folder holds it): Shared/Tds →
+/// Diagnostics → ConnectionStrings → Classification → Leases → Resilience → the data source (src/SafeSql itself) →
+/// DependencyInjection (<c>AddSafeSql</c>). Two readings, because each sees what the other cannot: the compiled assembly
+/// (every type reference in signatures, fields and IL, read by ArchUnitNET) and the sources (<c>cref</c>s, <c>nameof</c>,
+/// inlined constants, and names a child namespace resolves through its parent without a <c>using</c>; <see cref="SourceLayers"/>).
 /// </summary>
 public sealed class ArchitectureTests
 {
     private static readonly ArchitectureModel Model = new ArchLoader().LoadAssemblies(typeof(SafeSqlDataSource).Assembly).Build();
 
-    [Fact]
-    public void Namespaces_OfTheSafeSqlAssembly_HaveNoDependencyCycle()
-    {
-        var edges = NamespaceEdges();
-        var cycles = StronglyConnectedComponents(edges).Where(component => component.Count > 1).ToList();
+    private static readonly List<SourceLayers.SourceFile> Sources = SourceLayers.ReadAssemblySources(RepositoryRoot());
 
-        var explanation = string.Join(Environment.NewLine, cycles.Select(component =>
-            "cycle: " + string.Join(" ↔ ", component.Order(StringComparer.Ordinal)) + Environment.NewLine +
-            string.Join(Environment.NewLine, edges
-                .Where(edge => component.Contains(edge.Key.From) && component.Contains(edge.Key.To))
-                .OrderBy(edge => edge.Key.From, StringComparer.Ordinal).ThenBy(edge => edge.Key.To, StringComparer.Ordinal)
-                .Select(edge => $"  {edge.Key.From} → {edge.Key.To}: {edge.Value}"))));
-        Assert.True(cycles.Count == 0, explanation);
+    [Fact]
+    public void Folders_OfTheSafeSqlSources_AreAllInTheLayerList()
+    {
+        var unknown = Sources.Select(file => file.Folder).Distinct().Where(folder => SourceLayers.IndexOf(folder) < 0).ToList();
+
+        Assert.True(unknown.Count == 0, "folders missing from the layer list (add them to docs/architecture.md and SourceLayers.Folders): " + string.Join(", ", unknown));
     }
 
-    /// <summary>Lower index = lower layer; a namespace may depend only on namespaces below it.</summary>
-    private static readonly string[] Layers =
-    [
-        "SafeSql.Shared.Tds", // the TDS codec compiled in from src/Shared/Tds; it uses nothing of SafeSql
-        "SafeSql.Diagnostics",
-        "SafeSql.ConnectionStrings",
-        "SafeSql.Classification",
-        "SafeSql.Leases",
-        "SafeSql.Resilience",
-        "SafeSql",
-        "Microsoft.Extensions.DependencyInjection", // AddSafeSql and AddSafeSqlHealthCheck, in the namespace DI users already import
-    ];
-
     [Fact]
-    public void Namespaces_OfTheSafeSqlAssembly_FollowTheDocumentedLayers()
+    public void Types_OfTheSafeSqlSources_AreEachDeclaredInOneFolder()
     {
-        string[] layers = Layers;
-        var edges = NamespaceEdges();
-        var unknown = edges.Keys.SelectMany(edge => new[] { edge.From, edge.To }).Distinct()
-            .Where(ns => Array.IndexOf(layers, ns) < 0).ToList();
-        var upward = edges.Where(edge => Array.IndexOf(layers, edge.Key.From) < Array.IndexOf(layers, edge.Key.To))
-            .Select(edge => $"{edge.Key.From} → {edge.Key.To}: {edge.Value}").ToList();
+        var split = SourceLayers.DeclaredTypes(Sources).Where(type => type.Value.Count > 1)
+            .Select(type => $"{type.Key}: {string.Join(", ", type.Value.Select(SourceLayers.Display))}").ToList();
 
-        Assert.True(unknown.Count == 0, "namespaces missing from the layer list (add them to docs/architecture.md and here): " + string.Join(", ", unknown));
-        Assert.True(upward.Count == 0, "dependencies against the layers:" + Environment.NewLine + string.Join(Environment.NewLine, upward));
+        Assert.True(split.Count == 0, "types split across layer folders (keep a partial type's files in one folder):" + Environment.NewLine + string.Join(Environment.NewLine, split));
     }
 
-    /// <summary>
-    /// What the compiled assembly cannot show: a constant (inlined by the compiler) or a <c>cref</c> used from a layer above.
-    /// Every <c>using SafeSql.*;</c> in src/SafeSql must point down.
-    /// </summary>
     [Fact]
-    public void UsingDirectives_InTheSafeSqlSources_PointDownTheLayers()
+    public void CompiledReferences_OfTheSafeSqlAssembly_PointDownTheFolders()
     {
-        var root = Path.Combine(RepositoryRoot(), "src", "SafeSql");
-        var upward = new List<string>();
-        foreach (var file in Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
+        var folderOf = SourceLayers.DeclaredTypes(Sources).ToDictionary(type => type.Key, type => type.Value.First(), StringComparer.Ordinal);
+        var upward = new SortedSet<string>(StringComparer.Ordinal);
+        var mapped = 0;
+        foreach (var type in Model.Types)
         {
-            var lines = File.ReadAllLines(file);
-            var own = lines.FirstOrDefault(l => l.StartsWith("namespace ", StringComparison.Ordinal))?["namespace ".Length..].TrimEnd(';', ' ');
-            if (own is null)
+            if (!folderOf.TryGetValue(OuterName(type), out var from))
             {
-                continue;
+                continue; // compiler-generated (source generators, <PrivateImplementationDetails>): no source file of ours
             }
 
-            foreach (var used in lines.Where(l => l.StartsWith("using SafeSql", StringComparison.Ordinal)).Select(l => l["using ".Length..].TrimEnd(';', ' ')))
+            mapped++;
+            foreach (var dependency in type.Dependencies)
             {
-                if (Array.IndexOf(Layers, own) < Array.IndexOf(Layers, used))
+                if (dependency.Target.Assembly == type.Assembly
+                    && folderOf.TryGetValue(OuterName(dependency.Target), out var to)
+                    && SourceLayers.IndexOf(to) > SourceLayers.IndexOf(from))
                 {
-                    upward.Add($"{Path.GetRelativePath(root, file)}: {own} uses {used}");
+                    upward.Add($"{type.FullName} ({SourceLayers.Display(from)}) uses {dependency.Target.FullName} ({SourceLayers.Display(to)})");
                 }
             }
         }
 
-        Assert.True(upward.Count == 0, "using directives against the layers:" + Environment.NewLine + string.Join(Environment.NewLine, upward));
+        Assert.True(mapped > 100, $"only {mapped} compiled types were matched to a source file: the mapping of names is broken");
+        Assert.True(upward.Count == 0, "compiled references against the layers:" + Environment.NewLine + string.Join(Environment.NewLine, upward));
+    }
+
+    [Fact]
+    public void SourceReferences_OfTheSafeSqlSources_PointDownTheFolders()
+    {
+        var upward = SourceLayers.UpwardReferences(Sources);
+
+        Assert.True(upward.Count == 0, "source references against the layers (code, nameof, constants, crefs):" + Environment.NewLine + string.Join(Environment.NewLine, upward));
+    }
+
+    /// <summary>The source check fails on each kind of upward reference the compiled assembly cannot show, planted in a lower folder.</summary>
+    [Fact]
+    public void SourceReferences_PlantedUpwardReferenceOfEachKind_AreEachReported()
+    {
+        // Arrange: a Resilience type, and a Leases file that names it in each way the compiler hides or resolves silently.
+        SourceLayers.SourceFile[] files =
+        [
+            new("Resilience", "Resilience/Upper.cs", """
+                namespace SafeSql;
+
+                internal static class Upper
+                {
+                    internal const int Limit = 3;
+                }
+
+                internal sealed class UpperOptions;
+                """),
+            new("Leases", "Leases/Planted.cs", """
+                using static SafeSql.Upper;
+                using Alias = SafeSql.UpperOptions;
+
+                namespace SafeSql.Leases.Child;
+
+                /// <summary>Documented with <see cref="Upper"/>.</summary>
+                internal static class Planted
+                {
+                    internal const int Inlined = Upper.Limit;
+
+                    internal static string Named => nameof(UpperOptions);
+
+                    internal static object Resolved() => new UpperOptions();
+                }
+                """),
+        ];
+
+        // Act
+        var upward = SourceLayers.UpwardReferences(files);
+
+        // Assert: using static, alias, cref, constant, nameof, and the parent namespace's type without a using.
+        Assert.Equal(
+            [(1, "Upper"), (2, "UpperOptions"), (6, "Upper"), (9, "Upper"), (11, "UpperOptions"), (13, "UpperOptions")],
+            upward.Select(v => (v.Line, v.Name)).OrderBy(v => v.Line).ToArray());
+        Assert.All(upward, v => Assert.Equal(("Leases", "Resilience"), (v.FromFolder, v.ToFolder)));
+    }
+
+    [Fact]
+    public void SourceReferences_DownwardAndMemberNames_AreNotReported()
+    {
+        // Arrange: a Resilience file using a Leases type, and a Leases file whose member names equal a Resilience type's name.
+        SourceLayers.SourceFile[] files =
+        [
+            new("Leases", "Leases/Lower.cs", """
+                namespace SafeSql;
+
+                internal sealed class Lower
+                {
+                    internal int Upper { get; init; }
+
+                    internal static Lower Make(int value) => new() { Upper = value };
+
+                    internal static int Read(Lower lower) => lower.Upper + Make(Upper: 1)?.Upper ?? 0;
+                }
+                """),
+            new("Resilience", "Resilience/Upper.cs", """
+                namespace SafeSql;
+
+                /// <summary>Uses <see cref="Lower.Upper"/>.</summary>
+                internal sealed class Upper(Lower lower);
+                """),
+        ];
+
+        // Act
+        var upward = SourceLayers.UpwardReferences(files);
+
+        // Assert
+        Assert.Empty(upward);
+    }
+
+    private static string OuterName(IType type)
+    {
+        var name = type.FullName;
+        var end = name.IndexOfAny(['+', '/', '`', '<']);
+        return end < 0 ? name : name[..end];
     }
 
     private static string RepositoryRoot()
@@ -100,70 +171,5 @@ public sealed class ArchitectureTests
         }
 
         throw new InvalidOperationException($"SafeSql.sln not found above {AppContext.BaseDirectory}.");
-    }
-
-    /// <summary>Namespace → namespace edges inside SafeSql, each with one example type pair that makes it.</summary>
-    private static Dictionary<(string From, string To), string> NamespaceEdges()
-    {
-        var edges = new Dictionary<(string From, string To), string>();
-        foreach (var type in Model.Types)
-        {
-            var from = OwnNamespace(type);
-            foreach (var dependency in type.Dependencies)
-            {
-                var target = dependency.Target;
-                if (target.Assembly != type.Assembly)
-                {
-                    continue;
-                }
-
-                var to = OwnNamespace(target);
-                if (from != to)
-                {
-                    edges.TryAdd((from, to), $"{type.FullName} uses {target.FullName}");
-                }
-            }
-        }
-
-        return edges;
-    }
-
-    /// <summary>The namespace a type is declared in (a nested or compiler-generated type counts as its outermost type's).</summary>
-    private static string OwnNamespace(IType type) => type.Namespace.FullName;
-
-    private static List<HashSet<string>> StronglyConnectedComponents(Dictionary<(string From, string To), string> edges)
-    {
-        var nodes = edges.Keys.SelectMany(edge => new[] { edge.From, edge.To }).Distinct().ToList();
-        var reaches = nodes.ToDictionary(node => node, node => Reachable(node, edges));
-        var components = new List<HashSet<string>>();
-        foreach (var node in nodes)
-        {
-            if (components.Any(component => component.Contains(node)))
-            {
-                continue;
-            }
-
-            components.Add([node, .. nodes.Where(other => other != node && reaches[node].Contains(other) && reaches[other].Contains(node))]);
-        }
-
-        return components;
-    }
-
-    private static HashSet<string> Reachable(string start, Dictionary<(string From, string To), string> edges)
-    {
-        var seen = new HashSet<string>();
-        var pending = new Stack<string>([start]);
-        while (pending.TryPop(out var node))
-        {
-            foreach (var next in edges.Keys.Where(edge => edge.From == node).Select(edge => edge.To))
-            {
-                if (seen.Add(next))
-                {
-                    pending.Push(next);
-                }
-            }
-        }
-
-        return seen;
     }
 }

@@ -147,7 +147,7 @@ public sealed class SafeSqlDataSourceHealthCheckTests(LoopbackServerFixture fixt
         // Arrange
         var services = new ServiceCollection().AddLogging();
         services.AddSafeSql(fixture.ConnectionString(maxPoolSize: 3), name: "orders");
-        services.AddHealthChecks().AddSafeSqlHealthCheck(name: "orders-db", tags: ["db"], safeSqlName: "orders");
+        services.AddHealthChecks().AddSafeSqlHealthCheck(name: "orders-db", tags: ["db"], dataSourceName: "orders");
         await using var provider = services.BuildServiceProvider();
 
         // Act

@@ -13,7 +13,6 @@ using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 
 using SafeSql.Diagnostics;
-using SafeSql.Leases;
 using SafeSql.Testing;
 using SafeSql.Tests.TestUtilities;
 
@@ -32,7 +31,7 @@ public sealed class SafeSqlDataSourceTests
     {
         // Arrange: a console program: no host, no DI.
         await using var server = await LoopbackSqlServer.StartAsync();
-        var reports = new List<ConnectionLeakReport>();
+        var reports = new List<SqlConnectionLeakReport>();
         var builder = new SafeSqlDataSourceBuilder(UniquePool(server.ConnectionString));
         builder.Options.Leaks.OnLeakDetected = report => { lock (reports) { reports.Add(report); } };
         await using var dataSource = builder.Build();
@@ -48,7 +47,7 @@ public sealed class SafeSqlDataSourceTests
 
         // Assert
         var report = Assert.Single(reports);
-        Assert.Equal(ConnectionLeakKind.CollectedWithoutDispose, report.Kind);
+        Assert.Equal(SqlConnectionLeakKind.CollectedWithoutDispose, report.Kind);
         Assert.Equal(nameof(OpenAndDrop), report.Lease.CallSite!.MemberName);
         Assert.Equal(line, report.Lease.CallSite.LineNumber);
         Assert.Equal(ThisFilePath(), report.Lease.CallSite.FilePath);
@@ -110,7 +109,7 @@ public sealed class SafeSqlDataSourceTests
     {
         // Arrange
         await using var server = await LoopbackSqlServer.StartAsync();
-        var reports = new List<ConnectionLeakReport>();
+        var reports = new List<SqlConnectionLeakReport>();
         var builder = new SafeSqlDataSourceBuilder(UniquePool(server.ConnectionString)) { Name = $"create-{Guid.NewGuid():N}" };
         builder.Options.Leaks.OnLeakDetected = reports.Add;
         await using var dataSource = builder.Build();
@@ -139,7 +138,7 @@ public sealed class SafeSqlDataSourceTests
     {
         // Arrange
         await using var server = await LoopbackSqlServer.StartAsync();
-        var reports = new List<ConnectionLeakReport>();
+        var reports = new List<SqlConnectionLeakReport>();
         var builder = new SafeSqlDataSourceBuilder(UniquePool(server.ConnectionString));
         builder.Options.Leaks.OnLeakDetected = report => { lock (reports) { reports.Add(report); } };
         await using var dataSource = builder.Build();
@@ -150,7 +149,7 @@ public sealed class SafeSqlDataSourceTests
 
         // Assert
         var report = Assert.Single(reports);
-        Assert.Equal(ConnectionLeakKind.CollectedWithoutDispose, report.Kind);
+        Assert.Equal(SqlConnectionLeakKind.CollectedWithoutDispose, report.Kind);
         Assert.Equal(line, report.Lease.CallSite!.LineNumber);
         Assert.Equal(nameof(CreateOpenAndDrop), report.Lease.CallSite.MemberName);
     }
@@ -194,7 +193,7 @@ public sealed class SafeSqlDataSourceTests
         // Arrange: scope validation off, as in Production: a singleton holding ISqlConnectionFactory.
         await using var server = await LoopbackSqlServer.StartAsync();
         var logs = new FakeLogCollector();
-        var reports = new List<ConnectionLeakReport>();
+        var reports = new List<SqlConnectionLeakReport>();
         using var loggerFactory = new LoggerFactory([new FakeLoggerProvider(logs)]);
         var services = new ServiceCollection().AddSingleton<ILoggerFactory>(loggerFactory);
         services.AddSafeSql(options =>
@@ -219,7 +218,7 @@ public sealed class SafeSqlDataSourceTests
         Assert.Equal(LogLevel.Error, log.Level);
         Assert.EndsWith("Inject SafeSqlDataSource (or DbDataSource) into singletons and create a scope per unit of work: await using var scope = dataSource.CreateScope();", log.Message, StringComparison.Ordinal);
         var report = Assert.Single(reports);
-        Assert.Equal(ConnectionLeakKind.CollectedWithoutDispose, report.Kind);
+        Assert.Equal(SqlConnectionLeakKind.CollectedWithoutDispose, report.Kind);
         Assert.Equal(line, report.Lease.CallSite!.LineNumber);
     }
 

@@ -29,8 +29,6 @@ using Microsoft.Data.SqlClient;
 using Polly;
 using Polly.Retry;
 
-using SafeSql.Classification;
-using SafeSql.Resilience;
 using SafeSql.Testing;
 
 namespace SafeSql.Farm;
@@ -249,7 +247,7 @@ internal static class FarmProgram
         await Task.WhenAll(lanes);
         clock.Stop();
 
-        var tcp = OsTcpProbe.Capture(ParseEndPoint(server));
+        var tcp = SafeSqlTcpProbe.Capture(ParseEndPoint(server));
         return new Dictionary<string, object?>
         {
             ["event"] = "ran",

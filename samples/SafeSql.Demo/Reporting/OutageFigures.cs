@@ -1,4 +1,3 @@
-using SafeSql.Classification;
 using SafeSql.Demo.Running;
 
 namespace SafeSql.Demo.Reporting;

@@ -16,7 +16,7 @@ internal sealed class RunFigures
     public long Opens { get; init; }
 
     /// <summary>
-    /// Gets the failures by <see cref="Classification.SqlFailureKind"/> name. Raw: the errors callers got. SafeSql: every failure
+    /// Gets the failures by <see cref="SqlFailureKind"/> name. Raw: the errors callers got. SafeSql: every failure
     /// SafeSql saw and classified, including the ones its retries absorbed (see <see cref="FailuresSurfaced"/>).
     /// </summary>
     public SortedDictionary<string, long> Failures { get; init; } = [];

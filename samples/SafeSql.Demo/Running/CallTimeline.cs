@@ -1,7 +1,5 @@
 using System.Diagnostics;
 
-using SafeSql.Classification;
-
 namespace SafeSql.Demo.Running;
 
 /// <summary>

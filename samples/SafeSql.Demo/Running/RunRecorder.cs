@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-using SafeSql.Classification;
 using SafeSql.Demo.Reporting;
-using SafeSql.Leases;
 
 namespace SafeSql.Demo.Running;
 
@@ -83,10 +81,10 @@ internal sealed class RunRecorder
     public void Saw(SqlFailureKind kind, long count = 1) => _failures.AddOrUpdate(kind, count, (_, current) => current + count);
 
     /// <summary>Gets the first leak report of the run.</summary>
-    public ConnectionLeakReport? FirstLeak { get; private set; }
+    public SqlConnectionLeakReport? FirstLeak { get; private set; }
 
-    /// <summary>Counts one leak report (SafeSql's <see cref="Leases.SqlConnectionLeakOptions.OnLeakDetected"/> callback).</summary>
-    public void LeakReported(ConnectionLeakReport report)
+    /// <summary>Counts one leak report (SafeSql's <see cref="SqlConnectionLeakOptions.OnLeakDetected"/> callback).</summary>
+    public void LeakReported(SqlConnectionLeakReport report)
     {
         if (Interlocked.Increment(ref _leaks) == 1)
         {

@@ -3,8 +3,6 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-using SafeSql.Classification;
-
 namespace SafeSql.Demo.Running;
 
 /// <summary>

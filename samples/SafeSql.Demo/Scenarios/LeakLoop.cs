@@ -1,7 +1,6 @@
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.DependencyInjection;
 
-using SafeSql.Classification;
 using SafeSql.Demo.Reporting;
 using SafeSql.Demo.Running;
 

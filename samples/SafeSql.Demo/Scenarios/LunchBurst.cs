@@ -5,7 +5,6 @@ using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-using SafeSql.Classification;
 using SafeSql.Demo.Reporting;
 using SafeSql.Demo.Running;
 using SafeSql.Diagnostics;
@@ -130,7 +129,7 @@ internal static class LunchBurst
             return false;
         });
 
-        var tcp = OsTcpProbe.Capture(server.Loopback?.EndPoint);
+        var tcp = SafeSqlTcpProbe.Capture(server.Loopback?.EndPoint);
         var details = new Dictionary<string, object?>
         {
             ["users"] = Users,

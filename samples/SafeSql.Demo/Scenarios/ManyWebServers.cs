@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 
-using SafeSql.Classification;
 using SafeSql.Demo.Reporting;
 using SafeSql.Farm;
 using SafeSql.Testing.Network;

@@ -5,7 +5,6 @@ using Microsoft.Data.SqlClient;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
-using SafeSql.Classification;
 using SafeSql.Demo.Reporting;
 using SafeSql.Demo.Running;
 using SafeSql.EntityFrameworkCore;

@@ -7,7 +7,6 @@ using Polly;
 
 using SafeSql.Demo.Reporting;
 using SafeSql.Demo.Running;
-using SafeSql.Resilience;
 using SafeSql.Testing;
 
 namespace SafeSql.Demo.Scenarios;

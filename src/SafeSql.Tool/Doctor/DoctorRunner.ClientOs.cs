@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
 
 namespace SafeSql.Tool.Doctor;
@@ -18,14 +17,14 @@ internal sealed partial class DoctorRunner
         "connections to this server (ss -tan state time-wait dst <server>); widen net.ipv4.ip_local_port_range.";
 
     /// <summary>
-    /// The client's TCP figures towards the server, read before the doctor opens a socket of its own (OsTcpProbe: /proc on
+    /// The client's TCP figures towards the server, read before the doctor opens a socket of its own (SafeSqlTcpProbe: /proc on
     /// Linux, IPGlobalProperties elsewhere). Ports towards one server are what run out: on Linux a local port can serve
     /// several destinations, so only the sockets towards this server count against the range.
     /// </summary>
     private void CheckClientOs()
     {
         var towards = _endPoint ?? new IPEndPoint(IPAddress.Any, _source.Port);
-        var snapshot = OsTcpProbe.Capture(towards);
+        var snapshot = SafeSqlTcpProbe.Capture(towards);
         var range = $"{snapshot.EphemeralPortRangeStart}-{snapshot.EphemeralPortRangeEnd}";
         var count = snapshot.EphemeralPortCount;
         var inUse = snapshot.PortsInUse;
@@ -89,7 +88,7 @@ internal sealed partial class DoctorRunner
     /// unless tcp_tw_reuse lets a new outgoing connection take a TIME_WAIT port after 1 s (1: always; 2, the kernel's
     /// default: loopback only). Windows keeps TIME_WAIT for TcpTimedWaitDelay, 120 s by default; macOS for 2 MSL, 30 s.
     /// </summary>
-    private static (TimeSpan Hold, string Source) TimeWaitHold(OsTcpSnapshot snapshot, IPAddress server)
+    private static (TimeSpan Hold, string Source) TimeWaitHold(SafeSqlTcpSnapshot snapshot, IPAddress server)
     {
         if (OperatingSystem.IsLinux())
         {
@@ -144,7 +143,7 @@ internal sealed partial class DoctorRunner
             new() { ["sustainableConnectionsPerSecond"] = Math.Round(rate, 2), ["poolDemandConnectionsPerSecond"] = demand is { } d ? Math.Round(d, 2) : null, ["pooling"] = _builder.Pooling, ["maxPoolSize"] = maxPool, ["connectionLifetimeSeconds"] = lifetime });
     }
 
-    private void CheckTcpSettings(OsTcpSnapshot snapshot)
+    private void CheckTcpSettings(SafeSqlTcpSnapshot snapshot)
     {
         if (!OperatingSystem.IsLinux())
         {

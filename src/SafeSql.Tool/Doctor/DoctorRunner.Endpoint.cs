@@ -7,7 +7,6 @@ using System.Security.Cryptography.X509Certificates;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Classification;
 using SafeSql.Shared.Tds;
 using SafeSql.Tool.Tds;
 
@@ -108,7 +107,7 @@ internal sealed partial class DoctorRunner
             return;
         }
 
-        var failure = SqlFailureClassifier.Classify(ex, _endPoint);
+        var failure = SqlFailureClassifier.ClassifyForEndPoint(ex, _endPoint);
         Add(
             "endpoint",
             id,

@@ -1,7 +1,5 @@
 using System.Globalization;
 
-using SafeSql.Resilience;
-
 namespace SafeSql.Tool.Doctor;
 
 internal sealed partial class DoctorRunner

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
 
 namespace SafeSql.Tool.Doctor;
@@ -33,7 +32,7 @@ internal sealed partial class DoctorRunner
             return;
         }
 
-        var somaxconn = OsTcpProbe.Capture().ListenBacklogLimit;
+        var somaxconn = SafeSqlTcpProbe.Capture().ListenBacklogLimit;
         Add(
             "server",
             "somaxconn",

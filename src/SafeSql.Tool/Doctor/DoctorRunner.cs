@@ -5,7 +5,6 @@ using System.Reflection;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Classification;
 using SafeSql.ConnectionStrings;
 
 namespace SafeSql.Tool.Doctor;
@@ -25,7 +24,7 @@ internal sealed partial class DoctorRunner
     private readonly string _connectionString;
     private readonly bool _serverSide;
     private SqlConnectionStringBuilder? _builder;
-    private SqlDataSource _source;
+    private SqlServerAddress _source;
     private IPEndPoint? _endPoint;
     private int? _serverMaxConnections;
     private string? _serverMaxConnectionsUnknown;
@@ -109,7 +108,7 @@ internal sealed partial class DoctorRunner
             return false;
         }
 
-        if (!SqlDataSource.TryParse(_builder.DataSource, out _source))
+        if (!SqlServerAddress.TryParse(_builder.DataSource, out _source))
         {
             Add("endpoint", "data-source", DoctorStatus.Problem, "The connection string has no usable Data Source (Server).", "SqlClient needs a server to connect to.", "Set Data Source=tcp:<host>,<port>.");
             return false;

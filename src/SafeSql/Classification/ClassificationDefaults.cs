@@ -1,4 +1,4 @@
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>Bounds of the evidence the classifier gathers, as constants so XML docs can use them.</summary>
 internal static class ClassificationDefaults

@@ -8,7 +8,7 @@ using System.Text.RegularExpressions;
 
 using Microsoft.Data.SqlClient;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>
 /// What SqlClient 6.1+ reports when a connection cannot be encrypted, read from its stable parts: the number, the

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Net.Sockets;
 
-using static SafeSql.Classification.EncryptionSignatures;
+using static SafeSql.EncryptionSignatures;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>The explanations of <see cref="SqlFailureKind.EncryptionFailure"/>: the cause found and its fix.</summary>
 internal static partial class Explanations

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using SafeSql.ConnectionStrings;
 using SafeSql.Diagnostics;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>The explanation paragraphs of <see cref="SqlFailure"/>: what happened, the evidence, what to do. No connection string, no password.</summary>
 internal static partial class Explanations
@@ -125,7 +125,7 @@ internal static partial class Explanations
         string.Create(CultureInfo.InvariantCulture, $"The server's host cannot be reached ({error}, {(int)error}): the name does not resolve or there is no route to it. ") +
         "Check the Data Source and DNS; a resolver hiccup (HostNotFound, TryAgain) can be transient.";
 
-    internal static string SocketExhaustion(OsTcpSnapshot snapshot, SocketError? error, bool fromDiagnosticConnect = false)
+    internal static string SocketExhaustion(SafeSqlTcpSnapshot snapshot, SocketError? error, bool fromDiagnosticConnect = false)
     {
         var who = fromDiagnosticConnect ? "a diagnostic connect to the same endpoint" : "the connect";
         var evidence = error switch
@@ -141,7 +141,7 @@ internal static partial class Explanations
         return string.Create(CultureInfo.InvariantCulture, $"The client ran out of ephemeral TCP ports: {snapshot}{evidence}.{corroboration} ") + ExhaustionWhy + " " + ExhaustionFix;
     }
 
-    internal static string AddressNotAvailableWithoutExhaustion(string target, IPEndPoint? endPoint, OsTcpSnapshot snapshot)
+    internal static string AddressNotAvailableWithoutExhaustion(string target, IPEndPoint? endPoint, SafeSqlTcpSnapshot snapshot)
     {
         var ipv6 = endPoint?.AddressFamily == AddressFamily.InterNetworkV6
             ? string.Create(CultureInfo.InvariantCulture, $" The server address {endPoint.Address} is IPv6: connect to 127.0.0.1 or an IPv4 address, or enable IPv6 on this host.")
@@ -151,7 +151,7 @@ internal static partial class Explanations
             "such as [::1] in a container or host without IPv6." + ipv6 + " Not retried.";
     }
 
-    internal static string RefusedByProbe(string target, OsTcpSnapshot snapshot) =>
+    internal static string RefusedByProbe(string target, SafeSqlTcpSnapshot snapshot) =>
         string.Create(CultureInfo.InvariantCulture, $"A diagnostic connect to {target} was refused (ECONNREFUSED) and {snapshot}, so this is a refusal, not port exhaustion: ") +
         "nothing listens on that port (server stopped or restarting, wrong port) or its listen backlog overflowed. " + RefusalFix;
 
@@ -233,7 +233,7 @@ internal static partial class Explanations
         };
     }
 
-    internal static string RefusedWithoutEndPoint(OsTcpSnapshot snapshot) =>
+    internal static string RefusedWithoutEndPoint(SafeSqlTcpSnapshot snapshot) =>
         string.Create(CultureInfo.InvariantCulture, $"Without the server's endpoint SafeSql could not probe it (pass the Data Source to the classifier); {snapshot}, so port exhaustion is ruled out and this is treated as a refusal. ") +
         RefusalFix;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>
 /// The values of the metric tags that describe a classified failure: <c>safesql.failure.kind</c> (the

@@ -1,4 +1,4 @@
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>
 /// Marks an exception that SafeSql throws in place of SqlClient's pool timeout (the higher layer that detects the timeout

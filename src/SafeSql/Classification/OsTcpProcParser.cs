@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>
 /// Counts sockets in the text of <c>/proc/net/tcp</c> or <c>/proc/net/tcp6</c> without allocating per line.

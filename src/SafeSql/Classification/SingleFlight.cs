@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>
 /// One operation in flight per key, its result shared by every caller that asks while it runs and reused for a short

@@ -3,7 +3,7 @@ using System.Net;
 
 using SafeSql.ConnectionStrings;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>What the caller knows about the failed operation.</summary>
 internal enum SqlOperationPhase
@@ -52,7 +52,7 @@ internal readonly record struct SqlClassificationContext(SqlOperationPhase Phase
                 literal = ip;
                 return null;
             case DnsEndPoint dns:
-                var source = new SqlDataSource(dns.Host, dns.Port, IsTcp: true);
+                var source = new SqlServerAddress(dns.Host, dns.Port, IsTcp: true);
                 if (source.TryGetEndPointWithoutDns(out var endPoint))
                 {
                     literal = endPoint;

@@ -2,7 +2,7 @@ using System.Reflection;
 
 using Microsoft.Data.SqlClient;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>
 /// Which of SqlClient's connection pools this process uses: <c>WaitHandleDbConnectionPool</c> (the default, "v1": one

@@ -6,7 +6,7 @@ using System.Resources;
 
 using Microsoft.Data.SqlClient;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>
 /// What SqlClient's exceptions look like, in ways that survive localization: stack-frame type names, the

@@ -3,7 +3,7 @@ using System.Net;
 
 using SafeSql.ConnectionStrings;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>
 /// Points the operating-system evidence at the server of one <c>Data Source</c>, off the hot path: the data source is parsed
@@ -21,7 +21,7 @@ internal sealed class SqlEndPointResolver
     private static readonly TimeSpan s_resolveTimeout = TimeSpan.FromMilliseconds(ClassificationDefaults.DiagnosticConnectTimeoutMilliseconds);
     private static readonly ConcurrentDictionary<string, SqlEndPointResolver> s_shared = new(StringComparer.OrdinalIgnoreCase);
 
-    private readonly SqlDataSource _source;
+    private readonly SqlServerAddress _source;
     private readonly bool _isTcp;
     private readonly IPEndPoint? _withoutDns;
     private readonly Func<string, IPAddress[]?> _lookUp;
@@ -29,14 +29,14 @@ internal sealed class SqlEndPointResolver
     private readonly SingleFlight<string, IPEndPoint> _answers;
 
     internal SqlEndPointResolver(string? dataSource)
-        : this(dataSource, TimeProvider.System, DefaultCacheDuration, SqlDataSource.LookUp, static host => SqlDataSource.LookUpAsync(host, s_resolveTimeout))
+        : this(dataSource, TimeProvider.System, DefaultCacheDuration, SqlServerAddress.LookUp, static host => SqlServerAddress.LookUpAsync(host, s_resolveTimeout))
     {
     }
 
     /// <summary>Creates a resolver with its clock and DNS lookups (tests count the lookups).</summary>
     internal SqlEndPointResolver(string? dataSource, TimeProvider timeProvider, TimeSpan cacheDuration, Func<string, IPAddress[]?> lookUp, Func<string, Task<IPAddress[]?>>? lookUpAsync = null)
     {
-        _isTcp = SqlDataSource.TryParse(dataSource, out _source) && _source.IsTcp;
+        _isTcp = SqlServerAddress.TryParse(dataSource, out _source) && _source.IsTcp;
         if (_isTcp && _source.TryGetEndPointWithoutDns(out var endPoint))
         {
             _withoutDns = endPoint;

@@ -2,7 +2,7 @@ using System.Net.Sockets;
 
 using SafeSql.Diagnostics;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>
 /// The classification of one failure: what kind it is, whether retrying can help, the evidence (SQL error number,
@@ -19,7 +19,7 @@ public sealed class SqlFailure
         SocketError? socketError,
         string explanation,
         Exception? exception,
-        OsTcpSnapshot? tcpSnapshot = null)
+        SafeSqlTcpSnapshot? tcpSnapshot = null)
     {
         Kind = kind;
         IsTransient = isTransient;
@@ -74,7 +74,7 @@ public sealed class SqlFailure
 
     /// <summary>Gets the operating-system TCP figures read to corroborate (or rule out) socket exhaustion.</summary>
     /// <value>The snapshot taken while classifying; <see langword="null"/> when the failure did not need it.</value>
-    public OsTcpSnapshot? TcpSnapshot { get; }
+    public SafeSqlTcpSnapshot? TcpSnapshot { get; }
 
     /// <summary>Returns the kind followed by the explanation.</summary>
     /// <returns>For example "ConnectionRefused: The server refused the TCP connection...".</returns>

@@ -7,7 +7,7 @@ using Microsoft.Data.SqlClient;
 
 using SafeSql.ConnectionStrings;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>
 /// Tells SQL Server failures apart: pool timeout, ephemeral port exhaustion, refusal, connect timeout, command timeout,
@@ -24,7 +24,7 @@ namespace SafeSql.Classification;
 /// A plain refusal on Linux reads <c>Number</c> 0, "(provider: TCP Provider, error: 35 - An internal exception was caught)"
 /// with an inner <see cref="SocketException"/> whose code is <see cref="SocketError.Success"/>: SqlClient reads the socket's
 /// state before its pending error, and that read clears the error. There the operating system decides:
-/// <see cref="OsTcpProbe"/> counts the sockets towards the server against the ephemeral port range, and one diagnostic
+/// <see cref="SafeSqlTcpProbe"/> counts the sockets towards the server against the ephemeral port range, and one diagnostic
 /// connect to the same endpoint (bounded to 500 ms, an accepted one watched 100 ms more for the listener's reset; cached for 1 s per
 /// endpoint) reports ECONNREFUSED, EADDRNOTAVAIL, a listener that resets handshakes (a full accept queue) or a
 /// listener that is back. Give the endpoint (<see cref="Classify(Exception, string?)"/>): a <c>SqlException</c> does not
@@ -76,12 +76,13 @@ public static class SqlFailureClassifier
         return Classify(exception, SqlClassificationContext.Default with { DataSource = dataSource });
     }
 
-    /// <summary>Classifies a failure of a connection to <paramref name="endPoint"/>.</summary>
-    /// <param name="exception">The exception thrown by SqlClient (or one that wraps it).</param>
+    /// <summary>Classifies a failure of a connection to <paramref name="endPoint"/>, for a caller that holds the endpoint rather than a <c>Data Source</c>.</summary>
+    /// <param name="exception">The exception thrown by SqlClient, or by a socket connect (or one that wraps it).</param>
     /// <param name="endPoint">The server's <see cref="IPEndPoint"/> or <see cref="DnsEndPoint"/>; <see langword="null"/> if unknown.</param>
     /// <returns>The classification. Never <see langword="null"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="exception"/> is <see langword="null"/>.</exception>
-    public static SqlFailure Classify(Exception exception, EndPoint? endPoint)
+    /// <remarks>A name of its own, not a <c>Classify</c> overload, so that <c>Classify(exception, null)</c> is not ambiguous.</remarks>
+    public static SqlFailure ClassifyForEndPoint(Exception exception, EndPoint? endPoint)
     {
         ArgumentNullException.ThrowIfNull(exception);
         return Classify(exception, SqlClassificationContext.Default with { EndPoint = endPoint });
@@ -402,7 +403,7 @@ public static class SqlFailureClassifier
     }
 
     /// <summary>Decides a possible exhaustion from the operating system's figures and the diagnostic connect.</summary>
-    private static SqlFailure Corroborate(PendingConnectFailure pending, SqlClassificationContext context, IPEndPoint? endPoint, OsTcpSnapshot snapshot, SocketError? probe)
+    private static SqlFailure Corroborate(PendingConnectFailure pending, SqlClassificationContext context, IPEndPoint? endPoint, SafeSqlTcpSnapshot snapshot, SocketError? probe)
     {
         var number = pending.SqlNumber;
         var exhausted = snapshot.IndicatesExhaustion;
@@ -417,7 +418,7 @@ public static class SqlFailureClassifier
         var overflowedRecently = probe is SocketError.Success or SocketError.TimedOut && endPoint is not null
             && context.Evidence.OverflowWithin(endPoint, TimeSpan.FromSeconds(ClassificationDefaults.RecentOverflowSeconds));
         var seenAccepting = openConnections > 0 || acceptedRecently || (probe == SocketError.TimedOut && overflowedRecently);
-        var target = endPoint is null ? "the server" : OsTcpSnapshot.Describe(endPoint);
+        var target = endPoint is null ? "the server" : SafeSqlTcpSnapshot.Describe(endPoint);
         switch (pending.Signal)
         {
             case ConnectSignal.Ambiguous:
@@ -542,7 +543,7 @@ public static class SqlFailureClassifier
     {
         IPEndPoint ip => ip.ToString(),
         DnsEndPoint dns => string.Create(CultureInfo.InvariantCulture, $"{dns.Host}:{dns.Port}"),
-        _ => SqlDataSource.TryParse(context.DataSource, out var source) && source.IsTcp
+        _ => SqlServerAddress.TryParse(context.DataSource, out var source) && source.IsTcp
             ? string.Create(CultureInfo.InvariantCulture, $"{source.Host}:{source.Port}")
             : "the server",
     };

@@ -1,4 +1,4 @@
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>
 /// What went wrong when SQL Server could not be reached or a command failed, as decided by

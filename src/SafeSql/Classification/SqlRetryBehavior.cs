@@ -1,4 +1,4 @@
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>How a retry strategy responds to one <see cref="SqlFailureKind"/>.</summary>
 public enum SqlRetryBehavior

@@ -1,7 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>
 /// An open that SafeSql failed at once because the server is known to be unavailable, instead of holding the caller inside

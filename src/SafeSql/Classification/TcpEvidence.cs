@@ -2,13 +2,13 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>Where the classifier gets operating-system evidence from (a seam so the decision table can be unit tested).</summary>
 internal interface ITcpEvidenceSource
 {
     /// <summary>The socket counts towards <paramref name="endPoint"/> (file reads of <c>/proc</c>: microseconds, milliseconds for the walk).</summary>
-    OsTcpSnapshot Capture(IPEndPoint? endPoint);
+    SafeSqlTcpSnapshot Capture(IPEndPoint? endPoint);
 
     /// <summary>A diagnostic connect for a synchronous caller: polled on the caller's own thread, no thread-pool work.</summary>
     SocketError Connect(IPEndPoint endPoint);
@@ -29,7 +29,7 @@ internal interface ITcpEvidenceSource
 }
 
 /// <summary>
-/// The real evidence: <see cref="OsTcpProbe"/> and one diagnostic connect, each reused per endpoint for a short time so a
+/// The real evidence: <see cref="SafeSqlTcpProbe"/> and one diagnostic connect, each reused per endpoint for a short time so a
 /// burst of failures probes the operating system once, not once per failure. Asynchronous callers share one diagnostic connect
 /// in flight per endpoint (<see cref="SingleFlight{TKey, TResult}"/>) and block no thread while it runs.
 /// </summary>
@@ -50,7 +50,7 @@ internal sealed class OsTcpEvidenceSource : ITcpEvidenceSource
     private readonly TimeSpan _resetWatch;
     private readonly ConcurrentDictionary<IPEndPoint, long> _lastAccepted = new();
     private readonly ConcurrentDictionary<IPEndPoint, long> _lastOverflow = new();
-    private readonly SingleFlight<IPEndPoint, OsTcpSnapshot> _snapshots;
+    private readonly SingleFlight<IPEndPoint, SafeSqlTcpSnapshot> _snapshots;
     private readonly SingleFlight<IPEndPoint, SocketError> _connects;
 
     /// <summary>How long an accepted diagnostic connect is watched for the listener's reset: 100 ms.</summary>
@@ -66,7 +66,7 @@ internal sealed class OsTcpEvidenceSource : ITcpEvidenceSource
         _timeProvider = timeProvider;
         _connectTimeout = connectTimeout;
         _resetWatch = resetWatch;
-        _snapshots = new SingleFlight<IPEndPoint, OsTcpSnapshot>(timeProvider, cacheDuration);
+        _snapshots = new SingleFlight<IPEndPoint, SafeSqlTcpSnapshot>(timeProvider, cacheDuration);
         _connects = new SingleFlight<IPEndPoint, SocketError>(timeProvider, cacheDuration);
     }
 
@@ -75,7 +75,7 @@ internal sealed class OsTcpEvidenceSource : ITcpEvidenceSource
     /// <summary>Gets how many diagnostic connects were made asynchronously (tests assert one per storm).</summary>
     internal int AsyncConnectsStarted => _connects.Started;
 
-    public OsTcpSnapshot Capture(IPEndPoint? endPoint)
+    public SafeSqlTcpSnapshot Capture(IPEndPoint? endPoint)
     {
         var key = endPoint ?? s_totalsKey;
         if (_snapshots.TryGetCompleted(key, out var cached))
@@ -83,7 +83,7 @@ internal sealed class OsTcpEvidenceSource : ITcpEvidenceSource
             return cached;
         }
 
-        var snapshot = OsTcpProbe.CaptureForClassification(endPoint);
+        var snapshot = SafeSqlTcpProbe.CaptureForClassification(endPoint);
         _snapshots.Store(key, snapshot);
         return snapshot;
     }
@@ -95,14 +95,14 @@ internal sealed class OsTcpEvidenceSource : ITcpEvidenceSource
             return cached;
         }
 
-        var result = RememberAccepted(endPoint, OsTcpProbe.DiagnosticConnect(endPoint, _connectTimeout, _resetWatch));
+        var result = RememberAccepted(endPoint, SafeSqlTcpProbe.DiagnosticConnect(endPoint, _connectTimeout, _resetWatch));
         _connects.Store(endPoint, result);
         return result;
     }
 
     public Task<SocketError> ConnectAsync(IPEndPoint endPoint) =>
         _connects.GetOrStart(endPoint, this, static async (target, self) =>
-            self.RememberAccepted(target, await OsTcpProbe.DiagnosticConnectAsync(target, self._connectTimeout, self._resetWatch).ConfigureAwait(false)));
+            self.RememberAccepted(target, await SafeSqlTcpProbe.DiagnosticConnectAsync(target, self._connectTimeout, self._resetWatch).ConfigureAwait(false)));
 
     public bool AcceptedWithin(IPEndPoint endPoint, TimeSpan window) => Within(_lastAccepted, endPoint, window);
 

@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using System.Collections.ObjectModel;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>
 /// The SQL Server error numbers SafeSql treats as transient, each with the server's message and the list it comes from.

@@ -110,7 +110,7 @@ internal sealed partial class SqlConnectionStringEvaluation
                 host = "localhost";
             }
         }
-        else if (SqlDataSource.TryParse(text, out var source))
+        else if (SqlServerAddress.TryParse(text, out var source))
         {
             host = source.Host;
         }

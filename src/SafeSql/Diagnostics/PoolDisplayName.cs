@@ -9,7 +9,7 @@ namespace SafeSql.Diagnostics;
 /// <remarks>
 /// Values meant for programs keep the registered name as is: the metric tag <c>db.client.connection.pool.name</c> (the
 /// default instance's is the empty string, the key it is registered under; changing it would split existing series), and
-/// <see cref="Leases.SqlConnectionPoolSnapshot.PoolName"/> / <see cref="Leases.SqlConnectionLease.PoolName"/>.
+/// <c>SqlConnectionPoolSnapshot.PoolName</c> / <c>SqlConnectionLease.PoolName</c>.
 /// </remarks>
 internal static class PoolDisplayName
 {

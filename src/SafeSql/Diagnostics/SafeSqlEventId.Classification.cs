@@ -5,7 +5,7 @@ public static partial class SafeSqlEventId
 {
     /// <summary>
     /// 3000 (Warning): an attempt to open a connection failed and was classified. Logs the pool name, the attempt number, the
-    /// <see cref="Classification.SqlFailureKind"/>, the SQL error number, the socket error, whether it will be retried and the
+    /// <c>SqlFailureKind</c>, the SQL error number, the socket error, whether it will be retried and the
     /// explanation with the fix, with the exception.
     /// </summary>
     public const int OpenAttemptFailed = 3000;

@@ -8,7 +8,7 @@ public static partial class SafeSqlEventId
     public const int ConnectionStringAccepted = 4000;
 
     /// <summary>4001 (Warning): the connection string was accepted with a warning finding, for example SAFESQL004 when
-    /// <see cref="ConnectionStrings.SqlConnectionStringPolicyOptions.AllowPoolingDisabled"/> is set, or SAFESQL012. Logs the
+    /// <c>SqlConnectionStringPolicyOptions.AllowPoolingDisabled</c> is set, or SAFESQL012. Logs the
     /// rule id and the finding's message.</summary>
     public const int ConnectionStringWarning = 4001;
 

@@ -1,6 +1,6 @@
 using Microsoft.Data.SqlClient;
 
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>
 /// A scope that owns the connections opened through it (the data source's <c>CreateScope()</c> and the DI scope of a request):
@@ -8,6 +8,7 @@ namespace SafeSql.Leases;
 /// </summary>
 internal interface ILeaseScope
 {
-    /// <summary>Takes ownership of a connection that just opened; <see langword="false"/> when the scope is already disposed.</summary>
-    bool TryAdopt(LeaseRecord record, SqlConnection connection);
+    /// <summary>Takes ownership of a connection that just opened (its lease has started).</summary>
+    /// <exception cref="ObjectDisposedException">The scope is already disposed: the connection was disposed (which ends its lease).</exception>
+    void Adopt(LeaseRecord record, SqlConnection connection);
 }

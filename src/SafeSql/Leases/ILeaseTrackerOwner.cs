@@ -1,4 +1,4 @@
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>Implemented by SafeSql's root factory and its scopes: gives access to the pool's lease tracker.</summary>
 internal interface ILeaseTrackerOwner

@@ -1,14 +1,14 @@
-namespace SafeSql.Leases;
+namespace SafeSql;
 
-/// <summary>The value of the <c>safesql.leak.kind</c> metric tag for each <see cref="ConnectionLeakKind"/>: its name in snake case.</summary>
+/// <summary>The value of the <c>safesql.leak.kind</c> metric tag for each <see cref="SqlConnectionLeakKind"/>: its name in snake case.</summary>
 internal static class LeakKindTagValue
 {
-    internal static string Of(ConnectionLeakKind kind) => kind switch
+    internal static string Of(SqlConnectionLeakKind kind) => kind switch
     {
-        ConnectionLeakKind.NotDisposedBeforeScopeEnd => "not_disposed_before_scope_end",
-        ConnectionLeakKind.CollectedWithoutDispose => "collected_without_dispose",
-        ConnectionLeakKind.HeldTooLong => "held_too_long",
-        ConnectionLeakKind.ReturnedAfterHeldTooLong => "returned_after_held_too_long",
+        SqlConnectionLeakKind.NotDisposedBeforeScopeEnd => "not_disposed_before_scope_end",
+        SqlConnectionLeakKind.CollectedWithoutDispose => "collected_without_dispose",
+        SqlConnectionLeakKind.HeldTooLong => "held_too_long",
+        SqlConnectionLeakKind.ReturnedAfterHeldTooLong => "returned_after_held_too_long",
         _ => "unknown",
     };
 }

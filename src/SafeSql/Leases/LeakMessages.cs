@@ -1,10 +1,10 @@
 using System.Globalization;
 
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>
 /// The texts of leak reports and of the pool-exhausted exception. Each template is both a <c>[LoggerMessage]</c> template
-/// and, through <see cref="Format"/>, the <see cref="ConnectionLeakReport.Message"/>, so the two never drift apart.
+/// and, through <see cref="Format"/>, the <see cref="SqlConnectionLeakReport.Message"/>, so the two never drift apart.
 /// </summary>
 internal static class LeakMessages
 {

@@ -1,4 +1,4 @@
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>
 /// Default values of lease tracking and leak detection, as constants so attributes and XML docs can use them.
@@ -6,15 +6,15 @@ namespace SafeSql.Leases;
 internal static class LeaseDefaults
 {
     /// <summary>
-    /// Default of <see cref="Leases.SqlConnectionLeakOptions.LeakDetectionThreshold"/>: 30 seconds, SqlClient's default
+    /// Default of <see cref="SqlConnectionLeakOptions.LeakDetectionThreshold"/>: 30 seconds, SqlClient's default
     /// <c>SqlCommand.CommandTimeout</c>. A lease held longer has outlived the budget SqlClient gives any single command.
     /// </summary>
     internal const int LeakDetectionThresholdSeconds = 30;
 
-    /// <summary>Lowest accepted <see cref="Leases.SqlConnectionLeakOptions.LeakDetectionThreshold"/> (HikariCP's minimum, 2 s), as a <see cref="TimeSpan"/> string.</summary>
+    /// <summary>Lowest accepted <see cref="SqlConnectionLeakOptions.LeakDetectionThreshold"/> (HikariCP's minimum, 2 s), as a <see cref="TimeSpan"/> string.</summary>
     internal const string MinLeakDetectionThreshold = "00:00:02";
 
-    /// <summary>Highest accepted <see cref="Leases.SqlConnectionLeakOptions.LeakDetectionThreshold"/> (one day), as a <see cref="TimeSpan"/> string.</summary>
+    /// <summary>Highest accepted <see cref="SqlConnectionLeakOptions.LeakDetectionThreshold"/> (one day), as a <see cref="TimeSpan"/> string.</summary>
     internal const string MaxLeakDetectionThreshold = "1.00:00:00";
 
     /// <summary>How many call sites a pool snapshot lists, by lease count and by age.</summary>

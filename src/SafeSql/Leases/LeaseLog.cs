@@ -2,11 +2,11 @@ using Microsoft.Extensions.Logging;
 
 using SafeSql.Diagnostics;
 
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>Log messages of lease tracking and leak detection (event ids 1000s and 2000s, <see cref="SafeSqlEventId"/>).</summary>
 /// <remarks>
-/// The leak templates render exactly <see cref="ConnectionLeakReport.Message"/> (built by <see cref="LeakMessages"/> from the
+/// The leak templates render exactly <see cref="SqlConnectionLeakReport.Message"/> (built by <see cref="LeakMessages"/> from the
 /// same fragments), so the log, the callback and the exception read the same.
 /// </remarks>
 internal static partial class LeaseLog
@@ -15,7 +15,7 @@ internal static partial class LeaseLog
         EventId = SafeSqlEventId.LeaseTrackingStarted,
         Level = LogLevel.Debug,
         Message = "SafeSql pool '{PoolName}' tracks leases: Max Pool Size={MaxPoolSize}, StackCapture={StackCapture}, LeakDetectionThreshold={LeakDetectionThreshold}.")]
-    internal static partial void LeaseTrackingStarted(ILogger logger, string poolName, int maxPoolSize, StackCaptureMode stackCapture, string leakDetectionThreshold);
+    internal static partial void LeaseTrackingStarted(ILogger logger, string poolName, int maxPoolSize, SqlConnectionStackCaptureMode stackCapture, string leakDetectionThreshold);
 
     [LoggerMessage(
         EventId = SafeSqlEventId.PoolExhausted,
@@ -63,5 +63,5 @@ internal static partial class LeaseLog
         EventId = SafeSqlEventId.LeakReportFailed,
         Level = LogLevel.Warning,
         Message = "Reporting a {LeakKind} leak of SafeSql pool '{PoolName}' threw on a background thread (a logging provider or metrics listener failed); the report may be incomplete. The finalizer drain and the watchdog go on.")]
-    internal static partial void LeakReportFailed(ILogger logger, Exception exception, string poolName, ConnectionLeakKind leakKind);
+    internal static partial void LeakReportFailed(ILogger logger, Exception exception, string poolName, SqlConnectionLeakKind leakKind);
 }

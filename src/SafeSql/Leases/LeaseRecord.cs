@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>
 /// The tracked state of one open connection: call site, optional stack, start timestamp, registry slot and a small
@@ -9,7 +9,7 @@ namespace SafeSql.Leases;
 /// </summary>
 /// <remarks>
 /// Allocation-light on purpose (72 bytes): caller-info strings are interned literals, the stack is captured only in
-/// <see cref="StackCaptureMode.Full"/>, and the open time is one clock read.
+/// <see cref="SqlConnectionStackCaptureMode.Full"/>, and the open time is one clock read.
 /// </remarks>
 internal sealed class LeaseRecord
 {
@@ -34,16 +34,16 @@ internal sealed class LeaseRecord
 
     internal LeaseTracker Tracker { get; }
 
-    /// <summary>Gets the calling member; <see langword="null"/> in <see cref="StackCaptureMode.None"/>.</summary>
+    /// <summary>Gets the calling member; <see langword="null"/> in <see cref="SqlConnectionStackCaptureMode.None"/>.</summary>
     internal string? MemberName { get; }
 
-    /// <summary>Gets the calling file; <see langword="null"/> in <see cref="StackCaptureMode.None"/>.</summary>
+    /// <summary>Gets the calling file; <see langword="null"/> in <see cref="SqlConnectionStackCaptureMode.None"/>.</summary>
     internal string? FilePath { get; }
 
     internal int LineNumber { get; }
 
     /// <summary>
-    /// Gets the stack captured at open; <see langword="null"/> unless <see cref="StackCaptureMode.Full"/>, and once the
+    /// Gets the stack captured at open; <see langword="null"/> unless <see cref="SqlConnectionStackCaptureMode.Full"/>, and once the
     /// lease has ended and been reported (<see cref="ReleaseReferences"/>).
     /// </summary>
     internal StackTrace? Stack => Volatile.Read(ref _stack);
@@ -87,7 +87,7 @@ internal sealed class LeaseRecord
     }
 
     /// <summary>
-    /// Drops what an ended lease no longer needs (the captured stack, kilobytes in <see cref="StackCaptureMode.Full"/>), so
+    /// Drops what an ended lease no longer needs (the captured stack, kilobytes in <see cref="SqlConnectionStackCaptureMode.Full"/>), so
     /// a record still referenced by a registry slot or a report in flight does not keep it alive.
     /// </summary>
     internal void ReleaseReferences() => Volatile.Write(ref _stack, null);

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>
 /// The active leases of one pool, for the snapshot, the watchdog and the pool-exhausted message. Built for the hot path:

@@ -1,7 +1,7 @@
 using System.Data;
 using System.Data.Common;
 
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>
 /// The <see cref="DbConnection.StateChange"/> handler of a connection opened through a data source or a scope, and the

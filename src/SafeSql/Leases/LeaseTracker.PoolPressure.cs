@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Text;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
 
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>Pool pressure: the live snapshot and the pool-exhausted exception that names the holders.</summary>
 internal sealed partial class LeaseTracker

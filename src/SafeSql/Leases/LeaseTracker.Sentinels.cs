@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>
 /// The tracker's pool of idle <see cref="LeaseSentinel"/>s: a sentinel ends its lease on close and comes back here, so a

@@ -1,4 +1,4 @@
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>
 /// The held-too-long watchdog: one <see cref="ITimer"/> from the factory's <see cref="TimeProvider"/>, armed for the
@@ -93,7 +93,7 @@ internal sealed partial class LeaseTracker
                     return;
                 }
 
-                ReportInBackground(ConnectionLeakKind.HeldTooLong, record, GetElapsedTime(record.StartTimestamp, now));
+                ReportInBackground(SqlConnectionLeakKind.HeldTooLong, record, GetElapsedTime(record.StartTimestamp, now));
             }
         }
     }

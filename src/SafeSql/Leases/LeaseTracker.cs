@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 
 using SafeSql.Diagnostics;
 
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>
 /// The leases of one pool (one named factory): starts and ends them, keeps the registry the snapshot and the
@@ -22,7 +22,7 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
     private readonly ILogger _logger;
     private readonly SafeSqlMetrics _metrics;
     private readonly IDisposable _metricsRegistration;
-    private readonly Action<ConnectionLeakReport>? _onLeakDetected;
+    private readonly Action<SqlConnectionLeakReport>? _onLeakDetected;
     private readonly ConcurrentQueue<LeaseRecord> _collected = new();
     private readonly bool _coarseClock;
     private readonly long _clockFrequency;
@@ -76,7 +76,7 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
 
     internal int ConnectTimeoutSeconds { get; }
 
-    internal StackCaptureMode StackCapture { get; }
+    internal SqlConnectionStackCaptureMode StackCapture { get; }
 
     internal TimeSpan? LeakDetectionThreshold { get; }
 
@@ -99,17 +99,12 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
     /// that ends the lease on close, and reports the connection if it is collected while open) and hands it to
     /// <paramref name="scope"/> if there is one.
     /// </summary>
-    /// <exception cref="ObjectDisposedException"><paramref name="scope"/> was disposed while the connection opened; the connection is disposed.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="scope"/> was disposed while the connection opened; the scope disposed the connection.</exception>
     internal void Track(SqlConnection connection, ILeaseScope? scope, string? memberName, string? filePath, int lineNumber, StackTrace? stack)
     {
         var record = Begin(memberName, filePath, lineNumber, stack);
         RentSentinel().Attach(connection, record);
-        if (scope is not null && !scope.TryAdopt(record, connection))
-        {
-            // Disposing closes the connection: its sentinel ends the lease.
-            connection.Dispose();
-            throw new ObjectDisposedException(nameof(ISqlConnectionScope), "The SafeSql scope was disposed while a connection was being opened through it; the connection was disposed. Open connections through a live scope.");
-        }
+        scope?.Adopt(record, connection);
     }
 
     /// <summary>
@@ -119,7 +114,7 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
     internal LeaseRecord Begin(string? memberName, string? filePath, int lineNumber, StackTrace? stack)
     {
         var useTimeStart = _coarseClock && _metrics.IsUseTimeEnabled ? Stopwatch.GetTimestamp() : 0;
-        var record = StackCapture == StackCaptureMode.None || (filePath is null && stack is null)
+        var record = StackCapture == SqlConnectionStackCaptureMode.None || (filePath is null && stack is null)
             ? new LeaseRecord(this, null, null, 0, null, GetTimestamp()) { UseTimeStart = useTimeStart }
             : new LeaseRecord(this, memberName, filePath, lineNumber, stack, GetTimestamp()) { UseTimeStart = useTimeStart };
         _registry.Add(record);
@@ -143,7 +138,7 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
 
         if (wasReportedHeldTooLong)
         {
-            Report(ConnectionLeakKind.ReturnedAfterHeldTooLong, record, GetElapsedTime(record.StartTimestamp));
+            Report(SqlConnectionLeakKind.ReturnedAfterHeldTooLong, record, GetElapsedTime(record.StartTimestamp));
         }
 
         record.ReleaseReferences();
@@ -197,7 +192,7 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
     {
         try
         {
-            Report(ConnectionLeakKind.NotDisposedBeforeScopeEnd, record, heldFor);
+            Report(SqlConnectionLeakKind.NotDisposedBeforeScopeEnd, record, heldFor);
         }
         finally
         {
@@ -220,7 +215,7 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
                 return;
             }
 
-            ReportInBackground(ConnectionLeakKind.CollectedWithoutDispose, record, GetElapsedTime(record.StartTimestamp));
+            ReportInBackground(SqlConnectionLeakKind.CollectedWithoutDispose, record, GetElapsedTime(record.StartTimestamp));
         }
     }
 
@@ -228,17 +223,17 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
     /// Reports from a thread-pool or timer thread (the finalizer drain, the watchdog): nothing may escape there (it would
     /// end the process or stop the timer), so a throwing logger provider or metrics listener is caught and logged (2007).
     /// </summary>
-    private void ReportInBackground(ConnectionLeakKind kind, LeaseRecord record, TimeSpan heldFor)
+    private void ReportInBackground(SqlConnectionLeakKind kind, LeaseRecord record, TimeSpan heldFor)
     {
         try
         {
-            if (kind == ConnectionLeakKind.CollectedWithoutDispose)
+            if (kind == SqlConnectionLeakKind.CollectedWithoutDispose)
             {
                 RecordUseTime(record);
             }
 
             Report(kind, record, heldFor);
-            if (kind == ConnectionLeakKind.CollectedWithoutDispose)
+            if (kind == SqlConnectionLeakKind.CollectedWithoutDispose)
             {
                 record.ReleaseReferences();
             }
@@ -295,7 +290,7 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
         _metrics.RecordUseTime(PoolName, heldFor.TotalSeconds);
     }
 
-    private void Report(ConnectionLeakKind kind, LeaseRecord record, TimeSpan heldFor)
+    private void Report(SqlConnectionLeakKind kind, LeaseRecord record, TimeSpan heldFor)
     {
         var now = _timeProvider.GetUtcNow();
         var callSite = record.CreateCallSite();
@@ -309,15 +304,15 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
         string message;
         switch (kind)
         {
-            case ConnectionLeakKind.NotDisposedBeforeScopeEnd:
+            case SqlConnectionLeakKind.NotDisposedBeforeScopeEnd:
                 message = LeakMessages.Format(LeakMessages.NotDisposedBeforeScopeEndTemplate, ("PoolName", pool), ("CallSite", site), ("LeaseAgeSeconds", seconds), ("StackTrace", suffix));
                 LeaseLog.LeakNotDisposedBeforeScopeEnd(_logger, pool, site, seconds, suffix);
                 break;
-            case ConnectionLeakKind.CollectedWithoutDispose:
+            case SqlConnectionLeakKind.CollectedWithoutDispose:
                 message = LeakMessages.Format(LeakMessages.CollectedWithoutDisposeTemplate, ("PoolName", pool), ("CallSite", site), ("LeaseAgeSeconds", seconds), ("StackTrace", suffix));
                 LeaseLog.LeakCollectedWithoutDispose(_logger, pool, site, seconds, suffix);
                 break;
-            case ConnectionLeakKind.HeldTooLong:
+            case SqlConnectionLeakKind.HeldTooLong:
                 var threshold = LeakMessages.Seconds(LeakDetectionThreshold.GetValueOrDefault());
                 message = LeakMessages.Format(LeakMessages.HeldTooLongTemplate, ("PoolName", pool), ("CallSite", site), ("LeaseAgeSeconds", seconds), ("LeakDetectionThresholdSeconds", threshold), ("StackTrace", suffix));
                 LeaseLog.LeaseHeldTooLong(_logger, pool, site, seconds, threshold, suffix);
@@ -328,7 +323,7 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
                 break;
         }
 
-        if (kind != ConnectionLeakKind.ReturnedAfterHeldTooLong)
+        if (kind != SqlConnectionLeakKind.ReturnedAfterHeldTooLong)
         {
             Interlocked.Increment(ref _leaksDetected);
             Volatile.Write(ref _lastLeakTimestamp, GetTimestamp());
@@ -339,7 +334,7 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
         {
             try
             {
-                callback(new ConnectionLeakReport(kind, lease, now, message));
+                callback(new SqlConnectionLeakReport(kind, lease, now, message));
             }
 #pragma warning disable CA1031 // A user callback must not break scope disposal, the watchdog timer or the finalizer drain.
             catch (Exception ex)

@@ -1,4 +1,4 @@
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>
 /// One <see cref="LeaseTracker"/> per SqlClient connection pool, that is per normalized connection string, for the whole

@@ -1,17 +1,17 @@
 using System.Data;
 using System.Diagnostics;
 
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>
-/// Tracks a connection handed out unopened (<see cref="SafeSqlDataSource.CreateConnection"/>) on every open: each
+/// Tracks a connection handed out unopened (<c>SafeSqlDataSource.CreateConnection</c>) on every open: each
 /// <c>StateChange</c> to Open starts a lease, each change to Closed ends it. Like <see cref="LeaseSentinel"/>, the
 /// connection's event is the only reference to it, so its finalizer reports a connection collected while open.
 /// </summary>
 /// <remarks>
 /// Code that opens and closes one connection around each query (EF Core, many repositories) gets one lease per open, with
 /// the call site of <c>CreateConnection</c> (the code that opens it is SqlClient's caller, which caller info cannot see;
-/// <see cref="StackCaptureMode.Full"/> records the opener's stack). The finalizer is armed only while the connection is open.
+/// <see cref="SqlConnectionStackCaptureMode.Full"/> records the opener's stack). The finalizer is armed only while the connection is open.
 /// </remarks>
 internal sealed class PerOpenLeaseSentinel
 {
@@ -45,7 +45,7 @@ internal sealed class PerOpenLeaseSentinel
     {
         if (e.CurrentState == ConnectionState.Open && e.OriginalState != ConnectionState.Open)
         {
-            var stack = _tracker.StackCapture == StackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
+            var stack = _tracker.StackCapture == SqlConnectionStackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
             Volatile.Write(ref _current, _tracker.Begin(_memberName, _filePath, _lineNumber, stack));
             GC.ReRegisterForFinalize(this);
         }

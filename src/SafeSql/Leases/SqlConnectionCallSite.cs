@@ -1,8 +1,8 @@
 using System.Globalization;
 
-namespace SafeSql.Leases;
+namespace SafeSql;
 
-/// <summary>Where a connection was opened: the caller of <see cref="ISqlConnectionFactory.OpenConnection"/> or <see cref="ISqlConnectionFactory.OpenConnectionAsync"/>.</summary>
+/// <summary>Where a connection was opened: the caller of <c>OpenConnection</c> or <c>OpenConnectionAsync</c> (of the data source, a factory or a scope).</summary>
 /// <remarks>
 /// The values come from <see cref="System.Runtime.CompilerServices.CallerFilePathAttribute"/>,
 /// <see cref="System.Runtime.CompilerServices.CallerLineNumberAttribute"/> and

@@ -1,4 +1,4 @@
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>How many leases one call site holds right now, and the age of its oldest one.</summary>
 public sealed class SqlConnectionCallSiteUsage
@@ -11,7 +11,7 @@ public sealed class SqlConnectionCallSiteUsage
     }
 
     /// <summary>Gets the call site.</summary>
-    /// <value><see langword="null"/> for leases opened with <see cref="StackCaptureMode.None"/> (grouped together).</value>
+    /// <value><see langword="null"/> for leases opened with <see cref="SqlConnectionStackCaptureMode.None"/> (grouped together).</value>
     public SqlConnectionCallSite? CallSite { get; }
 
     /// <summary>Gets the number of leases this call site holds.</summary>

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>How leases are tracked and when leaks are reported.</summary>
 /// <remarks>
@@ -8,10 +8,10 @@ namespace SafeSql.Leases;
 /// Every connection a SafeSql factory opens is tracked by a lease until it is closed or disposed. Leaks are reported
 /// (logs with event ids 2001-2004, the <c>db.client.connection.safesql.leaks</c> counter and
 /// <see cref="OnLeakDetected"/>) in four ways: a scope ends with the connection still open
-/// (<see cref="ConnectionLeakKind.NotDisposedBeforeScopeEnd"/>), the connection is garbage-collected without being
-/// disposed (<see cref="ConnectionLeakKind.CollectedWithoutDispose"/>), or it is held longer than
-/// <see cref="LeakDetectionThreshold"/> (<see cref="ConnectionLeakKind.HeldTooLong"/>, then
-/// <see cref="ConnectionLeakKind.ReturnedAfterHeldTooLong"/> when it is finally returned).
+/// (<see cref="SqlConnectionLeakKind.NotDisposedBeforeScopeEnd"/>), the connection is garbage-collected without being
+/// disposed (<see cref="SqlConnectionLeakKind.CollectedWithoutDispose"/>), or it is held longer than
+/// <see cref="LeakDetectionThreshold"/> (<see cref="SqlConnectionLeakKind.HeldTooLong"/>, then
+/// <see cref="SqlConnectionLeakKind.ReturnedAfterHeldTooLong"/> when it is finally returned).
 /// </para>
 /// <para>The factory reads these options once, when it is created; later changes are not observed.</para>
 /// </remarks>
@@ -23,15 +23,15 @@ public class SqlConnectionLeakOptions
 
     /// <summary>Gets or sets how much of the opening code each lease records.</summary>
     /// <value>
-    /// The default value is <see cref="StackCaptureMode.CallSite"/>: file, line and member of the caller, at no cost.
-    /// <see cref="StackCaptureMode.Full"/> adds a stack trace per open (tens of microseconds each).
+    /// The default value is <see cref="SqlConnectionStackCaptureMode.CallSite"/>: file, line and member of the caller, at no cost.
+    /// <see cref="SqlConnectionStackCaptureMode.Full"/> adds a stack trace per open (tens of microseconds each).
     /// </value>
-    [EnumDataType(typeof(StackCaptureMode))]
-    public StackCaptureMode StackCapture { get; set; } = StackCaptureMode.CallSite;
+    [EnumDataType(typeof(SqlConnectionStackCaptureMode))]
+    public SqlConnectionStackCaptureMode StackCapture { get; set; } = SqlConnectionStackCaptureMode.CallSite;
 
     /// <summary>
     /// Gets or sets how long a connection may stay open before it is reported as
-    /// <see cref="ConnectionLeakKind.HeldTooLong"/> (once, with its call site or stack), and reported again when it is
+    /// <see cref="SqlConnectionLeakKind.HeldTooLong"/> (once, with its call site or stack), and reported again when it is
     /// finally returned. <see langword="null"/> turns the watchdog off; it is the only way to: zero and
     /// <see cref="Timeout.InfiniteTimeSpan"/> are outside the accepted range and fail validation at startup.
     /// </summary>
@@ -51,10 +51,10 @@ public class SqlConnectionLeakOptions
     /// <value>The default value is <see langword="null"/> (reports are only logged and counted).</value>
     /// <remarks>
     /// The callback runs on the thread that detected the leak: the thread disposing a scope, the thread closing a
-    /// connection (<see cref="ConnectionLeakKind.ReturnedAfterHeldTooLong"/>), a timer thread
-    /// (<see cref="ConnectionLeakKind.HeldTooLong"/>) or a thread-pool thread after a garbage collection
-    /// (<see cref="ConnectionLeakKind.CollectedWithoutDispose"/>; never the finalizer thread). Keep it short and
+    /// connection (<see cref="SqlConnectionLeakKind.ReturnedAfterHeldTooLong"/>), a timer thread
+    /// (<see cref="SqlConnectionLeakKind.HeldTooLong"/>) or a thread-pool thread after a garbage collection
+    /// (<see cref="SqlConnectionLeakKind.CollectedWithoutDispose"/>; never the finalizer thread). Keep it short and
     /// thread-safe; an exception it throws is logged (event id 2005) and otherwise ignored.
     /// </remarks>
-    public Action<ConnectionLeakReport>? OnLeakDetected { get; set; }
+    public Action<SqlConnectionLeakReport>? OnLeakDetected { get; set; }
 }

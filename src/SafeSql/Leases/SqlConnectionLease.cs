@@ -1,4 +1,4 @@
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>
 /// One lease as it was when a report or a snapshot was taken: which pool, where the connection was opened, when, and
@@ -16,11 +16,11 @@ public sealed class SqlConnectionLease
     }
 
     /// <summary>Gets the name of the factory (pool) that opened the connection.</summary>
-    /// <value>The factory's <see cref="ISqlConnectionFactory.Name"/>, which is also the <c>db.client.connection.pool.name</c> metric tag.</value>
+    /// <value>The data source's name (<c>SafeSqlDataSource.Name</c>, the name given to <c>AddSafeSql</c>), which is also the <c>db.client.connection.pool.name</c> metric tag.</value>
     public string PoolName { get; }
 
     /// <summary>Gets where the connection was opened.</summary>
-    /// <value><see langword="null"/> when <see cref="SqlConnectionLeakOptions.StackCapture"/> is <see cref="StackCaptureMode.None"/>.</value>
+    /// <value><see langword="null"/> when <see cref="SqlConnectionLeakOptions.StackCapture"/> is <see cref="SqlConnectionStackCaptureMode.None"/>.</value>
     public SqlConnectionCallSite? CallSite { get; }
 
     /// <summary>Gets when the connection was opened, on the factory's <see cref="TimeProvider"/> clock.</summary>
@@ -32,7 +32,7 @@ public sealed class SqlConnectionLease
     public TimeSpan HeldFor { get; }
 
     /// <summary>Gets the stack of the opening thread, captured at open.</summary>
-    /// <value><see langword="null"/> unless <see cref="SqlConnectionLeakOptions.StackCapture"/> is <see cref="StackCaptureMode.Full"/>.</value>
+    /// <value><see langword="null"/> unless <see cref="SqlConnectionLeakOptions.StackCapture"/> is <see cref="SqlConnectionStackCaptureMode.Full"/>.</value>
     public string? StackTrace { get; }
 
     /// <summary>Describes the lease, e.g. <c>OrderRepository.cs:42 (GetOrders), held 31.2 s</c>.</summary>

@@ -1,6 +1,4 @@
-using SafeSql.Classification;
-
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>
 /// The connection pool timed out because every connection was leased; the message names the call sites holding them.

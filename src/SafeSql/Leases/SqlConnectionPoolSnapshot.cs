@@ -1,11 +1,11 @@
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>
 /// A live view of one SafeSql pool: how many connections are leased now, against which Max Pool Size, the oldest lease,
 /// the call sites holding the most and the oldest leases, and the leak and pool-timeout history.
 /// </summary>
 /// <remarks>
-/// Get one with <see cref="SqlConnectionFactoryExtensions.GetPoolSnapshot"/>. It counts the leases of connections opened
+/// Get one with <c>SafeSqlDataSource.GetPoolSnapshot()</c> (in dependency injection, resolve the <c>SafeSqlDataSource</c> singleton, keyed by the name given to <c>AddSafeSql</c>). It counts the leases of connections opened
 /// through SafeSql only: code that opens the same connection string with <c>new SqlConnection</c> shares SqlClient's pool
 /// but is invisible here. It never contains the connection string.
 /// </remarks>
@@ -38,7 +38,7 @@ public sealed class SqlConnectionPoolSnapshot
     }
 
     /// <summary>Gets the name of the factory (pool).</summary>
-    /// <value>The factory's <see cref="ISqlConnectionFactory.Name"/>.</value>
+    /// <value>The data source's name (<c>SafeSqlDataSource.Name</c>, the name given to <c>AddSafeSql</c>).</value>
     public string PoolName { get; }
 
     /// <summary>Gets when the snapshot was taken, on the factory's <see cref="TimeProvider"/> clock.</summary>
@@ -69,7 +69,7 @@ public sealed class SqlConnectionPoolSnapshot
     /// <value>An empty list when nothing is leased.</value>
     public IReadOnlyList<SqlConnectionCallSiteUsage> TopCallSitesByAge { get; }
 
-    /// <summary>Gets the number of leaks detected since the factory was created (every kind except <see cref="ConnectionLeakKind.ReturnedAfterHeldTooLong"/>).</summary>
+    /// <summary>Gets the number of leaks detected since the factory was created (every kind except <see cref="SqlConnectionLeakKind.ReturnedAfterHeldTooLong"/>).</summary>
     /// <value>Zero or more.</value>
     public long LeaksDetected { get; }
 

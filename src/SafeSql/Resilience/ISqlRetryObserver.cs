@@ -1,6 +1,4 @@
-using SafeSql.Classification;
-
-namespace SafeSql.Resilience;
+namespace SafeSql;
 
 /// <summary>Told about every classified failure and every retry (the factory logs and counts them).</summary>
 internal interface ISqlRetryObserver

@@ -1,4 +1,4 @@
-namespace SafeSql.Resilience;
+namespace SafeSql;
 
 /// <summary>Default values of the retry options, as constants so attributes and XML docs can use them.</summary>
 internal static class RetryDefaults

@@ -3,9 +3,7 @@ using System.ComponentModel.DataAnnotations;
 using Polly;
 using Polly.Retry;
 
-using SafeSql.Classification;
-
-namespace SafeSql.Resilience;
+namespace SafeSql;
 
 /// <summary>
 /// Adds SafeSql's classification-driven retries to Polly v8 pipelines: jittered exponential backoff for refusals, connect

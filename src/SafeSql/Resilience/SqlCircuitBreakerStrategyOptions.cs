@@ -3,9 +3,7 @@ using System.ComponentModel.DataAnnotations;
 using Polly;
 using Polly.CircuitBreaker;
 
-using SafeSql.Classification;
-
-namespace SafeSql.Resilience;
+namespace SafeSql;
 
 /// <summary>
 /// Polly's circuit-breaker options with SafeSql's classification as <see cref="CircuitBreakerStrategyOptions{TResult}.ShouldHandle"/>:
@@ -14,7 +12,7 @@ namespace SafeSql.Resilience;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The data source (<see cref="SafeSqlOptions.CircuitBreaker"/>) puts the breaker outside its open retry, so it counts whole
+/// The data source (<c>SafeSqlOptions.CircuitBreaker</c>) puts the breaker outside its open retry, so it counts whole
 /// opens, each after its retries: a restart of a few seconds is ridden through by the retry and never opens it. When it opens,
 /// every open of the data source fails at once with <see cref="SqlServerUnavailableException"/>
 /// (<see cref="SqlFailureKind.CircuitOpen"/>), one probe every <see cref="ProbeInterval"/> (a TCP connect and a PRELOGIN

@@ -1,9 +1,8 @@
 using Polly.Telemetry;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
 
-namespace SafeSql.Resilience;
+namespace SafeSql;
 
 /// <summary>
 /// Adds SafeSql's classification to Polly's metrics (<c>resilience.polly.*</c>, meter "Polly") for every event of a SafeSql

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace SafeSql.Resilience;
+namespace SafeSql;
 
 /// <summary>
 /// The end of one open's time budget (<c>SafeSqlOptions.OpenTimeout</c>), carried in the pipeline's context: no retry starts

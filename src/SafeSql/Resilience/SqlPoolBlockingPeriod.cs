@@ -1,9 +1,8 @@
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Classification;
 using SafeSql.ConnectionStrings;
 
-namespace SafeSql.Resilience;
+namespace SafeSql;
 
 /// <summary>
 /// SqlClient's pool blocking period: after a pooled open fails, the pool rethrows (a copy of) that error to every open,
@@ -62,7 +61,7 @@ internal static class SqlPoolBlockingPeriod
 
     private static bool IsAzureSqlEndpoint(string? dataSource)
     {
-        if (!SqlDataSource.TryParse(dataSource, out var source))
+        if (!SqlServerAddress.TryParse(dataSource, out var source))
         {
             return false;
         }

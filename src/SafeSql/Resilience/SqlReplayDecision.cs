@@ -1,6 +1,4 @@
-using SafeSql.Classification;
-
-namespace SafeSql.Resilience;
+namespace SafeSql;
 
 /// <summary>Where an operation was when it failed, as far as the code that replays it can tell.</summary>
 internal enum SqlFailurePoint

@@ -3,10 +3,9 @@ using Microsoft.Data.SqlClient;
 using Polly;
 using Polly.Retry;
 
-using SafeSql.Classification;
 using SafeSql.ConnectionStrings;
 
-namespace SafeSql.Resilience;
+namespace SafeSql;
 
 /// <summary>
 /// SafeSql's decision for one retry pipeline: <c>ShouldHandle</c> and <c>DelayGenerator</c> from

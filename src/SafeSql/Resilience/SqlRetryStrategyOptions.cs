@@ -3,9 +3,7 @@ using System.ComponentModel.DataAnnotations;
 using Polly;
 using Polly.Retry;
 
-using SafeSql.Classification;
-
-namespace SafeSql.Resilience;
+namespace SafeSql;
 
 /// <summary>
 /// Polly's retry options with SafeSql's classification as <see cref="RetryStrategyOptions{TResult}.ShouldHandle"/> and

@@ -1,9 +1,8 @@
 using System.Net.Sockets;
 
-using SafeSql.Classification;
 using SafeSql.Shared.Tds;
 
-namespace SafeSql.Resilience;
+namespace SafeSql;
 
 /// <summary>What one probe of the server found.</summary>
 internal enum SqlServerProbeResult

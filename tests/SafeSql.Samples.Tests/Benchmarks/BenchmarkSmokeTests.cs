@@ -45,7 +45,7 @@ public sealed partial class BenchmarkSmokeTests
         // Assert
         Assert.True(exitCode == 0, $"field-table exited with {exitCode}:\n{Tail(output)}");
         Assert.Equal((1, 1), Connections(output, "Raw SqlClient, pooled (default)"));
-        Assert.Equal((1, 1), Connections(output, "SafeSql, pooled (StackCaptureMode.CallSite)"));
+        Assert.Equal((1, 1), Connections(output, "SafeSql, pooled (SqlConnectionStackCaptureMode.CallSite)"));
         Assert.Equal((Opens, Opens), Connections(output, "Raw SqlClient, Pooling=false"));
     }
 

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 
-using SafeSql.Classification;
 using SafeSql.Testing;
 using SafeSql.Testing.Network;
 

@@ -2,8 +2,6 @@ using System.Net;
 
 using Microsoft.Extensions.Time.Testing;
 
-using SafeSql.Classification;
-
 namespace SafeSql.Tests.Classification;
 
 /// <summary>

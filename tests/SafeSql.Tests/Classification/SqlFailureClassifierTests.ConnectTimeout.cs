@@ -3,7 +3,6 @@ using System.Net.Sockets;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Classification;
 using SafeSql.Tests.TestUtilities;
 
 namespace SafeSql.Tests.Classification;

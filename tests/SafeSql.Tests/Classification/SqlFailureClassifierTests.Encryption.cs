@@ -5,7 +5,6 @@ using Microsoft.Data.SqlClient;
 
 using Microsoft.Extensions.Time.Testing;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
 using SafeSql.Tests.Leases;
 using SafeSql.Tests.TestUtilities;

@@ -3,7 +3,6 @@ using System.Net.Sockets;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
 using SafeSql.Testing;
 using SafeSql.Tests.TestUtilities;
@@ -186,11 +185,11 @@ public sealed partial class SqlFailureClassifierTests
     private static SqlClassificationContext Context(LoopbackSqlServer server, FakeEvidence evidence) =>
         new(SqlOperationPhase.Open, DataSource(server), null, evidence);
 
-    private static OsTcpSnapshot Snapshot(IPEndPoint? endPoint, int towards, int timeWait, int? total = null) =>
+    private static SafeSqlTcpSnapshot Snapshot(IPEndPoint? endPoint, int towards, int timeWait, int? total = null) =>
         new(endPoint, 40000, 40049, 50, false, endPoint is null ? null : towards, endPoint is null ? null : timeWait, total ?? towards, total ?? timeWait, TimeSpan.FromSeconds(60), 4096, 0, portsSharedAcrossDestinations: true, "/proc/net/tcp");
 
     /// <summary>Operating-system evidence chosen by the test (the SqlClient exception stays real).</summary>
-    private sealed class FakeEvidence(OsTcpSnapshot snapshot, SocketError connectResult) : ITcpEvidenceSource
+    private sealed class FakeEvidence(SafeSqlTcpSnapshot snapshot, SocketError connectResult) : ITcpEvidenceSource
     {
         public int Connects { get; private set; }
 
@@ -202,7 +201,7 @@ public sealed partial class SqlFailureClassifierTests
 
         public bool OverflowWithin(IPEndPoint endPoint, TimeSpan window) => OverflowSeen;
 
-        public OsTcpSnapshot Capture(IPEndPoint? endPoint) => snapshot;
+        public SafeSqlTcpSnapshot Capture(IPEndPoint? endPoint) => snapshot;
 
         public SocketError Connect(IPEndPoint endPoint)
         {

@@ -4,7 +4,6 @@ using System.Net.Sockets;
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.Time.Testing;
 
-using SafeSql.Classification;
 using SafeSql.Testing;
 using SafeSql.Tests.TestUtilities;
 

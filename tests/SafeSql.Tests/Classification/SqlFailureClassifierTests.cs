@@ -3,8 +3,6 @@ using System.Net.Sockets;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Classification;
-using SafeSql.Leases;
 using SafeSql.Testing;
 
 namespace SafeSql.Tests.Classification;
@@ -430,7 +428,7 @@ public sealed partial class SqlFailureClassifierTests
         // Act / Assert
         Assert.Equal("exception", Assert.Throws<ArgumentNullException>(() => SqlFailureClassifier.Classify(null!)).ParamName);
         Assert.Equal("exception", Assert.Throws<ArgumentNullException>(() => SqlFailureClassifier.Classify(null!, "tcp:127.0.0.1,1433")).ParamName);
-        Assert.Equal("exception", Assert.Throws<ArgumentNullException>(() => SqlFailureClassifier.Classify(null!, new IPEndPoint(IPAddress.Loopback, 1433))).ParamName);
+        Assert.Equal("exception", Assert.Throws<ArgumentNullException>(() => SqlFailureClassifier.ClassifyForEndPoint(null!, new IPEndPoint(IPAddress.Loopback, 1433))).ParamName);
         Assert.Equal("exception", Assert.Throws<ArgumentNullException>(() => SqlFailureClassifier.ClassifyOpenFailure(null!, null)).ParamName);
     }
 

@@ -8,9 +8,7 @@ using Microsoft.Extensions.Options;
 
 using Polly;
 
-using SafeSql.Classification;
 using SafeSql.ConnectionStrings;
-using SafeSql.Resilience;
 using SafeSql.Testing;
 using SafeSql.Tests.TestUtilities;
 

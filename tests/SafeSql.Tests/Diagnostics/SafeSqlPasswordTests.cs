@@ -5,7 +5,6 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Time.Testing;
 
 using SafeSql.Diagnostics;
-using SafeSql.Leases;
 using SafeSql.Testing;
 using SafeSql.Tests.Leases;
 
@@ -23,7 +22,7 @@ public sealed class SafeSqlPasswordTests(LoopbackServerFixture fixture) : IClass
         Assert.True(connectionString.Contains(Password, StringComparison.Ordinal), "The loopback connection string must carry the password the test looks for (not shown).");
         var time = new FakeTimeProvider();
         var texts = new ConcurrentQueue<string>();
-        await using var harness = new FactoryHarness(connectionString, o => { o.LeakDetectionThreshold = TimeSpan.FromSeconds(2); o.StackCapture = StackCaptureMode.Full; }, time);
+        await using var harness = new FactoryHarness(connectionString, o => { o.LeakDetectionThreshold = TimeSpan.FromSeconds(2); o.StackCapture = SqlConnectionStackCaptureMode.Full; }, time);
 
         // Act: scope leak, held too long and its return, pool timeout, snapshot, health check.
         await using (var scope = harness.Factory.CreateScope())
@@ -54,7 +53,7 @@ public sealed class SafeSqlPasswordTests(LoopbackServerFixture fixture) : IClass
 
         // Assert
         Assert.Equal(
-            [ConnectionLeakKind.NotDisposedBeforeScopeEnd, ConnectionLeakKind.HeldTooLong, ConnectionLeakKind.HeldTooLong, ConnectionLeakKind.ReturnedAfterHeldTooLong, ConnectionLeakKind.ReturnedAfterHeldTooLong],
+            [SqlConnectionLeakKind.NotDisposedBeforeScopeEnd, SqlConnectionLeakKind.HeldTooLong, SqlConnectionLeakKind.HeldTooLong, SqlConnectionLeakKind.ReturnedAfterHeldTooLong, SqlConnectionLeakKind.ReturnedAfterHeldTooLong],
             harness.Reports.Select(r => r.Kind));
         foreach (var report in harness.Reports)
         {

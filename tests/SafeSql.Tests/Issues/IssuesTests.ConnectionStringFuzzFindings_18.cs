@@ -6,7 +6,6 @@ using Polly;
 
 using SafeSql.ConnectionStrings;
 using SafeSql.Diagnostics;
-using SafeSql.Resilience;
 using SafeSql.Tests.DependencyInjection;
 using SafeSql.Tests.TestUtilities;
 

@@ -10,8 +10,6 @@ using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 using SafeSql.Diagnostics;
-using SafeSql.Leases;
-using SafeSql.Resilience;
 
 namespace SafeSql.Tests.Leases;
 
@@ -31,7 +29,7 @@ internal sealed class FactoryHarness : IAsyncDisposable
         SafeSqlMetrics.FailuresInstrumentName,
     ];
 
-    private readonly ConcurrentQueue<ConnectionLeakReport> _reports = new();
+    private readonly ConcurrentQueue<SqlConnectionLeakReport> _reports = new();
     private readonly SemaphoreSlim _reported = new(0);
     private readonly Channel<bool> _logged = Channel.CreateUnbounded<bool>();
     private readonly LoggerFactory _loggerFactory;
@@ -82,7 +80,7 @@ internal sealed class FactoryHarness : IAsyncDisposable
     /// <summary>The fake clock the harness was given (tests that move time pass one).</summary>
     public FakeTimeProvider Time => _timeProvider as FakeTimeProvider ?? throw new InvalidOperationException("This harness runs on the system clock; pass a FakeTimeProvider.");
 
-    public IReadOnlyList<ConnectionLeakReport> Reports => [.. _reports];
+    public IReadOnlyList<SqlConnectionLeakReport> Reports => [.. _reports];
 
     /// <summary>The measurements of one <see cref="long"/> instrument (every instrument but use_time).</summary>
     public IReadOnlyList<CollectedMeasurement<long>> MeasurementsOf(string instrument) => _counters[instrument].GetMeasurementSnapshot();
@@ -124,7 +122,7 @@ internal sealed class FactoryHarness : IAsyncDisposable
     }
 
     /// <summary>Waits (generously: the box is loaded) until at least <paramref name="count"/> reports arrived.</summary>
-    public async Task<IReadOnlyList<ConnectionLeakReport>> WaitForReportsAsync(int count, TimeSpan? timeout = null)
+    public async Task<IReadOnlyList<SqlConnectionLeakReport>> WaitForReportsAsync(int count, TimeSpan? timeout = null)
     {
         var deadline = TimeSpan.FromSeconds(30);
         using var cts = new CancellationTokenSource(timeout ?? deadline);

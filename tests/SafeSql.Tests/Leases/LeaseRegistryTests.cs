@@ -5,7 +5,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
 using SafeSql.Diagnostics;
-using SafeSql.Leases;
 
 namespace SafeSql.Tests.Leases;
 

@@ -6,7 +6,6 @@ using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.Logging;
 
 using SafeSql.Diagnostics;
-using SafeSql.Leases;
 
 using static SafeSql.Tests.TestUtilities.CallerInfo;
 
@@ -29,7 +28,7 @@ public sealed class LeaseSentinelTests(LoopbackServerFixture fixture) : IClassFi
 
         // Assert
         var report = Assert.Single(reports);
-        Assert.Equal(ConnectionLeakKind.CollectedWithoutDispose, report.Kind);
+        Assert.Equal(SqlConnectionLeakKind.CollectedWithoutDispose, report.Kind);
         var member = async ? nameof(OpenAndDropAsync) : nameof(OpenAndDrop);
         Assert.Equal(member, report.Lease.CallSite!.MemberName);
         Assert.Equal(line, report.Lease.CallSite.LineNumber);
@@ -87,7 +86,7 @@ public sealed class LeaseSentinelTests(LoopbackServerFixture fixture) : IClassFi
 
         // Assert
         var report = Assert.Single(reports);
-        Assert.Equal(ConnectionLeakKind.CollectedWithoutDispose, report.Kind);
+        Assert.Equal(SqlConnectionLeakKind.CollectedWithoutDispose, report.Kind);
         Assert.Equal(line, report.Lease.CallSite!.LineNumber);
     }
 
@@ -107,7 +106,7 @@ public sealed class LeaseSentinelTests(LoopbackServerFixture fixture) : IClassFi
         // Assert: the kept connection no longer references the sentinel (it unsubscribed on close), so the dropped one is
         // found; and reopening the kept connection by hand does not end or report anyone's lease.
         var report = Assert.Single(reports);
-        Assert.Equal(ConnectionLeakKind.CollectedWithoutDispose, report.Kind);
+        Assert.Equal(SqlConnectionLeakKind.CollectedWithoutDispose, report.Kind);
         Assert.Equal(line, report.Lease.CallSite!.LineNumber);
         await using var next = await harness.Factory.OpenConnectionAsync();
         kept.ConnectionString = harness.Factory.ConnectionStringWithPassword;
@@ -122,7 +121,7 @@ public sealed class LeaseSentinelTests(LoopbackServerFixture fixture) : IClassFi
     /// Collects until the first report arrives (at most 30 s): one collection is not always enough on a loaded machine, where
     /// SqlClient's own open machinery can still hold the connection at the first one.
     /// </summary>
-    private static async Task<IReadOnlyList<ConnectionLeakReport>> CollectGarbageUntilReportedAsync(FactoryHarness harness)
+    private static async Task<IReadOnlyList<SqlConnectionLeakReport>> CollectGarbageUntilReportedAsync(FactoryHarness harness)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (harness.Reports.Count == 0 && DateTime.UtcNow < deadline)

@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Leases;
 using SafeSql.Testing;
 
 namespace SafeSql.Tests.Leases;
@@ -40,7 +39,7 @@ internal static class LeaseSoak
         var reports = new ReportCounts();
         var builder = new SqlConnectionStringBuilder(server.ConnectionString) { ApplicationName = $"SafeSql.Soak.{Guid.NewGuid():N}" };
         var dataSourceBuilder = new SafeSqlDataSourceBuilder(builder.ConnectionString) { Name = "soak" };
-        dataSourceBuilder.Options.Leaks.StackCapture = StackCaptureMode.CallSite;
+        dataSourceBuilder.Options.Leaks.StackCapture = SqlConnectionStackCaptureMode.CallSite;
         dataSourceBuilder.Options.Leaks.LeakDetectionThreshold = options.LeakDetectionThreshold;
         dataSourceBuilder.Options.Leaks.OnLeakDetected = reports.Add;
         var result = new LeaseSoakResult { Opens = options.Opens, Workers = options.Workers };
@@ -209,7 +208,7 @@ internal static class LeaseSoak
         {
             if (leak % options.HoldEvery == 0)
             {
-                result.CountPlant(ConnectionLeakKind.HeldTooLong);
+                result.CountPlant(SqlConnectionLeakKind.HeldTooLong);
                 var connection = await OpenHeldAsync(dataSource);
                 var hold = HoldThenDisposeAsync(connection, options.HoldFor);
                 lock (_holds)
@@ -219,12 +218,12 @@ internal static class LeaseSoak
             }
             else if (leak % 4 == 1)
             {
-                result.CountPlant(ConnectionLeakKind.NotDisposedBeforeScopeEnd);
+                result.CountPlant(SqlConnectionLeakKind.NotDisposedBeforeScopeEnd);
                 await OpenInScopeAndLeaveOpenAsync(dataSource);
             }
             else
             {
-                result.CountPlant(ConnectionLeakKind.CollectedWithoutDispose);
+                result.CountPlant(SqlConnectionLeakKind.CollectedWithoutDispose);
                 if ((leak & 1) == 0)
                 {
                     OpenAndDrop(dataSource);
@@ -272,23 +271,23 @@ internal static class LeaseSoak
             nameof(OpenAndDrop), nameof(OpenAndDropAsync), nameof(OpenInScopeAndLeaveOpenAsync), nameof(OpenHeldAsync),
         };
 
-        private readonly long[] _byKind = new long[(int)ConnectionLeakKind.ReturnedAfterHeldTooLong + 1];
+        private readonly long[] _byKind = new long[(int)SqlConnectionLeakKind.ReturnedAfterHeldTooLong + 1];
         private long _notPlanted;
         private long _heldTooLongHolds;
         private long _heldTooLongDrops;
 
-        public long Total => Interlocked.Read(ref _byKind[(int)ConnectionLeakKind.CollectedWithoutDispose])
-            + Interlocked.Read(ref _byKind[(int)ConnectionLeakKind.NotDisposedBeforeScopeEnd])
-            + Interlocked.Read(ref _byKind[(int)ConnectionLeakKind.HeldTooLong]);
+        public long Total => Interlocked.Read(ref _byKind[(int)SqlConnectionLeakKind.CollectedWithoutDispose])
+            + Interlocked.Read(ref _byKind[(int)SqlConnectionLeakKind.NotDisposedBeforeScopeEnd])
+            + Interlocked.Read(ref _byKind[(int)SqlConnectionLeakKind.HeldTooLong]);
 
-        public void Add(ConnectionLeakReport report)
+        public void Add(SqlConnectionLeakReport report)
         {
             Interlocked.Increment(ref _byKind[(int)report.Kind]);
             if (report.Lease.CallSite?.MemberName is not { } member || !s_plants.Contains(member))
             {
                 Interlocked.Increment(ref _notPlanted);
             }
-            else if (report.Kind == ConnectionLeakKind.HeldTooLong)
+            else if (report.Kind == SqlConnectionLeakKind.HeldTooLong)
             {
                 Interlocked.Increment(ref member == nameof(OpenHeldAsync) ? ref _heldTooLongHolds : ref _heldTooLongDrops);
             }
@@ -301,10 +300,10 @@ internal static class LeaseSoak
         }
 
         public LeaseSoakReports Snapshot() => new(
-            Interlocked.Read(ref _byKind[(int)ConnectionLeakKind.CollectedWithoutDispose]),
-            Interlocked.Read(ref _byKind[(int)ConnectionLeakKind.NotDisposedBeforeScopeEnd]),
+            Interlocked.Read(ref _byKind[(int)SqlConnectionLeakKind.CollectedWithoutDispose]),
+            Interlocked.Read(ref _byKind[(int)SqlConnectionLeakKind.NotDisposedBeforeScopeEnd]),
             Interlocked.Read(ref _heldTooLongHolds),
-            Interlocked.Read(ref _byKind[(int)ConnectionLeakKind.ReturnedAfterHeldTooLong]),
+            Interlocked.Read(ref _byKind[(int)SqlConnectionLeakKind.ReturnedAfterHeldTooLong]),
             Interlocked.Read(ref _notPlanted),
             Interlocked.Read(ref _heldTooLongDrops));
     }
@@ -361,7 +360,7 @@ internal sealed record LeaseSoakReports(long CollectedWithoutDispose, long NotDi
 /// <summary>What a soak measured.</summary>
 internal sealed class LeaseSoakResult
 {
-    private readonly long[] _planted = new long[(int)ConnectionLeakKind.ReturnedAfterHeldTooLong + 1];
+    private readonly long[] _planted = new long[(int)SqlConnectionLeakKind.ReturnedAfterHeldTooLong + 1];
     private long _exceptions;
     private Exception? _firstException;
 
@@ -391,11 +390,11 @@ internal sealed class LeaseSoakResult
     /// <summary>Gets the leases still active at the end (after every plant was disposed or reported).</summary>
     public int LeasedAtEnd { get; set; }
 
-    public long PlantedCollected => Interlocked.Read(ref _planted[(int)ConnectionLeakKind.CollectedWithoutDispose]);
+    public long PlantedCollected => Interlocked.Read(ref _planted[(int)SqlConnectionLeakKind.CollectedWithoutDispose]);
 
-    public long PlantedScopeEnd => Interlocked.Read(ref _planted[(int)ConnectionLeakKind.NotDisposedBeforeScopeEnd]);
+    public long PlantedScopeEnd => Interlocked.Read(ref _planted[(int)SqlConnectionLeakKind.NotDisposedBeforeScopeEnd]);
 
-    public long PlantedHeldTooLong => Interlocked.Read(ref _planted[(int)ConnectionLeakKind.HeldTooLong]);
+    public long PlantedHeldTooLong => Interlocked.Read(ref _planted[(int)SqlConnectionLeakKind.HeldTooLong]);
 
     public long Planted => PlantedCollected + PlantedScopeEnd + PlantedHeldTooLong;
 
@@ -409,7 +408,7 @@ internal sealed class LeaseSoakResult
     /// <summary>Gets the spread of the heap over the checkpoints: largest minus smallest, in bytes.</summary>
     public long HeapSpread => Checkpoints.Max(c => c.HeapBytes) - Checkpoints.Min(c => c.HeapBytes);
 
-    internal void CountPlant(ConnectionLeakKind kind) => Interlocked.Increment(ref _planted[(int)kind]);
+    internal void CountPlant(SqlConnectionLeakKind kind) => Interlocked.Increment(ref _planted[(int)kind]);
 
     internal void RecordException(Exception exception)
     {

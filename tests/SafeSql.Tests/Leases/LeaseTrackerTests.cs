@@ -5,7 +5,6 @@ using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 using SafeSql.Diagnostics;
-using SafeSql.Leases;
 using SafeSql.Tests.TestUtilities;
 
 using static SafeSql.Tests.TestUtilities.CallerInfo;
@@ -33,7 +32,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
         // Act / Assert: exactly at the threshold, once.
         time.Advance(TimeSpan.FromTicks(1));
         var heldTooLong = Assert.Single(harness.Reports);
-        Assert.Equal(ConnectionLeakKind.HeldTooLong, heldTooLong.Kind);
+        Assert.Equal(SqlConnectionLeakKind.HeldTooLong, heldTooLong.Kind);
         Assert.Equal(TimeSpan.FromSeconds(5), heldTooLong.Lease.HeldFor);
         Assert.Equal(line, heldTooLong.Lease.CallSite!.LineNumber);
         Assert.Equal(
@@ -58,7 +57,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
 
         Assert.Equal(2, harness.Reports.Count);
         var returned = harness.Reports[1];
-        Assert.Equal(ConnectionLeakKind.ReturnedAfterHeldTooLong, returned.Kind);
+        Assert.Equal(SqlConnectionLeakKind.ReturnedAfterHeldTooLong, returned.Kind);
         Assert.Equal(TimeSpan.FromSeconds(65), returned.Lease.HeldFor);
         Assert.Equal(
             $"""The connection of SafeSql pool '{harness.Name}' opened at {site}, reported as held too long, was returned after 65 s.""",
@@ -105,7 +104,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
         Assert.Single(harness.Reports);
         time.Advance(TimeSpan.FromTicks(1));
         Assert.Equal([TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)], harness.Reports.Select(r => r.Lease.HeldFor));
-        Assert.All(harness.Reports, r => Assert.Equal(ConnectionLeakKind.HeldTooLong, r.Kind));
+        Assert.All(harness.Reports, r => Assert.Equal(SqlConnectionLeakKind.HeldTooLong, r.Kind));
     }
 
     [Fact]
@@ -136,7 +135,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
             o =>
             {
                 o.LeakDetectionThreshold = TimeSpan.FromSeconds(2);
-                o.StackCapture = StackCaptureMode.Full;
+                o.StackCapture = SqlConnectionStackCaptureMode.Full;
             },
             time);
         await using var connection = async ? await harness.Factory.OpenConnectionAsync() : harness.Factory.OpenConnection();
@@ -152,7 +151,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
         Assert.Contains(nameof(Watchdog_FullStackCapture_ReportCarriesTheCallersStack), firstFrame, StringComparison.Ordinal);
         Assert.Contains("LeaseTrackerTests.cs:line ", firstFrame, StringComparison.Ordinal);
         Assert.EndsWith(Environment.NewLine + stack, report.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain("SafeSql.Leases", stack, StringComparison.Ordinal);
+        Assert.DoesNotContain("SafeSql.Lease", stack, StringComparison.Ordinal); // no frame of the lease machinery (LeaseTracker, LeaseRecord, LeaseSentinel...)
     }
 
     [Fact]
@@ -165,7 +164,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
             o =>
             {
                 o.LeakDetectionThreshold = TimeSpan.FromSeconds(2);
-                o.StackCapture = StackCaptureMode.None;
+                o.StackCapture = SqlConnectionStackCaptureMode.None;
             },
             time);
         await using var connection = harness.Factory.OpenConnection();
@@ -263,7 +262,7 @@ public sealed class LeaseTrackerTests(LoopbackServerFixture fixture) : IClassFix
     public async Task OnClosed_FullStackCapture_ReleasesTheStackOfTheEndedLease(bool async)
     {
         // Arrange
-        await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.StackCapture = StackCaptureMode.Full);
+        await using var harness = new FactoryHarness(fixture.ConnectionString(), o => o.StackCapture = SqlConnectionStackCaptureMode.Full);
         var connection = async ? await harness.Factory.OpenConnectionAsync() : harness.Factory.OpenConnection();
         var active = new List<LeaseRecord>();
         harness.Factory.Tracker.CopyActiveLeases(active);

@@ -7,9 +7,7 @@ using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
-using SafeSql.Leases;
 using SafeSql.Testing;
 using SafeSql.Tests.TestUtilities;
 
@@ -286,21 +284,6 @@ public sealed class SafeSqlDataSourceLeaseTests(LoopbackServerFixture fixture) :
     }
 
     [Fact]
-    public void GetPoolSnapshot_NotASafeSqlFactory_ThrowsNotSupportedException()
-    {
-        // Arrange
-        ISqlConnectionFactory factory = new ForeignFactory();
-
-        // Act
-        var exception = Assert.Throws<NotSupportedException>(() => factory.GetPoolSnapshot());
-
-        // Assert
-        Assert.Equal(
-            """GetPoolSnapshot needs a factory created by SafeSql (AddSafeSql or SafeSqlDataSource); got SafeSql.Tests.Leases.SafeSqlDataSourceLeaseTests+ForeignFactory. Resolve ISqlConnectionFactory from dependency injection.""",
-            exception.Message);
-    }
-
-    [Fact]
     [Trait(SqlClientPool.Trait, SqlClientPool.Sensitive)]
     public async Task Open_ServerSlowerThanConnectTimeoutAndConcurrentOpens_PoolTimeoutNamesSerialCreation()
     {
@@ -362,16 +345,6 @@ public sealed class SafeSqlDataSourceLeaseTests(LoopbackServerFixture fixture) :
         factory.ClearPool();
     }
 
-    [Fact]
-    public void GetPoolSnapshot_NullFactory_ThrowsArgumentNullException()
-    {
-        // Act
-        var exception = Assert.Throws<ArgumentNullException>(() => SqlConnectionFactoryExtensions.GetPoolSnapshot(null!));
-
-        // Assert
-        Assert.Equal("factory", exception.ParamName);
-    }
-
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static (SqlConnection Connection, int Line) HoldLease(SafeSqlDataSource factory) => (factory.OpenConnection(), CurrentLine());
 
@@ -390,16 +363,5 @@ public sealed class SafeSqlDataSourceLeaseTests(LoopbackServerFixture fixture) :
         }
 
         return (list, line);
-    }
-
-    private sealed class ForeignFactory : ISqlConnectionFactory
-    {
-        public string Name => "foreign";
-
-        public SqlConnection OpenConnection(string callerMemberName = "", string callerFilePath = "", int callerLineNumber = 0) => throw new NotImplementedException();
-
-        public ValueTask<SqlConnection> OpenConnectionAsync(CancellationToken cancellationToken = default, string callerMemberName = "", string callerFilePath = "", int callerLineNumber = 0) => throw new NotImplementedException();
-
-        public ISqlConnectionScope CreateScope() => throw new NotImplementedException();
     }
 }

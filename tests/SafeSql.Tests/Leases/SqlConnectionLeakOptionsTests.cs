@@ -1,7 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 
-using SafeSql.Leases;
-
 namespace SafeSql.Tests.Leases;
 
 public sealed class SqlConnectionLeakOptionsTests
@@ -13,7 +11,7 @@ public sealed class SqlConnectionLeakOptionsTests
         var options = new SqlConnectionLeakOptions();
 
         // Assert
-        Assert.Equal(StackCaptureMode.CallSite, options.StackCapture);
+        Assert.Equal(SqlConnectionStackCaptureMode.CallSite, options.StackCapture);
         Assert.Equal(TimeSpan.FromSeconds(30), options.LeakDetectionThreshold);
         Assert.Null(options.OnLeakDetected);
         Assert.Empty(Validate(options));
@@ -56,7 +54,7 @@ public sealed class SqlConnectionLeakOptionsTests
     public void Validate_UndefinedStackCaptureMode_Fails()
     {
         // Arrange
-        var options = new SqlConnectionLeakOptions { StackCapture = (StackCaptureMode)7 };
+        var options = new SqlConnectionLeakOptions { StackCapture = (SqlConnectionStackCaptureMode)7 };
 
         // Act
         var error = Assert.Single(Validate(options));

@@ -9,7 +9,6 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 using SafeSql.Diagnostics;
-using SafeSql.Leases;
 using SafeSql.Tests.TestUtilities;
 
 using static SafeSql.Tests.TestUtilities.CallerInfo;
@@ -45,7 +44,7 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
         // Assert
         Assert.Equal(ConnectionState.Closed, connection.State);
         var report = Assert.Single(harness.Reports);
-        Assert.Equal(ConnectionLeakKind.NotDisposedBeforeScopeEnd, report.Kind);
+        Assert.Equal(SqlConnectionLeakKind.NotDisposedBeforeScopeEnd, report.Kind);
         Assert.Equal(harness.Name, report.Lease.PoolName);
         Assert.Equal(ThisFilePath(), report.Lease.CallSite!.FilePath);
         Assert.Equal(line, report.Lease.CallSite.LineNumber);
@@ -188,7 +187,7 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
     public async Task DependencyInjectionScope_ConnectionLeftOpen_IsReturnedAndReportedWhenTheScopeEnds()
     {
         // Arrange: the real registration (keyed root singleton, scoped factory = root.CreateScope()).
-        var reports = new ConcurrentQueue<ConnectionLeakReport>();
+        var reports = new ConcurrentQueue<SqlConnectionLeakReport>();
         var services = new ServiceCollection();
         services.AddSafeSql(o =>
         {
@@ -209,7 +208,7 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
         // Assert
         Assert.Equal(ConnectionState.Closed, connection.State);
         var report = Assert.Single(reports);
-        Assert.Equal(ConnectionLeakKind.NotDisposedBeforeScopeEnd, report.Kind);
+        Assert.Equal(SqlConnectionLeakKind.NotDisposedBeforeScopeEnd, report.Kind);
         Assert.Equal(line, report.Lease.CallSite!.LineNumber);
         Assert.Equal(string.Empty, report.Lease.PoolName);
         Assert.Contains("Connection leak in SafeSql pool '(default)': the connection opened at SqlConnectionScopeTests.cs:", report.Message, StringComparison.Ordinal);
@@ -333,7 +332,7 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
         Assert.Equal(1000, reports.Count);
         Assert.All(reports, r =>
         {
-            Assert.Equal(ConnectionLeakKind.NotDisposedBeforeScopeEnd, r.Kind);
+            Assert.Equal(SqlConnectionLeakKind.NotDisposedBeforeScopeEnd, r.Kind);
             Assert.Equal(ThisFilePath(), r.Lease.CallSite!.FilePath);
             Assert.Equal(openLine, r.Lease.CallSite.LineNumber);
             Assert.Contains($"SqlConnectionScopeTests.cs:{openLine} (LeakLoop_ScopePerIteration_Runs1000IterationsWithoutPoolTimeoutAndReportsEveryLeak)", r.Message, StringComparison.Ordinal);

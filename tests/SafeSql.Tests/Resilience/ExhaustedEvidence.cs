@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
 
 namespace SafeSql.Tests.Resilience;
@@ -12,9 +11,9 @@ namespace SafeSql.Tests.Resilience;
 /// </summary>
 internal sealed class ExhaustedEvidence(IPEndPoint endPoint) : ITcpEvidenceSource
 {
-    private readonly OsTcpSnapshot _snapshot = new(endPoint, 40000, 40049, 50, false, 50, 50, 50, 50, TimeSpan.FromSeconds(60), 4096, 0, true, "/proc/net/tcp");
+    private readonly SafeSqlTcpSnapshot _snapshot = new(endPoint, 40000, 40049, 50, false, 50, 50, 50, 50, TimeSpan.FromSeconds(60), 4096, 0, true, "/proc/net/tcp");
 
-    public OsTcpSnapshot Capture(IPEndPoint? endPoint) => _snapshot;
+    public SafeSqlTcpSnapshot Capture(IPEndPoint? endPoint) => _snapshot;
 
     public SocketError Connect(IPEndPoint endPoint) => SocketError.AddressNotAvailable;
 

@@ -4,9 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
-using SafeSql.Leases;
 using SafeSql.Testing;
 using SafeSql.Tests.TestUtilities;
 

@@ -5,9 +5,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 using Polly.CircuitBreaker;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
-using SafeSql.Resilience;
 using SafeSql.Testing;
 using SafeSql.Tests.Leases;
 

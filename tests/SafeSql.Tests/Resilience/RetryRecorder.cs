@@ -7,9 +7,6 @@ using Polly;
 using Polly.Retry;
 using Polly.Telemetry;
 
-using SafeSql.Classification;
-using SafeSql.Resilience;
-
 namespace SafeSql.Tests.Resilience;
 
 /// <summary>One retry as Polly reported it: the attempt that failed, the delay chosen, and SafeSql's classification.</summary>

@@ -1,9 +1,7 @@
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.Time.Testing;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
-using SafeSql.Resilience;
 using SafeSql.Testing;
 using SafeSql.Tests.Leases;
 using SafeSql.Tests.TestUtilities;

@@ -6,9 +6,7 @@ using Microsoft.Extensions.Time.Testing;
 
 using Polly;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
-using SafeSql.Resilience;
 using SafeSql.Testing;
 
 using static SafeSql.Tests.Classification.SqlFailureClassifierTests;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 
 using Microsoft.Data.SqlClient;
 
-using SafeSql.Resilience;
 using SafeSql.Testing;
 using SafeSql.Tests.TestUtilities;
 

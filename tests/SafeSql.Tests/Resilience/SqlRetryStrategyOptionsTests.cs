@@ -4,9 +4,7 @@ using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Polly;
 using Polly.Telemetry;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
-using SafeSql.Resilience;
 using SafeSql.Testing;
 
 using static SafeSql.Tests.Classification.SqlFailureClassifierTests;

@@ -2,8 +2,6 @@ using Microsoft.Data.SqlClient;
 
 using Polly;
 
-using SafeSql.Classification;
-using SafeSql.Resilience;
 using SafeSql.Testing;
 
 using static SafeSql.Tests.Classification.SqlFailureClassifierTests;

@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
 
-using SafeSql.Classification;
-
 namespace SafeSql.Tests.TestUtilities;
 
 /// <summary>

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 
-using SafeSql.Classification;
 using SafeSql.Farm;
 using SafeSql.Testing.Network;
 

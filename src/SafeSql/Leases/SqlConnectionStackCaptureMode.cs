@@ -1,7 +1,7 @@
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>How much of the opening code a lease records, for leak reports and pool snapshots.</summary>
-public enum StackCaptureMode
+public enum SqlConnectionStackCaptureMode
 {
     /// <summary>
     /// No source location is recorded. Leases are still tracked, counted and enforced (scopes, finalizer, held-too-long

@@ -1,10 +1,10 @@
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>Why SafeSql reported a lease.</summary>
-public enum ConnectionLeakKind
+public enum SqlConnectionLeakKind
 {
     /// <summary>
-    /// The connection was opened through a scope (<see cref="ISqlConnectionScope"/> or the DI scope of a request) and
+    /// The connection was opened through a scope (<c>ISqlConnectionScope</c> or the DI scope of a request) and
     /// was still open when the scope ended. SafeSql disposed it, which returned it to the connection pool.
     /// </summary>
     NotDisposedBeforeScopeEnd = 1,

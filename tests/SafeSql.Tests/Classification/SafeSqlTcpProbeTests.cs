@@ -2,13 +2,12 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-using SafeSql.Classification;
 using SafeSql.Testing;
 using SafeSql.Diagnostics;
 
 namespace SafeSql.Tests.Classification;
 
-public sealed class OsTcpProbeTests : IDisposable
+public sealed class SafeSqlTcpProbeTests : IDisposable
 {
     private const string Tcp4Header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
     private const string Tcp6Header = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
@@ -79,7 +78,7 @@ public sealed class OsTcpProbeTests : IDisposable
         WriteProc("sys/net/core/somaxconn", "4096\n");
 
         // Act
-        var snapshot = OsTcpProbe.CaptureLinux(new IPEndPoint(IPAddress.Loopback, 1433), _procRoot);
+        var snapshot = SafeSqlTcpProbe.CaptureLinux(new IPEndPoint(IPAddress.Loopback, 1433), _procRoot);
 
         // Assert
         Assert.Equal(40000, snapshot.EphemeralPortRangeStart);
@@ -110,7 +109,7 @@ public sealed class OsTcpProbeTests : IDisposable
         WriteProc("sys/net/ipv4/ip_local_port_range", "40000 40009\n");
 
         // Act
-        var snapshot = OsTcpProbe.CaptureLinux(new IPEndPoint(IPAddress.Loopback, 1433), _procRoot);
+        var snapshot = SafeSqlTcpProbe.CaptureLinux(new IPEndPoint(IPAddress.Loopback, 1433), _procRoot);
 
         // Assert
         Assert.True(snapshot.IndicatesExhaustion);
@@ -122,7 +121,7 @@ public sealed class OsTcpProbeTests : IDisposable
     public void CaptureLinux_NoProcFiles_ReportsUnavailableAndAssumedRange()
     {
         // Act
-        var snapshot = OsTcpProbe.CaptureLinux(new IPEndPoint(IPAddress.Loopback, 1433), _procRoot);
+        var snapshot = SafeSqlTcpProbe.CaptureLinux(new IPEndPoint(IPAddress.Loopback, 1433), _procRoot);
 
         // Assert
         Assert.Equal("unavailable", snapshot.Source);
@@ -141,7 +140,7 @@ public sealed class OsTcpProbeTests : IDisposable
         WriteProc("sys/net/ipv4/ip_local_port_range", "40000 40049\n");
 
         // Act
-        var snapshot = OsTcpProbe.CaptureLinuxForClassification(new IPEndPoint(IPAddress.Loopback, 1433), _procRoot);
+        var snapshot = SafeSqlTcpProbe.CaptureLinuxForClassification(new IPEndPoint(IPAddress.Loopback, 1433), _procRoot);
 
         // Assert
         Assert.Equal(_procRoot + "/net/sockstat", snapshot.Source);
@@ -161,7 +160,7 @@ public sealed class OsTcpProbeTests : IDisposable
         WriteProc("sys/net/ipv4/ip_local_port_range", "40000 40049\n");
 
         // Act
-        var snapshot = OsTcpProbe.CaptureLinuxForClassification(new IPEndPoint(IPAddress.Loopback, 1433), _procRoot);
+        var snapshot = SafeSqlTcpProbe.CaptureLinuxForClassification(new IPEndPoint(IPAddress.Loopback, 1433), _procRoot);
 
         // Assert
         Assert.Equal(_procRoot + "/net/tcp", snapshot.Source);
@@ -188,7 +187,7 @@ public sealed class OsTcpProbeTests : IDisposable
         }
 
         // Act
-        var snapshot = OsTcpProbe.Capture(endPoint);
+        var snapshot = SafeSqlTcpProbe.Capture(endPoint);
 
         // Assert
         Assert.Equal(5, snapshot.TimeWaitTowardsEndPoint);
@@ -209,10 +208,10 @@ public sealed class OsTcpProbeTests : IDisposable
         var endPoint = (IPEndPoint)listener.LocalEndpoint;
 
         // Act
-        var accepted = OsTcpProbe.DiagnosticConnect(endPoint, TimeSpan.FromSeconds(5));
-        var timeWaitAfterward = OsTcpProbe.Capture(endPoint).TimeWaitTowardsEndPoint;
+        var accepted = SafeSqlTcpProbe.DiagnosticConnect(endPoint, TimeSpan.FromSeconds(5));
+        var timeWaitAfterward = SafeSqlTcpProbe.Capture(endPoint).TimeWaitTowardsEndPoint;
         listener.Stop();
-        var refused = OsTcpProbe.DiagnosticConnect(endPoint, TimeSpan.FromSeconds(5));
+        var refused = SafeSqlTcpProbe.DiagnosticConnect(endPoint, TimeSpan.FromSeconds(5));
 
         // Assert: a successful probe is reset (linger 0), so it leaves no port in TIME_WAIT.
         Assert.Equal(SocketError.Success, accepted);
@@ -233,8 +232,8 @@ public sealed class OsTcpProbeTests : IDisposable
 
         // Act
         var result = async
-            ? await OsTcpProbe.DiagnosticConnectAsync(server.EndPoint, TimeSpan.FromSeconds(5), watch)
-            : OsTcpProbe.DiagnosticConnect(server.EndPoint, TimeSpan.FromSeconds(5), watch);
+            ? await SafeSqlTcpProbe.DiagnosticConnectAsync(server.EndPoint, TimeSpan.FromSeconds(5), watch)
+            : SafeSqlTcpProbe.DiagnosticConnect(server.EndPoint, TimeSpan.FromSeconds(5), watch);
 
         // Assert
         Assert.Equal(SocketError.ConnectionReset, result);
@@ -250,8 +249,8 @@ public sealed class OsTcpProbeTests : IDisposable
 
         // Act
         var result = async
-            ? await OsTcpProbe.DiagnosticConnectAsync(server.EndPoint, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(100))
-            : OsTcpProbe.DiagnosticConnect(server.EndPoint, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(100));
+            ? await SafeSqlTcpProbe.DiagnosticConnectAsync(server.EndPoint, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(100))
+            : SafeSqlTcpProbe.DiagnosticConnect(server.EndPoint, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(100));
 
         // Assert
         Assert.Equal(SocketError.Success, result);
@@ -265,7 +264,7 @@ public sealed class OsTcpProbeTests : IDisposable
     public void CountReservedPorts_List_CountsOnlyPortsInRange(string? text, int expected)
     {
         // Act
-        var count = OsTcpProbe.CountReservedPorts(text, 40000, 40049);
+        var count = SafeSqlTcpProbe.CountReservedPorts(text, 40000, 40049);
 
         // Assert
         Assert.Equal(expected, count);

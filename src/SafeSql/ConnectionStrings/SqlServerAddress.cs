@@ -8,7 +8,7 @@ namespace SafeSql.ConnectionStrings;
 /// The TCP endpoint named by a SqlClient <c>Data Source</c> (<c>tcp:host,port</c>, <c>host\instance</c>, <c>(local)</c>...),
 /// used to point the operating-system probe at the failing server. Internal: the data source never leaves SafeSql.
 /// </summary>
-internal readonly record struct SqlDataSource(string Host, int Port, bool IsTcp)
+internal readonly record struct SqlServerAddress(string Host, int Port, bool IsTcp)
 {
     /// <summary>SQL Server's default TCP port.</summary>
     internal const int DefaultPort = 1433;
@@ -17,7 +17,7 @@ internal readonly record struct SqlDataSource(string Host, int Port, bool IsTcp)
     /// Parses a data source. Named pipes (<c>np:</c>) and shared memory (<c>lpc:</c>) are not TCP; a named instance without a
     /// port (<c>host\instance</c>) gets port 0 ("any port": SQL Browser picks it).
     /// </summary>
-    internal static bool TryParse(string? dataSource, out SqlDataSource result)
+    internal static bool TryParse(string? dataSource, out SqlServerAddress result)
     {
         result = default;
         if (string.IsNullOrWhiteSpace(dataSource))
@@ -75,7 +75,7 @@ internal readonly record struct SqlDataSource(string Host, int Port, bool IsTcp)
             host = "localhost";
         }
 
-        result = new SqlDataSource(host, port, isTcp);
+        result = new SqlServerAddress(host, port, isTcp);
         return true;
     }
 

@@ -1,11 +1,10 @@
 using System.Net;
 
-using SafeSql.Classification;
 using SafeSql.ConnectionStrings;
 
 namespace SafeSql.Tests.ConnectionStrings;
 
-public sealed class SqlDataSourceTests
+public sealed class SqlServerAddressTests
 {
     [Theory]
     [InlineData("tcp:127.0.0.1,14330", "127.0.0.1", 14330, true)]
@@ -19,7 +18,7 @@ public sealed class SqlDataSourceTests
     public void TryParse_DataSourceForms_ReturnsHostPortAndProtocol(string dataSource, string host, int port, bool isTcp)
     {
         // Act
-        var parsed = SqlDataSource.TryParse(dataSource, out var result);
+        var parsed = SqlServerAddress.TryParse(dataSource, out var result);
 
         // Assert
         Assert.True(parsed);
@@ -32,7 +31,7 @@ public sealed class SqlDataSourceTests
     public void TryParse_NamedPipes_IsNotTcp()
     {
         // Act
-        var parsed = SqlDataSource.TryParse(@"np:\\db\pipe\sql\query", out var result);
+        var parsed = SqlServerAddress.TryParse(@"np:\\db\pipe\sql\query", out var result);
 
         // Assert
         Assert.True(parsed);
@@ -47,7 +46,7 @@ public sealed class SqlDataSourceTests
     public void TryParse_Invalid_ReturnsFalse(string? dataSource)
     {
         // Act
-        var parsed = SqlDataSource.TryParse(dataSource, out _);
+        var parsed = SqlServerAddress.TryParse(dataSource, out _);
 
         // Assert
         Assert.False(parsed);
@@ -57,7 +56,7 @@ public sealed class SqlDataSourceTests
     public void ToEndPoint_Localhost_IsIPv4LoopbackWithoutDns()
     {
         // Arrange
-        Assert.True(SqlDataSource.TryParse("localhost,1500", out var source));
+        Assert.True(SqlServerAddress.TryParse("localhost,1500", out var source));
 
         // Act
         var endPoint = source.ToEndPoint();
@@ -70,7 +69,7 @@ public sealed class SqlDataSourceTests
     public void ToEndPoint_UnresolvedName_MeansAnyAddressOnThatPort()
     {
         // Arrange
-        Assert.True(SqlDataSource.TryParse("db.invalid,1500", out var source));
+        Assert.True(SqlServerAddress.TryParse("db.invalid,1500", out var source));
 
         // Act
         var endPoint = source.ToEndPoint();

@@ -1,13 +1,13 @@
-namespace SafeSql.Leases;
+namespace SafeSql;
 
 /// <summary>A leak SafeSql detected: what kind, which lease, when, and a message that reads well on its own.</summary>
 /// <remarks>
 /// Delivered to <see cref="SqlConnectionLeakOptions.OnLeakDetected"/>; the same text is logged with event id 2001-2004
 /// (<see cref="Diagnostics.SafeSqlEventId"/>). It never contains the connection string.
 /// </remarks>
-public sealed class ConnectionLeakReport
+public sealed class SqlConnectionLeakReport
 {
-    internal ConnectionLeakReport(ConnectionLeakKind kind, SqlConnectionLease lease, DateTimeOffset detectedAt, string message)
+    internal SqlConnectionLeakReport(SqlConnectionLeakKind kind, SqlConnectionLease lease, DateTimeOffset detectedAt, string message)
     {
         Kind = kind;
         Lease = lease;
@@ -16,10 +16,10 @@ public sealed class ConnectionLeakReport
     }
 
     /// <summary>Gets why the lease was reported.</summary>
-    /// <value>One of the <see cref="ConnectionLeakKind"/> values.</value>
-    public ConnectionLeakKind Kind { get; }
+    /// <value>One of the <see cref="SqlConnectionLeakKind"/> values.</value>
+    public SqlConnectionLeakKind Kind { get; }
 
-    /// <summary>Gets the lease: pool name, call site, open time, time held and (in <see cref="StackCaptureMode.Full"/>) the stack.</summary>
+    /// <summary>Gets the lease: pool name, call site, open time, time held and (in <see cref="SqlConnectionStackCaptureMode.Full"/>) the stack.</summary>
     /// <value>A snapshot of the lease at <see cref="DetectedAt"/>.</value>
     public SqlConnectionLease Lease { get; }
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>
 /// TCP facts read from the operating system at one moment: the ephemeral port range, how many sockets (and how many in
@@ -19,14 +19,14 @@ namespace SafeSql.Classification;
 /// unless <c>net.ipv4.tcp_tw_reuse</c> allows reuse (the default, 2, allows it on loopback only).
 /// </para>
 /// </remarks>
-public sealed class OsTcpSnapshot
+public sealed class SafeSqlTcpSnapshot
 {
     /// <summary>The share of the ephemeral range that must be in use towards the endpoint before SafeSql calls it exhausted: 90 %.</summary>
     public const double ExhaustionThreshold = 0.9;
 
     internal const string UnavailableSource = "unavailable";
 
-    internal OsTcpSnapshot(
+    internal SafeSqlTcpSnapshot(
         IPEndPoint? remoteEndPoint,
         int ephemeralPortRangeStart,
         int ephemeralPortRangeEnd,

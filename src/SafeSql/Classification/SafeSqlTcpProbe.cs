@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 
-namespace SafeSql.Classification;
+namespace SafeSql;
 
 /// <summary>
 /// Reads TCP facts from the operating system to corroborate (or rule out) ephemeral port exhaustion: the ephemeral
@@ -23,7 +23,7 @@ namespace SafeSql.Classification;
 /// and first reads the totals of <c>/proc/net/sockstat</c>; it never runs on successful opens.
 /// </para>
 /// </remarks>
-public static class OsTcpProbe
+public static class SafeSqlTcpProbe
 {
     /// <summary>The ephemeral range assumed where the operating system's cannot be read: the IANA dynamic range, 49152-65535.</summary>
     private const int AssumedRangeStart = 49152;
@@ -37,7 +37,7 @@ public static class OsTcpProbe
     /// to count every address on that port, or port 0 to count every port of that address.
     /// </param>
     /// <returns>A snapshot of the figures. Never throws for an unreadable source: the missing figures are reported as unknown or zero.</returns>
-    public static OsTcpSnapshot Capture(IPEndPoint? remoteEndPoint = null) =>
+    public static SafeSqlTcpSnapshot Capture(IPEndPoint? remoteEndPoint = null) =>
         OperatingSystem.IsLinux() && File.Exists(ProcNetTcp)
             ? CaptureLinux(remoteEndPoint, "/proc")
             : CaptureFromIPGlobalProperties(remoteEndPoint);
@@ -48,16 +48,16 @@ public static class OsTcpProbe
     /// <c>/proc/net/tcp</c> and <c>tcp6</c> (milliseconds: the kernel walks its whole connection hash table) for the counts
     /// towards <paramref name="remoteEndPoint"/>. Otherwise the snapshot holds the totals only, which already rule exhaustion out.
     /// </summary>
-    internal static OsTcpSnapshot CaptureForClassification(IPEndPoint? remoteEndPoint) =>
+    internal static SafeSqlTcpSnapshot CaptureForClassification(IPEndPoint? remoteEndPoint) =>
         OperatingSystem.IsLinux() && File.Exists(ProcNetTcp)
             ? CaptureLinuxForClassification(remoteEndPoint, "/proc")
             : CaptureFromIPGlobalProperties(remoteEndPoint);
 
     /// <summary>Linux, cheap first: the sockstat totals decide whether the per-endpoint walk is worth it.</summary>
-    internal static OsTcpSnapshot CaptureLinuxForClassification(IPEndPoint? remoteEndPoint, string procRoot)
+    internal static SafeSqlTcpSnapshot CaptureLinuxForClassification(IPEndPoint? remoteEndPoint, string procRoot)
     {
         var settings = ReadLinuxSettings(procRoot);
-        if (TryReadSockstat(procRoot, out var inUse, out var timeWait) && inUse + timeWait < settings.PortCount * OsTcpSnapshot.ExhaustionThreshold)
+        if (TryReadSockstat(procRoot, out var inUse, out var timeWait) && inUse + timeWait < settings.PortCount * SafeSqlTcpSnapshot.ExhaustionThreshold)
         {
             return settings.ToSnapshot(remoteEndPoint, connectionsTowardsEndPoint: null, timeWaitTowardsEndPoint: null, inUse + timeWait, timeWait, procRoot + "/net/sockstat");
         }
@@ -108,10 +108,10 @@ public static class OsTcpProbe
     }
 
     /// <summary>Linux: reads the files under <paramref name="procRoot"/> (<c>/proc</c>, or a copy for tests).</summary>
-    internal static OsTcpSnapshot CaptureLinux(IPEndPoint? remoteEndPoint, string procRoot) =>
+    internal static SafeSqlTcpSnapshot CaptureLinux(IPEndPoint? remoteEndPoint, string procRoot) =>
         CaptureLinux(remoteEndPoint, procRoot, ReadLinuxSettings(procRoot));
 
-    private static OsTcpSnapshot CaptureLinux(IPEndPoint? remoteEndPoint, string procRoot, LinuxSettings settings)
+    private static SafeSqlTcpSnapshot CaptureLinux(IPEndPoint? remoteEndPoint, string procRoot, LinuxSettings settings)
     {
         var counts = default(OsTcpProcParser.Counts);
         var port = remoteEndPoint?.Port ?? -1;
@@ -137,7 +137,7 @@ public static class OsTcpProbe
             remoteEndPoint is null ? null : counts.TimeWaitTowards,
             counts.ConnectionsTotal,
             counts.TimeWaitTotal,
-            sources.Count == 0 ? OsTcpSnapshot.UnavailableSource : string.Join(", ", sources));
+            sources.Count == 0 ? SafeSqlTcpSnapshot.UnavailableSource : string.Join(", ", sources));
     }
 
     /// <summary>
@@ -161,7 +161,7 @@ public static class OsTcpProbe
     }
 
     /// <summary>Windows, macOS and others: counts through <see cref="IPGlobalProperties"/>; the range is assumed.</summary>
-    internal static OsTcpSnapshot CaptureFromIPGlobalProperties(IPEndPoint? remoteEndPoint)
+    internal static SafeSqlTcpSnapshot CaptureFromIPGlobalProperties(IPEndPoint? remoteEndPoint)
     {
         int towards = 0, towardsTimeWait = 0, total = 0, totalTimeWait = 0;
         try
@@ -193,10 +193,10 @@ public static class OsTcpProbe
         catch (Exception ex) when (ex is NetworkInformationException or PlatformNotSupportedException or IOException or UnauthorizedAccessException)
         {
             // Leave the counts at zero: the snapshot says where they came from.
-            return new OsTcpSnapshot(remoteEndPoint, AssumedRangeStart, AssumedRangeEnd, AssumedRangeEnd - AssumedRangeStart + 1, true, null, null, 0, 0, null, null, null, false, OsTcpSnapshot.UnavailableSource);
+            return new SafeSqlTcpSnapshot(remoteEndPoint, AssumedRangeStart, AssumedRangeEnd, AssumedRangeEnd - AssumedRangeStart + 1, true, null, null, 0, 0, null, null, null, false, SafeSqlTcpSnapshot.UnavailableSource);
         }
 
-        return new OsTcpSnapshot(
+        return new SafeSqlTcpSnapshot(
             remoteEndPoint,
             AssumedRangeStart,
             AssumedRangeEnd,
@@ -406,7 +406,7 @@ public static class OsTcpProbe
 
     private readonly record struct LinuxSettings(int Start, int End, bool IsRangeAssumed, int PortCount, TimeSpan? FinTimeout, int? ListenBacklogLimit, int? TimeWaitReuse)
     {
-        public OsTcpSnapshot ToSnapshot(IPEndPoint? remoteEndPoint, int? connectionsTowardsEndPoint, int? timeWaitTowardsEndPoint, int connectionsTotal, int timeWaitTotal, string source) =>
+        public SafeSqlTcpSnapshot ToSnapshot(IPEndPoint? remoteEndPoint, int? connectionsTowardsEndPoint, int? timeWaitTowardsEndPoint, int connectionsTotal, int timeWaitTotal, string source) =>
             new(
                 remoteEndPoint,
                 Start,
