@@ -27,7 +27,7 @@ public static class SafeSqlDbContextOptionsBuilderExtensions
     /// <param name="dataSource">The data source of the database; one per database for the life of the application.</param>
     /// <param name="sqlServerOptionsAction">Further SQL Server configuration, applied after SafeSql's. Calling
     /// <c>ExecutionStrategy(...)</c> here replaces <see cref="SafeSqlExecutionStrategy"/> (e.g. with one built with other
-    /// <see cref="SafeSqlExecutionStrategyOptions"/>); <c>EnableRetryOnFailure()</c> replaces it with EF Core's.</param>
+    /// <see cref="SqlRetryStrategyOptions"/>); <c>EnableRetryOnFailure()</c> replaces it with EF Core's.</param>
     /// <param name="callerFilePath">Filled in by the compiler: the file that configures the context, recorded in its leases.</param>
     /// <param name="callerLineNumber">Filled in by the compiler: the line that configures the context, recorded in its leases.</param>
     /// <returns>The value of <paramref name="optionsBuilder"/>.</returns>
@@ -48,9 +48,16 @@ public static class SafeSqlDbContextOptionsBuilderExtensions
         ArgumentNullException.ThrowIfNull(optionsBuilder);
         ArgumentNullException.ThrowIfNull(dataSource);
 
-        // EF keeps the string for what it opens on its own (the master connection of EnsureCreated and migrations); every
+        // EF keeps the string for what it opens on its own (the master connection of EnsureCreated and migrations), so it needs
+        // the password, which an unopened connection's string still holds (SqlClient hides it only once opened); every
         // connection of the context itself comes from the data source (SafeSqlServerConnection).
-        optionsBuilder.UseSqlServer(dataSource.ConnectionStringWithPassword, sqlServer =>
+        string connectionString;
+        using (var unopened = dataSource.CreateConnection())
+        {
+            connectionString = unopened.ConnectionString;
+        }
+
+        optionsBuilder.UseSqlServer(connectionString, sqlServer =>
         {
             sqlServer.ExecutionStrategy(dependencies => new SafeSqlExecutionStrategy(dependencies, dataSource));
             sqlServerOptionsAction?.Invoke(sqlServer);

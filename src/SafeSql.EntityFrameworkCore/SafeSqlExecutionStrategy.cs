@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
@@ -6,8 +7,6 @@ using Microsoft.Data.SqlClient;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Logging;
-
-using SafeSql.Diagnostics;
 
 using Log = SafeSql.EntityFrameworkCore.Diagnostics.Log;
 
@@ -53,20 +52,14 @@ namespace SafeSql.EntityFrameworkCore;
 /// </remarks>
 public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
 {
-    private static readonly SafeSqlExecutionStrategyOptions s_defaultOptions = new();
-
-    // Which kinds are retried: SafeSql's rules, the same as for any operation (SqlRetryPolicy). An EF operation is replayed
-    // whole, as EF's own retrying strategies do (idempotent); a command timeout, which may have run its whole CommandTimeout
-    // on the server, is not.
-    private static readonly SqlRetryStrategyOptions s_rules = new() { IsIdempotent = true, CommandTimeout = SqlRetryBehavior.DoNotRetry };
-
     // EF creates a strategy per operation: what comes from the data source is worked out once per data source.
     private static readonly ConditionalWeakTable<SafeSqlDataSource, DataSourceFacts> s_facts = [];
 
     private readonly SafeSqlDataSource _dataSource;
-    private readonly SafeSqlExecutionStrategyOptions _options;
+    private readonly SqlRetryStrategyOptions _options;
     private readonly DataSourceFacts _facts;
     private readonly List<SqlFailureKind> _kinds = [];
+    private (Exception Exception, SqlFailure Failure)? _classified;
     private SqlFailure? _lastFailure;
     private string? _reasonNotToRetry;
     private Exception? _verifiedException;
@@ -75,18 +68,20 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     /// <summary>Creates the strategy for one operation of a context configured with <c>UseSafeSql</c>.</summary>
     /// <param name="dependencies">EF's dependencies of the strategy (the factory passes them).</param>
     /// <param name="dataSource">The data source the context's connections come from (its pool, logs and meter).</param>
-    /// <param name="options">Retry counts and delays; <see langword="null"/> for the defaults.</param>
+    /// <param name="options">SafeSql's retry options, the same as for <c>AddSqlRetry</c>: which kinds are retried, how many times
+    /// (<c>MaxRetryAttempts</c>, 3 by default) and how long apart (<c>Delay</c> 1 s doubled per retry up to <c>MaxDelay</c> 30 s,
+    /// with jitter); <see langword="null"/> for the defaults. Read once, here.</param>
     /// <exception cref="ArgumentNullException"><paramref name="dependencies"/> or <paramref name="dataSource"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A value of <paramref name="options"/> is outside the range its property documents.</exception>
-    public SafeSqlExecutionStrategy(ExecutionStrategyDependencies dependencies, SafeSqlDataSource dataSource, SafeSqlExecutionStrategyOptions? options = null)
+    /// <exception cref="System.ComponentModel.DataAnnotations.ValidationException">A value of <paramref name="options"/> is outside the
+    /// range its property documents (Polly's validation attributes).</exception>
+    public SafeSqlExecutionStrategy(ExecutionStrategyDependencies dependencies, SafeSqlDataSource dataSource, SqlRetryStrategyOptions? options = null)
         : base(
             dependencies ?? throw new ArgumentNullException(nameof(dependencies)),
-            (options ?? s_defaultOptions).MaxRetryCount,
-            (options ?? s_defaultOptions).MaxDelay)
+            Validated(options ??= new SqlRetryStrategyOptions()).MaxRetryAttempts,
+            options.MaxDelay ?? TimeSpan.FromSeconds(30))
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        _options = options ?? s_defaultOptions;
-        Validate(_options);
+        _options = options;
         _dataSource = dataSource;
         _facts = s_facts.GetValue(dataSource, static source => new DataSourceFacts(source));
     }
@@ -119,9 +114,27 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         Func<DbContext, TState, CancellationToken, Task<ExecutionResult<TResult>>>? verifySucceeded,
         CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(operation);
         try
         {
-            return await base.ExecuteAsync(state, operation, verifySucceeded, cancellationToken).ConfigureAwait(false);
+            // The failure is classified here, on EF's async path without blocking a thread (the classifier may look the server
+            // up and try a diagnostic connect); ShouldRetryOn, which EF calls synchronously, reads the result.
+            return await base.ExecuteAsync(
+                (Operation: operation, State: state, Strategy: this),
+                static async (context, run, token) =>
+                {
+                    try
+                    {
+                        return await run.Operation(context, run.State, token).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (!(ex is OperationCanceledException && token.IsCancellationRequested))
+                    {
+                        await run.Strategy.ClassifyAsync(ex, token).ConfigureAwait(false);
+                        throw;
+                    }
+                },
+                verifySucceeded is null ? null : (context, run, token) => verifySucceeded(context, run.State, token),
+                cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (TakeOutcomeUnknown(ex) is { } unknown)
         {
@@ -139,6 +152,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     {
         base.OnFirstExecution();
         _kinds.Clear();
+        _classified = null;
         _lastFailure = null;
         _verifiedException = null;
         _outcomeUnknown = null;
@@ -171,7 +185,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     /// <returns>Whether the verification runs.</returns>
     protected override bool ShouldVerifySuccessOn(Exception? exception)
     {
-        if (exception is null || Tracker.OpenFailedOnDataSourcePath || ReasonNotToRetry(Classify(exception)) is not null)
+        if (exception is null || Tracker.OpenFailedOnDataSourcePath || !Decide(Classify(exception), SqlFailurePoint.VerifiedNotApplied).ShouldRetry)
         {
             return false;
         }
@@ -193,18 +207,15 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
 
         var failure = Classify(exception);
         _lastFailure = failure;
-        _dataSource.Metrics.RecordFailure(_dataSource.Name, FailureKindTagValue.Of(failure.Kind), FailureKindTagValue.ErrorTypeOf(failure));
-        _reasonNotToRetry = ReasonNotToRetry(failure);
-        if (_reasonNotToRetry is null)
+        _dataSource.RecordFailure(failure);
+
+        // Worth a retry, and safe to replay only if nothing of the operation can have been applied.
+        var point = ReferenceEquals(exception, _verifiedException) ? SqlFailurePoint.VerifiedNotApplied : Tracker.Point;
+        var decision = Decide(failure, point);
+        _reasonNotToRetry = decision.ReasonNotToRetry;
+        if (decision.OutcomeUnknown)
         {
-            // Worth a retry; safe to replay only if nothing of the operation can have been applied.
-            var tracker = Tracker;
-            var point = ReferenceEquals(exception, _verifiedException) ? SqlFailurePoint.VerifiedNotApplied : tracker.Point;
-            _reasonNotToRetry = SqlReplayDecision.GetReasonNotToReplay(failure, point, isIdempotent: false, out var outcomeUnknown);
-            if (outcomeUnknown)
-            {
-                _outcomeUnknown = (tracker.Operation, failure, _reasonNotToRetry!);
-            }
+            _outcomeUnknown = (Tracker.Operation, failure, _reasonNotToRetry!);
         }
 
         if (_reasonNotToRetry is null)
@@ -224,7 +235,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         var failure = _lastFailure ?? Classify(lastException);
         var attempt = ExceptionsEncountered.Count;
         _kinds.Add(failure.Kind);
-        var delay = NextDelay(failure, attempt);
+        TimeSpan? delay = _reasonNotToRetry is null && attempt <= MaxRetryCount ? _options.GetRetryDelay(failure, attempt - 1) : null;
         LogAttempt(failure, attempt, delay, lastException);
         return delay;
     }
@@ -255,42 +266,12 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     }
 
     /// <summary>
-    /// Why a failure is not retried, or <see langword="null"/>: SafeSql's decision (<see cref="SqlRetryPolicy.GetReasonNotToRetry"/>,
-    /// port exhaustion at most once), except that a pool timeout is retried once here: connections may have come back while
-    /// EF's operation waited, and if not, the holders are named.
+    /// SafeSql's decision (<see cref="SqlRetryStrategyOptions.Decide"/>, the same as <c>AddSqlRetry</c>'s) for a failure at
+    /// <paramref name="point"/>; EF counts the attempts (<see cref="ExecutionStrategy.MaxRetryCount"/>), so only the retries
+    /// already made of the same kind are passed (a kind retried once).
     /// </summary>
-    private string? ReasonNotToRetry(SqlFailure failure) => failure.Kind == SqlFailureKind.PoolTimeout
-        ? CountOfKind(SqlFailureKind.PoolTimeout) == 0 ? null : "PoolTimeout is retried only once"
-        : _facts.Policy.GetReasonNotToRetry(failure, CountOfKind(SqlFailureKind.SocketExhaustion));
-
-    private TimeSpan? NextDelay(SqlFailure failure, int attempt)
-    {
-        if (_reasonNotToRetry is not null || attempt > MaxRetryCount)
-        {
-            return null;
-        }
-
-        if (_facts.Policy.BehaviorOf(failure.Kind) == SqlRetryBehavior.RetryOnceAfterLongDelay)
-        {
-            return _options.SocketExhaustionDelay;
-        }
-
-        // Exponential backoff with "equal jitter": half the step fixed, the other half random, so a farm of clients that
-        // failed together does not come back together.
-        var step = Math.Min(_options.MaxDelay.TotalMilliseconds, _options.Delay.TotalMilliseconds * Math.Pow(2, attempt - 1));
-        var delay = TimeSpan.FromMilliseconds((step / 2) + (Random.NextDouble() * step / 2));
-
-        // A failed open starts SqlClient's pool blocking period (5 s, doubling up to 60 s): an open inside it gets a copy of
-        // the cached error without trying, so a retry sooner would only spend an attempt. SqlClient ends the period from a
-        // timer callback, which runs late on a busy machine: a tenth more leaves room for it.
-        if (_facts.Policy.PoolBlocking && failure.Kind is SqlFailureKind.ConnectionRefused or SqlFailureKind.ListenBacklogOverflow or SqlFailureKind.ConnectTimeout or SqlFailureKind.NetworkUnreachable)
-        {
-            var blocked = SqlPoolBlockingPeriod.After(CountOfOpenFailures() - 1) * 1.1;
-            delay = delay > blocked ? delay : blocked;
-        }
-
-        return delay;
-    }
+    private SqlRetryDecision Decide(SqlFailure failure, SqlFailurePoint point) =>
+        _options.Decide(failure, point, attemptNumber: 0, earlierRetriesOfKind: _kinds.Count(kind => kind == failure.Kind));
 
     /// <summary>
     /// Classifies the exception EF threw, or the failure it hides: when a command inside a transaction, or its COMMIT, fails
@@ -301,17 +282,27 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     /// </summary>
     private SqlFailure Classify(Exception exception)
     {
-        var failure = _facts.Policy.Classify(exception);
-        if (failure.Kind == SqlFailureKind.Unknown
-            && exception is InvalidOperationException
-            && exception.StackTrace?.Contains("SqlInternalTransaction.Rollback", StringComparison.Ordinal) == true
-            && Tracker.LastFailure is SqlException hidden)
-        {
-            return _facts.Policy.Classify(hidden);
-        }
-
-        return failure;
+        var target = FailureOf(exception);
+        return _classified is { } classified && ReferenceEquals(classified.Exception, target)
+            ? classified.Failure
+            : SqlFailureClassifier.Classify(target, _facts.ServerAddress);
     }
+
+    /// <summary>The asynchronous <see cref="Classify"/>, run where the operation threw on EF's async path; remembered for
+    /// <see cref="ShouldRetryOn"/>.</summary>
+    private async Task ClassifyAsync(Exception thrown, CancellationToken cancellationToken)
+    {
+        var target = FailureOf(thrown is DbUpdateException { InnerException: { } inner } ? inner : thrown);
+        _classified = (target, await SqlFailureClassifier.ClassifyAsync(target, _facts.ServerAddress, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>The exception to classify: the one EF threw, or the original a rollback's exception replaced.</summary>
+    private Exception FailureOf(Exception exception) =>
+        exception is InvalidOperationException
+        && exception.StackTrace?.Contains("SqlInternalTransaction.Rollback", StringComparison.Ordinal) == true
+        && Tracker.LastFailure is SqlException hidden
+            ? hidden
+            : exception;
 
     /// <summary>The tracker of the context this strategy runs for (what EF's interceptors saw of the current attempt).</summary>
     private ReplayTracker Tracker => ReplayTracker.Of(Dependencies.CurrentContext.Context);
@@ -333,63 +324,34 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
         return new SqlOutcomeUnknownException(unknown.Value.Operation, unknown.Value.Failure, unknown.Value.Reason, thrown);
     }
 
-    private int CountOfOpenFailures() =>
-        _kinds.Count(static kind => kind is SqlFailureKind.ConnectionRefused or SqlFailureKind.ListenBacklogOverflow or SqlFailureKind.ConnectTimeout or SqlFailureKind.NetworkUnreachable);
-
-    private int CountOfKind(SqlFailureKind kind) => _kinds.Count(k => k == kind);
-
     /// <summary>
-    /// The exception to rethrow instead of EF's: the original inside <see cref="RetryLimitExceededException"/>, and a pool
-    /// timeout as SafeSql's exception naming the holders; <see langword="null"/> to let <paramref name="exception"/> go.
+    /// The exception to rethrow instead of EF's: the original inside <see cref="RetryLimitExceededException"/>;
+    /// <see langword="null"/> to let <paramref name="exception"/> go.
     /// </summary>
-    private ExceptionDispatchInfo? Unwrap(Exception exception)
-    {
-        var original = exception is RetryLimitExceededException { InnerException: { } inner } ? inner : exception;
-        if (original is InvalidOperationException poolTimeout && _dataSource.Tracker.IsPoolTimeout(poolTimeout))
-        {
-            return ExceptionDispatchInfo.Capture(_dataSource.Tracker.CreatePoolExhaustedException(poolTimeout));
-        }
+    private static ExceptionDispatchInfo? Unwrap(Exception exception) =>
+        exception is RetryLimitExceededException { InnerException: { } inner } ? ExceptionDispatchInfo.Capture(inner) : null;
 
-        return ReferenceEquals(original, exception) ? null : ExceptionDispatchInfo.Capture(original);
+    /// <summary>Validates the options with Polly's validation attributes (as Polly does when it builds a pipeline).</summary>
+    private static SqlRetryStrategyOptions Validated(SqlRetryStrategyOptions options)
+    {
+        Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
+        return options;
     }
 
-    private static void Validate(SafeSqlExecutionStrategyOptions options)
-    {
-        if (options.MaxRetryCount is < 0 or > 10)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.MaxRetryCount, "SafeSqlExecutionStrategyOptions.MaxRetryCount must be 0 to 10.");
-        }
-
-        if (options.Delay < TimeSpan.Zero || options.Delay > TimeSpan.FromMinutes(1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.Delay, "SafeSqlExecutionStrategyOptions.Delay must be 0 to 1 minute.");
-        }
-
-        if (options.MaxDelay <= TimeSpan.Zero || options.MaxDelay > TimeSpan.FromMinutes(10))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.MaxDelay, "SafeSqlExecutionStrategyOptions.MaxDelay must be more than 0 and at most 10 minutes.");
-        }
-
-        if (options.SocketExhaustionDelay < TimeSpan.Zero || options.SocketExhaustionDelay > TimeSpan.FromMinutes(10))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.SocketExhaustionDelay, "SafeSqlExecutionStrategyOptions.SocketExhaustionDelay must be 0 to 10 minutes.");
-        }
-    }
-
-    /// <summary>What the strategy needs of a data source: its logger, SafeSql's retry decision for its server, its pool name.</summary>
+    /// <summary>What the strategy needs of a data source: its logger, its server's address for the classifier, its pool name.</summary>
     private sealed class DataSourceFacts
     {
         public DataSourceFacts(SafeSqlDataSource dataSource)
         {
             Logger = dataSource.LoggerFactory.CreateLogger<SafeSqlExecutionStrategy>();
-            Policy = new SqlRetryPolicy(s_rules, SqlOperationPhase.Unknown, dataSource.ConnectionString, openConnections: () => dataSource.Tracker.LeasedCount);
-            PoolName = PoolDisplayName.Of(dataSource.Name);
+            ServerAddress = new SqlConnectionStringBuilder(dataSource.ConnectionString).DataSource;
+            PoolName = dataSource.DisplayName;
         }
 
         public ILogger Logger { get; }
 
-        /// <summary>SafeSql's retry decision for this data source's server (classification context, pool blocking period).</summary>
-        public SqlRetryPolicy Policy { get; }
+        /// <summary>The data source's <c>Data Source</c>, which the classifier needs to tell a server that is down from an overflow.</summary>
+        public string ServerAddress { get; }
 
         public string PoolName { get; }
     }

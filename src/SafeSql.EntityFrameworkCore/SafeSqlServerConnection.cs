@@ -21,9 +21,7 @@ namespace SafeSql.EntityFrameworkCore;
 /// </summary>
 internal sealed class SafeSqlServerConnection(RelationalConnectionDependencies dependencies) : SqlServerConnection(dependencies)
 {
-    private SafeSqlDataSource? _dataSource;
-    private SqlConnection? _connection;
-    private PerOpenLeaseSentinel? _sentinel;
+    private SafeSqlHolderConnection? _holder;
     private bool _openedByEf;
 
     public override bool Open(bool errorsExpected = false)
@@ -48,7 +46,7 @@ internal sealed class SafeSqlServerConnection(RelationalConnectionDependencies d
     /// </summary>
     protected override void OpenDbConnection(bool errorsExpected)
     {
-        if (errorsExpected || _dataSource is null || _connection is null || !ReferenceEquals(DbConnection, _connection))
+        if (errorsExpected || _holder is null || !ReferenceEquals(DbConnection, _holder.Connection))
         {
             base.OpenDbConnection(errorsExpected);
             return;
@@ -56,7 +54,7 @@ internal sealed class SafeSqlServerConnection(RelationalConnectionDependencies d
 
         try
         {
-            _dataSource.OpenHolderConnection(_connection);
+            _holder.Open();
         }
         catch (Exception) when (OnDataSourceOpenFailed())
         {
@@ -67,7 +65,7 @@ internal sealed class SafeSqlServerConnection(RelationalConnectionDependencies d
     /// <inheritdoc cref="OpenDbConnection"/>
     protected override async Task OpenDbConnectionAsync(bool errorsExpected, CancellationToken cancellationToken)
     {
-        if (errorsExpected || _dataSource is null || _connection is null || !ReferenceEquals(DbConnection, _connection))
+        if (errorsExpected || _holder is null || !ReferenceEquals(DbConnection, _holder.Connection))
         {
             await base.OpenDbConnectionAsync(errorsExpected, cancellationToken).ConfigureAwait(false);
             return;
@@ -75,7 +73,7 @@ internal sealed class SafeSqlServerConnection(RelationalConnectionDependencies d
 
         try
         {
-            await _dataSource.OpenHolderConnectionAsync(_connection, cancellationToken).ConfigureAwait(false);
+            await _holder.OpenAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception) when (OnDataSourceOpenFailed())
         {
@@ -115,9 +113,8 @@ internal sealed class SafeSqlServerConnection(RelationalConnectionDependencies d
 
         // The context type is the holder: EF opens the connection, so no line of the application's own is on the stack.
         var holder = Dependencies.CurrentContext.Context.GetType().Name;
-        _dataSource = options.DataSource;
-        _connection = options.DataSource.CreateHolderConnection(holder, options.FilePath, options.LineNumber, out _sentinel);
-        return _connection;
+        _holder = options.DataSource.CreateHolderConnection(holder, options.FilePath, options.LineNumber);
+        return _holder.Connection;
     }
 
     protected override void ResetState(bool disposeDbConnection)
@@ -137,12 +134,10 @@ internal sealed class SafeSqlServerConnection(RelationalConnectionDependencies d
     /// <summary>The context ends: a connection still open that EF did not open was opened by hand and never closed.</summary>
     private void ReportOpenedByHand()
     {
-        if (_connection is { State: not ConnectionState.Closed } connection
-            && !_openedByEf
-            && _sentinel?.TryEndAtScopeEnd(connection, out var heldFor) is { } record)
+        if (!_openedByEf)
         {
             // EF closes it right after this (back to SqlClient's pool), as the report says.
-            _sentinel.ReportScopeLeak(record, heldFor);
+            _holder?.ReportIfLeftOpen();
         }
 
         _openedByEf = false;
@@ -152,8 +147,7 @@ internal sealed class SafeSqlServerConnection(RelationalConnectionDependencies d
     {
         if (disposed)
         {
-            _connection = null;
-            _sentinel = null;
+            _holder = null;
         }
     }
 }

@@ -1,6 +1,9 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.ExceptionServices;
 
 using Microsoft.Data.SqlClient;
+
+using SafeSql.Diagnostics;
 
 namespace SafeSql;
 
@@ -8,19 +11,26 @@ namespace SafeSql;
 public sealed partial class SafeSqlDataSource
 {
     /// <summary>
-    /// Creates an unopened connection tracked on every open, like <see cref="CreateConnection"/>, whose leases name
-    /// <paramref name="holder"/> (e.g. the <c>DbContext</c> type) as the member at <paramref name="filePath"/>:<paramref
-    /// name="lineNumber"/> (the line that configured the holder), and hands back the sentinel so the holder can report a
-    /// connection still open when its own scope ends (<see cref="PerOpenLeaseSentinel.TryEndAtScopeEnd"/>).
+    /// Creates an unopened connection for a holder that opens and closes it itself and is not a line of code (an EF Core
+    /// <c>DbContext</c>): tracked on every open like <see cref="CreateConnection"/>, its leases naming <paramref name="holder"/>
+    /// as the member at <paramref name="filePath"/>:<paramref name="lineNumber"/> (the line that configured the holder).
+    /// Part of the integration API (<c>SAFESQLEXP002</c>).
     /// </summary>
+    /// <param name="holder">What holds the connection, for leak reports (e.g. the <c>DbContext</c> type's name).</param>
+    /// <param name="filePath">The file of the line that configured the holder, or <see langword="null"/>.</param>
+    /// <param name="lineNumber">That line, or 0.</param>
+    /// <returns>The holder's connection, with the data source's open and the leak report at the end of the holder's scope.</returns>
+    /// <exception cref="ArgumentException"><paramref name="holder"/> is <see langword="null"/>, empty or white space.</exception>
     /// <exception cref="ObjectDisposedException">The data source was disposed.</exception>
-    internal SqlConnection CreateHolderConnection(string holder, string? filePath, int lineNumber, out PerOpenLeaseSentinel sentinel)
+    [Experimental(IntegrationApi.ExperimentalId, UrlFormat = IntegrationApi.ExperimentalUrl)]
+    public SafeSqlHolderConnection CreateHolderConnection(string holder, string? filePath = null, int lineNumber = 0)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(holder);
         ObjectDisposedException.ThrowIf(_disposed, this);
         var connection = new SqlConnection(_connectionString);
-        sentinel = new PerOpenLeaseSentinel(Tracker, holder, filePath, lineNumber);
+        var sentinel = new PerOpenLeaseSentinel(Tracker, holder, filePath, lineNumber);
         connection.StateChange += sentinel.OnStateChange;
-        return connection;
+        return new SafeSqlHolderConnection(this, connection, sentinel);
     }
 
     /// <summary>

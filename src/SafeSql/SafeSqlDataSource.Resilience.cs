@@ -29,13 +29,13 @@ public sealed partial class SafeSqlDataSource
     private ResiliencePipeline CreateOpenPipeline(string dataSource)
     {
         var options = Options.OpenRetry;
-        _classificationLogger = LoggerFactory.CreateLogger(ClassificationLoggerCategory);
+        _classificationLogger = _loggerFactory.CreateLogger(ClassificationLoggerCategory);
         var observer = new OpenRetryObserver(this, _classificationLogger, options?.MaxRetryAttempts ?? 0);
         var effective = options ?? new SqlRetryStrategyOptions();
         _openRetryPolicy = new SqlRetryPolicy(effective, SqlOperationPhase.Open, _connectionString, observer, retriesDisabled: options is null, openConnections: () => Tracker.LeasedCount);
         // SafeSql logs each failed attempt once, explained (3000-3005): Polly's own events on this pipeline log at Debug, so a
         // failure is not logged again as Polly's "Execution attempt" and "OnRetry" Warnings; its metrics are unchanged.
-        var telemetry = new TelemetryOptions { LoggerFactory = LoggerFactory, SeverityProvider = static _ => ResilienceEventSeverity.Debug };
+        var telemetry = new TelemetryOptions { LoggerFactory = _loggerFactory, SeverityProvider = static _ => ResilienceEventSeverity.Debug };
         telemetry.MeteringEnrichers.Add(SqlFailureMeteringEnricher.Instance);
         var builder = new ResiliencePipelineBuilder
         {

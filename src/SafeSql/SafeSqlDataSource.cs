@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
@@ -64,6 +65,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         }
     };
 
+    private readonly ILoggerFactory _loggerFactory;
     private readonly string _connectionString;
     private readonly string _connectionStringWithoutPassword;
     private readonly ResiliencePipeline _openPipeline;
@@ -81,8 +83,8 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         ArgumentNullException.ThrowIfNull(options);
         Name = name;
         Options = options;
-        LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
-        Logger = LoggerFactory.CreateLogger("SafeSql.SafeSqlDataSource");
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        Logger = _loggerFactory.CreateLogger("SafeSql.SafeSqlDataSource");
         _ownsMetrics = metrics is null || ownsMetrics;
         Metrics = metrics ?? new SafeSqlMetrics(null);
         TimeProvider = timeProvider ?? TimeProvider.System;
@@ -108,7 +110,11 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
 
     internal SafeSqlOptions Options { get; }
 
-    internal ILoggerFactory LoggerFactory { get; }
+    /// <summary>Gets the logger factory of the data source (<see cref="SafeSqlDataSourceBuilder.UseLoggerFactory"/>, or the host's):
+    /// SafeSql's packages log their events under it. Part of the integration API (<c>SAFESQLEXP002</c>).</summary>
+    /// <value>The factory given to the builder or the host; a factory that logs nothing when none was given.</value>
+    [Experimental(IntegrationApi.ExperimentalId, UrlFormat = IntegrationApi.ExperimentalUrl)]
+    public ILoggerFactory LoggerFactory => _loggerFactory;
 
     /// <summary>Gets the logger of the data source (category "SafeSql.SafeSqlDataSource"), shared by its partials.</summary>
     internal ILogger Logger { get; }

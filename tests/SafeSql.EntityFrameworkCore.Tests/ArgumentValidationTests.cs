@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -17,10 +19,8 @@ public sealed class ArgumentValidationTests
     }
 
     [Theory]
-    [InlineData(nameof(SafeSqlExecutionStrategyOptions.MaxRetryCount), "SafeSqlExecutionStrategyOptions.MaxRetryCount must be 0 to 10.")]
-    [InlineData(nameof(SafeSqlExecutionStrategyOptions.Delay), "SafeSqlExecutionStrategyOptions.Delay must be 0 to 1 minute.")]
-    [InlineData(nameof(SafeSqlExecutionStrategyOptions.MaxDelay), "SafeSqlExecutionStrategyOptions.MaxDelay must be more than 0 and at most 10 minutes.")]
-    [InlineData(nameof(SafeSqlExecutionStrategyOptions.SocketExhaustionDelay), "SafeSqlExecutionStrategyOptions.SocketExhaustionDelay must be 0 to 10 minutes.")]
+    [InlineData(nameof(SqlRetryStrategyOptions.MaxRetryAttempts), "The field MaxRetryAttempts must be between 1 and 2147483647.")]
+    [InlineData(nameof(SqlRetryStrategyOptions.SocketExhaustionDelay), "The field SocketExhaustionDelay must be between 00:00:00 and 00:10:00.")]
     public async Task Constructor_OptionOutOfRange_ThrowsNamingTheOption(string option, string message)
     {
         // Arrange
@@ -28,29 +28,15 @@ public sealed class ArgumentValidationTests
         await using var dataSource = SafeSqlDataSource.Create(database.ConnectionString());
         await using var context = new OrdersContext(new DbContextOptionsBuilder<OrdersContext>().UseSafeSql(dataSource).Options);
         var dependencies = context.GetService<ExecutionStrategyDependencies>();
-        var options = new SafeSqlExecutionStrategyOptions();
-        switch (option)
-        {
-            case nameof(SafeSqlExecutionStrategyOptions.MaxRetryCount):
-                options.MaxRetryCount = 11;
-                break;
-            case nameof(SafeSqlExecutionStrategyOptions.Delay):
-                options.Delay = TimeSpan.FromMinutes(2);
-                break;
-            case nameof(SafeSqlExecutionStrategyOptions.MaxDelay):
-                options.MaxDelay = TimeSpan.Zero;
-                break;
-            default:
-                options.SocketExhaustionDelay = TimeSpan.FromSeconds(-1);
-                break;
-        }
+        var options = option == nameof(SqlRetryStrategyOptions.MaxRetryAttempts)
+            ? new SqlRetryStrategyOptions { MaxRetryAttempts = 0 }
+            : new SqlRetryStrategyOptions { SocketExhaustionDelay = TimeSpan.FromSeconds(-1) };
 
-        // Act
-        var exception = Assert.Throws<ArgumentOutOfRangeException>(() => new SafeSqlExecutionStrategy(dependencies, dataSource, options));
+        // Act: the strategy validates SafeSql's retry options with Polly's attributes, as Polly does when it builds a pipeline.
+        var exception = Assert.Throws<ValidationException>(() => new SafeSqlExecutionStrategy(dependencies, dataSource, options));
 
         // Assert
-        Assert.Equal("options", exception.ParamName);
-        Assert.StartsWith(message, exception.Message, StringComparison.Ordinal);
+        Assert.Equal(message, exception.Message);
         Assert.Equal("dataSource", Assert.Throws<ArgumentNullException>(() => new SafeSqlExecutionStrategy(dependencies, null!)).ParamName);
     }
 }

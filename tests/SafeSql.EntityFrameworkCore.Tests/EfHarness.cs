@@ -9,7 +9,7 @@ public sealed class EfHarness : IAsyncDisposable
 {
     private readonly ILoggerFactory _loggerFactory;
 
-    private EfHarness(OrdersDatabase database, string connectionString, SafeSqlExecutionStrategyOptions? strategy, Action<string>? onLog)
+    private EfHarness(OrdersDatabase database, string connectionString, SqlRetryStrategyOptions? strategy, Action<string>? onLog)
     {
         Database = database;
         Logs = FakeLogCollector.Create(new FakeLogCollectorOptions { OutputSink = onLog ?? (static _ => { }) });
@@ -29,7 +29,7 @@ public sealed class EfHarness : IAsyncDisposable
     }
 
     /// <summary>The strategy's defaults with short backoff, so retries of transient server errors do not slow the tests.</summary>
-    public static SafeSqlExecutionStrategyOptions Fast { get; } = new() { Delay = TimeSpan.FromMilliseconds(20), SocketExhaustionDelay = TimeSpan.FromMilliseconds(200) };
+    public static SqlRetryStrategyOptions Fast { get; } = new() { Delay = TimeSpan.FromMilliseconds(20), SocketExhaustionDelay = TimeSpan.FromMilliseconds(200) };
 
     public OrdersDatabase Database { get; }
 
@@ -41,7 +41,7 @@ public sealed class EfHarness : IAsyncDisposable
 
     public List<SqlConnectionLeakReport> Leaks { get; } = [];
 
-    public static async Task<EfHarness> StartAsync(int? maxPoolSize = null, int? connectTimeout = null, SafeSqlExecutionStrategyOptions? strategy = null, Action<string>? onLog = null)
+    public static async Task<EfHarness> StartAsync(int? maxPoolSize = null, int? connectTimeout = null, SqlRetryStrategyOptions? strategy = null, Action<string>? onLog = null)
     {
         var database = await OrdersDatabase.StartAsync();
         return new EfHarness(database, database.ConnectionString(maxPoolSize, connectTimeout), strategy, onLog);

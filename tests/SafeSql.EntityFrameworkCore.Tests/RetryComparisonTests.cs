@@ -87,7 +87,7 @@ public sealed class RetryComparisonTests(ITestOutputHelper output)
         var options = new DbContextOptionsBuilder<OrdersContext>()
             .LogTo(_ => Interlocked.Increment(ref retries), [CoreEventId.ExecutionStrategyRetrying]);
         options = safeSql
-            ? options.UseSafeSql(dataSource, sql => sql.ExecutionStrategy(d => new SafeSqlExecutionStrategy(d, dataSource, new() { MaxRetryCount = MaxRetryCount })))
+            ? options.UseSafeSql(dataSource, sql => sql.ExecutionStrategy(d => new SafeSqlExecutionStrategy(d, dataSource, new() { MaxRetryAttempts = MaxRetryCount })))
             : options.UseSqlServer(builder.ConnectionString, sql => sql.EnableRetryOnFailure(MaxRetryCount));
 
         SqlConnection? held = null;

@@ -68,7 +68,7 @@ public sealed class WriteReplayComparisonTests(ITestOutputHelper output)
         await using var dataSource = SafeSqlDataSource.Create(connectionString);
         var options = new DbContextOptionsBuilder<OrdersContext>();
         options = safeSql
-            ? options.UseSafeSql(dataSource, sql => sql.ExecutionStrategy(d => new SafeSqlExecutionStrategy(d, dataSource, new() { MaxRetryCount = MaxRetryCount, Delay = TimeSpan.FromMilliseconds(20) })))
+            ? options.UseSafeSql(dataSource, sql => sql.ExecutionStrategy(d => new SafeSqlExecutionStrategy(d, dataSource, new() { MaxRetryAttempts = MaxRetryCount, Delay = TimeSpan.FromMilliseconds(20) })))
             : options.UseSqlServer(connectionString, sql => sql.EnableRetryOnFailure(MaxRetryCount));
 
         var faults = database.Server.Faults;

@@ -1,6 +1,9 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.RegularExpressions;
 
 using Microsoft.Data.SqlClient;
+
+using SafeSql.Diagnostics;
 
 namespace SafeSql.ConnectionStrings;
 
@@ -17,9 +20,12 @@ namespace SafeSql.ConnectionStrings;
 /// <c>a Password=b</c>: a quote left open or a missing <c>;</c> swallowed the password entry). A password that contains
 /// <c>;</c> splits into such entries, and they can look like anything, a valid keyword included. For these entries SafeSql
 /// shows only words of SqlClient's own vocabulary: a keyword SqlClient knows, and a value SqlClient reads as a number, a
-/// Boolean or a named option; never free text, an unknown keyword or a value SqlClient refuses.
+/// Boolean or a named option; never free text, an unknown keyword or a value SqlClient refuses. <see cref="Parse"/> and
+/// <see cref="ReadWithSqlClient"/> are part of the integration API (<c>SAFESQLEXP002</c>): <c>safesql doctor</c> reads
+/// strings through them.
 /// </remarks>
-internal sealed partial class SqlConnectionStringParser
+[Experimental(IntegrationApi.ExperimentalId, UrlFormat = IntegrationApi.ExperimentalUrl)]
+public sealed partial class SqlConnectionStringParser
 {
     private readonly List<SqlConnectionStringEntry> _entries = [];
     private readonly int _firstGuarded;
@@ -83,8 +89,10 @@ internal sealed partial class SqlConnectionStringParser
     internal bool IsWellFormed => SyntaxErrorIndex is null;
 
     /// <summary>Reads <paramref name="connectionString"/>.</summary>
+    /// <param name="connectionString">The connection string; never echoed by anything this type returns.</param>
+    /// <returns>The parsed string.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="connectionString"/> is <see langword="null"/>.</exception>
-    internal static SqlConnectionStringParser Parse(string connectionString)
+    public static SqlConnectionStringParser Parse(string connectionString)
     {
         ArgumentNullException.ThrowIfNull(connectionString);
         return new SqlConnectionStringParser(connectionString);
@@ -98,7 +106,8 @@ internal sealed partial class SqlConnectionStringParser
     /// throws. SqlClient throws ArgumentException, FormatException, OverflowException or NotSupportedException depending on
     /// the entry, and its messages quote keywords and values; none of it is passed on.
     /// </summary>
-    internal SqlConnectionStringBuilder? ReadWithSqlClient()
+    /// <returns>SqlClient's reading of the string, or <see langword="null"/> when SqlClient refuses it.</returns>
+    public SqlConnectionStringBuilder? ReadWithSqlClient()
     {
         if (!_sqlClientRead)
         {

@@ -1,14 +1,22 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+
+using SafeSql.Diagnostics;
 
 namespace SafeSql.ConnectionStrings;
 
 /// <summary>
 /// The TCP endpoint named by a SqlClient <c>Data Source</c> (<c>tcp:host,port</c>, <c>host\instance</c>, <c>(local)</c>...),
-/// used to point the operating-system probe at the failing server. Internal: the data source never leaves SafeSql.
+/// used to point the operating-system probe at the failing server and by <c>safesql doctor</c>. Part of the integration API
+/// (<c>SAFESQLEXP002</c>).
 /// </summary>
-internal readonly record struct SqlServerAddress(string Host, int Port, bool IsTcp)
+/// <param name="Host">The host name or IP literal (<c>localhost</c> for <c>.</c>, <c>(local)</c> and <c>(localdb)</c>).</param>
+/// <param name="Port">The TCP port: 1433 when none is given, 0 for a named instance without a port (SQL Browser picks it).</param>
+/// <param name="IsTcp"><see langword="false"/> for named pipes (<c>np:</c>) and shared memory (<c>lpc:</c>).</param>
+[Experimental(IntegrationApi.ExperimentalId, UrlFormat = IntegrationApi.ExperimentalUrl)]
+public readonly record struct SqlServerAddress(string Host, int Port, bool IsTcp)
 {
     /// <summary>SQL Server's default TCP port.</summary>
     internal const int DefaultPort = 1433;
@@ -17,7 +25,10 @@ internal readonly record struct SqlServerAddress(string Host, int Port, bool IsT
     /// Parses a data source. Named pipes (<c>np:</c>) and shared memory (<c>lpc:</c>) are not TCP; a named instance without a
     /// port (<c>host\instance</c>) gets port 0 ("any port": SQL Browser picks it).
     /// </summary>
-    internal static bool TryParse(string? dataSource, out SqlServerAddress result)
+    /// <param name="dataSource">The <c>Data Source</c> value of a connection string.</param>
+    /// <param name="result">The address, or <see langword="default"/> when the value cannot be parsed.</param>
+    /// <returns><see langword="false"/> when <paramref name="dataSource"/> is empty or its port is not 1 to 65535.</returns>
+    public static bool TryParse(string? dataSource, out SqlServerAddress result)
     {
         result = default;
         if (string.IsNullOrWhiteSpace(dataSource))

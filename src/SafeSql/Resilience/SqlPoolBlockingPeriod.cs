@@ -1,6 +1,9 @@
+using System.Diagnostics.CodeAnalysis;
+
 using Microsoft.Data.SqlClient;
 
 using SafeSql.ConnectionStrings;
+using SafeSql.Diagnostics;
 
 namespace SafeSql;
 
@@ -9,8 +12,10 @@ namespace SafeSql;
 /// without trying, for 5 s, doubling after each further failure up to 60 s (dotnet/SqlClient v6.1.x
 /// src/Microsoft.Data.SqlClient/netcore/src/Microsoft/Data/ProviderBase/DbConnectionPool.cs: <c>ERROR_WAIT_DEFAULT</c>,
 /// <c>CreateObject</c>, <c>TryCloneCachedException</c>; DbConnectionPool.NetCoreApp.cs: <c>IsBlockingPeriodEnabled</c>).
+/// Part of the integration API (<c>SAFESQLEXP002</c>): <c>safesql doctor</c> reports it.
 /// </summary>
-internal static class SqlPoolBlockingPeriod
+[Experimental(IntegrationApi.ExperimentalId, UrlFormat = IntegrationApi.ExperimentalUrl)]
+public static class SqlPoolBlockingPeriod
 {
     // ADP.AzureSqlServerEndpoints (SqlClient Strings.resx AZURESQL_*, unchanged from 2.1 through 7.1): PoolBlockingPeriod.Auto does not block for these.
     private static readonly string[] s_azureEndpointSuffixes =
@@ -26,7 +31,9 @@ internal static class SqlPoolBlockingPeriod
     /// <c>Pool Blocking Period</c> <c>AlwaysBlock</c>, or <c>Auto</c> (the default) towards a server that is not an Azure SQL endpoint.
     /// Without a connection string SqlClient's defaults are assumed (pooling on, Auto, not Azure): blocking.
     /// </summary>
-    internal static bool IsActive(SqlConnectionStringBuilder? builder)
+    /// <param name="builder">The connection string as SqlClient reads it, or <see langword="null"/> for SqlClient's defaults.</param>
+    /// <returns>Whether a failed open starts the blocking period.</returns>
+    public static bool IsActive(SqlConnectionStringBuilder? builder)
     {
         if (builder is null)
         {
@@ -47,7 +54,9 @@ internal static class SqlPoolBlockingPeriod
     }
 
     /// <summary>The blocking period after the failure of attempt <paramref name="attemptNumber"/> (0-based): 5 s, 10 s, 20 s, 40 s, then 60 s.</summary>
-    internal static TimeSpan After(int attemptNumber)
+    /// <param name="attemptNumber">The 0-based number of consecutive failed opens before this one.</param>
+    /// <returns>How long the pool replays the error.</returns>
+    public static TimeSpan After(int attemptNumber)
     {
         var seconds = RetryDefaults.PoolBlockingPeriodInitialSeconds;
         for (var i = 0; i < attemptNumber && seconds < RetryDefaults.PoolBlockingPeriodMaxSeconds; i++)

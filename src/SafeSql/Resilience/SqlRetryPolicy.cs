@@ -76,7 +76,8 @@ internal sealed class SqlRetryPolicy
     /// <summary>Gets a value indicating whether failed opens start SqlClient's pool blocking period for this connection string.</summary>
     internal bool PoolBlocking => _poolBlocking;
 
-    private bool IsIdempotent => _phase == SqlOperationPhase.Open || _options.IsIdempotent;
+    /// <summary>Where this pipeline's operation is when it fails: an open never sent anything; an opaque delegate is not known.</summary>
+    private SqlFailurePoint Point => _phase == SqlOperationPhase.Open ? SqlFailurePoint.BeforeSending : SqlFailurePoint.Unknown;
 
     /// <summary>
     /// Polly's <c>ShouldHandle</c>: classifies the exception, remembers the failure in the context, tells the observer. The
@@ -102,7 +103,7 @@ internal sealed class SqlRetryPolicy
 
         if (context.Properties.GetValue(SynchronousKey, false))
         {
-            return new ValueTask<bool>(Decide(Classify(exception), context, args.AttemptNumber));
+            return new ValueTask<bool>(Decide(Classify(exception), Point, context, args.AttemptNumber));
         }
 
         // Completes synchronously (no allocation) when the exception alone decides.
@@ -131,10 +132,10 @@ internal sealed class SqlRetryPolicy
     internal SqlFailure Classify(Exception exception) => SqlFailureClassifier.Classify(exception, _context);
 
     private async ValueTask<bool> DecideAsync(ValueTask<SqlFailure> classification, ResilienceContext context, int attemptNumber) =>
-        Decide(await classification.ConfigureAwait(false), context, attemptNumber);
+        Decide(await classification.ConfigureAwait(false), Point, context, attemptNumber);
 
     /// <summary>Remembers the failure in the context, decides whether it is retried and tells the observer.</summary>
-    private bool Decide(SqlFailure failure, ResilienceContext context, int attemptNumber)
+    private bool Decide(SqlFailure failure, SqlFailurePoint point, ResilienceContext context, int attemptNumber)
     {
         context.Properties.Set(FailureKey, failure);
         var longDelayRetries = context.Properties.GetValue(s_longDelayRetriesKey, 0);
@@ -150,7 +151,7 @@ internal sealed class SqlRetryPolicy
             reason = deadline.ReasonNotToRetry;
         }
 
-        if (reason is null && BehaviorOf(failure.Kind) == SqlRetryBehavior.RetryOnceAfterLongDelay)
+        if (reason is null && _options.BehaviorOf(failure.Kind, point) == SqlRetryBehavior.RetryOnceAfterLongDelay)
         {
             context.Properties.Set(s_longDelayRetriesKey, longDelayRetries + 1);
         }
@@ -174,9 +175,10 @@ internal sealed class SqlRetryPolicy
     }
 
     /// <summary>
-    /// Decides whether a classified failure is retried; returns the reason when it is not. A pool timeout is never retried when
-    /// every pooled connection was leased (a leak: waiting again cannot help), and once when the pool was not full (the open
-    /// queued behind SqlClient's creation of a connection to a server that did not answer, as in a reconnect storm).
+    /// Why a classified failure is not retried, attempts aside, or <see langword="null"/>: the options' decision
+    /// (<see cref="SqlRetryStrategyOptions.Decide"/>) at this pipeline's point (an open: before sending), unless retries are
+    /// disabled. <paramref name="longDelayRetries"/> and <paramref name="poolTimeoutRetries"/> are the retries already made of
+    /// the kind they name.
     /// </summary>
     internal string? GetReasonNotToRetry(SqlFailure failure, int longDelayRetries, int poolTimeoutRetries = 0)
     {
@@ -185,43 +187,8 @@ internal sealed class SqlRetryPolicy
             return "retries are disabled (OpenRetry is null)";
         }
 
-        if (failure.Kind == SqlFailureKind.PoolTimeout)
-        {
-            return !failure.IsTransient ? "PoolTimeout is never retried when every pooled connection was leased"
-                : poolTimeoutRetries >= 1 ? "PoolTimeout is retried only once"
-                : null;
-        }
-
-        var behavior = BehaviorOf(failure.Kind);
-        if (behavior == SqlRetryBehavior.DoNotRetry)
-        {
-            return failure.Kind switch
-            {
-                SqlFailureKind.AuthenticationFailure or SqlFailureKind.EncryptionFailure or SqlFailureKind.Permanent or SqlFailureKind.Unknown =>
-                    $"{failure.Kind} is never retried",
-                SqlFailureKind.CircuitOpen => "the circuit breaker is open (the server is unavailable): the open fails at once rather than waiting",
-                SqlFailureKind.CommandTimeout when !IsIdempotent => "a command timeout may have executed and the operation is not marked idempotent",
-                _ => $"{failure.Kind} is configured DoNotRetry",
-            };
-        }
-
-        if (!failure.IsTransient && failure.Kind != SqlFailureKind.CommandTimeout)
-        {
-            return "the failure is not transient";
-        }
-
-        var point = _phase == SqlOperationPhase.Open ? SqlFailurePoint.BeforeSending : SqlFailurePoint.Unknown;
-        if (SqlReplayDecision.GetReasonNotToReplay(failure, point, IsIdempotent, out _) is { } notReplayed)
-        {
-            return notReplayed;
-        }
-
-        if (behavior == SqlRetryBehavior.RetryOnceAfterLongDelay && longDelayRetries >= 1)
-        {
-            return $"{failure.Kind} is retried only once";
-        }
-
-        return null;
+        var earlier = failure.Kind == SqlFailureKind.PoolTimeout ? poolTimeoutRetries : longDelayRetries;
+        return _options.GetReasonNotToRetry(failure, Point, earlier, out _);
     }
 
     /// <summary>
@@ -230,16 +197,16 @@ internal sealed class SqlRetryPolicy
     /// </summary>
     internal TimeSpan? GetDelay(SqlFailure failure, int attemptNumber)
     {
-        if (BehaviorOf(failure.Kind) == SqlRetryBehavior.RetryOnceAfterLongDelay)
+        if (_options.BehaviorOf(failure.Kind, Point) == SqlRetryBehavior.RetryOnceAfterLongDelay)
         {
-            return Jitter(_options.SocketExhaustionDelay, 0.8, 0.4);
+            return _options.Jitter(_options.SocketExhaustionDelay, 0.8, 0.4);
         }
 
         // A failed open puts the pool into its blocking period; retrying inside it fails at once without reaching the server.
         if (_poolBlocking && !failure.MayHaveExecuted && failure.Kind != SqlFailureKind.PoolTimeout)
         {
-            var floor = Jitter(SqlPoolBlockingPeriod.After(attemptNumber), 1.02, 0.08);
-            if (floor > MedianBackoff(attemptNumber))
+            var floor = _options.Jitter(SqlPoolBlockingPeriod.After(attemptNumber), 1.02, 0.08);
+            if (floor > _options.MedianBackoff(attemptNumber))
             {
                 return floor;
             }
@@ -247,38 +214,6 @@ internal sealed class SqlRetryPolicy
 
         return null;
     }
-
-    /// <summary>Polly's backoff for this attempt before jitter (its median), capped at <c>MaxDelay</c>.</summary>
-    private TimeSpan MedianBackoff(int attemptNumber)
-    {
-        var delay = _options.Delay.TotalMilliseconds;
-        var median = _options.BackoffType switch
-        {
-            DelayBackoffType.Exponential => delay * Math.Pow(2, Math.Min(attemptNumber, 30)),
-            DelayBackoffType.Linear => delay * (attemptNumber + 1),
-            _ => delay,
-        };
-        var capped = _options.MaxDelay is { } max ? Math.Min(median, max.TotalMilliseconds) : median;
-        return TimeSpan.FromMilliseconds(Math.Min(capped, TimeSpan.MaxValue.TotalMilliseconds / 2));
-    }
-
-    /// <summary>How the options retry <paramref name="kind"/> in this pipeline's phase (kinds that are never retried: <see cref="SqlRetryBehavior.DoNotRetry"/>).</summary>
-    internal SqlRetryBehavior BehaviorOf(SqlFailureKind kind) => kind switch
-    {
-        SqlFailureKind.ConnectionRefused => _options.ConnectionRefused,
-        SqlFailureKind.ListenBacklogOverflow => _options.ListenBacklogOverflow,
-        SqlFailureKind.ConnectTimeout => _options.ConnectTimeout,
-        SqlFailureKind.ConnectionBroken => _options.ConnectionBroken,
-        SqlFailureKind.TransientServerError => _options.TransientServerError,
-        SqlFailureKind.NetworkUnreachable => _options.NetworkUnreachable,
-        SqlFailureKind.SocketExhaustion => _options.SocketExhaustion,
-        SqlFailureKind.CommandTimeout when _phase != SqlOperationPhase.Open && IsIdempotent => _options.CommandTimeout,
-        _ => SqlRetryBehavior.DoNotRetry,
-    };
-
-    /// <summary><paramref name="delay"/> × (<paramref name="from"/> + <paramref name="spread"/> × a random value in [0, 1)), from the options' <c>Randomizer</c>.</summary>
-    private TimeSpan Jitter(TimeSpan delay, double from, double spread) =>
-        TimeSpan.FromMilliseconds(delay.TotalMilliseconds * (from + (spread * _options.Randomizer())));
 
     /// <summary>
     /// Reads the connection string once through SafeSql's front door (<see cref="SqlConnectionStringParser"/>), or returns

@@ -40,7 +40,7 @@ namespace SafeSql;
 /// 40 s, then 60 s, +2 to 10 %), not capped by <c>MaxDelay</c>. For quicker retries set <c>Pool Blocking Period=NeverBlock</c>.
 /// </para>
 /// </remarks>
-public class SqlRetryStrategyOptions : RetryStrategyOptions
+public partial class SqlRetryStrategyOptions : RetryStrategyOptions
 {
     private readonly Func<RetryPredicateArguments<object>, ValueTask<bool>> _defaultShouldHandle;
     private readonly Func<RetryDelayGeneratorArguments<object>, ValueTask<TimeSpan?>> _defaultDelayGenerator;
