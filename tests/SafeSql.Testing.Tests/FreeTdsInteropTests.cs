@@ -7,15 +7,21 @@ public sealed class FreeTdsInteropTests
     /// <c>request</c> sends ENCRYPT_OFF (the server answers OFF: TLS for LOGIN7 only), <c>require</c> sends ENCRYPT_ON (TLS 1.2 for
     /// the whole connection, the handshake inside PRELOGIN packets; GnuTLS in Debian's build).</remarks>
     [Theory]
-    [InlineData("off", LoopbackConnectionEncryption.None)]
-    [InlineData("request", LoopbackConnectionEncryption.LoginOnly)]
-    [InlineData("require", LoopbackConnectionEncryption.Tls)]
-    public async Task Tsql_SelectOne_PrintsOne(string encryption, LoopbackConnectionEncryption expected)
+    [InlineData("off", LoopbackConnectionEncryption.None, false)]
+    [InlineData("request", LoopbackConnectionEncryption.LoginOnly, false)]
+    [InlineData("require", LoopbackConnectionEncryption.Tls, false)]
+    [InlineData("off", LoopbackConnectionEncryption.None, true)]
+    [InlineData("require", LoopbackConnectionEncryption.Tls, true)]
+    public async Task Tsql_SelectOne_PrintsOne(string encryption, LoopbackConnectionEncryption expected, bool federatedAuthentication)
     {
-        // Arrange
+        // Arrange: with federated authentication on, SQL authentication keeps working beside tokens (FreeTDS sends no
+        // FEDAUTHREQUIRED, so its PRELOGIN reply is unchanged).
         var tsql = ExternalProcess.FindOnPath("tsql");
         Assert.True(tsql is not null, "FreeTDS tsql was not found on PATH: run ./eng/test.sh, which installs the Debian package freetds-bin (apt-get install freetds-bin).");
-        await using var server = await LoopbackSqlServer.StartAsync();
+        await using var server = await LoopbackSqlServer.StartAsync(new LoopbackSqlServerOptions
+        {
+            FederatedAuthentication = federatedAuthentication ? new LoopbackFederatedAuthenticationOptions(LoopbackUnsignedJwt.CreateValidator()) : null,
+        });
         var config = Path.Combine(Path.GetTempPath(), $"safesql-freetds-{Guid.NewGuid():N}.conf");
         await File.WriteAllTextAsync(config, $"[global]\n\ttds version = 7.4\n\tencryption = {encryption}\n");
         try
