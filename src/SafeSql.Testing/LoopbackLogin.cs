@@ -4,9 +4,9 @@ namespace SafeSql.Testing;
 /// <remarks><see cref="ToString"/> never includes the password.</remarks>
 public sealed class LoopbackLogin
 {
-    internal LoopbackLogin(int sessionId, string userName, string password, string database, string applicationName, string hostName, int packetSize, bool succeeded, LoopbackConnectionEncryption encryption, bool accessToken = false)
+    internal LoopbackLogin(int sessionId, string userName, string password, string database, string applicationName, string hostName, int packetSize, bool succeeded, LoopbackConnectionEncryption encryption, bool usedAccessToken = false)
     {
-        AccessToken = accessToken;
+        UsedAccessToken = usedAccessToken;
         SessionId = sessionId;
         UserName = userName;
         Password = password;
@@ -23,7 +23,7 @@ public sealed class LoopbackLogin
 
     /// <summary>Gets whether the client presented an access token (federated authentication) instead of a user name and
     /// password. The token itself is never recorded.</summary>
-    public bool AccessToken { get; }
+    public bool UsedAccessToken { get; }
 
     /// <summary>Gets the login name (<c>User ID</c>); for a login with an access token, the identity the token validator
     /// returned (empty when the token was refused).</summary>

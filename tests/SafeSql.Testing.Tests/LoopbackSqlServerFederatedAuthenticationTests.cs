@@ -46,7 +46,7 @@ public sealed class LoopbackSqlServerFederatedAuthenticationTests
         Assert.Equal(1, server.Counters.AccessTokenLogins);
         Assert.Equal(1, validations);
         var recorded = Assert.Single(server.Logins);
-        Assert.True(recorded.AccessToken);
+        Assert.True(recorded.UsedAccessToken);
         Assert.True(recorded.Succeeded);
         Assert.Equal(Identity, recorded.UserName);
         Assert.Equal(string.Empty, recorded.Password);
@@ -86,7 +86,7 @@ public sealed class LoopbackSqlServerFederatedAuthenticationTests
         Assert.Equal(0, server.Counters.Logins);
         Assert.Equal(1, server.Counters.FailedLogins);
         var recorded = Assert.Single(server.Logins);
-        Assert.True(recorded.AccessToken);
+        Assert.True(recorded.UsedAccessToken);
         Assert.False(recorded.Succeeded);
     }
 

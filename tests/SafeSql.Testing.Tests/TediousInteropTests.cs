@@ -27,7 +27,7 @@ public sealed class TediousInteropTests
         Assert.Equal(Identity, result.GetProperty("login").GetString());
         Assert.Equal(1, server.Counters.AccessTokenLogins);
         var login = Assert.Single(server.Logins);
-        Assert.True(login.AccessToken);
+        Assert.True(login.UsedAccessToken);
         Assert.Equal(LoopbackConnectionEncryption.Tls, login.Encryption);
         Assert.DoesNotContain(token, output, StringComparison.Ordinal);
     }
@@ -70,7 +70,7 @@ public sealed class TediousInteropTests
         Assert.Equal(LoopbackSqlServerOptions.DefaultUserName, result.GetProperty("login").GetString());
         Assert.Equal(1, server.Counters.Logins);
         Assert.Equal(0, server.Counters.AccessTokenLogins);
-        Assert.False(Assert.Single(server.Logins).AccessToken);
+        Assert.False(Assert.Single(server.Logins).UsedAccessToken);
     }
 
     private static Task<LoopbackSqlServer> StartAsync(bool allowSqlAuthentication) =>
