@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Data.SqlClient;
 using SafeSql.Testing;
+using SafeSql.Testing.Tests;
 
 namespace SafeSql.Tool.Tests;
 
@@ -48,6 +49,35 @@ public sealed partial class ServeCommandTests
         Assert.DoesNotContain(valid, run.AllOutput, StringComparison.Ordinal);
         Assert.DoesNotContain(expired, run.AllOutput, StringComparison.Ordinal);
         Assert.DoesNotContain(LoopbackSqlServerOptions.DefaultPassword, run.AllOutput, StringComparison.Ordinal);
+    }
+
+    /// <summary>The independent client of the check: tedious (eng/tedious-check/check.js) against the served server.</summary>
+    [NodeFact]
+    public async Task Serve_FederatedAuth_TediousLogsInWithValidTokenAndIsRefusedWithExpired()
+    {
+        // Arrange
+        var valid = LoopbackUnsignedJwt.Create("dev@contoso.example", DateTimeOffset.UtcNow.AddHours(1));
+        var expired = LoopbackUnsignedJwt.Create("dev@contoso.example", DateTimeOffset.UtcNow.AddMinutes(-1));
+        await using var serve = await ServeProcess.StartAsync("--federated-auth");
+        var port = new SqlConnectionStringBuilder(serve.ConnectionString).DataSource.Split(',')[1];
+        var directory = NodeFactAttribute.CheckDirectory;
+        Assert.True(
+            Directory.Exists(Path.Combine(directory, "node_modules", "tedious")),
+            $"tedious is not installed in {directory}: run ./eng/test.sh, which installs it (npm ci in eng/tedious-check).");
+
+        // Act
+        var accepted = await ExternalProcess.RunAsync(NodeFactAttribute.Node!, ["check.js"], string.Empty, new() { ["SAFESQL_PORT"] = port, ["SAFESQL_TOKEN"] = valid }, directory);
+        var refused = await ExternalProcess.RunAsync(NodeFactAttribute.Node!, ["check.js"], string.Empty, new() { ["SAFESQL_PORT"] = port, ["SAFESQL_TOKEN"] = expired }, directory);
+        var run = await serve.StopAsync();
+
+        // Assert
+        Assert.True(accepted.ExitCode == 0, $"check.js exited with {accepted.ExitCode}: {accepted.Output} {accepted.Error}");
+        Assert.Contains("\"login\":\"dev@contoso.example\"", accepted.Output, StringComparison.Ordinal);
+        Assert.True(refused.ExitCode == 2, $"check.js exited with {refused.ExitCode}: {refused.Output} {refused.Error}");
+        Assert.Contains("\"number\":18456,\"state\":233,", refused.Output, StringComparison.Ordinal);
+        Assert.Contains("1 logins (1 with an access token), 1 failed logins,", run.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain(valid, run.AllOutput + accepted.Output + accepted.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain(expired, run.AllOutput + refused.Output + refused.Error, StringComparison.Ordinal);
     }
 
     [Fact]
