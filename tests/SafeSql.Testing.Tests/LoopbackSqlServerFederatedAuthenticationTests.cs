@@ -181,6 +181,52 @@ public sealed class LoopbackSqlServerFederatedAuthenticationTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Open_CallbackCannotReachIdentityProvider_FailsOnTheClientWithNothingSentToTheServer(bool async)
+    {
+        // Arrange: the identity provider is unreachable, so the callback fails: a client-side failure the server never sees.
+        await using var server = await LoopbackSqlServer.StartAsync(new LoopbackSqlServerOptions
+        {
+            FederatedAuthentication = new LoopbackFederatedAuthenticationOptions(LoopbackUnsignedJwt.CreateValidator()),
+        });
+        var builder = new SqlConnectionStringBuilder(server.ConnectionString) { Pooling = false };
+        builder.Remove("User ID");
+        builder.Remove("Password");
+        await using var connection = new SqlConnection(builder.ConnectionString)
+        {
+            AccessTokenCallback = (_, _) => throw new HttpRequestException("The identity endpoint could not be reached."),
+        };
+
+        // Act
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => OpenAsync(connection, async));
+
+        // Assert: SqlClient wraps the callback's failure, differently per version; the server received FEDAUTH's request
+        // (and answered FEDAUTHINFO) but never a token, so it counts no login.
+        var sqlException = Assert.IsType<SqlException>(ex);
+        Assert.Equal(0, sqlException.Number);
+        if (typeof(SqlConnection).Assembly.GetName().Version!.Major >= 7)
+        {
+            // 7.x: class 11, the callback's exception only as text in the message, no inner exception.
+            Assert.Equal(11, sqlException.Class);
+            Assert.StartsWith("Failed to authenticate the user  in Active Directory (Authentication=NotSpecified).", sqlException.Message, StringComparison.Ordinal);
+            Assert.Contains("provider threw unexpected exception System.Net.Http.HttpRequestException: The identity endpoint could not be reached.", sqlException.Message, StringComparison.Ordinal);
+            Assert.Null(sqlException.InnerException);
+        }
+        else
+        {
+            // 6.1: class 20, the callback's message, the callback's exception inside.
+            Assert.Equal(20, sqlException.Class);
+            Assert.Equal("The identity endpoint could not be reached.", sqlException.Message);
+            Assert.IsType<HttpRequestException>(sqlException.InnerException);
+        }
+
+        Assert.Equal(0, server.Counters.Logins);
+        Assert.Equal(0, server.Counters.FailedLogins);
+        Assert.Empty(server.Logins);
+    }
+
     [Fact]
     public async Task Open_TokenToServerWithoutFederatedAuthentication_Fails18456()
     {
