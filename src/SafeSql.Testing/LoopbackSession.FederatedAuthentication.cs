@@ -12,6 +12,9 @@ internal sealed partial class LoopbackSession
     private static readonly TdsStatement s_tokenExpiredInSession = TdsStatement.Error(
         37396, 14, 1, "Query cannot be executed, access token is expired. Please login with a new access token and execute query again.");
 
+    /// <summary>The PRELOGIN reply carried FEDAUTHREQUIRED = 0x01: LOGIN7's FEDAUTH feature must echo it.</summary>
+    private bool _fedAuthRequiredSent;
+
     /// <summary>The login name of the session: the user name, or the identity of its access token (<c>SUSER_SNAME()</c>).</summary>
     private string _loginName = string.Empty;
 
@@ -47,6 +50,13 @@ internal sealed partial class LoopbackSession
         {
             // A server without federated authentication (SQL Server without Entra ID) cannot map a token to a login.
             return (LoginErrors.Create(18456, login, serverName), string.Empty);
+        }
+
+        if (fedAuth.Echo != _fedAuthRequiredSent)
+        {
+            // MS-TDS 3.3.5.1: the echo must match the server's FEDAUTHREQUIRED answer, else an ERROR and the connection
+            // closes; the specification names no error number, so this is the login failure a client gets for a bad token.
+            return (LoginErrors.TokenInvalid(), string.Empty);
         }
 
         var accessToken = fedAuth.Token;

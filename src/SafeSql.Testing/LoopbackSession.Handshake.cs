@@ -66,8 +66,8 @@ internal sealed partial class LoopbackSession
         if (message.Value.Type == TdsConstants.PacketPreLogin)
         {
             var (answer, outcome) = PreLogin.Negotiate(PreLogin.ReadClientEncryption(message.Value.Payload.Span), _server.Options.Encryption);
-            var fedAuthRequired = _server.Options.FederatedAuthentication is not null && PreLogin.ClientSentFedAuthRequired(message.Value.Payload.Span);
-            PreLogin.WriteReply(writer, s_serverVersion, answer, fedAuthRequired);
+            _fedAuthRequiredSent = _server.Options.FederatedAuthentication is not null && PreLogin.ClientSentFedAuthRequired(message.Value.Payload.Span);
+            PreLogin.WriteReply(writer, s_serverVersion, answer, _fedAuthRequiredSent);
             await SendAsync(writer, endOfMessage: true, token).ConfigureAwait(false);
 
             // Under TDS 8.0 TLS is already on and the client ignores the answer (SqlClient sends ENCRYPT_NOT_SUP inside TLS).

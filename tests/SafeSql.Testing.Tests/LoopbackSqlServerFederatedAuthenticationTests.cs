@@ -61,6 +61,27 @@ public sealed class LoopbackSqlServerFederatedAuthenticationTests
 
     [Theory]
     [InlineData(false, false)]
+    [InlineData(true, true)]
+    public async Task Open_ValidTokenOverTds8_LogsIn(bool async, bool callback)
+    {
+        // Arrange: Encrypt=Strict, TLS first; PRELOGIN (and its FEDAUTHREQUIRED) travels inside TLS.
+        await using var server = await LoopbackSqlServer.StartAsync(new LoopbackSqlServerOptions
+        {
+            FederatedAuthentication = new LoopbackFederatedAuthenticationOptions(LoopbackUnsignedJwt.CreateValidator()),
+        });
+        await using var connection = CreateConnection(server, LoopbackUnsignedJwt.Create(Identity, DateTimeOffset.UtcNow.AddHours(1)), callback, [], "Encrypt=Strict");
+
+        // Act
+        await OpenAsync(connection, async);
+
+        // Assert
+        Assert.Equal(Identity, await ScalarAsync(connection, "SELECT SUSER_SNAME()", async));
+        Assert.Equal(LoopbackConnectionEncryption.Tds8, Assert.Single(server.Logins).Encryption);
+        Assert.Equal(1, server.Counters.AccessTokenLogins);
+    }
+
+    [Theory]
+    [InlineData(false, false)]
     [InlineData(true, false)]
     [InlineData(false, true)]
     [InlineData(true, true)]
@@ -244,9 +265,9 @@ public sealed class LoopbackSqlServerFederatedAuthenticationTests
 
     /// <summary>A connection without user name and password (SqlClient refuses AccessToken beside them), with the token as
     /// <c>AccessToken</c> or returned by <c>AccessTokenCallback</c>.</summary>
-    private static SqlConnection CreateConnection(LoopbackSqlServer server, string token, bool callback, List<SqlAuthenticationParameters> calls)
+    private static SqlConnection CreateConnection(LoopbackSqlServer server, string token, bool callback, List<SqlAuthenticationParameters> calls, string extra = "")
     {
-        var builder = new SqlConnectionStringBuilder(server.ConnectionString);
+        var builder = new SqlConnectionStringBuilder(server.ConnectionString + ";" + extra);
         builder.Remove("User ID");
         builder.Remove("Password");
         var connection = new SqlConnection(builder.ConnectionString);
