@@ -17,6 +17,9 @@ namespace SafeSql.Testing;
 /// </remarks>
 public sealed class LoopbackFederatedAuthenticationOptions
 {
+    private string _stsUrl = "https://login.microsoftonline.com/common";
+    private string _spn = "https://database.windows.net/";
+
     /// <summary>Creates the options with the validator every presented token goes through.</summary>
     /// <param name="validateToken">Called once per login that presents a token, on the session's thread, with the token
     /// exactly as the client sent it; returns whether it is valid, expired or invalid, and the identity of a valid one.
@@ -40,10 +43,30 @@ public sealed class LoopbackFederatedAuthenticationOptions
     /// <summary>Gets or sets the token endpoint sent in FEDAUTHINFO (STSURL): SqlClient passes it to
     /// <c>AccessTokenCallback</c> as <c>SqlAuthenticationParameters.Authority</c>.</summary>
     /// <value>The default value is <c>"https://login.microsoftonline.com/common"</c>.</value>
-    public string StsUrl { get; set; } = "https://login.microsoftonline.com/common";
+    /// <exception cref="ArgumentException">Set to <see langword="null"/>, empty or white space (SqlClient refuses a FEDAUTHINFO
+    /// without it).</exception>
+    public string StsUrl
+    {
+        get => _stsUrl;
+        set
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(value);
+            _stsUrl = value;
+        }
+    }
 
     /// <summary>Gets or sets the resource sent in FEDAUTHINFO (SPN): SqlClient passes it to <c>AccessTokenCallback</c> as
     /// <c>SqlAuthenticationParameters.Resource</c>.</summary>
     /// <value>The default value is <c>"https://database.windows.net/"</c>, Azure SQL's resource.</value>
-    public string Spn { get; set; } = "https://database.windows.net/";
+    /// <exception cref="ArgumentException">Set to <see langword="null"/>, empty or white space (SqlClient refuses a FEDAUTHINFO
+    /// without it).</exception>
+    public string Spn
+    {
+        get => _spn;
+        set
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(value);
+            _spn = value;
+        }
+    }
 }
