@@ -23,7 +23,7 @@ public sealed class LoopbackFederatedAuthenticationOptions
     /// <summary>Creates the options with the validator every presented token goes through.</summary>
     /// <param name="validateToken">Called once per login that presents a token, on the session's thread, with the token
     /// exactly as the client sent it; returns whether it is valid, expired or invalid, and the identity of a valid one.
-    /// <see cref="LoopbackUnsignedJwt.CreateValidator(TimeProvider?)"/> is a ready one for unsigned JWTs.</param>
+    /// <see cref="LoopbackUnsignedJwt.CreateValidator(TimeProvider?, string?)"/> is a ready one for unsigned JWTs.</param>
     /// <exception cref="ArgumentNullException"><paramref name="validateToken"/> is <see langword="null"/>.</exception>
     public LoopbackFederatedAuthenticationOptions(Func<string, LoopbackTokenValidation> validateToken)
     {

@@ -18,16 +18,20 @@ public static class LoopbackUnsignedJwt
     /// <summary>Creates a validator: a token is <see cref="LoopbackTokenStatus.Valid"/> when it is a JWT (three base64url parts,
     /// the signature may be empty) whose payload's <c>exp</c> (seconds since 1970-01-01 UTC) lies after the time provider's
     /// now; <see cref="LoopbackTokenStatus.Expired"/> when <c>exp</c> is now or past; otherwise
-    /// <see cref="LoopbackTokenStatus.Invalid"/> (not a JWT, no numeric <c>exp</c>). The signature is not checked.</summary>
+    /// <see cref="LoopbackTokenStatus.Invalid"/> (not a JWT, no numeric <c>exp</c>, another audience). The signature is not
+    /// checked.</summary>
     /// <param name="timeProvider">The clock <c>exp</c> is compared with; <see langword="null"/> is
     /// <see cref="TimeProvider.System"/>.</param>
+    /// <param name="audience">The <c>aud</c> claim a token must carry (compared ordinally; a string or one element of an
+    /// array), for example <c>https://database.windows.net/</c>, Azure SQL's; <see langword="null"/> checks none. A token
+    /// for another audience is <see cref="LoopbackTokenStatus.Invalid"/>, checked before its expiry.</param>
     /// <returns>A validator for <see cref="LoopbackFederatedAuthenticationOptions(Func{string, LoopbackTokenValidation})"/>.
     /// A valid token's identity is its first non-empty claim of <c>upn</c>, <c>unique_name</c>, <c>preferred_username</c>,
     /// <c>email</c>, <c>oid</c>, <c>sub</c> (the claims Entra ID access tokens carry), else <see cref="TokenIdentifiedPrincipal"/>.</returns>
-    public static Func<string, LoopbackTokenValidation> CreateValidator(TimeProvider? timeProvider = null)
+    public static Func<string, LoopbackTokenValidation> CreateValidator(TimeProvider? timeProvider = null, string? audience = null)
     {
         var clock = timeProvider ?? TimeProvider.System;
-        return token => Validate(token, clock.GetUtcNow());
+        return token => Validate(token, clock.GetUtcNow(), audience);
     }
 
     /// <summary>Creates an unsigned JWT (header <c>{"alg":"none","typ":"JWT"}</c>, empty signature) with the claims
@@ -53,7 +57,7 @@ public static class LoopbackUnsignedJwt
         return string.Create(CultureInfo.InvariantCulture, $"{header}.{Base64Url.EncodeToString(buffer.ToArray())}.");
     }
 
-    private static LoopbackTokenValidation Validate(string token, DateTimeOffset now)
+    private static LoopbackTokenValidation Validate(string token, DateTimeOffset now, string? audience)
     {
         var parts = token.Split('.');
         if (parts.Length != 3)
@@ -67,6 +71,11 @@ public static class LoopbackUnsignedJwt
             var root = payload.RootElement;
             if (root.ValueKind != JsonValueKind.Object ||
                 !root.TryGetProperty("exp", out var exp) || exp.ValueKind != JsonValueKind.Number || !exp.TryGetInt64(out var expSeconds))
+            {
+                return LoopbackTokenValidation.Invalid;
+            }
+
+            if (audience is not null && !HasAudience(root, audience))
             {
                 return LoopbackTokenValidation.Invalid;
             }
@@ -90,5 +99,22 @@ public static class LoopbackUnsignedJwt
         {
             return LoopbackTokenValidation.Invalid;
         }
+    }
+
+    /// <summary>RFC 7519 4.1.3: <c>aud</c> is a string or an array of strings.</summary>
+    private static bool HasAudience(JsonElement payload, string audience)
+    {
+        if (!payload.TryGetProperty("aud", out var aud))
+        {
+            return false;
+        }
+
+        if (aud.ValueKind == JsonValueKind.String)
+        {
+            return string.Equals(aud.GetString(), audience, StringComparison.Ordinal);
+        }
+
+        return aud.ValueKind == JsonValueKind.Array &&
+            aud.EnumerateArray().Any(a => a.ValueKind == JsonValueKind.String && string.Equals(a.GetString(), audience, StringComparison.Ordinal));
     }
 }

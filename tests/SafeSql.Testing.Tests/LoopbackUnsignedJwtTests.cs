@@ -44,6 +44,26 @@ public sealed class LoopbackUnsignedJwtTests
         Assert.Equal(LoopbackUnsignedJwt.TokenIdentifiedPrincipal, result.Identity);
     }
 
+    [Theory]
+    [InlineData("https://database.windows.net/", LoopbackTokenStatus.Valid)]
+    [InlineData("https://vault.azure.net", LoopbackTokenStatus.Invalid)]
+    public void CreateValidator_WithAudience_RefusesATokenForAnotherAudience(string audience, LoopbackTokenStatus expected)
+    {
+        // Create writes aud "https://database.windows.net/", Azure SQL's resource.
+        var token = LoopbackUnsignedJwt.Create("app@contoso.example", DateTimeOffset.UtcNow.AddHours(1));
+
+        Assert.Equal(expected, LoopbackUnsignedJwt.CreateValidator(audience: audience)(token).Status);
+    }
+
+    [Fact]
+    public void CreateValidator_AudienceArray_MatchesAnyElement()
+    {
+        // {"aud":["a","b"],"exp":4102444800}
+        var validate = LoopbackUnsignedJwt.CreateValidator(audience: "b");
+
+        Assert.Equal(LoopbackTokenStatus.Valid, validate("eyJhbGciOiJub25lIn0.eyJhdWQiOlsiYSIsImIiXSwiZXhwIjo0MTAyNDQ0ODAwfQ.").Status);
+    }
+
     [Fact]
     public void Valid_BlankIdentity_Throws()
     {
