@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every SafeSql test the way CI does: installs what the tests need (FreeTDS tsql for the TDS interop test),
+# Runs every SafeSql test the way CI does: installs what the tests need (FreeTDS tsql and tedious for the TDS interop tests),
 # builds with warnings as errors and runs the tests of the whole solution once per supported Microsoft.Data.SqlClient
 # version (the floor and the newest) and the pool-sensitive tests once more on SqlClient's pool v2 (7.1+), then installs
 # the packed packages in a fresh project (eng/consumer-test.sh), and ends with "N passed, N failed" summed over all of it
@@ -22,6 +22,15 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   if ! { as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${need[@]}" >/dev/null; }; then
     echo "test.sh: could not install ${need[*]} (not root, no sudo?); the tests that need them will report it" >&2
+  fi
+fi
+
+# 1b. The locked npm packages of the tedious interop check (eng/tedious-check: tedious, Node's TDS client), from the npm
+#     registry this machine's npm is set up for; bounded, and a failure is left to the tests that need them to report.
+if command -v npm >/dev/null 2>&1 && [ ! -d eng/tedious-check/node_modules/tedious ]; then
+  echo "test.sh: installing eng/tedious-check (npm ci)"
+  if ! (cd eng/tedious-check && timeout 300 npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+    echo "test.sh: npm ci in eng/tedious-check failed; the tedious interop tests will report it" >&2
   fi
 fi
 

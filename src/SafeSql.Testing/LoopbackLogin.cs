@@ -4,8 +4,9 @@ namespace SafeSql.Testing;
 /// <remarks><see cref="ToString"/> never includes the password.</remarks>
 public sealed class LoopbackLogin
 {
-    internal LoopbackLogin(int sessionId, string userName, string password, string database, string applicationName, string hostName, int packetSize, bool succeeded, LoopbackConnectionEncryption encryption)
+    internal LoopbackLogin(int sessionId, string userName, string password, string database, string applicationName, string hostName, int packetSize, bool succeeded, LoopbackConnectionEncryption encryption, bool usedAccessToken = false)
     {
+        UsedAccessToken = usedAccessToken;
         SessionId = sessionId;
         UserName = userName;
         Password = password;
@@ -20,7 +21,12 @@ public sealed class LoopbackLogin
     /// <summary>Gets the session id (SPID) the server gave the connection.</summary>
     public int SessionId { get; }
 
-    /// <summary>Gets the login name (<c>User ID</c>).</summary>
+    /// <summary>Gets whether the client presented an access token (federated authentication) instead of a user name and
+    /// password. The token itself is never recorded.</summary>
+    public bool UsedAccessToken { get; }
+
+    /// <summary>Gets the login name (<c>User ID</c>); for a login with an access token, the identity the token validator
+    /// returned (empty when the token was refused).</summary>
     public string UserName { get; }
 
     /// <summary>Gets the de-obfuscated password the client sent, so a test can assert what reached the server. Never log it.</summary>

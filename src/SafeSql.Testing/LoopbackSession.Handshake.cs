@@ -66,7 +66,8 @@ internal sealed partial class LoopbackSession
         if (message.Value.Type == TdsConstants.PacketPreLogin)
         {
             var (answer, outcome) = PreLogin.Negotiate(PreLogin.ReadClientEncryption(message.Value.Payload.Span), _server.Options.Encryption);
-            PreLogin.WriteReply(writer, s_serverVersion, answer);
+            _fedAuthRequiredSent = _server.Options.FederatedAuthentication is not null && PreLogin.ClientSentFedAuthRequired(message.Value.Payload.Span);
+            PreLogin.WriteReply(writer, s_serverVersion, answer, _fedAuthRequiredSent);
             await SendAsync(writer, endOfMessage: true, token).ConfigureAwait(false);
 
             // Under TDS 8.0 TLS is already on and the client ignores the answer (SqlClient sends ENCRYPT_NOT_SUP inside TLS).
@@ -116,8 +117,23 @@ internal sealed partial class LoopbackSession
             await Task.Delay(delay, _server.Options.TimeProvider, token).ConfigureAwait(false);
         }
 
-        var failure = CheckLogin(login);
-        _server.RecordLogin(new LoopbackLogin(SessionId, login.UserName, login.Password, login.Database, login.ApplicationName, login.HostName, login.PacketSize, failure is null, _encryption));
+        TdsStatement? failure;
+        string? loginName;
+        if (login.FedAuth is null)
+        {
+            failure = CheckLogin(login);
+            loginName = login.UserName;
+        }
+        else
+        {
+            (failure, loginName) = await AuthenticateTokenAsync(login, login.FedAuth, reader, writer, token).ConfigureAwait(false);
+            if (loginName is null)
+            {
+                return false;
+            }
+        }
+
+        _server.RecordLogin(new LoopbackLogin(SessionId, loginName, login.Password, login.Database, login.ApplicationName, login.HostName, login.PacketSize, failure is null, _encryption, login.FedAuth is not null));
         if (failure is not null)
         {
             Counters.OnFailedLogin();
@@ -138,10 +154,23 @@ internal sealed partial class LoopbackSession
         TdsTokens.WriteMessage(writer, isError: false, 5703, 1, 0, "Changed language setting to us_english.", serverName, string.Empty, 1);
         TdsTokens.WriteEnvChange(writer, TdsConstants.EnvPacketSize, packetSize.ToString(CultureInfo.InvariantCulture), TdsConstants.DefaultPacketSize.ToString(CultureInfo.InvariantCulture));
         TdsTokens.WriteLoginAck(writer, ProgramName, s_serverVersion);
+        if (login.FedAuth is not null)
+        {
+            // SqlClient fails a login whose FEDAUTH request is not acknowledged (SqlInternalConnectionTds.CompleteLogin).
+            FedAuth.WriteFeatureExtAck(writer);
+        }
+
         TdsTokens.WriteDone(writer, TdsConstants.TokenDone, TdsConstants.DoneFinal, 0, 0);
+        _loginName = loginName;
+        Volatile.Write(ref _accessTokenLogin, login.FedAuth is not null);
 
         // Counted before the reply leaves, so a test that reads Counters.Logins right after Open returns sees this login.
         Counters.OnLogin();
+        if (login.FedAuth is not null)
+        {
+            Counters.OnAccessTokenLogin();
+        }
+
         await SendAsync(writer, endOfMessage: true, token).ConfigureAwait(false);
         writer.PacketSize = packetSize;
         return true;
@@ -154,6 +183,12 @@ internal sealed partial class LoopbackSession
         if (forced is not null)
         {
             return LoginErrors.Create(forced.Value, login, options.ServerName);
+        }
+
+        if (options.FederatedAuthentication is { AllowSqlAuthentication: false })
+        {
+            // Microsoft Entra-only authentication: a login without a token fails like a wrong password.
+            return LoginErrors.Create(18456, login, options.ServerName);
         }
 
         var userOk = options.UserName is null || string.Equals(options.UserName, login.UserName, StringComparison.OrdinalIgnoreCase);

@@ -52,14 +52,24 @@ internal sealed partial class LoopbackSession
 
                 List<TdsStatement>? statements;
                 bool isRpc;
-                try
+                if (_accessTokenExpired && message.Type is TdsConstants.PacketSqlBatch or TdsConstants.PacketRpc or TdsConstants.PacketTransactionManager)
                 {
-                    statements = Prepare(message, out isRpc);
-                }
-                catch (Exception ex) when (ex is InvalidCastException or FormatException or OverflowException or ArgumentException or InvalidOperationException)
-                {
+                    // Azure SQL revalidated the session's token and found it expired: every request fails until a new login.
+                    Counters.OnExpiredTokenRequest();
                     isRpc = message.Type == TdsConstants.PacketRpc;
-                    statements = [InternalError(ex)];
+                    statements = [s_tokenExpiredInSession];
+                }
+                else
+                {
+                    try
+                    {
+                        statements = Prepare(message, out isRpc);
+                    }
+                    catch (Exception ex) when (ex is InvalidCastException or FormatException or OverflowException or ArgumentException or InvalidOperationException)
+                    {
+                        isRpc = message.Type == TdsConstants.PacketRpc;
+                        statements = [InternalError(ex)];
+                    }
                 }
 
                 if (statements is null)

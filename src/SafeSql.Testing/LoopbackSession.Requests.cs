@@ -149,6 +149,7 @@ internal sealed partial class LoopbackSession
         SessionId = SessionId,
         Database = _database,
         ServerName = _server.Options.ServerName,
+        LoginName = _loginName,
         VersionText = s_versionText,
         TimeProvider = _server.Options.TimeProvider,
         Parameters = request.Parameters,

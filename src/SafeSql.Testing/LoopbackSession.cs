@@ -14,7 +14,8 @@ namespace SafeSql.Testing;
 /// </summary>
 /// <remarks>
 /// By concern: this file holds the socket's lifecycle and the session's state; PRELOGIN, TLS and LOGIN7 are in
-/// <c>LoopbackSession.Handshake.cs</c>, the reader loop and attentions in <c>LoopbackSession.RequestLoop.cs</c>, the
+/// <c>LoopbackSession.Handshake.cs</c>, access tokens (federated authentication) in
+/// <c>LoopbackSession.FederatedAuthentication.cs</c>, the reader loop and attentions in <c>LoopbackSession.RequestLoop.cs</c>, the
 /// translation of a request into statements in <c>LoopbackSession.Requests.cs</c>, and their execution, transactions
 /// and the reply in <c>LoopbackSession.Execute.cs</c>.
 /// </remarks>

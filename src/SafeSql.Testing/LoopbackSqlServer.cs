@@ -300,6 +300,20 @@ public sealed class LoopbackSqlServer : IAsyncDisposable
 
     internal long NextTransactionId() => Interlocked.Increment(ref _nextTransactionId);
 
+    internal int ExpireSessionTokens()
+    {
+        var expired = 0;
+        foreach (var session in _sessions.Values)
+        {
+            if (session.ExpireAccessToken())
+            {
+                expired++;
+            }
+        }
+
+        return expired;
+    }
+
     internal int AbortAllSessions()
     {
         var n = 0;

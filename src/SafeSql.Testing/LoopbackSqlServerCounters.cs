@@ -6,6 +6,8 @@ public sealed class LoopbackSqlServerCounters
 {
     private long _tcpConnectionsAccepted;
     private long _logins;
+    private long _accessTokenLogins;
+    private long _expiredTokenRequests;
     private long _failedLogins;
     private long _batches;
     private long _rpcs;
@@ -29,6 +31,14 @@ public sealed class LoopbackSqlServerCounters
 
     /// <summary>Gets the number of successful logins (LOGIN7 answered with LOGINACK).</summary>
     public long Logins => Interlocked.Read(ref _logins);
+
+    /// <summary>Gets the number of successful logins with an access token (federated authentication), a subset of
+    /// <see cref="Logins"/>.</summary>
+    public long AccessTokenLogins => Interlocked.Read(ref _accessTokenLogins);
+
+    /// <summary>Gets the number of requests refused with error 37396 because the session's access token expired
+    /// (<see cref="LoopbackSqlServerFaults.ExpireSessionTokens"/>).</summary>
+    public long ExpiredTokenRequests => Interlocked.Read(ref _expiredTokenRequests);
 
     /// <summary>Gets the number of LOGIN7 requests answered with an error (wrong credentials or
     /// <see cref="LoopbackSqlServerFaults.FailLoginsWithError"/>).</summary>
@@ -97,6 +107,10 @@ public sealed class LoopbackSqlServerCounters
     internal void OnLogin() => Interlocked.Increment(ref _logins);
 
     internal void OnFailedLogin() => Interlocked.Increment(ref _failedLogins);
+
+    internal void OnAccessTokenLogin() => Interlocked.Increment(ref _accessTokenLogins);
+
+    internal void OnExpiredTokenRequest() => Interlocked.Increment(ref _expiredTokenRequests);
 
     internal void OnBatch() => Interlocked.Increment(ref _batches);
 

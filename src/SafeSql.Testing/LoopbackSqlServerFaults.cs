@@ -203,6 +203,18 @@ public sealed class LoopbackSqlServerFaults
     /// <exception cref="ArgumentException"><paramref name="certificate"/> has no private key.</exception>
     public X509Certificate2 RotateCertificate(X509Certificate2? certificate = null) => _server.RotateCertificate(certificate);
 
+    /// <summary>Expires the access token of every open session that logged in with one, as when Azure SQL revalidates a
+    /// session's token after its validation cache was reset (maintenance, reconfiguration) and finds it expired: each such
+    /// session's next request, and every one after it, fails with error 37396, class 14, "Query cannot be executed, access
+    /// token is expired. Please login with a new access token and execute query again." The connection stays open (class
+    /// below 20); only a new login with a new token recovers, as the SqlClient maintainers advise (dotnet/SqlClient#2792,
+    /// #3245). Sessions that log in later are not affected.</summary>
+    /// <returns>The number of sessions whose token was expired.</returns>
+    /// <remarks>A pooled SqlClient connection keeps its session: close and reopen hands back the same expired session until
+    /// the pool is cleared (<c>SqlConnection.ClearPool</c>). <see cref="LoopbackSqlServerCounters.ExpiredTokenRequests"/>
+    /// counts the refused requests.</remarks>
+    public int ExpireSessionTokens() => _server.ExpireSessionTokens();
+
     /// <summary>Aborts every open connection from the server side (RST), as when the server process dies or a DBA kills the
     /// sessions. The listener keeps accepting new connections.</summary>
     /// <returns>The number of connections aborted.</returns>

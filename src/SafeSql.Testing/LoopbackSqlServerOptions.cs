@@ -89,6 +89,14 @@ public sealed class LoopbackSqlServerOptions
     /// <remarks>Without encryption (<see cref="LoopbackEncryption.NotSupported"/>) TDS 8.0 is never spoken.</remarks>
     public bool SupportsTds8 { get; set; } = true;
 
+    /// <summary>Gets or sets federated authentication (Microsoft Entra ID access tokens, as Azure SQL accepts them);
+    /// <see langword="null"/> plays a server without it, which ignores a client's FEDAUTHREQUIRED and fails a login that
+    /// presents a token with error 18456.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    /// <remarks>See <see cref="LoopbackFederatedAuthenticationOptions"/> and docs/loopback-server.md ("Federated
+    /// authentication").</remarks>
+    public LoopbackFederatedAuthenticationOptions? FederatedAuthentication { get; set; }
+
     /// <summary>Gets or sets the time provider used for <c>WAITFOR DELAY</c>, login and accept delays, and
     /// <c>SYSUTCDATETIME()</c>.</summary>
     /// <value>The default value is <see cref="TimeProvider.System"/>.</value>

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace SafeSql.Testing.Tests;
 
 /// <summary>An independent TDS client (FreeTDS <c>tsql</c>, Debian package freetds-bin) against the loopback server.</summary>
@@ -9,21 +7,27 @@ public sealed class FreeTdsInteropTests
     /// <c>request</c> sends ENCRYPT_OFF (the server answers OFF: TLS for LOGIN7 only), <c>require</c> sends ENCRYPT_ON (TLS 1.2 for
     /// the whole connection, the handshake inside PRELOGIN packets; GnuTLS in Debian's build).</remarks>
     [Theory]
-    [InlineData("off", LoopbackConnectionEncryption.None)]
-    [InlineData("request", LoopbackConnectionEncryption.LoginOnly)]
-    [InlineData("require", LoopbackConnectionEncryption.Tls)]
-    public async Task Tsql_SelectOne_PrintsOne(string encryption, LoopbackConnectionEncryption expected)
+    [InlineData("off", LoopbackConnectionEncryption.None, false)]
+    [InlineData("request", LoopbackConnectionEncryption.LoginOnly, false)]
+    [InlineData("require", LoopbackConnectionEncryption.Tls, false)]
+    [InlineData("off", LoopbackConnectionEncryption.None, true)]
+    [InlineData("require", LoopbackConnectionEncryption.Tls, true)]
+    public async Task Tsql_SelectOne_PrintsOne(string encryption, LoopbackConnectionEncryption expected, bool federatedAuthentication)
     {
-        // Arrange
-        var tsql = FindTsql();
+        // Arrange: with federated authentication on, SQL authentication keeps working beside tokens (FreeTDS sends no
+        // FEDAUTHREQUIRED, so its PRELOGIN reply is unchanged).
+        var tsql = ExternalProcess.FindOnPath("tsql");
         Assert.True(tsql is not null, "FreeTDS tsql was not found on PATH: run ./eng/test.sh, which installs the Debian package freetds-bin (apt-get install freetds-bin).");
-        await using var server = await LoopbackSqlServer.StartAsync();
+        await using var server = await LoopbackSqlServer.StartAsync(new LoopbackSqlServerOptions
+        {
+            FederatedAuthentication = federatedAuthentication ? new LoopbackFederatedAuthenticationOptions(LoopbackUnsignedJwt.CreateValidator()) : null,
+        });
         var config = Path.Combine(Path.GetTempPath(), $"safesql-freetds-{Guid.NewGuid():N}.conf");
         await File.WriteAllTextAsync(config, $"[global]\n\ttds version = 7.4\n\tencryption = {encryption}\n");
         try
         {
             // Act
-            var (exitCode, output, error) = await RunAsync(
+            var (exitCode, output, error) = await ExternalProcess.RunAsync(
                 tsql,
                 ["-H", "127.0.0.1", "-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", LoopbackSqlServerOptions.DefaultUserName, "-P", LoopbackSqlServerOptions.DefaultPassword, "-o", "q"],
                 "SELECT 1\ngo\nSELECT N'héllo' AS greeting, @@SPID\ngo\nexit\n",
@@ -51,12 +55,12 @@ public sealed class FreeTdsInteropTests
     public async Task Tsql_WrongPassword_ReportsLoginFailed18456()
     {
         // Arrange
-        var tsql = FindTsql();
+        var tsql = ExternalProcess.FindOnPath("tsql");
         Assert.True(tsql is not null, "FreeTDS tsql was not found on PATH: run ./eng/test.sh, which installs the Debian package freetds-bin (apt-get install freetds-bin).");
         await using var server = await LoopbackSqlServer.StartAsync();
 
         // Act
-        var (exitCode, output, error) = await RunAsync(
+        var (exitCode, output, error) = await ExternalProcess.RunAsync(
             tsql,
             ["-H", "127.0.0.1", "-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", "sa", "-P", "wrong", "-o", "q"],
             "exit\n",
@@ -66,57 +70,5 @@ public sealed class FreeTdsInteropTests
         Assert.NotEqual(0, exitCode);
         Assert.Contains("Msg 18456 (severity 14, state 1)", output + error, StringComparison.Ordinal);
         Assert.Contains("Login failed for user 'sa'.", output + error, StringComparison.Ordinal);
-    }
-
-    private static string? FindTsql()
-    {
-        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator))
-        {
-            var candidate = Path.Combine(directory, "tsql");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
-    }
-
-    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string file, string[] arguments, string input, Dictionary<string, string> environment)
-    {
-        var start = new ProcessStartInfo(file)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.StandardInput.WriteAsync(input);
-        process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill();
-            throw new TimeoutException($"tsql did not exit within 60 s. Output so far: {await output}");
-        }
-
-        return (process.ExitCode, await output, await error);
     }
 }

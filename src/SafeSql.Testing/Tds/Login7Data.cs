@@ -28,4 +28,7 @@ internal sealed class Login7Data
     public bool IntegratedSecurity { get; init; }
 
     public bool ReadOnlyIntent { get; init; }
+
+    /// <summary>The FEDAUTH feature extension, when the client asked for federated authentication.</summary>
+    public Login7FedAuth? FedAuth { get; init; }
 }

@@ -8,6 +8,9 @@ internal static class Login7Parser
 {
     private const int FixedLength = 94;
 
+    /// <summary>OptionFlags3 fExtension: the ibExtension field points at the feature extension.</summary>
+    private const byte ExtensionFlag = 0x10;
+
     /// <exception cref="InvalidDataException">The payload is shorter than the fixed part or an offset points outside it.</exception>
     public static Login7Data Parse(ReadOnlySpan<byte> payload)
     {
@@ -31,7 +34,45 @@ internal static class Login7Parser
             Database = ReadString(payload, 68),
             IntegratedSecurity = (payload[25] & 0x80) != 0,
             ReadOnlyIntent = (payload[26] & 0x20) != 0,
+            FedAuth = (payload[27] & ExtensionFlag) != 0 ? ReadFedAuth(payload) : null,
         };
+    }
+
+    /// <summary>Finds the FEDAUTH feature in the feature extension: ibExtension points at a DWORD holding the offset of the
+    /// block of <c>FeatureId (1) | DataLen (4) | Data</c> entries ended by 0xFF.</summary>
+    private static Login7FedAuth? ReadFedAuth(ReadOnlySpan<byte> payload)
+    {
+        int pointer = BinaryPrimitives.ReadUInt16LittleEndian(payload[56..]);
+        int pointerLength = BinaryPrimitives.ReadUInt16LittleEndian(payload[58..]);
+        if (pointerLength < 4 || pointer + 4 > payload.Length)
+        {
+            return null;
+        }
+
+        var offset = BinaryPrimitives.ReadInt32LittleEndian(payload[pointer..]);
+        while (offset >= 0 && offset < payload.Length && payload[offset] != FedAuth.FeatureTerminator)
+        {
+            if (offset + 5 > payload.Length)
+            {
+                throw new InvalidDataException("LOGIN7 feature extension entry runs past the payload.");
+            }
+
+            var id = payload[offset];
+            var length = BinaryPrimitives.ReadInt32LittleEndian(payload[(offset + 1)..]);
+            if (length < 0 || length > payload.Length - offset - 5)
+            {
+                throw new InvalidDataException($"LOGIN7 feature extension 0x{id:X2} claims {length} bytes past the payload.");
+            }
+
+            if (id == FedAuth.FeatureFedAuth)
+            {
+                return FedAuth.ReadFeature(payload.Slice(offset + 5, length));
+            }
+
+            offset += 5 + length;
+        }
+
+        return null;
     }
 
     private static (int Offset, int Chars) ReadRange(ReadOnlySpan<byte> payload, int at)

@@ -23,4 +23,15 @@ internal static class LoginErrors
             _ => TdsStatement.Error(number, 14, 1, $"Login failed with error {number} (injected by the SafeSql loopback server)."),
         };
     }
+
+    /// <summary>Azure SQL's answer to an expired access token at login: 18456, class 14, state 233, "Login failed for user
+    /// '&lt;token-identified principal&gt;'. Token is expired." (as clients report it: microsoft/azuredatastudio#14497 and
+    /// #16970 "Msg 18456, Level 14, State 233"; dotnet/SqlClient#3245; microsoft/mssql-jdbc#1944).</summary>
+    public static TdsStatement TokenExpired() =>
+        TdsStatement.Error(18456, 14, 233, "Login failed for user '<token-identified principal>'. Token is expired.");
+
+    /// <summary>A token the server does not accept: 18456, class 14, and the state SQL Server sends clients for every other
+    /// login failure (1), naming the principal as Azure SQL does for tokens (dotnet/SqlClient#2238).</summary>
+    public static TdsStatement TokenInvalid() =>
+        TdsStatement.Error(18456, 14, 1, "Login failed for user '<token-identified principal>'.");
 }

@@ -31,16 +31,31 @@ internal static class PreLogin
     public static int ReadClientEncryption(ReadOnlySpan<byte> payload) =>
         PreLoginPayload.TryReadOption(payload, PreLoginPayload.OptionEncryption, out var data) && data.Length >= 1 ? data[0] : -1;
 
-    /// <summary>Writes VERSION, ENCRYPTION, INSTOPT, THREADID, MARS (off) and the terminator.</summary>
-    public static void WriteReply(TdsWriter writer, Version version, byte encryption)
+    /// <summary>Returns whether the client sent the FEDAUTHREQUIRED option (SqlClient always does; FreeTDS does not).</summary>
+    public static bool ClientSentFedAuthRequired(ReadOnlySpan<byte> payload) =>
+        PreLoginPayload.TryReadOption(payload, FedAuth.PreLoginOptionFedAuthRequired, out _);
+
+    /// <summary>Writes VERSION, ENCRYPTION, INSTOPT, THREADID, MARS (off), FEDAUTHREQUIRED when asked, and the terminator.</summary>
+    /// <param name="writer">The reply.</param>
+    /// <param name="version">The server's version.</param>
+    /// <param name="encryption">The ENCRYPTION answer.</param>
+    /// <param name="fedAuthRequired">Whether to answer FEDAUTHREQUIRED with 0x01, as Azure SQL does: the client then echoes
+    /// it in the FEDAUTH feature extension of LOGIN7. Sent only to a client that sent the option (MS-TDS 2.2.6.5).</param>
+    public static void WriteReply(TdsWriter writer, Version version, byte encryption, bool fedAuthRequired = false)
     {
-        ReadOnlySpan<byte> tokens =
-        [
-            PreLoginPayload.OptionVersion, PreLoginPayload.OptionEncryption, PreLoginPayload.OptionInstance,
-            PreLoginPayload.OptionThreadId, PreLoginPayload.OptionMars,
-        ];
+        ReadOnlySpan<byte> tokens = fedAuthRequired
+            ?
+            [
+                PreLoginPayload.OptionVersion, PreLoginPayload.OptionEncryption, PreLoginPayload.OptionInstance,
+                PreLoginPayload.OptionThreadId, PreLoginPayload.OptionMars, FedAuth.PreLoginOptionFedAuthRequired,
+            ]
+            :
+            [
+                PreLoginPayload.OptionVersion, PreLoginPayload.OptionEncryption, PreLoginPayload.OptionInstance,
+                PreLoginPayload.OptionThreadId, PreLoginPayload.OptionMars,
+            ];
         Span<byte> table = stackalloc byte[PreLoginPayload.TableLength(tokens.Length)];
-        PreLoginPayload.WriteTable(table, tokens, [6, 1, 1, 4, 1]);
+        PreLoginPayload.WriteTable(table, tokens, fedAuthRequired ? [6, 1, 1, 4, 1, 1] : [6, 1, 1, 4, 1]);
         writer.WriteBytes(table);
 
         writer.WriteByte((byte)version.Major);
@@ -53,5 +68,9 @@ internal static class PreLogin
         writer.WriteByte(0x00); // INSTOPT: instance matches
         writer.WriteUInt32(0); // THREADID
         writer.WriteByte(0x00); // MARS off
+        if (fedAuthRequired)
+        {
+            writer.WriteByte(0x01);
+        }
     }
 }

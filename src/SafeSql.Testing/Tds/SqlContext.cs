@@ -9,6 +9,9 @@ internal sealed class SqlContext
 
     public required string ServerName { get; init; }
 
+    /// <summary>The session's login name (<c>SUSER_SNAME()</c>).</summary>
+    public string LoginName { get; init; } = string.Empty;
+
     public required string VersionText { get; init; }
 
     public required TimeProvider TimeProvider { get; init; }

@@ -470,6 +470,9 @@ internal sealed class SqlSubset
         {
             case "DB_NAME":
                 return new SqlValue(TdsColumnKind.NVarChar, _context.Database, nullable: true, maxLength: 128);
+            case "SUSER_SNAME":
+                // The session's login: the user name, or the identity of the access token it logged in with.
+                return new SqlValue(TdsColumnKind.NVarChar, _context.LoginName, nullable: true, maxLength: 128);
             case "SYSUTCDATETIME":
                 return new SqlValue(TdsColumnKind.DateTime2, now.UtcDateTime, scale: 7);
             case "SYSDATETIME":
