@@ -522,7 +522,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
     /// A pool timeout with every pooled connection leased (a leak, never retried): thrown at once, without the pipeline. A pool
     /// timeout of a pool that was not full (queued behind a connection being created) goes through the pipeline, which retries it once.
     /// </summary>
-    private static bool IsLeakPoolTimeout(Exception exception) => exception is IPoolTimeoutException { PoolWasFull: true };
+    private static bool IsLeakPoolTimeout(Exception exception) => exception is SqlConnectionPoolExhaustedException { PoolWasFull: true };
 
     /// <summary>Starts one asynchronous attempt: a new connection and its <c>OpenAsync</c> (a synchronous throw becomes the task's).</summary>
     private (SqlConnection Connection, Task Opening) StartOpen(CancellationToken cancellationToken)
