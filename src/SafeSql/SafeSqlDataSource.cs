@@ -47,7 +47,7 @@ namespace SafeSql;
 /// and so one lease tracker: the first one created names the pool in logs and metrics and sets its leak options.
 /// </para>
 /// </remarks>
-public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
+public sealed partial class SafeSqlDataSource : DbDataSource
 {
     private static readonly Func<string, SqlConnection> s_open = static connectionString =>
     {
@@ -122,8 +122,6 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
 
     /// <summary>Gets the leases of this pool (shared by every data source on the same pool).</summary>
     internal LeaseTracker Tracker { get; }
-
-    LeaseTracker ILeaseTrackerOwner.Tracker => Tracker;
 
     /// <summary>Gets the last open failure if the most recent open attempt failed; <see langword="null"/> once an open succeeds.</summary>
     internal Exception? LastOpenFailure => _lastOpenFailure;
