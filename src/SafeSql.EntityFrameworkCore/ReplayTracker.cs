@@ -32,6 +32,12 @@ internal sealed class ReplayTracker
     /// <summary>Gets the step in flight, for messages: "SaveChanges", "ExecuteSqlRaw", "COMMIT of the transaction of SaveChanges".</summary>
     public string Operation => _operation;
 
+    /// <summary>
+    /// Gets whether this attempt's open failed on the data source's open path, whose open retry, circuit breaker and budget
+    /// (<see cref="SafeSqlOptions.OpenTimeout"/>) already decided on it, logged it and counted it.
+    /// </summary>
+    public bool OpenFailedOnDataSourcePath { get; private set; }
+
     public static ReplayTracker Of(DbContext context) => s_trackers.GetValue(context, static _ => new ReplayTracker());
 
     /// <summary>A new attempt of the operation starts: nothing of it was sent or applied yet.</summary>
@@ -43,9 +49,13 @@ internal sealed class ReplayTracker
         _applied = false;
         _lastCommandFailedOnServer = false;
         LastFailure = null;
+        OpenFailedOnDataSourcePath = false;
     }
 
     public void OnOpening() => Step(SqlFailurePoint.BeforeSending, "opening the connection");
+
+    /// <summary>The open through the data source's open path failed (<see cref="OpenFailedOnDataSourcePath"/>).</summary>
+    public void OnDataSourceOpenFailed() => OpenFailedOnDataSourcePath = true;
 
     public void OnBeginningTransaction()
     {

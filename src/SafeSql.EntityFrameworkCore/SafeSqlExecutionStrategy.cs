@@ -15,17 +15,21 @@ namespace SafeSql.EntityFrameworkCore;
 
 /// <summary>
 /// An EF Core execution strategy whose retry decisions come from SafeSql's failure classifier
-/// (<see cref="SqlFailureClassifier"/>) rather than from a list of error numbers: a refused connection, a connect timeout
-/// (258), a broken connection and the transient server errors (<see cref="TransientSqlErrors"/>, e.g. 1205) are retried
-/// with exponential backoff and jitter; ephemeral port exhaustion is retried at most once, after
-/// <see cref="SafeSqlExecutionStrategyOptions.SocketExhaustionDelay"/>; a pool timeout is retried once and, if it
-/// persists, thrown as <see cref="SqlConnectionPoolExhaustedException"/> naming the holders; command timeouts,
-/// authentication, encryption and permanent errors (e.g. 102) are never retried.
+/// (<see cref="SqlFailureClassifier"/>) rather than from a list of error numbers: a broken connection and the transient
+/// server errors (<see cref="TransientSqlErrors"/>, e.g. 1205) are retried with exponential backoff and jitter; command
+/// timeouts, authentication, encryption and permanent errors (e.g. 102) are never retried. The failures of opening the
+/// connection (a refusal, a connect timeout, ephemeral port exhaustion, a pool timeout, thrown as
+/// <see cref="SqlConnectionPoolExhaustedException"/> naming the holders) are the data source's to retry: see the remarks.
 /// </summary>
 /// <remarks>
 /// <para>
 /// <c>UseSafeSql</c> sets it. EF's rules for retrying strategies hold: a transaction the application begins itself must
 /// run inside <c>context.Database.CreateExecutionStrategy().Execute(...)</c> so that the whole block is replayed.
+/// </para>
+/// <para>
+/// Opening the connection is the data source's: its open retry, circuit breaker and budget (<see cref="SafeSqlOptions.OpenTimeout"/>)
+/// apply to every open of the context, and an open they gave up on is not replayed here, so a caller is held at most one budget
+/// while the server is down.
 /// </para>
 /// <para>
 /// An operation is replayed only when no change of it can have been applied, decided by where it failed (EF's own
@@ -167,7 +171,7 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     /// <returns>Whether the verification runs.</returns>
     protected override bool ShouldVerifySuccessOn(Exception? exception)
     {
-        if (exception is null || ReasonNotToRetry(Classify(exception)) is not null)
+        if (exception is null || Tracker.OpenFailedOnDataSourcePath || ReasonNotToRetry(Classify(exception)) is not null)
         {
             return false;
         }
@@ -180,6 +184,13 @@ public sealed class SafeSqlExecutionStrategy : ExecutionStrategy
     protected override bool ShouldRetryOn(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
+        if (Tracker.OpenFailedOnDataSourcePath)
+        {
+            // The data source's open path retried the open within its budget (or failed it at once while the breaker was open),
+            // and logged and counted it: the operation is not replayed, so no caller is held for more than one budget.
+            return false;
+        }
+
         var failure = Classify(exception);
         _lastFailure = failure;
         _dataSource.Metrics.RecordFailure(_dataSource.Name, FailureKindTagValue.Of(failure.Kind), FailureKindTagValue.ErrorTypeOf(failure));

@@ -54,14 +54,45 @@ internal sealed class SafeSqlServerConnection(RelationalConnectionDependencies d
             return;
         }
 
-        _dataSource.OpenHolderConnection(_connection);
+        try
+        {
+            _dataSource.OpenHolderConnection(_connection);
+        }
+        catch (Exception) when (OnDataSourceOpenFailed())
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc cref="OpenDbConnection"/>
-    protected override Task OpenDbConnectionAsync(bool errorsExpected, CancellationToken cancellationToken) =>
-        errorsExpected || _dataSource is null || _connection is null || !ReferenceEquals(DbConnection, _connection)
-            ? base.OpenDbConnectionAsync(errorsExpected, cancellationToken)
-            : _dataSource.OpenHolderConnectionAsync(_connection, cancellationToken);
+    protected override async Task OpenDbConnectionAsync(bool errorsExpected, CancellationToken cancellationToken)
+    {
+        if (errorsExpected || _dataSource is null || _connection is null || !ReferenceEquals(DbConnection, _connection))
+        {
+            await base.OpenDbConnectionAsync(errorsExpected, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await _dataSource.OpenHolderConnectionAsync(_connection, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (OnDataSourceOpenFailed())
+        {
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Exception filter: tells the execution strategy that the data source's open path, which retries opens within the open's
+    /// budget, gave up on this one, so the strategy does not replay it (a replay would hold the caller for another budget); always
+    /// <see langword="false"/>.
+    /// </summary>
+    private bool OnDataSourceOpenFailed()
+    {
+        ReplayTracker.Of(Dependencies.CurrentContext.Context).OnDataSourceOpenFailed();
+        return false;
+    }
 
     public override bool Close()
     {

@@ -178,11 +178,17 @@ public sealed partial class SafeSqlDataSource
     /// wait far longer than its <c>Connect Timeout</c>. When it is still waiting inside SqlClient after
     /// <see cref="RetryDefaults.RefusalCheckMilliseconds"/> and a probe started since finds the endpoint refusing, or when the
     /// budget runs out (with <see cref="RetryDefaults.LateAttemptGraceMilliseconds"/> of grace, so SqlClient's own timeouts, due at
-    /// the same moment by default, come first), the attempt is left to SqlClient (its connection disposed when it ends) and the open fails with
+    /// the same moment by default, come first), the attempt is left (<see cref="LeaveAttemptAsync"/>) and the open fails with
     /// <see cref="SqlServerUnavailableException"/> (<see cref="SqlFailureKind.ConnectionRefused"/>, or
     /// <see cref="SqlFailureKind.ConnectTimeout"/>).
     /// </summary>
-    internal async Task AwaitAttemptAsync(SqlConnection connection, Task opening, long started)
+    /// <param name="connection">The connection being opened.</param>
+    /// <param name="opening">Its <c>OpenAsync</c>.</param>
+    /// <param name="started">When the open started (<see cref="TimeProvider.GetTimestamp"/>): the budget counts from it.</param>
+    /// <param name="holderAttempt">For a holder's connection (EF Core's, which SafeSql must not dispose), the source of the token
+    /// <paramref name="opening"/> was started with: the attempt is left by canceling it. <see langword="null"/> for the data
+    /// source's own connections.</param>
+    internal async Task AwaitAttemptAsync(SqlConnection connection, Task opening, long started, CancellationTokenSource? holderAttempt = null)
     {
         if (_probe is not null)
         {
@@ -198,7 +204,11 @@ public sealed partial class SafeSqlDataSource
             var probe = _probe.ProbeAsync(started);
             if (await Task.WhenAny(opening, probe).ConfigureAwait(false) != opening && probe.Result == SqlServerProbeResult.Refused && !opening.IsCompleted)
             {
-                Abandon(connection, opening);
+                if (await LeaveAttemptAsync(connection, opening, holderAttempt).ConfigureAwait(false))
+                {
+                    return;
+                }
+
                 throw new SqlServerUnavailableException(SqlFailureKind.ConnectionRefused, _serverName, UnavailableSince, null, null);
             }
         }
@@ -218,12 +228,33 @@ public sealed partial class SafeSqlDataSource
         }
         catch (TimeoutException) when (!opening.IsCompleted)
         {
-            Abandon(connection, opening);
+            if (await LeaveAttemptAsync(connection, opening, holderAttempt).ConfigureAwait(false))
+            {
+                return;
+            }
+
             throw new SqlServerUnavailableException(SqlFailureKind.ConnectTimeout, _serverName, UnavailableSince, _openBudget, null);
         }
     }
 
-    /// <summary>Leaves an attempt to SqlClient: its connection is disposed when SqlClient ends it, and its outcome observed.</summary>
-    private static void Abandon(SqlConnection connection, Task opening) =>
-        _ = opening.ContinueWith(static (_, state) => ((SqlConnection)state!).Dispose(), connection, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    /// <summary>
+    /// Stops waiting for an attempt. The data source's own connection is left to SqlClient: it is disposed when SqlClient ends the
+    /// attempt, and its outcome observed. A holder's connection (EF Core's) stays the holder's: the attempt is canceled through
+    /// <paramref name="holderAttempt"/>, which SqlClient's <c>OpenAsync</c> honours at once (the connection is closed again and can
+    /// be opened later; a physical connection still being made goes to the pool when it is done).
+    /// </summary>
+    /// <returns><see langword="true"/> when the holder's attempt opened the connection before the cancellation reached it (the open
+    /// succeeded after all); <see langword="false"/> when the attempt was left.</returns>
+    private static async ValueTask<bool> LeaveAttemptAsync(SqlConnection connection, Task opening, CancellationTokenSource? holderAttempt)
+    {
+        if (holderAttempt is null)
+        {
+            _ = opening.ContinueWith(static (_, state) => ((SqlConnection)state!).Dispose(), connection, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return false;
+        }
+
+        await holderAttempt.CancelAsync().ConfigureAwait(false);
+        await opening.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return opening.IsCompletedSuccessfully;
+    }
 }

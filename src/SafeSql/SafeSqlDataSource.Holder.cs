@@ -36,10 +36,10 @@ public sealed partial class SafeSqlDataSource
         {
             try
             {
-                connection.Open();
+                OpenHolderOnce(connection);
                 return;
             }
-            catch (Exception ex)
+            catch (Exception ex) when (!IsLeakPoolTimeout(ex))
             {
                 firstFailure = ExceptionDispatchInfo.Capture(ex);
             }
@@ -57,10 +57,10 @@ public sealed partial class SafeSqlDataSource
         {
             try
             {
-                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                await OpenHolderOnceAsync(connection, started, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+            catch (Exception ex) when (!IsLeakPoolTimeout(ex) && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
                 firstFailure = ExceptionDispatchInfo.Capture(ex);
             }
@@ -69,15 +69,46 @@ public sealed partial class SafeSqlDataSource
         await RunOpenPipelineAsync(new ReplayState(this, firstFailure, connection), started, cancellationToken).ConfigureAwait(false);
     }
 
-    private static SqlConnection OpenHolderOnce(SqlConnection connection)
+    /// <summary>One synchronous attempt on a holder's connection; a pool timeout is thrown as <see cref="OpenOnce"/> throws it.</summary>
+    private SqlConnection OpenHolderOnce(SqlConnection connection)
     {
-        connection.Open();
-        return connection;
+        try
+        {
+            connection.Open();
+            return connection;
+        }
+        catch (InvalidOperationException ex) when (Tracker.IsPoolTimeout(ex))
+        {
+            throw Tracker.CreatePoolExhaustedException(ex);
+        }
     }
 
-    private static async ValueTask<SqlConnection> OpenHolderOnceAsync(SqlConnection connection, CancellationToken cancellationToken)
+    /// <summary>
+    /// One asynchronous attempt on a holder's connection, cut as the data source's own attempts are (<see cref="AwaitAttemptAsync"/>:
+    /// a refusal the probe sees, the end of the budget), by canceling it: the holder keeps its connection, closed, and the open
+    /// fails with <see cref="SqlServerUnavailableException"/>. A pool timeout is thrown as <see cref="CompleteOpenAsync"/> throws it.
+    /// </summary>
+    private async ValueTask<SqlConnection> OpenHolderOnceAsync(SqlConnection connection, long started, CancellationToken cancellationToken)
     {
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return connection;
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task opening;
+        try
+        {
+            opening = connection.OpenAsync(attempt.Token);
+        }
+        catch (Exception ex)
+        {
+            opening = Task.FromException(ex);
+        }
+
+        try
+        {
+            await AwaitAttemptAsync(connection, opening, started, attempt).ConfigureAwait(false);
+            return connection;
+        }
+        catch (InvalidOperationException ex) when (Tracker.IsPoolTimeout(ex))
+        {
+            throw Tracker.CreatePoolExhaustedException(ex);
+        }
     }
 }

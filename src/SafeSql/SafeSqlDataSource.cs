@@ -447,7 +447,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource
                 static (_, state) =>
                 {
                     state.RethrowFirstFailureOnce();
-                    return state.Holder is { } holder ? OpenHolderOnce(holder) : state.DataSource.OpenOnce(state.DataSource._connectionString);
+                    return state.Holder is { } holder ? state.DataSource.OpenHolderOnce(holder) : state.DataSource.OpenOnce(state.DataSource._connectionString);
                 },
                 context,
                 state);
@@ -475,13 +475,13 @@ public sealed partial class SafeSqlDataSource : DbDataSource
                 static (context, state) =>
                 {
                     state.RethrowFirstFailureOnce();
-                    if (state.Holder is { } holder)
-                    {
-                        return OpenHolderOnceAsync(holder, context.CancellationToken);
-                    }
-
                     var dataSource = state.DataSource;
                     var attemptStarted = dataSource.TimeProvider.GetTimestamp();
+                    if (state.Holder is { } holder)
+                    {
+                        return dataSource.OpenHolderOnceAsync(holder, attemptStarted, context.CancellationToken);
+                    }
+
                     var (connection, opening) = dataSource.StartOpen(context.CancellationToken);
                     return dataSource.CompleteOpenAsync(connection, opening, attemptStarted);
                 },
@@ -596,13 +596,13 @@ public sealed partial class SafeSqlDataSource : DbDataSource
         /// <summary>Gets the failure of the attempt made outside Polly, if one was made.</summary>
         public ExceptionDispatchInfo? FirstFailure { get; } = firstFailure;
 
+        /// <summary>Gets or sets the budget of the run (its timer is armed by the first callback).</summary>
+        public OpenBudget? Budget { get; set; }
+
         /// <summary>
         /// On the pipeline's first attempt, rethrows the failure of the attempt made outside Polly (same instance, original
         /// stack), if one was made; later attempts return and open for real.
         /// </summary>
-        /// <summary>Gets or sets the budget of the run (its timer is armed by the first callback).</summary>
-        public OpenBudget? Budget { get; set; }
-
         public void RethrowFirstFailureOnce()
         {
             Budget?.Arm();

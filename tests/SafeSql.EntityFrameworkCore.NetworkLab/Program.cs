@@ -4,8 +4,8 @@
 //
 // Usage: SafeSql.EntityFrameworkCore.NetworkLab [--async]
 //   1. Pooling=false opens (each opened and disposed, its port left in TIME_WAIT) until one fails: the ports are gone.
-//   2. An EF Core query with UseSafeSql (SocketExhaustionDelay 200 ms, 3 retries allowed), then the same query with
-//      EnableRetryOnFailure(3): attempts, seconds, what the caller got.
+//   2. An EF Core query with UseSafeSql (the data source's open retry with SocketExhaustionDelay 200 ms, within the open's
+//      budget, Connect Timeout 5 s), then the same query with EnableRetryOnFailure(3): attempts, seconds, what the caller got.
 // Every loop is bounded: at most 200 opens and 60 seconds.
 
 using System.Diagnostics;
@@ -17,6 +17,7 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 
 using SafeSql;
 using SafeSql.EntityFrameworkCore;
+using SafeSql.Resilience;
 using SafeSql.Testing;
 
 var useAsync = args.Contains("--async");
@@ -50,10 +51,10 @@ try
     report["opensBeforeFailure"] = opens;
 
     // 2. The same query, each strategy on a pool of its own.
-    await using var dataSource = SafeSqlDataSource.Create(pooled.ConnectionString + ";Application Name=ef-lab-safesql");
-    report["useSafeSql"] = await RunAsync(options => options.UseSafeSql(
-        dataSource,
-        sql => sql.ExecutionStrategy(d => new SafeSqlExecutionStrategy(d, dataSource, new SafeSqlExecutionStrategyOptions { MaxRetryCount = 3, SocketExhaustionDelay = TimeSpan.FromMilliseconds(200) }))));
+    var builder = new SafeSqlDataSourceBuilder(pooled.ConnectionString + ";Application Name=ef-lab-safesql");
+    builder.Options.OpenRetry = new SqlRetryStrategyOptions { SocketExhaustionDelay = TimeSpan.FromMilliseconds(200) };
+    await using var dataSource = builder.Build();
+    report["useSafeSql"] = await RunAsync(options => options.UseSafeSql(dataSource));
     report["enableRetryOnFailure"] = await RunAsync(options => options.UseSqlServer(
         pooled.ConnectionString + ";Application Name=ef-lab-ef",
         sql => sql.EnableRetryOnFailure(3)));

@@ -1,6 +1,7 @@
 using Microsoft.Data.SqlClient;
 using Microsoft.EntityFrameworkCore;
 
+using SafeSql.Classification;
 using SafeSql.Diagnostics;
 
 namespace SafeSql.EntityFrameworkCore.Tests;
@@ -63,7 +64,9 @@ public sealed class SafeSqlExecutionStrategyTests
     [InlineData(true)]
     public async Task Query_ServerRefusesThenComesBack_IsRetriedAndSucceeds(bool async)
     {
-        // Arrange: the server refuses connections until the strategy has logged the first failure.
+        // Arrange: the server refuses connections. An asynchronous open is cut once the probe sees the refusal, which is logged:
+        // the server comes back then, and the data source's open retry reaches it within the open's budget. A synchronous open
+        // cannot be cut; SqlClient tries the TCP connect again until Connect Timeout: the server comes back after a second.
         OrdersDatabase? database = null;
         await using var harness = await EfHarness.StartAsync(onLog: line =>
         {
@@ -75,25 +78,53 @@ public sealed class SafeSqlExecutionStrategyTests
         database = harness.Database;
         database.Server.Faults.RefuseConnections = true;
         await using var context = harness.CreateContext();
+        var comesBack = async ? Task.CompletedTask : Task.Delay(TimeSpan.FromSeconds(1)).ContinueWith(_ => database.Server.Faults.RefuseConnections = false, TaskScheduler.Default);
 
         // Act
         var orders = async ? await context.Orders.ToListAsync() : context.Orders.ToList();
+        await comesBack;
 
-        // Assert: the refusal was classified and retried, then the query ran once. The context's open goes through the data
-        // source's open path, so the retry is the data source's open retry (event 3000) when it fits the open's budget, else the
-        // strategy's replay of the whole query (event 3100): either way a refused open sent nothing.
+        // Assert: the query ran once; the open was the data source's to retry, so the strategy replayed nothing. Asynchronously
+        // the refusal was classified and retried by the data source's open retry (event 3000).
         Assert.Equal(2, orders.Count);
-        Assert.Contains(harness.Logs.GetSnapshot(), r =>
-            r.Id.Id is SafeSqlEventId.OpenAttemptFailed or SafeSqlEntityFrameworkCoreEventId.ExecutionAttemptFailed
-            && r.Message.Contains("failed (attempt 1): ConnectionRefused,", StringComparison.Ordinal)
-            && r.Message.Contains("will retry: True", StringComparison.Ordinal));
         Assert.Single(harness.Database.Requests);
+        Assert.Empty(harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionAttemptFailed));
+        if (async)
+        {
+            Assert.Contains(harness.Events(SafeSqlEventId.OpenAttemptFailed), r =>
+                r.Message.Contains("failed (attempt 1): ConnectionRefused,", StringComparison.Ordinal)
+                && r.Message.Contains("will retry: True", StringComparison.Ordinal));
+        }
     }
 
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task Query_PoolTimeout_IsRetriedOnceThenNamesTheHolder(bool async)
+    public async Task Query_ServerRefusesPastTheOpenBudget_FailsAfterOneBudgetWithoutAReplay(bool async)
+    {
+        // Arrange: the server refuses every connection; the open's budget is Connect Timeout (2 s).
+        await using var harness = await EfHarness.StartAsync(connectTimeout: 2);
+        harness.Database.Server.Faults.RefuseConnections = true;
+        await using var context = harness.CreateContext();
+
+        // Act
+        var exception = async
+            ? await Assert.ThrowsAnyAsync<Exception>(() => context.Orders.ToListAsync())
+            : Assert.ThrowsAny<Exception>(() => context.Orders.ToList());
+
+        // Assert: the data source gave up on the open (event 3002, its budget spent) and the strategy did not replay the query,
+        // so the caller was held one budget, not one per replay; the caller gets the classified refusal.
+        Assert.Equal(SqlFailureKind.ConnectionRefused, SqlFailureClassifier.Classify(exception).Kind);
+        Assert.Empty(harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionAttemptFailed));
+        Assert.Empty(harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionFailed));
+        Assert.Single(harness.Events(SafeSqlEventId.OpenFailed));
+        Assert.Empty(harness.Database.Requests);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Query_PoolTimeout_IsNotReplayedAndNamesTheHolder(bool async)
     {
         // Arrange: a pool of one connection, held by this test.
         await using var harness = await EfHarness.StartAsync(maxPoolSize: 1, connectTimeout: 1);
@@ -105,12 +136,11 @@ public sealed class SafeSqlExecutionStrategyTests
             ? await Assert.ThrowsAsync<SqlConnectionPoolExhaustedException>(() => context.Orders.ToListAsync())
             : Assert.Throws<SqlConnectionPoolExhaustedException>(() => context.Orders.ToList());
 
-        // Assert: two attempts (one retry), then SafeSql's exception naming the holder, SqlClient's inside it.
-        Assert.Equal(2, harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionAttemptFailed).Count);
-        Assert.Equal(
-            "An EF Core operation on pool '(default)' failed with PoolTimeout after 2 attempt(s), not retried: PoolTimeout is retried only once. The original exception is rethrown.",
-            Assert.Single(harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionFailed)).Message);
-        Assert.Contains(nameof(Query_PoolTimeout_IsRetriedOnceThenNamesTheHolder), exception.Message, StringComparison.Ordinal);
+        // Assert: a full pool's timeout is a leak, which the data source never retries (event 1002 once), and the strategy does
+        // not replay an open: SafeSql's exception names the holder, SqlClient's inside it.
+        Assert.Single(harness.Events(SafeSqlEventId.PoolExhausted));
+        Assert.Empty(harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionAttemptFailed));
+        Assert.Contains(nameof(Query_PoolTimeout_IsNotReplayedAndNamesTheHolder), exception.Message, StringComparison.Ordinal);
         Assert.IsType<InvalidOperationException>(exception.InnerException);
         Assert.Empty(harness.Database.Requests);
     }
