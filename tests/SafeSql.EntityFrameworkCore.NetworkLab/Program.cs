@@ -17,7 +17,6 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 
 using SafeSql;
 using SafeSql.EntityFrameworkCore;
-using SafeSql.Resilience;
 using SafeSql.Testing;
 
 var useAsync = args.Contains("--async");

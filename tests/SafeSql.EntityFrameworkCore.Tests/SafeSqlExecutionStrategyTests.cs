@@ -1,7 +1,6 @@
 using Microsoft.Data.SqlClient;
 using Microsoft.EntityFrameworkCore;
 
-using SafeSql.Classification;
 using SafeSql.Diagnostics;
 
 namespace SafeSql.EntityFrameworkCore.Tests;
