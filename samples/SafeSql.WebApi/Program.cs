@@ -15,6 +15,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
 using SafeSql;
+using SafeSql.Diagnostics;
 using SafeSql.Testing;
 using SafeSql.WebApi;
 
@@ -51,7 +52,7 @@ builder.Services.AddOpenTelemetry()
     .ConfigureResource(resource => resource.AddService("SafeSql.WebApi"))
     .WithMetrics(metrics =>
     {
-        metrics.AddMeter("SafeSql", "Polly");
+        metrics.AddMeter(SafeSqlMetricNames.Meter, "Polly");
         if (builder.Configuration.GetValue("OpenTelemetry:ConsoleExporter", defaultValue: true))
         {
             metrics.AddConsoleExporter((_, reader) => reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 10_000);

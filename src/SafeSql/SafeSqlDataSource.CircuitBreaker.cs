@@ -176,7 +176,8 @@ public sealed partial class SafeSqlDataSource
     /// <paramref name="started"/>): SqlClient's pool serves queued asynchronous opens one after another, each with a connect of its
     /// own once no blocking period replays the last error, so in a storm against a server that does not answer an attempt can
     /// wait far longer than its <c>Connect Timeout</c>. When it is still waiting inside SqlClient after
-    /// <see cref="RetryDefaults.RefusalCheckMilliseconds"/> and a probe started since finds the endpoint refusing, or when the
+    /// <see cref="RetryDefaults.RefusalCheckMilliseconds"/> with a connection of the pool free to be made (not every pooled
+    /// connection leased) and a probe started since finds the endpoint refusing, or when the
     /// budget runs out (with <see cref="RetryDefaults.LateAttemptGraceMilliseconds"/> of grace, so SqlClient's own timeouts, due at
     /// the same moment by default, come first), the attempt is left (<see cref="LeaveAttemptAsync"/>) and the open fails with
     /// <see cref="SqlServerUnavailableException"/> (<see cref="SqlFailureKind.ConnectionRefused"/>, or
@@ -201,8 +202,10 @@ public sealed partial class SafeSqlDataSource
                 return;
             }
 
-            var probe = _probe.ProbeAsync(started);
-            if (await Task.WhenAny(opening, probe).ConfigureAwait(false) != opening && probe.Result == SqlServerProbeResult.Refused && !opening.IsCompleted)
+            // An open that waits for a leased connection to come back (every pooled connection leased) is not connecting, and a
+            // busy pool would probe the server every half second for nothing.
+            var probe = Tracker.LeasedCount < Tracker.MaxPoolSize ? _probe.ProbeAsync(started) : null;
+            if (probe is not null && await Task.WhenAny(opening, probe).ConfigureAwait(false) != opening && probe.Result == SqlServerProbeResult.Refused && !opening.IsCompleted)
             {
                 if (await LeaveAttemptAsync(connection, opening, holderAttempt).ConfigureAwait(false))
                 {

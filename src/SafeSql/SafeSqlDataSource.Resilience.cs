@@ -56,7 +56,7 @@ public sealed partial class SafeSqlDataSource
 
         public void OnFailure(SqlFailure failure, int attemptNumber, bool willRetry, string? reason)
         {
-            if (failure.Exception is IPoolTimeoutException)
+            if (failure.Exception is SqlConnectionPoolExhaustedException)
             {
                 // Already logged (1002, naming the holders) and counted (db.client.connection.timeouts) where it was detected.
                 return;

@@ -48,7 +48,7 @@ namespace SafeSql;
 /// and so one lease tracker: the first one created names the pool in logs and metrics and sets its leak options.
 /// </para>
 /// </remarks>
-public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
+public sealed partial class SafeSqlDataSource : DbDataSource
 {
     private static readonly Func<string, SqlConnection> s_open = static connectionString =>
     {
@@ -128,8 +128,6 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
 
     /// <summary>Gets the leases of this pool (shared by every data source on the same pool).</summary>
     internal LeaseTracker Tracker { get; }
-
-    LeaseTracker ILeaseTrackerOwner.Tracker => Tracker;
 
     /// <summary>Gets the last open failure if the most recent open attempt failed; <see langword="null"/> once an open succeeds.</summary>
     internal Exception? LastOpenFailure => _lastOpenFailure;
@@ -528,7 +526,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
     /// A pool timeout with every pooled connection leased (a leak, never retried): thrown at once, without the pipeline. A pool
     /// timeout of a pool that was not full (queued behind a connection being created) goes through the pipeline, which retries it once.
     /// </summary>
-    private static bool IsLeakPoolTimeout(Exception exception) => exception is IPoolTimeoutException { PoolWasFull: true };
+    private static bool IsLeakPoolTimeout(Exception exception) => exception is SqlConnectionPoolExhaustedException { PoolWasFull: true };
 
     /// <summary>Starts one asynchronous attempt: a new connection and its <c>OpenAsync</c> (a synchronous throw becomes the task's).</summary>
     private (SqlConnection Connection, Task Opening) StartOpen(CancellationToken cancellationToken)

@@ -15,7 +15,7 @@ namespace SafeSql;
 /// scope have no finalizable sentinel each: the scope holds their connections, so one finalizer on the scope covers a
 /// scope dropped without being disposed.
 /// </remarks>
-internal sealed class SqlConnectionScope : ISqlConnectionScope, ILeaseTrackerOwner, ILeaseScope
+internal sealed class SqlConnectionScope : ISqlConnectionScope, ILeaseScope
 {
     private readonly SafeSqlDataSource _root;
     private readonly Lock _gate = new();
@@ -43,8 +43,6 @@ internal sealed class SqlConnectionScope : ISqlConnectionScope, ILeaseTrackerOwn
     }
 
     public string Name => _root.Name;
-
-    LeaseTracker ILeaseTrackerOwner.Tracker => _root.Tracker;
 
     public SqlConnection OpenConnection(
         [CallerMemberName] string callerMemberName = "",

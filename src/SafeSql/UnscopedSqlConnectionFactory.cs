@@ -9,11 +9,9 @@ namespace SafeSql;
 /// provider): opens through the data source itself, so each connection is covered by its finalizer sentinel and the
 /// watchdog instead of a scope that would hold it until shutdown.
 /// </summary>
-internal sealed class UnscopedSqlConnectionFactory(SafeSqlDataSource dataSource) : ISqlConnectionFactory, ILeaseTrackerOwner
+internal sealed class UnscopedSqlConnectionFactory(SafeSqlDataSource dataSource) : ISqlConnectionFactory
 {
     public string Name => dataSource.Name;
-
-    LeaseTracker ILeaseTrackerOwner.Tracker => dataSource.Tracker;
 
     public SqlConnection OpenConnection(
         [CallerMemberName] string callerMemberName = "",

@@ -3,6 +3,8 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
+using SafeSql.Diagnostics;
+
 namespace SafeSql.Demo.Running;
 
 /// <summary>
@@ -12,8 +14,6 @@ namespace SafeSql.Demo.Running;
 /// </summary>
 internal sealed class SafeSqlApp : IAsyncDisposable
 {
-    /// <summary>SafeSql's counter of failed open attempts, tagged with the failure kind.</summary>
-    private const string FailuresInstrument = "db.client.connection.safesql.failures";
     private const string FailureKindTag = "safesql.failure.kind";
 
     private readonly IHost _host;
@@ -69,7 +69,7 @@ internal sealed class SafeSqlApp : IAsyncDisposable
         {
             InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Name == FailuresInstrument && (meterFactory is null || ReferenceEquals(instrument.Meter.Scope, meterFactory)))
+                if (instrument.Name == SafeSqlMetricNames.Failures && (meterFactory is null || ReferenceEquals(instrument.Meter.Scope, meterFactory)))
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }

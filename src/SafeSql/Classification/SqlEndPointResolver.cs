@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
 
 using SafeSql.ConnectionStrings;
 
@@ -29,7 +30,7 @@ internal sealed class SqlEndPointResolver
     private readonly SingleFlight<string, IPEndPoint> _answers;
 
     internal SqlEndPointResolver(string? dataSource)
-        : this(dataSource, TimeProvider.System, DefaultCacheDuration, SqlServerAddress.LookUp, static host => SqlServerAddress.LookUpAsync(host, s_resolveTimeout))
+        : this(dataSource, TimeProvider.System, DefaultCacheDuration, LookUp, static host => LookUpAsync(host, s_resolveTimeout))
     {
     }
 
@@ -104,5 +105,37 @@ internal sealed class SqlEndPointResolver
         return AwaitAnswer(_answers.GetOrStart(_source.Host, this, static async (host, self) => self._source.FromAddresses(await self._lookUpAsync(host).ConfigureAwait(false))));
 
         static async ValueTask<IPEndPoint?> AwaitAnswer(Task<IPEndPoint> answer) => await answer.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A synchronous DNS lookup (<see cref="Dns.GetHostAddresses(string)"/>, bounded by the resolver's own timeout, as SqlClient's
+    /// synchronous open does); <see langword="null"/> when it fails. Only for callers that are synchronous themselves.
+    /// </summary>
+    internal static IPAddress[]? LookUp(string host)
+    {
+        try
+        {
+            return Dns.GetHostAddresses(host);
+        }
+        catch (Exception ex) when (ex is SocketException or ArgumentException)
+        {
+            // Count every address on the port instead.
+            return null;
+        }
+    }
+
+    /// <summary>An asynchronous DNS lookup bounded by <paramref name="timeout"/>; <see langword="null"/> when it fails or times out.</summary>
+    internal static async Task<IPAddress[]?> LookUpAsync(string host, TimeSpan timeout)
+    {
+        try
+        {
+            using var cancellation = new CancellationTokenSource(timeout);
+            return await Dns.GetHostAddressesAsync(host, cancellation.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ArgumentException)
+        {
+            // Count every address on the port instead.
+            return null;
+        }
     }
 }

@@ -169,7 +169,7 @@ public static class SqlFailureClassifier
                 case SqlServerUnavailableException unavailable:
                     // SafeSql's own: the breaker was open, or a probe saw the endpoint refuse while the open waited inside SqlClient.
                     return new SqlFailure(unavailable.Kind, true, false, null, unavailable.Kind == SqlFailureKind.ConnectionRefused ? SocketError.ConnectionRefused : null, unavailable.Message, current);
-                case IPoolTimeoutException poolTimeout:
+                case SqlConnectionPoolExhaustedException poolTimeout:
                     // SafeSql's own type: decided by the type, not by the (localized) text of the pool exception inside. It is only
                     // thrown for a pooled connection string, so the non-pooled variant cannot be inside. A pool that was not full
                     // timed out behind a connection being created: transient.

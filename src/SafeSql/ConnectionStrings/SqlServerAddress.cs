@@ -121,36 +121,4 @@ public readonly record struct SqlServerAddress(string Host, int Port, bool IsTcp
         var first = addresses is null ? null : Array.Find(addresses, a => a.AddressFamily == AddressFamily.InterNetwork) ?? (addresses.Length > 0 ? addresses[0] : null);
         return new IPEndPoint(first ?? IPAddress.Any, Port);
     }
-
-    /// <summary>
-    /// A synchronous DNS lookup (<see cref="Dns.GetHostAddresses(string)"/>, bounded by the resolver's own timeout, as SqlClient's
-    /// synchronous open does); <see langword="null"/> when it fails. Only for callers that are synchronous themselves.
-    /// </summary>
-    internal static IPAddress[]? LookUp(string host)
-    {
-        try
-        {
-            return Dns.GetHostAddresses(host);
-        }
-        catch (Exception ex) when (ex is SocketException or ArgumentException)
-        {
-            // Count every address on the port instead.
-            return null;
-        }
-    }
-
-    /// <summary>An asynchronous DNS lookup bounded by <paramref name="timeout"/>; <see langword="null"/> when it fails or times out.</summary>
-    internal static async Task<IPAddress[]?> LookUpAsync(string host, TimeSpan timeout)
-    {
-        try
-        {
-            using var cancellation = new CancellationTokenSource(timeout);
-            return await Dns.GetHostAddressesAsync(host, cancellation.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ArgumentException)
-        {
-            // Count every address on the port instead.
-            return null;
-        }
-    }
 }

@@ -5,17 +5,11 @@ namespace SafeSql.Diagnostics;
 /// <summary>The failure instruments of the "SafeSql" meter: failed open attempts by failure kind.</summary>
 internal sealed partial class SafeSqlMetrics
 {
-    /// <summary>The counter of classified failures: <c>db.client.connection.safesql.failures</c>.</summary>
-    internal const string FailuresInstrumentName = "db.client.connection.safesql.failures";
-
     /// <summary>SafeSql attribute of the failure counter (and of Polly's <c>resilience.polly.*</c> for SafeSql's pipelines): the failure kind in snake case.</summary>
     internal const string FailureKindTag = "safesql.failure.kind";
 
     /// <summary>OpenTelemetry's <c>error.type</c>: the SQL error number, or the exception's type name when there is none.</summary>
     internal const string ErrorTypeTag = "error.type";
-
-    /// <summary>The counter of circuit-breaker transitions: <c>db.client.connection.safesql.circuit_breaker.transitions</c>.</summary>
-    internal const string CircuitTransitionsInstrumentName = "db.client.connection.safesql.circuit_breaker.transitions";
 
     /// <summary>SafeSql attribute of the transition counter: the state the breaker entered (<c>open</c>, <c>closed</c>).</summary>
     internal const string CircuitStateTag = "safesql.circuit_breaker.state";
@@ -36,7 +30,7 @@ internal sealed partial class SafeSqlMetrics
         lock (_failuresGate)
         {
             return _circuitTransitions ??= _meter.CreateCounter<long>(
-                CircuitTransitionsInstrumentName,
+                SafeSqlMetricNames.CircuitBreakerTransitions,
                 unit: "{transition}",
                 description: "The number of times a data source's circuit breaker opened (the server was seen unavailable) or closed (it answered again), by state entered.");
         }
@@ -66,7 +60,7 @@ internal sealed partial class SafeSqlMetrics
         lock (_failuresGate)
         {
             return _failures ??= _meter.CreateCounter<long>(
-                FailuresInstrumentName,
+                SafeSqlMetricNames.Failures,
                 unit: "{failure}",
                 description: "The number of failed attempts to open a connection, by SafeSql's failure kind (pool_timeout, socket_exhaustion, connection_refused, connect_timeout, ...).");
         }

@@ -13,9 +13,6 @@ namespace SafeSql.Diagnostics;
 /// </remarks>
 internal sealed partial class SafeSqlMetrics : IDisposable
 {
-    /// <summary>The meter name: "SafeSql".</summary>
-    public const string MeterName = "SafeSql";
-
     /// <summary>OpenTelemetry attribute naming the pool: the factory's name.</summary>
     internal const string PoolNameTag = "db.client.connection.pool.name";
 
@@ -36,36 +33,36 @@ internal sealed partial class SafeSqlMetrics : IDisposable
     {
         if (meterFactory is null)
         {
-            _meter = new Meter(MeterName);
+            _meter = new Meter(SafeSqlMetricNames.Meter);
             _ownsMeter = true;
         }
         else
         {
-            _meter = meterFactory.Create(MeterName);
+            _meter = meterFactory.Create(SafeSqlMetricNames.Meter);
         }
 
         _meter.CreateObservableUpDownCounter(
-            "db.client.connection.count",
+            SafeSqlMetricNames.ConnectionCount,
             ObserveLeased,
             unit: "{connection}",
             description: "The number of connections opened through SafeSql and not yet closed or disposed (state=used).");
         _meter.CreateObservableUpDownCounter(
-            "db.client.connection.max",
+            SafeSqlMetricNames.ConnectionMax,
             ObserveMaxPoolSize,
             unit: "{connection}",
             description: "The maximum number of open connections allowed: Max Pool Size of the normalized connection string.");
         _useTime = _meter.CreateHistogram(
-            "db.client.connection.use_time",
+            SafeSqlMetricNames.ConnectionUseTime,
             unit: "s",
             description: "The time between opening a connection through SafeSql and closing or disposing it (the lease duration).",
             tags: null,
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300] });
         _timeouts = _meter.CreateCounter<long>(
-            "db.client.connection.timeouts",
+            SafeSqlMetricNames.ConnectionTimeouts,
             unit: "{timeout}",
             description: "The number of pool timeouts: opens that waited Connect Timeout for a free pooled connection and failed.");
         _leaks = _meter.CreateCounter<long>(
-            "db.client.connection.safesql.leaks",
+            SafeSqlMetricNames.Leaks,
             unit: "{leak}",
             description: "The number of connection leaks SafeSql detected, by kind (not_disposed_before_scope_end, collected_without_dispose, held_too_long).");
     }

@@ -201,7 +201,7 @@ public sealed partial class DemoCommandTests
             Assert.False(builder.TrustServerCertificate);
             Assert.Equal(SqlConnectionEncryptOption.Mandatory, builder.Encrypt);
             Assert.Contains($"  SqlClient, TDS 8.0: Data Source=tcp:127.0.0.1,{port};User ID=sa;Password=<any>;Server Certificate={pinned};Connect Retry Count=0;Encrypt=Strict", rest, StringComparison.Ordinal);
-            Assert.Contains("Stopped: 1 TCP connections, 1 logins, 1 batches, 0 RPCs.", rest, StringComparison.Ordinal);
+            Assert.Contains("Stopped: 1 TCP connections, 1 logins (0 with an access token), 0 failed logins, 1 batches, 0 RPCs.", rest, StringComparison.Ordinal);
         }
         finally
         {

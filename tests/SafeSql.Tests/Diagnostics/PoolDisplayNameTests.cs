@@ -26,7 +26,7 @@ public sealed class PoolDisplayNameTests
         services.AddSafeSql(connectionString);
         services.AddHealthChecks().AddSafeSqlHealthCheck();
         await using var provider = services.BuildServiceProvider();
-        using var failures = new MetricCollector<long>(provider.GetRequiredService<IMeterFactory>(), SafeSqlMetrics.MeterName, SafeSqlMetrics.FailuresInstrumentName);
+        using var failures = new MetricCollector<long>(provider.GetRequiredService<IMeterFactory>(), SafeSqlMetricNames.Meter, SafeSqlMetricNames.Failures);
 
         // Act
         await using (var scope = provider.CreateAsyncScope())

@@ -26,7 +26,7 @@ internal sealed class FactoryHarness : IAsyncDisposable
         "db.client.connection.max",
         "db.client.connection.timeouts",
         "db.client.connection.safesql.leaks",
-        SafeSqlMetrics.FailuresInstrumentName,
+        SafeSqlMetricNames.Failures,
     ];
 
     private readonly ConcurrentQueue<SqlConnectionLeakReport> _reports = new();
@@ -86,7 +86,7 @@ internal sealed class FactoryHarness : IAsyncDisposable
     public IReadOnlyList<CollectedMeasurement<long>> MeasurementsOf(string instrument) => _counters[instrument].GetMeasurementSnapshot();
 
     /// <summary>The open failures counted (<c>db.client.connection.safesql.failures</c>).</summary>
-    public IReadOnlyList<CollectedMeasurement<long>> Failures() => MeasurementsOf(SafeSqlMetrics.FailuresInstrumentName);
+    public IReadOnlyList<CollectedMeasurement<long>> Failures() => MeasurementsOf(SafeSqlMetricNames.Failures);
 
     /// <summary>The tags of every measurement of every instrument.</summary>
     public IEnumerable<IReadOnlyDictionary<string, object?>> AllMeasurementTags() =>

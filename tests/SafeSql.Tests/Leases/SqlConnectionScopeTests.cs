@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 using SafeSql.Diagnostics;
+using SafeSql.Testing;
 using SafeSql.Tests.TestUtilities;
 
 using static SafeSql.Tests.TestUtilities.CallerInfo;
@@ -161,6 +162,38 @@ public sealed class SqlConnectionScopeTests(LoopbackServerFixture fixture) : ICl
         Assert.Equal(
             """This SafeSql scope has been disposed (its DI scope or 'await using' block ended). Open connections through a live scope or the root factory.""" + Environment.NewLine + "Object name: 'ISqlConnectionScope'.",
             exception.Message);
+    }
+
+    [Fact]
+    public async Task OpenAsync_ScopeDisposedWhileOpening_DisposesTheConnectionAndThrowsObjectDisposedException()
+    {
+        // Arrange: a server whose logins take 5 s, so the open is still inside SqlClient when the scope ends.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        server.Faults.LoginDelay = TimeSpan.FromSeconds(5);
+        var connectionString = new SqlConnectionStringBuilder(server.ConnectionString) { ApplicationName = $"SafeSql.Tests.{Guid.NewGuid():N}" }.ConnectionString;
+        await using var harness = new FactoryHarness(connectionString);
+        var scope = harness.Factory.CreateScope();
+        var open = scope.OpenConnectionAsync().AsTask();
+        var accepted = Task.Run(async () =>
+        {
+            while (server.Counters.TcpConnectionsAccepted == 0)
+            {
+                await Task.Delay(10);
+            }
+        });
+        await accepted.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Act
+        await scope.DisposeAsync();
+        var exception = await Assert.ThrowsAsync<ObjectDisposedException>(() => open);
+
+        // Assert: the scope disposed the connection it could no longer own, which ended its lease without a leak report.
+        Assert.Equal(
+            """The SafeSql scope was disposed while a connection was being opened through it; the connection was disposed. Open connections through a live scope.""" + Environment.NewLine + "Object name: 'ISqlConnectionScope'.",
+            exception.Message);
+        Assert.Equal(1, server.Counters.Logins);
+        Assert.Equal(0, harness.Factory.GetPoolSnapshot().LeasedCount);
+        Assert.Empty(harness.Reports);
     }
 
     [Fact]

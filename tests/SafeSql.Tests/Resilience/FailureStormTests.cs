@@ -67,7 +67,7 @@ public sealed class FailureStormTests
         // it opens fail at once as CircuitOpen, and its probe adds connects; OutageTests covers that).
         builder.Options.CircuitBreaker = null;
         await using var dataSource = builder.Build();
-        using var failureMetric = new MetricCollector<long>(dataSource.Metrics.Meter, SafeSqlMetrics.FailuresInstrumentName);
+        using var failureMetric = new MetricCollector<long>(dataSource.Metrics.Meter, SafeSqlMetricNames.Failures);
         using var poolTimeoutMetric = new MetricCollector<long>(dataSource.Metrics.Meter, "db.client.connection.timeouts");
         var probesBefore = OsTcpEvidenceSource.Shared.AsyncConnectsStarted;
 

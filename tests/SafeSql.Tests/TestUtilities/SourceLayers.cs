@@ -17,6 +17,7 @@ internal static class SourceLayers
     [
         "Shared/Tds", // src/Shared/Tds, the TDS codec compiled in (also into SafeSql.Testing and the tool); it uses nothing of SafeSql
         "Diagnostics",
+        "Contracts", // what several layers share: the pool-exhausted exception and the snapshot and lease records it carries
         "ConnectionStrings",
         "Classification",
         "Leases",

@@ -20,7 +20,7 @@ public sealed class SqlConnectionLease
     public string PoolName { get; }
 
     /// <summary>Gets where the connection was opened.</summary>
-    /// <value><see langword="null"/> when <see cref="SqlConnectionLeakOptions.StackCapture"/> is <see cref="SqlConnectionStackCaptureMode.None"/>.</value>
+    /// <value><see langword="null"/> when <c>SqlConnectionLeakOptions.StackCapture</c> is <see cref="SqlConnectionStackCaptureMode.None"/>.</value>
     public SqlConnectionCallSite? CallSite { get; }
 
     /// <summary>Gets when the connection was opened, on the factory's <see cref="TimeProvider"/> clock.</summary>
@@ -32,7 +32,7 @@ public sealed class SqlConnectionLease
     public TimeSpan HeldFor { get; }
 
     /// <summary>Gets the stack of the opening thread, captured at open.</summary>
-    /// <value><see langword="null"/> unless <see cref="SqlConnectionLeakOptions.StackCapture"/> is <see cref="SqlConnectionStackCaptureMode.Full"/>.</value>
+    /// <value><see langword="null"/> unless <c>SqlConnectionLeakOptions.StackCapture</c> is <see cref="SqlConnectionStackCaptureMode.Full"/>.</value>
     public string? StackTrace { get; }
 
     /// <summary>Describes the lease, e.g. <c>OrderRepository.cs:42 (GetOrders), held 31.2 s</c>.</summary>

@@ -15,7 +15,7 @@ namespace SafeSql;
 /// leak, so the message asks for the holders to dispose their connections.
 /// </para>
 /// </remarks>
-public sealed class SqlConnectionPoolExhaustedException : InvalidOperationException, IPoolTimeoutException
+public sealed class SqlConnectionPoolExhaustedException : InvalidOperationException
 {
     /// <summary>Initializes a new instance of the <see cref="SqlConnectionPoolExhaustedException"/> class.</summary>
     public SqlConnectionPoolExhaustedException()
@@ -48,6 +48,11 @@ public sealed class SqlConnectionPoolExhaustedException : InvalidOperationExcept
     /// <value><see langword="null"/> only when the exception was not created by SafeSql.</value>
     public SqlConnectionPoolSnapshot? Snapshot { get; }
 
-    /// <inheritdoc/>
-    bool IPoolTimeoutException.PoolWasFull => Snapshot is null || Snapshot.LeasedCount >= Snapshot.MaxPoolSize;
+    /// <summary>
+    /// Gets a value indicating whether every pooled connection was leased through SafeSql when SqlClient gave up (a leak or a
+    /// pool too small). <see langword="false"/> when the pool was not full: the open waited behind SqlClient's creation of a
+    /// new connection (one at a time per pool) towards a server that did not answer, or behind code that bypasses SafeSql.
+    /// The classifier and the open path decide by it, not by the (localized) text of SqlClient's exception inside.
+    /// </summary>
+    internal bool PoolWasFull => Snapshot is null || Snapshot.LeasedCount >= Snapshot.MaxPoolSize;
 }

@@ -16,7 +16,7 @@ public enum SqlConnectionLeakKind
     CollectedWithoutDispose = 2,
 
     /// <summary>
-    /// The connection has been open for longer than <see cref="SqlConnectionLeakOptions.LeakDetectionThreshold"/>.
+    /// The connection has been open for longer than <c>SqlConnectionLeakOptions.LeakDetectionThreshold</c>.
     /// Reported once per lease; it may be legitimate long work, or a leak.
     /// </summary>
     HeldTooLong = 3,

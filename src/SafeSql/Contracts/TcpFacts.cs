@@ -1,6 +1,6 @@
-namespace SafeSql.ConnectionStrings;
+namespace SafeSql;
 
-/// <summary>Operating-system TCP facts quoted by classification explanations and connection-string policy messages.</summary>
+/// <summary>Operating-system TCP facts quoted by both classification explanations and connection-string policy messages.</summary>
 internal static class TcpFacts
 {
     /// <summary>
