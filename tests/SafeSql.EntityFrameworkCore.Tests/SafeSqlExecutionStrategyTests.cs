@@ -137,8 +137,9 @@ public sealed class SafeSqlExecutionStrategyTests
 
         // Assert: a full pool's timeout is a leak, which the data source never retries (event 1002 once), and the strategy does
         // not replay an open: SafeSql's exception names the holder, SqlClient's inside it.
-        Assert.Single(harness.Events(SafeSqlEventId.PoolExhausted));
-        Assert.Empty(harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionAttemptFailed));
+        var logs = string.Join(Environment.NewLine, harness.Logs.GetSnapshot().Select(r => $"{r.Id.Id} {r.Level}: {r.Message}"));
+        Assert.True(harness.Events(SafeSqlEventId.PoolExhausted).Count == 1, logs);
+        Assert.True(harness.Events(SafeSqlEntityFrameworkCoreEventId.ExecutionAttemptFailed).Count == 0, logs);
         Assert.Contains(nameof(Query_PoolTimeout_IsNotReplayedAndNamesTheHolder), exception.Message, StringComparison.Ordinal);
         Assert.IsType<InvalidOperationException>(exception.InnerException);
         Assert.Empty(harness.Database.Requests);
