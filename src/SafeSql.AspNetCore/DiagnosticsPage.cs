@@ -125,7 +125,8 @@ internal static class DiagnosticsPage
         html.Append(CultureInfo.InvariantCulture, $"<line class=\"max\" x1=\"0\" y1=\"{maxY:0.#}\" x2=\"{ChartWidth}\" y2=\"{maxY:0.#}\" stroke=\"#c62828\" stroke-dasharray=\"6 4\"/>");
         html.Append(CultureInfo.InvariantCulture, $"<text x=\"4\" y=\"{Math.Max(12, maxY - 3):0.#}\" font-size=\"11\" fill=\"#c62828\">max {pool.MaxPoolSize}</text>");
         var path = new StringBuilder();
-        var step = samples.Count > 1 ? (double)ChartWidth / (samples.Count - 1) : ChartWidth;
+        var dots = new StringBuilder();
+        var step = samples.Count > 1 ? (double)(ChartWidth - 8) / (samples.Count - 1) : 0;
         var drawing = false;
         for (var i = 0; i < samples.Count; i++)
         {
@@ -135,16 +136,20 @@ internal static class DiagnosticsPage
                 continue;
             }
 
-            path.Append(CultureInfo.InvariantCulture, $"{(drawing ? 'L' : 'M')}{i * step:0.#} {Y(leased, top):0.#} ");
+            // A dot per sampled bucket, so a lone sample (a gap on each side) still shows.
+            var x = 4 + (i * step);
+            path.Append(CultureInfo.InvariantCulture, $"{(drawing ? 'L' : 'M')}{x:0.#} {Y(leased, top):0.#} ");
+            dots.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{x:0.#}\" cy=\"{Y(leased, top):0.#}\" r=\"2.5\" fill=\"#1565c0\"><title>{leased} leased</title></circle>");
             drawing = true;
         }
 
         if (path.Length > 0)
         {
             html.Append(CultureInfo.InvariantCulture, $"<path class=\"leased\" d=\"{path.ToString().TrimEnd()}\" fill=\"none\" stroke=\"#1565c0\" stroke-width=\"2\"/>");
+            html.Append(dots);
         }
 
-        html.Append(CultureInfo.InvariantCulture, $"<text x=\"{ChartWidth - 4}\" y=\"{ChartHeight - 4}\" font-size=\"11\" text-anchor=\"end\" fill=\"#1565c0\">leased now {pool.Leased}</text></svg>");
+        html.Append(CultureInfo.InvariantCulture, $"<text x=\"{ChartWidth - 4}\" y=\"14\" font-size=\"11\" text-anchor=\"end\" fill=\"#1565c0\">leased now {pool.Leased}</text></svg>");
     }
 
     private static void RenderFailuresChart(StringBuilder html, PoolDocument pool)
