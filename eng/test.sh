@@ -13,17 +13,21 @@ results="$root/artifacts/test-results"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"; else return 1; fi; }
 
 # 1. Debian packages the tests use: freetds-bin (tsql, an independent TDS client), iproute2 (ip, for the private
-#    network namespace of the port-exhaustion test), util-linux (unshare).
+#    network namespace of the port-exhaustion test), util-linux (unshare), chromium (the diagnostics page's browser test).
 need=()
 command -v tsql >/dev/null 2>&1 || need+=(freetds-bin)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   if ! { as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${need[@]}" >/dev/null; }; then
     echo "test.sh: could not install ${need[*]} (not root, no sudo?); the tests that need them will report it" >&2
   fi
 fi
+#    playwright-core, which drives that Chromium (eng/browser; never a browser download), from its lock file, bounded.
+( cd eng/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 300 npm ci --no-audit --no-fund --silent ) \
+  || echo "test.sh: npm ci in eng/browser failed; the browser test will report it" >&2
 
 # 1b. The locked npm packages of the tedious interop check (eng/tedious-check: tedious, Node's TDS client), from the npm
 #     registry this machine's npm is set up for; bounded, and a failure is left to the tests that need them to report.
