@@ -149,7 +149,7 @@ internal static class DiagnosticsPage
             html.Append(dots);
         }
 
-        html.Append(CultureInfo.InvariantCulture, $"<text x=\"{ChartWidth - 4}\" y=\"14\" font-size=\"11\" text-anchor=\"end\" fill=\"#1565c0\">leased now {pool.Leased}</text></svg>");
+        html.Append(CultureInfo.InvariantCulture, $"<text x=\"{ChartWidth - 4}\" y=\"30\" font-size=\"11\" text-anchor=\"end\" fill=\"#1565c0\">leased now {pool.Leased}</text></svg>");
     }
 
     private static void RenderFailuresChart(StringBuilder html, PoolDocument pool)
