@@ -69,7 +69,6 @@ builder.Services.AddHealthChecks().AddSafeSqlHealthCheck();
 //    Authorization is required unless the mapping opts out; outside Development, plug in your authentication
 //    (AddAuthentication().AddJwtBearer(...), a policy for operators) and the endpoint serves only those users.
 builder.Services.AddSafeSqlDiagnostics();
-builder.Services.AddAuthorization();
 
 var app = builder.Build();
 if (loopback is not null)

@@ -13,7 +13,8 @@ public static class SafeSqlDiagnosticsServiceCollectionExtensions
     /// Registers the SafeSql diagnostics: a bounded memory of every SafeSql pool's recent leak reports (chained into
     /// <see cref="SqlConnectionLeakOptions.OnLeakDetected"/> after the application's own callback is set, which still runs)
     /// and of its failed opens by kind (read from the "SafeSql" meter). Map the endpoint with <c>MapSafeSqlDiagnostics</c>.
-    /// Safe to call more than once; data sources registered before or after this call are all shown.
+    /// Safe to call more than once; data sources registered before or after this call are all shown. Also registers the
+    /// authorization services (<c>AddAuthorization()</c>), which the endpoints need even when mapped with <c>AllowAnonymous</c>.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Changes to the defaults of <see cref="SafeSqlDiagnosticsOptions"/>, or <see langword="null"/>.</param>
@@ -29,6 +30,9 @@ public static class SafeSqlDiagnosticsServiceCollectionExtensions
             options.Configure(configure);
         }
 
+        // The endpoints carry authorization metadata (required by default, or AllowAnonymous): ASP.NET Core refuses to serve
+        // such an endpoint without the authorization middleware, which a WebApplication adds when these services exist.
+        services.AddAuthorization();
         services.TryAddSingleton(provider => new DiagnosticsDataSources(provider, services));
         services.TryAddSingleton<SafeSqlDiagnosticsCollector>();
         services.TryAddSingleton<DiagnosticsHealth>();

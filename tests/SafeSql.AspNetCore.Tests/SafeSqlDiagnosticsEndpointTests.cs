@@ -4,8 +4,12 @@ using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Data.SqlClient;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace SafeSql.AspNetCore.Tests;
 
@@ -157,6 +161,47 @@ public sealed class SafeSqlDiagnosticsEndpointTests
 
         // Assert
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Get_ApplicationWithoutAuthenticationOrAuthorizationSetUp_AnonymousOptInServesAndDefaultNeverDoes(bool allowAnonymous)
+    {
+        // Arrange: a bare application (no AddAuthentication, AddAuthorization or middleware of its own).
+        await using var server = await SafeSql.Testing.LoopbackSqlServer.StartAsync();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Services.AddSafeSql(server.ConnectionString);
+        builder.Services.AddSafeSqlDiagnostics();
+        await using var app = builder.Build();
+        var endpoint = app.MapSafeSqlDiagnostics();
+        if (allowAnonymous)
+        {
+            endpoint.AllowAnonymous();
+        }
+
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        using var client = new HttpClient { BaseAddress = new Uri(address) };
+
+        // Act
+        using var response = await client.GetAsync("/safesql.json");
+        var body = await response.Content.ReadAsStringAsync();
+
+        // Assert: served when opted out; otherwise refused (no scheme to authenticate with: ASP.NET Core fails the challenge).
+        if (allowAnonymous)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        else
+        {
+            Assert.NotEqual(HttpStatusCode.OK, response.StatusCode);
+            Assert.DoesNotContain("schemaVersion", body, StringComparison.Ordinal);
+        }
+
+        await app.StopAsync();
     }
 
     [Theory]
