@@ -338,6 +338,84 @@ public sealed class SafeSqlDiagnosticsEndpointTests
     }
 
     [Fact]
+    public async Task GetJson_DefaultAndNamedDataSources_OnePoolEachWithItsOwnHoldersAndFailures()
+    {
+        // Arrange: a second, named data source on another server that refuses; one lease on the default one.
+        await using var reportingServer = await SafeSql.Testing.LoopbackSqlServer.StartAsync();
+        await using var app = await DiagnosticsApp.StartAsync(configureServices: services => services.AddSafeSql(
+            options =>
+            {
+                options.ConnectionString = reportingServer.ConnectionString;
+                options.OpenRetry = null;
+                options.CircuitBreaker = null;
+            },
+            name: "reporting"));
+        var reporting = app.App.Services.GetRequiredKeyedService<SafeSqlDataSource>("reporting");
+        await using var held = await app.DataSource.OpenConnectionAsync();
+        reportingServer.Faults.RefuseConnections = true;
+        await Assert.ThrowsAnyAsync<Exception>(async () => await reporting.OpenConnectionAsync());
+
+        // Act
+        var pools = (await GetJsonAsync(app.Client, "/safesql.json"))["pools"]!.AsArray();
+
+        // Assert: default first, then by name; each pool's figures are its own.
+        Assert.Equal(["(default)", "reporting"], pools.Select(pool => (string)pool!["name"]!));
+        Assert.Equal(1, (int)pools[0]!["leased"]!);
+        Assert.Empty(pools[0]!["failures"]!["byKind"]!.AsObject());
+        Assert.Equal(0, (int)pools[1]!["leased"]!);
+        Assert.Equal(1, (long)pools[1]!["failures"]!["byKind"]!["connection_refused"]!);
+        Assert.Contains("," + reportingServer.Port, (string)pools[1]!["server"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetJson_MoreLeaksThanTheRingHolds_KeepsTheNewestOnly()
+    {
+        // Arrange: a ring of 2, three leaks from three lines.
+        await using var app = await DiagnosticsApp.StartAsync(configureServices: services => services.AddSafeSqlDiagnostics(options => options.RecentLeakCapacity = 2));
+        var lines = new List<int>();
+        for (var i = 0; i < 3; i++)
+        {
+            await using var scope = app.DataSource.CreateScope();
+            switch (i)
+            {
+                case 0: lines.Add(Line()); await scope.OpenConnectionAsync(); break;
+                case 1: lines.Add(Line()); await scope.OpenConnectionAsync(); break;
+                default: lines.Add(Line()); await scope.OpenConnectionAsync(); break;
+            }
+        }
+
+        // Act
+        var pool = (await GetJsonAsync(app.Client, "/safesql.json"))["pools"]![0]!;
+
+        // Assert: the two newest, newest first; the count since start still says 3.
+        var leaks = pool["recentLeaks"]!.AsArray();
+        Assert.Equal([lines[2], lines[1]], leaks.Select(leak => int.Parse(((string)leak!["callSite"]!).Split(':', ' ')[1], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal(3, (long)pool["leaksDetected"]!);
+    }
+
+    [Fact]
+    public async Task GetJson_PendingRequestsInstrumentPublished_ShowsItsValuePerPool()
+    {
+        // Arrange: without the instrument the figure is unknown; then one appears on the application's "SafeSql" meter (the
+        // factory hands out the very meter the data source records on), as OpenTelemetry's pending_requests, observed.
+        await using var app = await DiagnosticsApp.StartAsync();
+        var before = (await GetJsonAsync(app.Client, "/safesql.json"))["pools"]![0]!["pendingOpens"];
+        var meter = app.App.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>().Create(new System.Diagnostics.Metrics.MeterOptions("SafeSql"));
+        meter.CreateObservableUpDownCounter(
+            "db.client.connection.pending_requests",
+            () => new System.Diagnostics.Metrics.Measurement<long>(4, new KeyValuePair<string, object?>("db.client.connection.pool.name", string.Empty)));
+
+        // Act
+        var pool = (await GetJsonAsync(app.Client, "/safesql.json"))["pools"]![0]!;
+        var html = await app.GetHtmlAsync();
+
+        // Assert
+        Assert.Null(before);
+        Assert.Equal(4, (long)pool["pendingOpens"]!);
+        Assert.Contains("Pending opens <b>4</b>", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void MapSafeSqlDiagnostics_ServicesNotAdded_ThrowsNamingTheCall()
     {
         // Arrange
