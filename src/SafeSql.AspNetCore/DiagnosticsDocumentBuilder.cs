@@ -2,7 +2,6 @@ using System.Reflection;
 using System.Text.Json;
 
 using Microsoft.Data.SqlClient;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace SafeSql.AspNetCore;
@@ -29,12 +28,12 @@ internal sealed class DiagnosticsDocumentBuilder
     private readonly DiagnosticsTcp _tcp;
     private readonly IOptionsMonitor<SafeSqlOptions> _safeSqlOptions;
 
-    public DiagnosticsDocumentBuilder(SafeSqlDiagnosticsCollector collector, DiagnosticsHealth health, DiagnosticsTcp tcp, IServiceProvider services)
+    public DiagnosticsDocumentBuilder(SafeSqlDiagnosticsCollector collector, DiagnosticsHealth health, DiagnosticsTcp tcp, IOptionsMonitor<SafeSqlOptions> safeSqlOptions)
     {
         _collector = collector;
         _health = health;
         _tcp = tcp;
-        _safeSqlOptions = services.GetRequiredService<IOptionsMonitor<SafeSqlOptions>>();
+        _safeSqlOptions = safeSqlOptions;
     }
 
     internal async Task<DiagnosticsDocument> BuildAsync(CancellationToken cancellationToken)
