@@ -13,15 +13,25 @@ results="$root/artifacts/test-results"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"; else return 1; fi; }
 
 # 1. Debian packages the tests use: freetds-bin (tsql, an independent TDS client), iproute2 (ip, for the private
-#    network namespace of the port-exhaustion test), util-linux (unshare).
+#    network namespace of the port-exhaustion test), util-linux (unshare), chromium (the diagnostics page's browser test).
 need=()
 command -v tsql >/dev/null 2>&1 || need+=(freetds-bin)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   if ! { as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${need[@]}" >/dev/null; }; then
     echo "test.sh: could not install ${need[*]} (not root, no sudo?); the tests that need them will report it" >&2
+  fi
+fi
+
+# 1a. The locked npm package of the diagnostics page's browser test (eng/browser: playwright-core, which drives Debian's
+#     chromium and never downloads a browser); bounded, and a failure is left to the browser test to report.
+if command -v npm >/dev/null 2>&1 && [ ! -d eng/browser/node_modules/playwright-core ]; then
+  echo "test.sh: installing eng/browser (npm ci)"
+  if ! (cd eng/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 300 npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+    echo "test.sh: npm ci in eng/browser failed; the browser test will report it" >&2
   fi
 fi
 

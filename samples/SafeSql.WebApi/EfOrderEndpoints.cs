@@ -20,6 +20,25 @@ internal static class EfOrderEndpoints
             .ToListAsync(cancellationToken);
         return orders.Single();
     }
+
+    /// <summary>
+    /// <c>GET /ef/orders/export?seconds=20</c>: slow EF Core work that keeps the context's connection open (1 to 60 s). While it
+    /// runs, <c>GET /safesql</c> lists the lease among the holders, named after the context.
+    /// </summary>
+    public static async Task<IResult> ExportAsync(OrdersDbContext db, CancellationToken cancellationToken, int seconds = 20)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await db.Database.SqlQuery<int>($"SELECT 1 AS Value").ToListAsync(cancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(Math.Clamp(seconds, 1, 60)), cancellationToken);
+            return Results.Text($"Exported through EF Core, holding one connection for {Math.Clamp(seconds, 1, 60)} s.");
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
 }
 
 /// <summary>The EF Core context of the sample (pooled: <c>AddDbContextPool</c>; the connection string is the data source's).</summary>

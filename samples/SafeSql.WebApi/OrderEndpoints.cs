@@ -2,7 +2,7 @@ using Dapper;
 
 namespace SafeSql.WebApi;
 
-/// <summary>The data endpoints: a read through Dapper, and a deliberately leaky one.</summary>
+/// <summary>The data endpoints: a read through Dapper, a deliberately leaky one and a slow one.</summary>
 internal static class OrderEndpoints
 {
     /// <summary>
@@ -25,6 +25,18 @@ internal static class OrderEndpoints
         var connection = await db.OpenConnectionAsync(cancellationToken); // the leak report names this line
         await connection.QuerySingleAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken));
         return Results.Text("Opened a connection and did not dispose it. GET /leaks shows the report.");
+    }
+
+    /// <summary>
+    /// <c>GET /orders/export?seconds=20</c>: a slow export that holds its connection while it works (1 to 60 s). While it
+    /// runs, <c>GET /safesql</c> lists this line among the holders, with its age.
+    /// </summary>
+    public static async Task<IResult> ExportAsync(ISqlConnectionFactory db, CancellationToken cancellationToken, int seconds = 20)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken); // the holder the diagnostics page names
+        await connection.QuerySingleAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken));
+        await Task.Delay(TimeSpan.FromSeconds(Math.Clamp(seconds, 1, 60)), cancellationToken);
+        return Results.Text($"Exported, holding one connection for {Math.Clamp(seconds, 1, 60)} s.");
     }
 }
 

@@ -5,6 +5,8 @@
 //   GET /pool          the live pool snapshot           and the console: the "SafeSql" meter every 10 s (OpenTelemetry)
 //   GET /reports/orders/42   a singleton "library" that takes a DbDataSource (SafeSql's data source)
 //   GET /ef/orders/42        the /orders read through EF Core (UseSafeSql: same data source, pool and leak tracking)
+//   GET /safesql             who holds the pool right now: a page in a browser, JSON otherwise (and at /safesql.json)
+//   GET /orders/export?seconds=20, GET /ef/orders/export?seconds=20   slow work holding a connection, to see on /safesql
 using System.Text.Json;
 
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -63,20 +65,27 @@ builder.Services.AddOpenTelemetry()
 //    Unhealthy when a connection cannot be opened.
 builder.Services.AddHealthChecks().AddSafeSqlHealthCheck();
 
+// 5. The live diagnostics (SafeSql.AspNetCore, mapped in section 9): holders, leaks, failures by kind, health, TCP.
+//    Authorization is required unless the mapping opts out; outside Development, plug in your authentication
+//    (AddAuthentication().AddJwtBearer(...), a policy for operators) and the endpoint serves only those users.
+builder.Services.AddSafeSqlDiagnostics();
+
 var app = builder.Build();
 if (loopback is not null)
 {
     app.Lifetime.ApplicationStopped.Register(() => loopback.DisposeAsync().AsTask().GetAwaiter().GetResult());
 }
 
-// 5. The data endpoints (OrderEndpoints.cs): a read through Dapper, and a deliberate leak whose report GET /leaks shows.
+// 6. The data endpoints (OrderEndpoints.cs): a read through Dapper, and a deliberate leak whose report GET /leaks shows.
 app.MapGet("/orders/{id:int}", OrderEndpoints.GetOrderAsync);
 app.MapGet("/ef/orders/{id:int}", EfOrderEndpoints.GetOrderAsync);
 app.MapGet("/leaky", OrderEndpoints.LeakyAsync);
 app.MapGet("/leaks", (RecentLeaks reports) => reports.Snapshot());
 app.MapGet("/reports/orders/{id:int}", (int id, OrderReport report, CancellationToken cancellationToken) => report.GetAsync(id, cancellationToken));
+app.MapGet("/orders/export", OrderEndpoints.ExportAsync);
+app.MapGet("/ef/orders/export", EfOrderEndpoints.ExportAsync);
 
-// 6. The pool.
+// 7. The pool.
 app.MapGet("/pool", (SafeSqlDataSource dataSource) =>
 {
     var pool = dataSource.GetPoolSnapshot();
@@ -94,8 +103,16 @@ app.MapGet("/pool", (SafeSqlDataSource dataSource) =>
     };
 });
 
-// 7. The health check, as JSON.
+// 8. The health check, as JSON.
 app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
+
+// 9. Who holds the pool right now. Anonymous only in Development: the page names the code's call sites, the server and the
+//    database, so anywhere else it is for authorized operators only (the default of MapSafeSqlDiagnostics).
+var diagnostics = app.MapSafeSqlDiagnostics("/safesql");
+if (app.Environment.IsDevelopment())
+{
+    diagnostics.AllowAnonymous();
+}
 
 app.Run();
 

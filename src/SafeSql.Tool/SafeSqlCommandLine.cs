@@ -19,6 +19,8 @@ internal static class SafeSqlCommandLine
         Usage: safesql check "<connection string>"    the policy's verdict: exit 0 accepted, 2 refused
                safesql {DoctorCommand.Usage}
                    DNS, TCP, PRELOGIN, TLS, login, ephemeral ports, TIME_WAIT, listen queue, pool: exit 0 ok, 1 warnings, 2 problems
+               safesql {DoctorCommand.UrlUsage}
+                   a running application's holders and failures (MapSafeSqlDiagnostics): exit 0 ok, 1 leases past the leak threshold, 2 pool exhausted, 3 unreadable
                safesql {ServeCommand.Usage}
                    a loopback SQL Server for local development, until Ctrl+C
         The password of a connection string is never printed.

@@ -49,7 +49,7 @@ internal static class DoctorConsole
         _ => "[red]problem[/]",
     };
 
-    private static IAnsiConsole Create(TextWriter writer, bool redirected)
+    internal static IAnsiConsole Create(TextWriter writer, bool redirected)
     {
         var noColor = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
         var plain = noColor || redirected;

@@ -29,6 +29,7 @@ public sealed class PackageContentTests(PackedPackages packages) : IClassFixture
     [InlineData("SafeSql", "T:SafeSql.ISqlConnectionFactory")]
     [InlineData("SafeSql.Testing", "T:SafeSql.Testing.LoopbackSqlServer")]
     [InlineData("SafeSql.EntityFrameworkCore", "T:SafeSql.EntityFrameworkCore.SafeSqlExecutionStrategy")]
+    [InlineData("SafeSql.AspNetCore", "T:SafeSql.AspNetCore.SafeSqlDiagnosticsOptions")]
     public void Nupkg_Packed_HoldsTheReadmeTheXmlDocsAndTheRepositoryInformation(string id, string documentedType)
     {
         // Arrange
@@ -66,6 +67,7 @@ public sealed class PackageContentTests(PackedPackages packages) : IClassFixture
     [InlineData("SafeSql", "SafeSqlDataSource.cs", "public sealed partial class SafeSqlDataSource")]
     [InlineData("SafeSql.Testing", "LoopbackSqlServer.cs", "public sealed class LoopbackSqlServer")]
     [InlineData("SafeSql.EntityFrameworkCore", "SafeSqlExecutionStrategy.cs", "public sealed class SafeSqlExecutionStrategy")]
+    [InlineData("SafeSql.AspNetCore", "SafeSqlDiagnosticsOptions.cs", "public sealed class SafeSqlDiagnosticsOptions")]
     public void Snupkg_Packed_HoldsThePdbOfTheAssemblyWithSourceLinkAndEmbeddedSources(string id, string sourceFile, string sourceText)
     {
         // Arrange

@@ -6,7 +6,7 @@ using SafeSql.Samples.Tests.Demo;
 namespace SafeSql.Samples.Tests.Packages;
 
 /// <summary>
-/// SafeSql, SafeSql.Testing and SafeSql.EntityFrameworkCore packed once per test class (<c>dotnet pack --no-build</c> of the libraries this test run
+/// SafeSql, SafeSql.Testing, SafeSql.EntityFrameworkCore and SafeSql.AspNetCore packed once per test class (<c>dotnet pack --no-build</c> of the libraries this test run
 /// built, for the same configuration and SqlClient version) into a temporary folder that is deleted afterwards.
 /// </summary>
 public sealed class PackedPackages : IAsyncLifetime
@@ -21,7 +21,7 @@ public sealed class PackedPackages : IAsyncLifetime
         var assembly = typeof(PackedPackages).Assembly;
         var configuration = assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
         var sqlClientVersion = assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SqlClientVersion").Value;
-        foreach (var project in new[] { "src/SafeSql/SafeSql.csproj", "src/SafeSql.Testing/SafeSql.Testing.csproj", "src/SafeSql.EntityFrameworkCore/SafeSql.EntityFrameworkCore.csproj" })
+        foreach (var project in new[] { "src/SafeSql/SafeSql.csproj", "src/SafeSql.Testing/SafeSql.Testing.csproj", "src/SafeSql.EntityFrameworkCore/SafeSql.EntityFrameworkCore.csproj", "src/SafeSql.AspNetCore/SafeSql.AspNetCore.csproj" })
         {
             await PackAsync(Path.Combine(DemoProcess.RepositoryRoot, project), configuration, sqlClientVersion!);
         }

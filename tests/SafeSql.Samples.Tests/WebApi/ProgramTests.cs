@@ -248,6 +248,29 @@ public sealed class ProgramTests
         return exception;
     }
 
+    [Fact]
+    public async Task GetSafeSql_DevelopmentWithAnExportRunningAndALeak_ListsTheHolderAndTheLeakWithoutAuthentication()
+    {
+        // Arrange: a slow export holding its connection, and a leak.
+        await using var app = await SampleApp.WithServerAsync();
+        using var client = app.Factory.CreateClient();
+        var holderLine = LineOf("samples/SafeSql.WebApi/OrderEndpoints.cs", "// the holder the diagnostics page names");
+        var leakLine = LineOf("samples/SafeSql.WebApi/OrderEndpoints.cs", "// the leak report names this line");
+        using var stopExport = new CancellationTokenSource();
+        var export = client.GetAsync("/orders/export?seconds=60", stopExport.Token);
+        await client.GetAsync("/leaky");
+
+        // Act: the sample maps the diagnostics anonymously in Development (WebApplicationFactory's environment).
+        var pool = (await PollAsync(client, "/safesql.json", json => json["pools"]![0]!["holders"]!.AsArray().Count > 0 && json["pools"]![0]!["recentLeaks"]!.AsArray().Count > 0))["pools"]![0]!;
+
+        // Assert
+        var holder = Assert.Single(pool["holders"]!.AsArray())!;
+        Assert.Equal($"OrderEndpoints.cs:{holderLine} (ExportAsync)", (string)holder["callSite"]!);
+        Assert.Equal($"OrderEndpoints.cs:{leakLine} (LeakyAsync)", (string)pool["recentLeaks"]![0]!["callSite"]!);
+        await stopExport.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => export);
+    }
+
     private static async Task<JsonNode> PollAsync(HttpClient client, string path, Func<JsonNode, bool> done)
     {
         // The leak is reported when the request's scope is disposed, just after the response was sent.
