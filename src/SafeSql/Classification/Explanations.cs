@@ -193,6 +193,10 @@ internal static partial class Explanations
         string.Create(CultureInfo.InvariantCulture, $"The connect to {target} was refused, and a diagnostic connect right after was accepted and kept (no reset within {ClassificationDefaults.ResetWatchMilliseconds} ms): ") +
         "nothing listened when SqlClient connected and the server listens again now, so it has just started or restarted (a full accept queue on Linux drops the SYN or resets after the handshake; it does not refuse). " + RefusalFix;
 
+    internal static string HandshakeCutThenRefused(string target) =>
+        string.Create(CultureInfo.InvariantCulture, $"The server at {target} cut the TLS handshake while opening (SqlException Number 0, \"SSL Provider, error: 31\"), and a diagnostic connect right after was refused (ECONNREFUSED): ") +
+        "the server stopped listening in the middle of the handshake (stopping or restarting), not a TLS problem. " + RefusalFix;
+
     internal static string ResetThenRefused(string target) =>
         string.Create(CultureInfo.InvariantCulture, $"The server at {target} reset the connection before answering the pre-login, and a diagnostic connect right after was refused (ECONNREFUSED): ") +
         "the server stopped listening (stopping or restarting). " + RefusalFix;

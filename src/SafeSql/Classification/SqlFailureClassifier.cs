@@ -228,7 +228,7 @@ public static class SqlFailureClassifier
         {
             case EncryptionSignatures.CertificateRejectedNumber:
             case EncryptionSignatures.EncryptionNotSupportedNumber when sql.Class >= 20:
-                return ClassifyEncryptionFailure(sql);
+                return ClassifyEncryptionFailure(sql, out pending);
             case -2:
                 return ClassifyTimeout(sql, context);
             case 10048:
@@ -263,7 +263,7 @@ public static class SqlFailureClassifier
 
         if (number == 0 && sql.Class >= 20 && SqlClientSignatures.GetProviderErrorNumber(sql.Message) == EncryptionSignatures.HandshakeFailedProviderError)
         {
-            return ClassifyEncryptionFailure(sql);
+            return ClassifyEncryptionFailure(sql, out pending);
         }
 
         if (number == 0 && sql.Class >= 20)
@@ -276,10 +276,13 @@ public static class SqlFailureClassifier
 
     /// <summary>
     /// The connection could not be encrypted: a rejected certificate (-2146893019), a server without encryption (20), or a TLS
-    /// handshake that failed while opening (provider error 31). Nothing was sent, and retrying cannot help.
+    /// handshake that failed while opening (provider error 31). Nothing was sent, and retrying cannot help, except when the
+    /// handshake was cut (reset or closed) by a server that was stopping: that one waits for the diagnostic connect
+    /// (<paramref name="pending"/>), and a refused connect makes it <see cref="SqlFailureKind.ConnectionRefused"/>.
     /// </summary>
-    private static SqlFailure ClassifyEncryptionFailure(SqlException sql)
+    private static SqlFailure? ClassifyEncryptionFailure(SqlException sql, out PendingConnectFailure pending)
     {
+        pending = default;
         if (sql.Number == EncryptionSignatures.CertificateRejectedNumber)
         {
             var problems = EncryptionSignatures.ReadCertificateProblems(sql, out var otherStatuses);
@@ -292,13 +295,26 @@ public static class SqlFailureClassifier
         }
 
         var handshake = EncryptionSignatures.ReadHandshakeFailure(sql, out var socketError);
+        if (handshake is EncryptionSignatures.HandshakeFailure.Reset or EncryptionSignatures.HandshakeFailure.Closed)
+        {
+            pending = new PendingConnectFailure(ConnectSignal.HandshakeCut, sql, sql.Number, socketError);
+            return null;
+        }
+
+        return HandshakeFailed(sql);
+    }
+
+    /// <summary>A TLS handshake that failed while opening, with the explanation of how (reset, closed, negotiation).</summary>
+    private static SqlFailure HandshakeFailed(SqlException sql, SafeSqlTcpSnapshot? snapshot = null)
+    {
+        var handshake = EncryptionSignatures.ReadHandshakeFailure(sql, out var socketError);
         var explanation = handshake switch
         {
             EncryptionSignatures.HandshakeFailure.Reset => Explanations.HandshakeReset(socketError),
             EncryptionSignatures.HandshakeFailure.Closed => Explanations.HandshakeClosed,
             _ => Explanations.HandshakeNegotiation,
         };
-        return new SqlFailure(SqlFailureKind.EncryptionFailure, false, false, sql.Number, socketError, explanation, sql);
+        return new SqlFailure(SqlFailureKind.EncryptionFailure, false, false, sql.Number, socketError, explanation, sql, snapshot);
     }
 
     /// <summary>Number 0, class 20: an error SqlClient raised itself (the network layer), not the server.</summary>
@@ -468,6 +484,13 @@ public static class SqlFailureClassifier
                         return new SqlFailure(SqlFailureKind.ConnectionBroken, true, false, number, pending.SocketError, Explanations.ConnectionBroken(pending.SocketError, mayHaveExecuted: false), pending.Exception, snapshot);
                 }
 
+            case ConnectSignal.HandshakeCut:
+                // A server that stopped in the middle of the handshake refuses the next connect; one that keeps listening cut
+                // the handshake on purpose (or a device on the path did), which every attempt meets.
+                return probe == SocketError.ConnectionRefused
+                    ? Refused(SocketError.ConnectionRefused, Explanations.HandshakeCutThenRefused(target))
+                    : HandshakeFailed((SqlException)pending.Exception, snapshot);
+
             case ConnectSignal.ConnectTimedOut:
                 switch (probe)
                 {
@@ -579,6 +602,9 @@ public static class SqlFailureClassifier
         /// <summary>The TCP connect got no answer (258): a dropped SYN, from a silent host or from a full accept queue.</summary>
         ConnectTimedOut,
 
+        /// <summary>The TLS handshake was reset or closed while opening: a server that stopped, or one (or a device) that refuses TLS.</summary>
+        HandshakeCut,
+
         AddressNotAvailable,
         AddressAlreadyInUse,
         NoBufferSpace,
@@ -587,6 +613,6 @@ public static class SqlFailureClassifier
     private readonly record struct PendingConnectFailure(ConnectSignal Signal, Exception Exception, int? SqlNumber, SocketError? SocketError)
     {
         /// <summary>Whether a diagnostic connect decides (else the socket counts alone do).</summary>
-        public bool NeedsDiagnosticConnect => Signal is ConnectSignal.Ambiguous or ConnectSignal.ResetWhileOpening or ConnectSignal.ConnectTimedOut;
+        public bool NeedsDiagnosticConnect => Signal is ConnectSignal.Ambiguous or ConnectSignal.ResetWhileOpening or ConnectSignal.ConnectTimedOut or ConnectSignal.HandshakeCut;
     }
 }

@@ -170,7 +170,7 @@ public sealed class DemoJsonTests(DemoJsonRun demo) : IClassFixture<DemoJsonRun>
         // Assert: the recovering database fails raw logins with 4060 (transient); SafeSql retried every failure it saw.
         Assert.True((long)raw["failuresSurfaced"]! > 0);
         Assert.True(Failures(raw).GetValueOrDefault(nameof(SqlFailureKind.TransientServerError)) > 0, raw.ToJsonString());
-        Assert.Equal(0, (long)safeSql["failuresSurfaced"]!);
+        Assert.True((long)safeSql["failuresSurfaced"]! == 0, safeSql.ToJsonString());
         Assert.True(seen.Values.Sum() > 0, "SafeSql saw no failure: the restart did not happen under load.");
         Assert.DoesNotContain(nameof(SqlFailureKind.Unknown), seen.Keys);
         Assert.True((long)safeSql["opens"]! > 0);

@@ -151,6 +151,37 @@ public sealed partial class SqlFailureClassifierTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task Classify_TlsHandshakeCutThenServerStops_ReturnsConnectionRefusedNotEncryptionFailure(bool async)
+    {
+        // Arrange: the handshake is cut (as when the server stops in the middle of it), and the server is stopped before the
+        // failure is classified.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        server.Faults.ResetDuringTlsHandshake = true;
+        var builder = new SqlConnectionStringBuilder(ConnectionString(server)) { Pooling = false };
+        var exception = await CaptureAsync(async () =>
+        {
+            await using var connection = new SqlConnection(builder.ConnectionString);
+            await connection.OpenAsync();
+        });
+        await server.StopAsync();
+
+        // Act
+        var failure = async
+            ? await SqlFailureClassifier.ClassifyAsync(exception, builder.DataSource)
+            : SqlFailureClassifier.Classify(exception, builder.DataSource);
+
+        // Assert: a refused diagnostic connect shows a server that stopped, which the retry and the circuit breaker handle; the
+        // same cut with the server still listening stays an EncryptionFailure (the test above).
+        Assert.EndsWith("(provider: SSL Provider, error: 31 - Encryption(ssl/tls) handshake failed)", exception.Message, StringComparison.Ordinal);
+        Assert.Equal(SqlFailureKind.ConnectionRefused, failure.Kind);
+        Assert.True(failure.IsTransient);
+        Assert.StartsWith("The server at 127.0.0.1:", failure.Explanation, StringComparison.Ordinal);
+        Assert.Contains("cut the TLS handshake while opening", failure.Explanation, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task ClassifyOpenFailure_ServerWithoutEncryption_ReturnsEncryptionFailureError20(bool async)
     {
         // Arrange: the client's default, Encrypt=Mandatory, against a server that answers ENCRYPT_NOT_SUP (the server's own
@@ -225,7 +256,9 @@ public sealed partial class SqlFailureClassifierTests
 
         var sql = Assert.IsType<SqlException>(exception);
         Assert.Equal(20, sql.Class);
-        Assert.Equal(1, server.Counters.TcpConnectionsAccepted);
+        // The open's connection, and for a cut handshake the diagnostic connect that tells a server that stopped from one that
+        // refuses TLS (accepted here: the server listens, so the failure stays an EncryptionFailure).
+        Assert.InRange(server.Counters.TcpConnectionsAccepted, 1, 2);
         Assert.Empty(server.Logins);
         var failed = Assert.Single(harness.Logs.GetSnapshot(), r => r.Id.Id == SafeSqlEventId.OpenFailed);
         Assert.Equal(
