@@ -72,12 +72,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 using SafeSql;
-using SafeSql.Leases;
 using SafeSql.Testing;
 
 await using var server = await LoopbackSqlServer.StartAsync();
 
-var reports = new List<ConnectionLeakReport>();
+var reports = new List<SqlConnectionLeakReport>();
 using var reported = new SemaphoreSlim(0);
 var builder = Host.CreateApplicationBuilder(args);
 builder.Services.AddSafeSql(server.ConnectionString).Configure(options => options.Leaks.OnLeakDetected = report =>
@@ -119,7 +118,7 @@ if (!await reported.WaitAsync(TimeSpan.FromSeconds(30)))
 var leak = reports.Single();
 Console.WriteLine($"leak report: {leak.Message}");
 await host.StopAsync();
-if (leak.Kind != ConnectionLeakKind.NotDisposedBeforeScopeEnd || !leak.Message.Contains("Program.cs:", StringComparison.Ordinal))
+if (leak.Kind != SqlConnectionLeakKind.NotDisposedBeforeScopeEnd || !leak.Message.Contains("Program.cs:", StringComparison.Ordinal))
 {
     Console.WriteLine("consumer: FAIL (the report does not name Program.cs)");
     return 1;
