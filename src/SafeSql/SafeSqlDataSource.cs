@@ -261,7 +261,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
         await OpenCoreAsync(null, null, null, 0, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Opens through the pipeline, then starts the lease (owned by <paramref name="scope"/> if given).</summary>
-    internal SqlConnection OpenCore(SqlConnectionScope? scope, string? callerMemberName, string? callerFilePath, int callerLineNumber)
+    private SqlConnection OpenAndStartLease(SqlConnectionScope? scope, string? callerMemberName, string? callerFilePath, int callerLineNumber)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var stack = Tracker.StackCapture == StackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
@@ -281,7 +281,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
     }
 
     /// <summary>Opens through the pipeline asynchronously, then starts the lease (owned by <paramref name="scope"/> if given).</summary>
-    internal ValueTask<SqlConnection> OpenCoreAsync(SqlConnectionScope? scope, string? callerMemberName, string? callerFilePath, int callerLineNumber, CancellationToken cancellationToken)
+    private ValueTask<SqlConnection> OpenAndStartLeaseAsync(SqlConnectionScope? scope, string? callerMemberName, string? callerFilePath, int callerLineNumber, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
 
