@@ -368,7 +368,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource, ILeaseTrackerOwner
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var connection = new SqlConnection(_connectionString);
-        connection.StateChange += new PerOpenLeaseSentinel(Tracker, callerMemberName, callerFilePath, callerLineNumber).OnStateChange;
+        connection.StateChange += new PerOpenLeaseSentinel(Tracker, callerMemberName, callerFilePath, callerLineNumber, notesPhysicalConnection: true).OnStateChange;
         return connection;
     }
 

@@ -138,6 +138,28 @@ public sealed class SafeSqlPoolMetricsTests
         Assert.Equal(1, server.Counters.Logins);
     }
 
+    [Fact]
+    public async Task CreateTime_PhysicalConnectionFirstOpenedThroughCreateConnection_IsNotCountedWhenTheDataSourceReusesIt()
+    {
+        // Arrange: the caller opens (and logs in) a connection from CreateConnection, whose open the data source does not time.
+        await using var server = await LoopbackSqlServer.StartAsync();
+        await using var harness = new FactoryHarness(ConnectionString(server, maxPoolSize: 1));
+        using var createTime = new MetricCollector<double>(harness.Factory.Metrics.Meter, "db.client.connection.create_time");
+        await using (var created = harness.Factory.CreateConnection())
+        {
+            await created.OpenAsync();
+        }
+
+        // Act: the data source gets the same physical connection from the pool.
+        await using (await harness.Factory.OpenConnectionAsync())
+        {
+        }
+
+        // Assert
+        Assert.Equal(1, server.Counters.Logins);
+        Assert.Empty(createTime.GetMeasurementSnapshot());
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
