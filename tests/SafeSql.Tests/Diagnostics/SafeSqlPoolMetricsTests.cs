@@ -68,7 +68,8 @@ public sealed class SafeSqlPoolMetricsTests
         var createsBefore = createTime.GetMeasurementSnapshot().Count;
 
         // Act: five opens wait inside SqlClient's full pool.
-        var opens = Enumerable.Range(0, 5).Select(_ => harness.Factory.OpenConnectionAsync().AsTask()).ToList();
+        using var waiting = new CancellationTokenSource();
+        var opens = Enumerable.Range(0, 5).Select(_ => harness.Factory.OpenConnectionAsync(waiting.Token).AsTask()).ToList();
         pending.RecordObservableInstruments();
         harness.RecordObservableInstruments();
         var pendingWhileFull = pending.LastMeasurement!;
@@ -91,15 +92,16 @@ public sealed class SafeSqlPoolMetricsTests
         pending.RecordObservableInstruments();
         Assert.Equal(4, pending.LastMeasurement!.Value);
 
-        // The other four are served one by one as connections return.
+        // The other four give up: pending and used return to zero.
         opens.Remove(served);
-        await connection.DisposeAsync();
-        await second.DisposeAsync();
+        await waiting.CancelAsync();
         foreach (var open in opens)
         {
-            await (await open).DisposeAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => open);
         }
 
+        await connection.DisposeAsync();
+        await second.DisposeAsync();
         pending.RecordObservableInstruments();
         harness.RecordObservableInstruments();
         Assert.Equal(0, pending.LastMeasurement!.Value);
