@@ -54,7 +54,7 @@ builder.Services.AddOpenTelemetry()
     .ConfigureResource(resource => resource.AddService("SafeSql.WebApi"))
     .WithMetrics(metrics =>
     {
-        metrics.AddMeter(SafeSqlMetricNames.Meter, "Polly");
+        metrics.AddMeter(SafeSqlTelemetry.MeterName, "Polly");
         if (builder.Configuration.GetValue("OpenTelemetry:ConsoleExporter", defaultValue: true))
         {
             metrics.AddConsoleExporter((_, reader) => reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 10_000);

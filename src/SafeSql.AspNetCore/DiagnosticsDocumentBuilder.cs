@@ -69,7 +69,7 @@ internal sealed class DiagnosticsDocumentBuilder
         var database = string.IsNullOrEmpty(connection.InitialCatalog) ? null : connection.InitialCatalog;
 
         var snapshot = dataSource.GetPoolSnapshot();
-        var history = _collector.HistoryOf(dataSource.Name);
+        var history = _collector.HistoryOf(dataSource.MetricPoolName);
         history.RecordLeased(now, snapshot.LeasedCount);
         var window = history.Read(now);
         var threshold = _safeSqlOptions.Get(dataSource.Name).Leaks?.LeakDetectionThreshold;
@@ -81,7 +81,7 @@ internal sealed class DiagnosticsDocumentBuilder
             snapshot.Pooling,
             snapshot.MaxPoolSize,
             snapshot.LeasedCount,
-            pending is null ? null : pending.GetValueOrDefault(dataSource.Name),
+            pending is null ? null : pending.GetValueOrDefault(dataSource.MetricPoolName),
             snapshot.Pooling && snapshot.LeasedCount >= snapshot.MaxPoolSize,
             threshold?.TotalSeconds,
             [.. snapshot.TopCallSitesByAge.Select(ToHolder)],

@@ -58,7 +58,7 @@ internal sealed class SafeSqlDiagnosticsCollector : IDisposable
             var now = TimeProvider.GetUtcNow();
             foreach (var dataSource in DataSources.All)
             {
-                HistoryOf(dataSource.Name).RecordLeased(now, dataSource.GetPoolSnapshot().LeasedCount);
+                HistoryOf(dataSource.MetricPoolName).RecordLeased(now, dataSource.GetPoolSnapshot().LeasedCount);
             }
         }
         catch (Exception ex) when (ex is OptionsValidationException or ObjectDisposedException or InvalidOperationException)

@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
 
+using SafeSql.Diagnostics;
+
 namespace SafeSql.AspNetCore;
 
 /// <summary>
@@ -15,15 +17,15 @@ namespace SafeSql.AspNetCore;
 internal sealed class SafeSqlMeterSubscription : IDisposable
 {
     /// <summary>The core's meter name.</summary>
-    internal const string MeterName = "SafeSql";
+    internal const string MeterName = SafeSqlTelemetry.MeterName;
 
     /// <summary>The core's counter of failed open attempts, tagged with <see cref="FailureKindTag"/>.</summary>
-    internal const string FailuresInstrumentName = "db.client.connection.safesql.failures";
+    internal const string FailuresInstrumentName = SafeSqlMetricNames.Failures;
 
     /// <summary>OpenTelemetry's instrument of opens waiting for a connection.</summary>
-    internal const string PendingRequestsInstrumentName = "db.client.connection.pending_requests";
+    internal const string PendingRequestsInstrumentName = SafeSqlMetricNames.ConnectionPendingRequests;
 
-    /// <summary>OpenTelemetry's attribute naming the pool; the core sets it to the data source's name.</summary>
+    /// <summary>OpenTelemetry's attribute naming the pool: the data source's MetricPoolName.</summary>
     internal const string PoolNameTag = "db.client.connection.pool.name";
 
     /// <summary>The core's attribute of the failure counter: the kind in snake case.</summary>

@@ -113,7 +113,7 @@ public sealed partial class SafeSqlDataSource
             var failure = args.Context.Properties.GetValue(SqlRetryPolicy.FailureKey, null);
             var pool = PoolDisplayName.Of(Name);
             DataSourceLog.CircuitOpened(Logger, pool, _serverName, failure?.Kind ?? SqlFailureKind.Unknown, (long)args.BreakDuration.TotalMilliseconds, failure?.Explanation ?? args.Outcome.Exception?.Message ?? string.Empty);
-            Metrics.RecordCircuitTransition(Name, "open");
+            Metrics.RecordCircuitTransition(Telemetry.PoolName, "open");
         }
 
         if (Interlocked.CompareExchange(ref _watching, 1, 0) == 0)
@@ -132,7 +132,7 @@ public sealed partial class SafeSqlDataSource
         var downFor = since is { } s ? (long)(TimeProvider.GetUtcNow() - s).TotalMilliseconds : 0;
         var pool = PoolDisplayName.Of(Name);
         DataSourceLog.CircuitClosed(Logger, pool, _serverName, downFor);
-        Metrics.RecordCircuitTransition(Name, "closed");
+        Metrics.RecordCircuitTransition(Telemetry.PoolName, "closed");
         return options.OnClosed?.Invoke(args) ?? default;
     }
 

@@ -38,7 +38,7 @@ public sealed partial class SafeSqlDataSource
     /// retry, the circuit breaker and the open's budget, the same connection opened again on each attempt. While the breaker is
     /// open it fails at once with <see cref="SqlServerUnavailableException"/>.
     /// </summary>
-    internal void OpenHolderConnection(SqlConnection connection)
+    private void OpenHolderConnectionCore(SqlConnection connection)
     {
         var started = TimeProvider.GetTimestamp();
         ExceptionDispatchInfo? firstFailure = null;
@@ -58,8 +58,8 @@ public sealed partial class SafeSqlDataSource
         RunOpenPipeline(new ReplayState(this, firstFailure, connection), started);
     }
 
-    /// <summary>The asynchronous <see cref="OpenHolderConnection"/>; a caller cancellation is rethrown as is.</summary>
-    internal async Task OpenHolderConnectionAsync(SqlConnection connection, CancellationToken cancellationToken)
+    /// <summary>The asynchronous <see cref="OpenHolderConnectionCore"/>; a caller cancellation is rethrown as is.</summary>
+    private async Task OpenHolderConnectionCoreAsync(SqlConnection connection, CancellationToken cancellationToken)
     {
         var started = TimeProvider.GetTimestamp();
         ExceptionDispatchInfo? firstFailure = null;

@@ -12,6 +12,15 @@ public sealed partial class SafeSqlDataSource
     public string DisplayName => PoolDisplayName.Of(Name);
 
     /// <summary>
+    /// Gets the value of the OpenTelemetry attribute <c>db.client.connection.pool.name</c> on this data source's measurements
+    /// and spans: <see cref="Name"/>, or for the default instance <c>server.address:server.port/db.namespace</c> (never empty,
+    /// never a credential; docs/telemetry.md). SafeSql.AspNetCore's diagnostics page matches the meter's measurements to data
+    /// sources with it.
+    /// </summary>
+    [Experimental(IntegrationApi.ExperimentalId, UrlFormat = IntegrationApi.ExperimentalUrl)]
+    public string MetricPoolName => Telemetry.PoolName;
+
+    /// <summary>
     /// Counts a classified failure of an operation on this data source's connections on the "SafeSql" meter
     /// (<c>db.client.connection.safesql.failures</c>, tagged with the pool, the kind and <c>error.type</c>), as the data source
     /// counts the failures of its opens. SafeSql.EntityFrameworkCore's execution strategy counts the failures of EF's operations
@@ -23,6 +32,6 @@ public sealed partial class SafeSqlDataSource
     public void RecordFailure(SqlFailure failure)
     {
         ArgumentNullException.ThrowIfNull(failure);
-        Metrics.RecordFailure(Name, FailureKindTagValue.Of(failure.Kind), FailureKindTagValue.ErrorTypeOf(failure));
+        Metrics.RecordFailure(Telemetry.PoolName, FailureKindTagValue.Of(failure.Kind), FailureKindTagValue.ErrorTypeOf(failure));
     }
 }

@@ -56,13 +56,14 @@ public sealed partial class SafeSqlDataSource
 
         public void OnFailure(SqlFailure failure, int attemptNumber, bool willRetry, string? reason)
         {
+            factory.OnOpenAttemptFailedTelemetry(failure, attemptNumber, willRetry);
             if (failure.Exception is SqlConnectionPoolExhaustedException)
             {
                 // Already logged (1002, naming the holders) and counted (db.client.connection.timeouts) where it was detected.
                 return;
             }
 
-            factory.Metrics.RecordFailure(factory.Name, FailureKindTagValue.Of(failure.Kind), FailureKindTagValue.ErrorTypeOf(failure)); // the metric tag keeps the registered name (see PoolDisplayName)
+            factory.Metrics.RecordFailure(factory.Telemetry.PoolName, FailureKindTagValue.Of(failure.Kind), FailureKindTagValue.ErrorTypeOf(failure));
             DataSourceLog.OpenAttemptFailed(logger, _poolDisplayName, attemptNumber + 1, failure.Kind, failure.SqlErrorNumber, failure.SocketError, willRetry, failure.Explanation, failure.Exception);
             if (failure.Kind == SqlFailureKind.SocketExhaustion && failure.TcpSnapshot is { } snapshot)
             {
@@ -81,7 +82,10 @@ public sealed partial class SafeSqlDataSource
             }
         }
 
-        public void OnRetry(SqlFailure failure, int attemptNumber, TimeSpan delay) =>
+        public void OnRetry(SqlFailure failure, int attemptNumber, TimeSpan delay)
+        {
+            factory.OnOpenRetryingTelemetry(failure, attemptNumber, delay);
             DataSourceLog.OpenRetrying(logger, _poolDisplayName, failure.Kind, (long)delay.TotalMilliseconds, attemptNumber + 1, maxRetryAttempts);
+        }
     }
 }

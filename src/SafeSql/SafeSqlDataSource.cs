@@ -262,7 +262,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource
         await OpenCoreAsync(null, null, null, 0, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Opens through the pipeline, then starts the lease (owned by <paramref name="scope"/> if given).</summary>
-    internal SqlConnection OpenCore(SqlConnectionScope? scope, string? callerMemberName, string? callerFilePath, int callerLineNumber)
+    private SqlConnection OpenAndStartLease(SqlConnectionScope? scope, string? callerMemberName, string? callerFilePath, int callerLineNumber)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var stack = Tracker.StackCapture == SqlConnectionStackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
@@ -282,7 +282,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource
     }
 
     /// <summary>Opens through the pipeline asynchronously, then starts the lease (owned by <paramref name="scope"/> if given).</summary>
-    internal ValueTask<SqlConnection> OpenCoreAsync(SqlConnectionScope? scope, string? callerMemberName, string? callerFilePath, int callerLineNumber, CancellationToken cancellationToken)
+    private ValueTask<SqlConnection> OpenAndStartLeaseAsync(SqlConnectionScope? scope, string? callerMemberName, string? callerFilePath, int callerLineNumber, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
 
@@ -369,7 +369,7 @@ public sealed partial class SafeSqlDataSource : DbDataSource
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var connection = new SqlConnection(_connectionString);
-        connection.StateChange += new PerOpenLeaseSentinel(Tracker, callerMemberName, callerFilePath, callerLineNumber).OnStateChange;
+        connection.StateChange += new PerOpenLeaseSentinel(Tracker, callerMemberName, callerFilePath, callerLineNumber, notesPhysicalConnection: true).OnStateChange;
         return connection;
     }
 

@@ -7,9 +7,10 @@ namespace SafeSql.Diagnostics;
 /// <see cref="Default"/>, so no text reads <c>pool ''</c>.
 /// </summary>
 /// <remarks>
-/// Values meant for programs keep the registered name as is: the metric tag <c>db.client.connection.pool.name</c> (the
-/// default instance's is the empty string, the key it is registered under; changing it would split existing series), and
-/// <c>SqlConnectionPoolSnapshot.PoolName</c> / <c>SqlConnectionLease.PoolName</c>.
+/// Values meant for programs keep the registered name as is: <c>SqlConnectionPoolSnapshot.PoolName</c> /
+/// <c>SqlConnectionLease.PoolName</c>. The telemetry attribute <c>db.client.connection.pool.name</c> is never
+/// empty: a named instance's name, or for the default instance OpenTelemetry's fallback
+/// <c>server.address:server.port/db.namespace</c>.
 /// </remarks>
 internal static class PoolDisplayName
 {

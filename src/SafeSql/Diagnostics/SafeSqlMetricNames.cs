@@ -1,7 +1,7 @@
 namespace SafeSql.Diagnostics;
 
 /// <summary>
-/// The names of SafeSql's meter and its instruments, for OpenTelemetry's <c>AddMeter</c>, metric views, and
+/// The names of the instruments of SafeSql's meter (<see cref="SafeSqlTelemetry.MeterName"/>), for metric views and
 /// <c>MetricCollector</c> in tests.
 /// </summary>
 /// <remarks>
@@ -12,9 +12,6 @@ namespace SafeSql.Diagnostics;
 /// </remarks>
 public static class SafeSqlMetricNames
 {
-    /// <summary>The meter: <c>SafeSql</c>, created through the host's <c>IMeterFactory</c> when there is one.</summary>
-    public const string Meter = "SafeSql";
-
     /// <summary>
     /// <c>db.client.connection.count</c> (observable up-down counter, <c>{connection}</c>): the connections opened through
     /// SafeSql and not yet closed or disposed, tagged <c>db.client.connection.state</c> = <c>used</c>.
@@ -29,6 +26,15 @@ public static class SafeSqlMetricNames
 
     /// <summary><c>db.client.connection.timeouts</c> (counter, <c>{timeout}</c>): opens that waited <c>Connect Timeout</c> for a free pooled connection and failed.</summary>
     public const string ConnectionTimeouts = "db.client.connection.timeouts";
+
+    /// <summary><c>db.client.connection.pending_requests</c>: opens through a data source that have not completed yet.</summary>
+    public const string ConnectionPendingRequests = "db.client.connection.pending_requests";
+
+    /// <summary><c>db.client.connection.create_time</c>: the time an open took when it made a new physical connection, in seconds.</summary>
+    public const string ConnectionCreateTime = "db.client.connection.create_time";
+
+    /// <summary><c>db.client.connection.wait_time</c>: the time an open took to obtain a connection, retries included, in seconds.</summary>
+    public const string ConnectionWaitTime = "db.client.connection.wait_time";
 
     /// <summary>
     /// <c>db.client.connection.safesql.leaks</c> (counter, <c>{leak}</c>): the leaks SafeSql detected, tagged

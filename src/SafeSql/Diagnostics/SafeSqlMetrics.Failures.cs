@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace SafeSql.Diagnostics;
@@ -22,7 +23,7 @@ internal sealed partial class SafeSqlMetrics
     internal void RecordCircuitTransition(string poolName, string state)
     {
         var counter = _circuitTransitions ?? CreateCircuitTransitionsCounter();
-        counter.Add(1, new KeyValuePair<string, object?>(PoolNameTag, poolName), new KeyValuePair<string, object?>(CircuitStateTag, state));
+        counter.Add(1, PoolTag(poolName), SystemTag, new KeyValuePair<string, object?>(CircuitStateTag, state));
     }
 
     private Counter<long> CreateCircuitTransitionsCounter()
@@ -48,11 +49,14 @@ internal sealed partial class SafeSqlMetrics
             return;
         }
 
-        counter.Add(
-            1,
-            new KeyValuePair<string, object?>(PoolNameTag, poolName),
-            new KeyValuePair<string, object?>(FailureKindTag, failureKindTagValue),
-            new KeyValuePair<string, object?>(ErrorTypeTag, errorTypeTagValue));
+        var tags = new TagList
+        {
+            PoolTag(poolName),
+            SystemTag,
+            { FailureKindTag, failureKindTagValue },
+            { ErrorTypeTag, errorTypeTagValue },
+        };
+        counter.Add(1, in tags);
     }
 
     private Counter<long> CreateFailuresCounter()

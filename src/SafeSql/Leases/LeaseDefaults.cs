@@ -28,4 +28,7 @@ internal static class LeaseDefaults
 
     /// <summary>How long, in minutes, a detected leak keeps the health check Degraded.</summary>
     internal const int LeaseRecentLeakWindowMinutes = 5;
+
+    /// <summary>The smallest generation of <see cref="PhysicalConnectionSet"/> (twice Max Pool Size when that is larger).</summary>
+    internal const int MinPhysicalConnectionGeneration = 64;
 }

@@ -75,6 +75,7 @@ internal sealed class LeaseRecord
             var observed = Interlocked.CompareExchange(ref _state, state | EndedBit, state);
             if (observed == state)
             {
+                Tracker.OnLeaseEnded();
                 wasReportedHeldTooLong = (state & HeldTooLongBit) != 0;
                 return true;
             }

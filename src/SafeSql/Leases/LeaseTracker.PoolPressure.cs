@@ -37,7 +37,7 @@ internal sealed partial class LeaseTracker
     internal SqlConnectionPoolExhaustedException CreatePoolExhaustedException(InvalidOperationException poolTimeout)
     {
         Interlocked.Increment(ref _poolTimeouts);
-        _metrics.RecordPoolTimeout(PoolName);
+        _metrics.RecordPoolTimeout(Telemetry.PoolName);
         var snapshot = BuildSnapshot(out var active, out var nowTimestamp);
         var message = BuildPoolExhaustedMessage(snapshot, active, nowTimestamp);
         LeaseLog.PoolExhausted(_logger, _poolDisplayName, message);

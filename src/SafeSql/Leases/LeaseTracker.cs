@@ -31,6 +31,8 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
     private long _leaksDetected;
     private long _lastLeakTimestamp = long.MinValue;
     private long _poolTimeouts;
+    private int _leasedCount;
+    private int _pendingRequests;
 
     internal LeaseTracker(
         string poolName,
@@ -41,6 +43,7 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
         SafeSqlMetrics metrics)
     {
         PoolName = poolName;
+        Telemetry = PoolTelemetryAttributes.Create(poolName, connectionString);
         MaxPoolSize = connectionString.MaxPoolSize;
         Pooling = connectionString.Pooling;
         ConnectTimeoutSeconds = connectionString.ConnectTimeout;
@@ -62,15 +65,29 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
             _watchdogTimer = timeProvider.CreateTimer(static state => ((LeaseTracker)state!).OnWatchdogTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
 
+        PhysicalConnections = new PhysicalConnectionSet(Math.Max(2 * MaxPoolSize, LeaseDefaults.MinPhysicalConnectionGeneration));
         _metricsRegistration = metrics.Register(this);
         _poolDisplayName = PoolDisplayName.Of(poolName);
         var thresholdText = LeakDetectionThreshold is { } value ? value.ToString("c", System.Globalization.CultureInfo.InvariantCulture) : "off";
         LeaseLog.LeaseTrackingStarted(logger, _poolDisplayName, MaxPoolSize, StackCapture, thresholdText);
     }
 
+    /// <summary>Gets the registered name of the first instance on the pool (empty for the default instance).</summary>
     public string PoolName { get; }
 
+    /// <summary>Gets the pool's OpenTelemetry attributes; its <see cref="PoolTelemetryAttributes.PoolName"/> tags every lease measurement.</summary>
+    internal PoolTelemetryAttributes Telemetry { get; }
+
+    string IPoolMeasurements.TelemetryPoolName => Telemetry.PoolName;
+
     public int MaxPoolSize { get; }
+
+    /// <summary>Gets the physical connections the pool handed out (<c>db.client.connection.create_time</c>).</summary>
+    internal PhysicalConnectionSet PhysicalConnections { get; }
+
+    /// <summary>Gets the opens through a data source on this pool that have not completed (counted only while
+    /// <c>db.client.connection.pending_requests</c> is listened to).</summary>
+    public int PendingRequests => Volatile.Read(ref _pendingRequests);
 
     internal bool Pooling { get; }
 
@@ -82,8 +99,8 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
 
     internal TimeProvider TimeProvider => _timeProvider;
 
-    /// <summary>Gets the number of active leases now (one pass over the registry: not for the hot path).</summary>
-    public int LeasedCount => _registry.Count;
+    /// <summary>Gets the number of active leases now: a counter maintained as leases start and end (O(1), no lock).</summary>
+    public int LeasedCount => Volatile.Read(ref _leasedCount);
 
     /// <summary>Gets the registry's slots, active or not: its footprint is 8 bytes per slot (the soak checks it stays bounded).</summary>
     internal int RegistryCapacity => _registry.Capacity;
@@ -117,6 +134,7 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
         var record = StackCapture == SqlConnectionStackCaptureMode.None || (filePath is null && stack is null)
             ? new LeaseRecord(this, null, null, 0, null, GetTimestamp()) { UseTimeStart = useTimeStart }
             : new LeaseRecord(this, memberName, filePath, lineNumber, stack, GetTimestamp()) { UseTimeStart = useTimeStart };
+        Interlocked.Increment(ref _leasedCount);
         _registry.Add(record);
         if (_thresholdTimestampTicks > 0)
         {
@@ -125,6 +143,15 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
 
         return record;
     }
+
+    /// <summary>Called once per lease by the <see cref="LeaseRecord.TryEnd"/> that ended it: keeps <see cref="LeasedCount"/>.</summary>
+    internal void OnLeaseEnded() => Interlocked.Decrement(ref _leasedCount);
+
+    /// <summary>An open through a data source on this pool started (<c>db.client.connection.pending_requests</c>).</summary>
+    internal void OnOpenStarted() => Interlocked.Increment(ref _pendingRequests);
+
+    /// <summary>An open counted by <see cref="OnOpenStarted"/> completed, opened or failed.</summary>
+    internal void OnOpenCompleted() => Interlocked.Decrement(ref _pendingRequests);
 
     /// <summary>The connection closed (any way): ends the lease; reports the return of a lease reported as held too long.</summary>
     internal void OnClosed(LeaseRecord record)
@@ -287,7 +314,7 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
         }
 
         var heldFor = record.UseTimeStart != 0 ? Stopwatch.GetElapsedTime(record.UseTimeStart) : GetElapsedTime(record.StartTimestamp);
-        _metrics.RecordUseTime(PoolName, heldFor.TotalSeconds);
+        _metrics.RecordUseTime(Telemetry.PoolName, heldFor.TotalSeconds);
     }
 
     private void Report(SqlConnectionLeakKind kind, LeaseRecord record, TimeSpan heldFor)
@@ -327,7 +354,7 @@ internal sealed partial class LeaseTracker : IPoolMeasurements, IDisposable
         {
             Interlocked.Increment(ref _leaksDetected);
             Volatile.Write(ref _lastLeakTimestamp, GetTimestamp());
-            _metrics.RecordLeak(PoolName, LeakKindTagValue.Of(kind));
+            _metrics.RecordLeak(Telemetry.PoolName, LeakKindTagValue.Of(kind));
         }
 
         if (_onLeakDetected is { } callback)

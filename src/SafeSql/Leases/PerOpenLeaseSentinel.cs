@@ -19,11 +19,20 @@ internal sealed class PerOpenLeaseSentinel
     private readonly string? _memberName;
     private readonly string? _filePath;
     private readonly int _lineNumber;
+    private readonly bool _notesPhysicalConnection;
     private LeaseRecord? _current;
 
-    internal PerOpenLeaseSentinel(LeaseTracker tracker, string? memberName, string? filePath, int lineNumber)
+    /// <param name="tracker">The pool's tracker.</param>
+    /// <param name="memberName">The call site's member.</param>
+    /// <param name="filePath">The call site's file.</param>
+    /// <param name="lineNumber">The call site's line.</param>
+    /// <param name="notesPhysicalConnection">Whether each open notes its physical connection
+    /// (<see cref="LeaseTracker.PhysicalConnections"/>): for connections the caller opens itself, whose opens the data source
+    /// does not observe; a connection the data source opens (a holder's) is noted there, which decides <c>create_time</c>.</param>
+    internal PerOpenLeaseSentinel(LeaseTracker tracker, string? memberName, string? filePath, int lineNumber, bool notesPhysicalConnection = false)
     {
         _tracker = tracker;
+        _notesPhysicalConnection = notesPhysicalConnection;
         _memberName = memberName;
         _filePath = filePath;
         _lineNumber = lineNumber;
@@ -47,6 +56,11 @@ internal sealed class PerOpenLeaseSentinel
         {
             var stack = _tracker.StackCapture == SqlConnectionStackCaptureMode.Full ? new StackTrace(1, fNeedFileInfo: true) : null;
             Volatile.Write(ref _current, _tracker.Begin(_memberName, _filePath, _lineNumber, stack));
+            if (_notesPhysicalConnection && _tracker.Pooling && sender is Microsoft.Data.SqlClient.SqlConnection connection)
+            {
+                _tracker.PhysicalConnections.Add(connection.ClientConnectionId);
+            }
+
             GC.ReRegisterForFinalize(this);
         }
         else if (e.CurrentState == ConnectionState.Closed && Interlocked.Exchange(ref _current, null) is { } record)

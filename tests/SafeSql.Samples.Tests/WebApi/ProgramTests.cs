@@ -288,7 +288,7 @@ public sealed class ProgramTests
     }
 
     private static IEnumerable<MetricPoint> PointsOfThePool(MetricSnapshot metric) =>
-        metric.MetricPoints.Where(point => Tags(point).Contains(new KeyValuePair<string, object?>("db.client.connection.pool.name", string.Empty)));
+        metric.MetricPoints.Where(point => Tags(point).Exists(tag => tag.Key == "db.client.connection.pool.name" && tag.Value is string { Length: > 0 }));
 
     private static List<KeyValuePair<string, object?>> Tags(MetricPoint point)
     {

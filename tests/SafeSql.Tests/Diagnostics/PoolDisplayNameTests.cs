@@ -15,7 +15,7 @@ namespace SafeSql.Tests.Diagnostics;
 public sealed class PoolDisplayNameTests
 {
     [Fact]
-    public async Task DefaultInstance_LoginFails_EveryTextNamesTheDefaultPoolAndTheMetricTagKeepsTheEmptyName()
+    public async Task DefaultInstance_LoginFails_EveryTextNamesTheDefaultPoolAndTheMetricTagNamesTheEndpoint()
     {
         // Arrange
         await using var server = await LoopbackSqlServer.StartAsync();
@@ -26,7 +26,7 @@ public sealed class PoolDisplayNameTests
         services.AddSafeSql(connectionString);
         services.AddHealthChecks().AddSafeSqlHealthCheck();
         await using var provider = services.BuildServiceProvider();
-        using var failures = new MetricCollector<long>(provider.GetRequiredService<IMeterFactory>(), SafeSqlMetricNames.Meter, SafeSqlMetricNames.Failures);
+        using var failures = new MetricCollector<long>(provider.GetRequiredService<IMeterFactory>(), SafeSqlTelemetry.MeterName, SafeSqlMetricNames.Failures);
 
         // Act
         await using (var scope = provider.CreateAsyncScope())
@@ -48,6 +48,7 @@ public sealed class PoolDisplayNameTests
         Assert.StartsWith("SafeSql pool '(default)': opening a connection failed: ", entry.Description, StringComparison.Ordinal);
         Assert.Equal("(default)", entry.Data["poolName"]);
         var failure = Assert.Single(failures.GetMeasurementSnapshot());
-        Assert.Equal(string.Empty, failure.Tags["db.client.connection.pool.name"]);
+        // OpenTelemetry's fallback for a pool without a name, server.address:server.port (no Initial Catalog here).
+        Assert.Equal($"{server.EndPoint.Address}:{server.Port}", failure.Tags["db.client.connection.pool.name"]);
     }
 }
