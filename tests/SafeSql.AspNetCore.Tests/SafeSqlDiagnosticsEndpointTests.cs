@@ -394,25 +394,39 @@ public sealed class SafeSqlDiagnosticsEndpointTests
     }
 
     [Fact]
-    public async Task GetJson_PendingRequestsInstrumentPublished_ShowsItsValuePerPool()
+    public async Task GetJson_OpensWaitingForAFullPool_ShowsThemAsPendingOpens()
     {
-        // Arrange: without the instrument the figure is unknown; then one appears on the application's "SafeSql" meter (the
-        // factory hands out the very meter the data source records on), as OpenTelemetry's pending_requests, observed.
-        await using var app = await DiagnosticsApp.StartAsync();
-        var before = (await GetJsonAsync(app.Client, "/safesql.json"))["pools"]![0]!["pendingOpens"];
-        var meter = app.App.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>().Create(new System.Diagnostics.Metrics.MeterOptions("SafeSql"));
-        meter.CreateObservableUpDownCounter(
-            "db.client.connection.pending_requests",
-            () => new System.Diagnostics.Metrics.Measurement<long>(4, new KeyValuePair<string, object?>("db.client.connection.pool.name", string.Empty)));
+        // Arrange: a pool of one connection, held; two opens wait for it (the core's db.client.connection.pending_requests).
+        await using var app = await DiagnosticsApp.StartAsync(rewriteConnectionString: cs => cs + ";Max Pool Size=1;Connect Timeout=60");
+        var dataSource = app.App.Services.GetRequiredService<SafeSqlDataSource>();
+        var idle = (await GetJsonAsync(app.Client, "/safesql.json"))["pools"]![0]!["pendingOpens"];
+        var held = await dataSource.OpenConnectionAsync();
+        var waiting = new[] { dataSource.OpenConnectionAsync().AsTask(), dataSource.OpenConnectionAsync().AsTask() };
 
-        // Act
-        var pool = (await GetJsonAsync(app.Client, "/safesql.json"))["pools"]![0]!;
+        // Act: read until both opens count as pending (bounded).
+        JsonNode pool = null!;
+        for (var i = 0; i < 200; i++)
+        {
+            pool = (await GetJsonAsync(app.Client, "/safesql.json"))["pools"]![0]!;
+            if ((long?)pool["pendingOpens"] == 2)
+            {
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+
         var html = await app.GetHtmlAsync();
+        await held.DisposeAsync();
+        foreach (var open in waiting)
+        {
+            await (await open).DisposeAsync();
+        }
 
         // Assert
-        Assert.Null(before);
-        Assert.Equal(4, (long)pool["pendingOpens"]!);
-        Assert.Contains("Pending opens <b>4</b>", html, StringComparison.Ordinal);
+        Assert.Equal(0, (long)idle!);
+        Assert.Equal(2, (long)pool["pendingOpens"]!);
+        Assert.Contains("Pending opens <b>2</b>", html, StringComparison.Ordinal);
     }
 
     [Fact]
