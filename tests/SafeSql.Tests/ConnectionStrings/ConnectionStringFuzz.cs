@@ -23,7 +23,8 @@ namespace SafeSql.Tests.ConnectionStrings;
 /// </para>
 /// <para>
 /// Runs: <see cref="FixedSeed"/> (the same cases on every run) for <see cref="Cases"/> cases (10,000 by default;
-/// <c>SAFESQL_FUZZ_CASES=1000000</c> for a long local run), then one random seed for a fifth as many, new cases each run. A failure names the
+/// <c>SAFESQL_FUZZ_CASES=1000000</c> for a long local run), and with <c>SAFESQL_FUZZ_RANDOM=1</c> one random seed for a fifth as many,
+/// new cases each run. A failure names the
 /// property, the run seed, the case and its own seed; <c>SAFESQL_FUZZ_SEED=&lt;case seed&gt;</c> replays that one case. The
 /// failing string is printed with the marker replaced by <c>&lt;MARKER&gt;</c>.
 /// </para>
@@ -75,7 +76,7 @@ internal static class ConnectionStringFuzz
     internal static string Redact(string text) => text.Replace(Marker, "<MARKER>", StringComparison.Ordinal);
 
     /// <summary>
-    /// Runs <paramref name="property"/> on <see cref="Cases"/> generated strings from the fixed seed and a fifth as many from one random seed,
+    /// Runs <paramref name="property"/> on <see cref="Cases"/> generated strings from the fixed seed (and, with SAFESQL_FUZZ_RANDOM=1, a fifth as many from one random seed),
     /// or on the one case named by <c>SAFESQL_FUZZ_SEED</c>. Throws on the first failing case with everything needed to replay it.
     /// </summary>
     /// <returns>The number of cases run.</returns>
@@ -89,7 +90,12 @@ internal static class ConnectionStringFuzz
         }
 
         var total = 0L;
-        foreach (var (runSeed, cases) in new[] { (FixedSeed, Cases), ((ulong)Random.Shared.NextInt64(), Math.Max(1, Cases / 5)) })
+        // The fixed seed always; new cases from a random seed only when asked (SAFESQL_FUZZ_RANDOM=1), so the test command gives
+        // the same answer on every run and exploring stays a deliberate act whose findings are replayed by their case seed.
+        (ulong Seed, int Cases)[] runs = Environment.GetEnvironmentVariable("SAFESQL_FUZZ_RANDOM") == "1"
+            ? [(FixedSeed, Cases), ((ulong)Random.Shared.NextInt64(), Math.Max(1, Cases / 5))]
+            : [(FixedSeed, Cases)];
+        foreach (var (runSeed, cases) in runs)
         {
             var stopwatch = Stopwatch.StartNew();
             var master = new PCG(1, runSeed);
