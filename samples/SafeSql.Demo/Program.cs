@@ -23,7 +23,6 @@ using SafeSql.Demo;
 using SafeSql.Demo.Reporting;
 using SafeSql.Demo.Scenarios;
 using SafeSql.Tool;
-using SafeSql.Tool.Commands;
 
 // 0. Process settings. Figures print the same everywhere. A synchronous SqlClient open blocks a thread-pool thread
 // while it connects, and SqlClient retries a refused connect itself until Connect Timeout; the loopback server
@@ -51,7 +50,7 @@ static async Task<int> RunScenariosAsync(DemoOptions options)
         if (!SqlConnectionStringPolicy.Validate(real).IsAccepted)
         {
             Console.Error.WriteLine("The connection string given with --connection-string is refused by SafeSql's policy:");
-            return CheckCommand.Run(real, Console.Error);
+            return await SafeSqlCommandLine.RunAsync(["check", real], Console.Error, Console.Error, outputRedirected: true);
         }
 
         try

@@ -15,6 +15,8 @@ namespace Microsoft.EntityFrameworkCore;
 /// </summary>
 public static class SafeSqlDbContextOptionsBuilderExtensions
 {
+    private static readonly ConditionalWeakTable<SafeSqlDataSource, string> s_connectionStrings = [];
+
     /// <summary>
     /// Configures the context to use SQL Server through <paramref name="dataSource"/>: the connection string is the data
     /// source's (its policy ran when the data source was built, so a refused string such as <c>Pooling=false</c> fails at
@@ -51,11 +53,12 @@ public static class SafeSqlDbContextOptionsBuilderExtensions
         // EF keeps the string for what it opens on its own (the master connection of EnsureCreated and migrations), so it needs
         // the password, which an unopened connection's string still holds (SqlClient hides it only once opened); every
         // connection of the context itself comes from the data source (SafeSqlServerConnection).
-        string connectionString;
-        using (var unopened = dataSource.CreateConnection())
+        // OnConfiguring runs this per context: the string is read once per data source.
+        var connectionString = s_connectionStrings.GetValue(dataSource, static source =>
         {
-            connectionString = unopened.ConnectionString;
-        }
+            using var unopened = source.CreateConnection();
+            return unopened.ConnectionString;
+        });
 
         optionsBuilder.UseSqlServer(connectionString, sqlServer =>
         {

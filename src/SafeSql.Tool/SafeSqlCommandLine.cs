@@ -4,17 +4,20 @@ using SafeSql.Tool.Commands;
 
 namespace SafeSql.Tool;
 
-/// <summary>The <c>safesql</c> command line: check, doctor, serve.</summary>
-internal static class SafeSqlCommandLine
+/// <summary>
+/// The <c>safesql</c> command line: check, doctor, serve. Public so the demo (samples/SafeSql.Demo) runs the same commands in
+/// process without access to the tool's internals; <see cref="RunAsync"/> is its only member.
+/// </summary>
+public static class SafeSqlCommandLine
 {
     /// <summary>The exit code of a command line the tool cannot read (EX_USAGE, sysexits.h); 1 and 2 are the doctor's.</summary>
-    public const int UsageError = 64;
+    internal const int UsageError = 64;
 
     // Before Usage: static initializers run in declaration order.
     private static string Version { get; } =
         typeof(SafeSqlCommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
-    public static string Usage { get; } = $"""
+    internal static string Usage { get; } = $"""
         safesql {Version}: checks SQL Server connection strings and the machine that uses them (SafeSql).
         Usage: safesql check "<connection string>"    the policy's verdict: exit 0 accepted, 2 refused
                safesql {DoctorCommand.Usage}
@@ -27,6 +30,11 @@ internal static class SafeSqlCommandLine
         """;
 
     /// <summary>Runs one command and returns its exit code.</summary>
+    /// <param name="args">The command line: <c>check "&lt;connection string&gt;"</c>, <c>doctor ...</c> or <c>serve ...</c>.</param>
+    /// <param name="output">Where the command writes its result.</param>
+    /// <param name="error">Where usage errors and diagnostics go.</param>
+    /// <param name="outputRedirected">Whether <paramref name="output"/> is not a terminal (tables are drawn without colour).</param>
+    /// <returns>The exit code: 0 accepted or ok; check 2 refused; doctor 1 warnings, 2 problems, 3 unreadable; 64 a command line the tool cannot read.</returns>
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, bool outputRedirected) => args switch
     {
         ["check", var connectionString] => CheckCommand.Run(connectionString, output),

@@ -91,7 +91,7 @@ public static partial class SqlFailureClassifier
                 // the handshake on purpose (or a device on the path did), which every attempt meets.
                 return probe == SocketError.ConnectionRefused
                     ? Refused(SocketError.ConnectionRefused, Explanations.HandshakeCutThenRefused(target))
-                    : HandshakeFailed((SqlException)pending.Exception, snapshot);
+                    : HandshakeFailed((SqlException)pending.Exception, EncryptionSignatures.ReadHandshakeFailure((SqlException)pending.Exception, out _), pending.SocketError, snapshot);
 
             case ConnectSignal.ConnectTimedOut:
                 switch (probe)

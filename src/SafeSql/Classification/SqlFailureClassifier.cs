@@ -293,13 +293,12 @@ public static partial class SqlFailureClassifier
             return null;
         }
 
-        return HandshakeFailed(sql);
+        return HandshakeFailed(sql, handshake, socketError, snapshot: null);
     }
 
     /// <summary>A TLS handshake that failed while opening, with the explanation of how (reset, closed, negotiation).</summary>
-    private static SqlFailure HandshakeFailed(SqlException sql, SafeSqlTcpSnapshot? snapshot = null)
+    private static SqlFailure HandshakeFailed(SqlException sql, EncryptionSignatures.HandshakeFailure handshake, SocketError? socketError, SafeSqlTcpSnapshot? snapshot)
     {
-        var handshake = EncryptionSignatures.ReadHandshakeFailure(sql, out var socketError);
         var explanation = handshake switch
         {
             EncryptionSignatures.HandshakeFailure.Reset => Explanations.HandshakeReset(socketError),

@@ -28,6 +28,8 @@ internal sealed class SqlRetryPolicy
 
     private static readonly ResiliencePropertyKey<int> s_longDelayRetriesKey = new("SafeSql.LongDelayRetries");
 
+    private const string RetriesDisabledReason = "retries are disabled (OpenRetry is null)";
+
     private static readonly ResiliencePropertyKey<int> s_poolTimeoutRetriesKey = new("SafeSql.PoolTimeoutRetries");
 
     private readonly SqlRetryStrategyOptions _options;
@@ -140,12 +142,8 @@ internal sealed class SqlRetryPolicy
         context.Properties.Set(FailureKey, failure);
         var longDelayRetries = context.Properties.GetValue(s_longDelayRetriesKey, 0);
         var poolTimeoutRetries = context.Properties.GetValue(s_poolTimeoutRetriesKey, 0);
-        var reason = GetReasonNotToRetry(failure, longDelayRetries, poolTimeoutRetries);
-        if (reason is null && attemptNumber >= _options.MaxRetryAttempts)
-        {
-            reason = $"{_options.MaxRetryAttempts} retries were made";
-        }
-
+        var earlier = failure.Kind == SqlFailureKind.PoolTimeout ? poolTimeoutRetries : longDelayRetries;
+        var reason = _retriesDisabled ? RetriesDisabledReason : _options.Decide(failure, point, attemptNumber, earlier).ReasonNotToRetry;
         if (reason is null && context.Properties.GetValue(DeadlineKey, null) is { } deadline)
         {
             reason = deadline.ReasonNotToRetry;
@@ -172,23 +170,6 @@ internal sealed class SqlRetryPolicy
         {
             Observer.OnRetry(failure, attemptNumber, delay);
         }
-    }
-
-    /// <summary>
-    /// Why a classified failure is not retried, attempts aside, or <see langword="null"/>: the options' decision
-    /// (<see cref="SqlRetryStrategyOptions.Decide"/>) at this pipeline's point (an open: before sending), unless retries are
-    /// disabled. <paramref name="longDelayRetries"/> and <paramref name="poolTimeoutRetries"/> are the retries already made of
-    /// the kind they name.
-    /// </summary>
-    internal string? GetReasonNotToRetry(SqlFailure failure, int longDelayRetries, int poolTimeoutRetries = 0)
-    {
-        if (_retriesDisabled)
-        {
-            return "retries are disabled (OpenRetry is null)";
-        }
-
-        var earlier = failure.Kind == SqlFailureKind.PoolTimeout ? poolTimeoutRetries : longDelayRetries;
-        return _options.GetReasonNotToRetry(failure, Point, earlier, out _);
     }
 
     /// <summary>
